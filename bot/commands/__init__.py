@@ -1,0 +1,1 @@
+"""One module per ``followaudit`` sub-command; each is imported only when its command runs."""

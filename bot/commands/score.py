@@ -1,0 +1,94 @@
+"""``followaudit score``: one JSON verdict per input account, in input order."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import TextIO
+
+from scoring.model import Model, ModelError, load_model
+
+from scoring.account import Account, parse_datetime
+from scoring.loaders import LoadError, RowError, iter_accounts
+
+#: Accounts scored per batch: large enough for numpy to pay off, small enough to stream.
+BATCH = 8192
+#: Unreadable rows listed one by one on stderr before the rest are only counted.
+MAX_LISTED_ERRORS = 100
+
+
+def _batches(
+    items: Iterator[Account | RowError], errors: list[RowError]
+) -> Iterator[list[Account]]:
+    batch: list[Account] = []
+    for item in items:
+        if isinstance(item, RowError):
+            errors.append(item)
+            continue
+        batch.append(item)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _write(model: Model, accounts: list[Account], out: TextIO) -> None:
+    dumps = json.dumps
+    version = model.version
+    lines = [dumps(v.to_dict(version), ensure_ascii=False) for v in model.score(accounts).verdicts]
+    lines.append("")
+    out.write("\n".join(lines))
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        observed_at = (
+            parse_datetime(args.observed_at, "--observed-at") if args.observed_at else None
+        )
+    except ValueError as exc:
+        print(f"followaudit score: {exc}", file=sys.stderr)
+        return 2
+    try:
+        model = load_model()
+    except ModelError as exc:
+        print(f"followaudit score: {exc}", file=sys.stderr)
+        return 2
+    errors: list[RowError] = []
+    scored = 0
+    with ExitStack() as stack:
+        try:
+            src: TextIO = (
+                sys.stdin
+                if args.input == "-"
+                else stack.enter_context(open(args.input, encoding="utf-8", errors="replace"))
+            )
+            out: TextIO = (
+                sys.stdout
+                if args.output == "-"
+                else stack.enter_context(open(args.output, "w", encoding="utf-8"))
+            )
+        except OSError as exc:
+            print(f"followaudit score: {exc.strerror}: {exc.filename}", file=sys.stderr)
+            return 2
+        try:
+            for batch in _batches(iter_accounts(src, args.format, observed_at=observed_at), errors):
+                _write(model, batch, out)
+                scored += len(batch)
+        except LoadError as exc:
+            print(f"followaudit score: {exc}", file=sys.stderr)
+            return 2
+    for err in errors[:MAX_LISTED_ERRORS]:
+        print(f"skipped line {err.line}: {err.message}", file=sys.stderr)
+    if len(errors) > MAX_LISTED_ERRORS:
+        print(f"... and {len(errors) - MAX_LISTED_ERRORS} more skipped rows", file=sys.stderr)
+    if errors:
+        print(
+            f"followaudit score: scored {scored} accounts, skipped {len(errors)} rows",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
