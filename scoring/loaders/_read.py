@@ -16,7 +16,7 @@ from typing import Any, Final, TextIO
 
 from scoring.account import Account, AccountError
 from scoring.loaders._base import MAX_LINE, LoadError, RowError
-from scoring.loaders._json import JSONError, loads
+from scoring.loaders._json import JSONError, fast_loads, loads
 from scoring.loaders._records import MAPPERS, detect_record, unwrap
 from scoring.loaders.neutral import account_from_neutral_csv
 
@@ -213,24 +213,36 @@ class Reader:
         yield from self._document(iter(kept))
 
     def _json_lines(self, lines: Iterator[Line], start: int) -> Iterator[Item]:
-        """One JSON value per physical line; blank lines are skipped."""
+        """One JSON value per physical line; blank lines are skipped.
+
+        Neutral rows take a lean path (decode, Account.from_dict) since scoring a large file
+        is dominated by it; everything else goes through detection and the mappers.
+        """
         number = start - 1
+        seen = self._observed_at
+        from_dict = Account.from_dict
         for raw in lines:
             number += 1
-            if isinstance(raw, _Long):
+            if type(raw) is not str:
                 yield _huge(number)
                 continue
-            if not raw or raw.isspace():
-                continue
-            self.position = number
             try:
-                obj = loads(raw)
-            except JSONError as exc:
-                yield RowError(number, f"{exc}{_truncated(raw)}")
-                continue
-            if type(obj) is dict and "platform" in obj and self.format == "accounts":
-                try:  # the lean path: one neutral row per line
-                    yield MAPPERS["accounts"](obj, self._observed_at, number)
+                obj = fast_loads(raw)
+            except (ValueError, RecursionError):
+                if not raw or raw.isspace():
+                    continue
+                try:
+                    obj = loads(raw)
+                except JSONError as exc:
+                    self.position = number
+                    yield RowError(number, f"{exc}{_truncated(raw)}")
+                    continue
+            self.position = number
+            if type(obj) is dict and self.format == "accounts" and "platform" in obj:
+                if seen is not None and obj.get("observed_at") is None:
+                    obj["observed_at"] = seen
+                try:
+                    yield from_dict(obj)
                 except AccountError as exc:
                     yield RowError(number, str(exc))
                 continue
