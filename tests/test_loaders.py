@@ -350,7 +350,7 @@ def test_mixed_and_unknown_records_are_row_errors() -> None:
     result = load_accounts("\n".join(lines))
     assert result.format == "bluesky" and len(result.accounts) == 2
     assert [(e.line, e.message) for e in result.errors] == [
-        (2, "a mastodon record in bluesky input"),
+        (2, "a mastodon record in input read as bluesky"),
         (3, "not an account record (keys: foo, bar)"),
     ]
 
@@ -373,3 +373,87 @@ def test_account_round_trip_through_jsonl() -> None:
     acc = account_from_mastodon(MASTODON_ACCOUNT, observed_at=SEEN)
     (back,) = load_accounts(json.dumps(acc.to_dict())).accounts
     assert back == acc and isinstance(back, Account)
+
+
+def test_records_inside_api_responses_are_numbered_across_the_document() -> None:
+    page1 = json.loads(json.dumps(BLUESKY_FOLLOWERS))
+    page2 = json.loads(json.dumps(BLUESKY_FOLLOWERS))
+    page2["followers"][0]["followersCount"] = -3
+    page2["followers"][1]["did"] = "not-a-did"
+    result = load_accounts(json.dumps([page1, page2], indent=2))
+    assert result.format == "bluesky" and len(result.accounts) == 2
+    assert [(e.line, e.message.split(":")[0]) for e in result.errors] == [
+        (3, "record 3"),
+        (4, "record 4"),
+    ]
+    assert "followersCount: negative count -3" in result.errors[0].message
+
+
+def test_wrapper_items_on_a_json_lines_line_share_its_line_number() -> None:
+    broken = json.loads(json.dumps(X_FOLLOWERS))
+    del broken["data"][1]["id"]
+    text = json.dumps(X_FOLLOWERS) + "\n" + json.dumps(broken) + "\n"
+    result = load_accounts(text)
+    assert len(result.accounts) == 3
+    assert [(e.line, e.message[:8]) for e in result.errors] == [(2, "item 2: ")]
+
+
+def test_lines_without_line_breaks_are_lines() -> None:
+    records = [{"platform": "twitter", "id": str(i), "followers_count": i} for i in range(3)]
+    pretty = json.dumps(records, indent=2).splitlines()
+    assert [a.followers_count for a in load_accounts(pretty).accounts] == [0, 1, 2]
+    jsonl = [json.dumps(r) for r in records]
+    assert [a.id for a in load_accounts(jsonl).accounts] == ["0", "1", "2"]
+
+
+def test_csv_long_lines_and_fields_are_row_errors() -> None:
+    long_bio = "y" * (MAX_LINE + 5)
+    big_field = "z" * 200_000  # beyond the csv module's field limit, under MAX_LINE
+    text = (
+        "platform,id,bio\n"
+        "twitter,1,ok\n"
+        f"twitter,2,{long_bio}\n"
+        f'twitter,3,"{big_field}"\n'
+        "twitter,4,fine\n"
+    )
+    result = load_accounts(text)
+    assert [a.id for a in result.accounts] == ["1", "4"]
+    assert [e.line for e in result.errors] == [3, 4]
+    assert "1 MiB" in result.errors[0].message and "CSV" in result.errors[1].message
+
+
+def test_instafake_format_reads_raw_records_and_neutral_rows_with_extras() -> None:
+    raw = {
+        "userFollowerCount": 25,
+        "userFollowingCount": 1937,
+        "userBiographyLength": 0,
+        "userMediaCount": 0,
+        "userHasProfilPic": 1,
+        "userIsPrivate": 1,
+        "usernameDigitCount": 0,
+        "usernameLength": 10,
+        "isFake": 1,
+    }
+    (acc,) = load_accounts(json.dumps([raw]), format="instafake").accounts
+    assert acc.platform == "instagram" and acc.id == "instafake-0001" and acc.label == 1
+    assert acc.has_default_avatar is False and acc.protected is True
+    assert acc.extra["handle_length"] == 10 and acc.extra["has_url"] is None
+    neutral_row = {**acc.to_dict(), "id": "instafake-real-0007"}
+    (again,) = load_accounts(json.dumps(neutral_row), format="instafake").accounts
+    assert again.id == "instafake-real-0007" and again.extra == acc.extra
+    bad = load_accounts(json.dumps([{**raw, "userFollowerCount": "lots"}]))
+    assert bad.errors[0].line == 1 and "userFollowerCount" in bad.errors[0].message
+
+
+def test_api_records_with_bad_fields_name_the_field() -> None:
+    toot = {**MASTODON_ACCOUNT, "followers_count": -1}
+    (error,) = load_accounts(json.dumps(toot)).errors  # JSON Lines: the line says where
+    assert (error.line, error.message) == (1, "followers_count: negative count -1")
+    (error,) = load_accounts(json.dumps(toot, indent=2)).errors  # a document: the record
+    assert (error.line, error.message) == (1, "record 1: followers_count: negative count -1")
+    x_user = {"data": [{"username": "noid", "name": "No Id"}]}
+    (error,) = load_accounts(json.dumps(x_user)).errors
+    assert error.line == 1 and "id" in error.message
+    fields = {**MASTODON_ACCOUNT, "fields": "not a list"}
+    (error,) = load_accounts(json.dumps(fields)).errors
+    assert "fields" in error.message

@@ -33,8 +33,8 @@ _CSV_MARKS: Final = (
 _CSV_FORMATS: Final = frozenset(("accounts", "twitter-v1", "instafake"))
 #: Largest JSON document (array or API response) read whole, in characters.
 MAX_DOCUMENT: Final = 256 << 20
-#: Items read at most from one API response wrapper or JSON array line.
-_MAX_ITEMS_PER_LINE: Final = 100_000
+#: Items read at most from one API response wrapper or one array on a line.
+_MAX_ITEMS: Final = 1_000_000
 _decoder = json.JSONDecoder()
 
 Source = TextIO | Iterable[str] | str
@@ -60,13 +60,12 @@ def _physical_lines(source: Source) -> Iterator[Line]:
         source = io.StringIO(source)
     readline = getattr(source, "readline", None)
     try:
-        if readline is None:
+        if readline is None:  # an iterable of lines, with or without their line breaks
             for line in source:
-                yield (
-                    _Long(line if len(line) <= MAX_DOCUMENT else None)
-                    if len(line) > MAX_LINE
-                    else line
-                )
+                if len(line) > MAX_LINE:
+                    yield _Long(line if len(line) <= MAX_DOCUMENT else None)
+                else:
+                    yield line if line.endswith("\n") else line + "\n"
             return
         while line := readline(MAX_LINE + 1):
             if len(line) > MAX_LINE and not line.endswith("\n"):
@@ -130,28 +129,42 @@ class Reader:
             if fmt == "auto":
                 self.format = fmt = kind
             else:
-                return RowError(line, f"{where}a {kind} record in {fmt} input")
+                return RowError(line, f"{where}a {kind} record in input read as {fmt}")
         try:
             return MAPPERS[fmt](obj, self._observed_at, record)
         except AccountError as exc:
             return RowError(line, f"{where}{exc}")
 
-    def _records(self, obj: Any, line: int, where: str, record: int) -> Iterator[Item]:
-        """A decoded value: a record, an API response wrapping records, or a list of them."""
+    def _items(self, obj: Any) -> list[Any] | None:
+        """The records an API response wrapper or a list holds; None for a single record."""
+        if isinstance(obj, list):
+            return obj[:_MAX_ITEMS]
         if isinstance(obj, Mapping) and detect_record(obj) is None:
             wrapped = unwrap(obj)
             if wrapped is not None:
                 kind, items = wrapped
                 if self.format == "auto":
                     self.format = kind
-                for k, item in enumerate(items[:_MAX_ITEMS_PER_LINE], 1):
-                    yield self._one(item, line, f"{where}item {k}: ", k)
-                return
-        if isinstance(obj, list):
-            for k, item in enumerate(obj[:_MAX_ITEMS_PER_LINE], 1):
-                yield self._one(item, line, f"{where}item {k}: ", k)
+                return items[:_MAX_ITEMS]
+        return None
+
+    def _line_records(self, obj: Any, line: int) -> Iterator[Item]:
+        """The records of one JSON Lines line: one record, or the items of a wrapper/list."""
+        items = self._items(obj)
+        if items is None:
+            yield self._one(obj, line, "", line)
             return
-        yield self._one(obj, line, where, record)
+        for k, item in enumerate(items, 1):
+            yield self._one(item, line, f"item {k}: ", k)
+
+    def _document_records(self, obj: Any, record: int) -> Generator[Item, None, int]:
+        """The records of one top-level value of a document, numbered on from ``record``."""
+        items = self._items(obj)
+        for item in [obj] if items is None else items:
+            record += 1
+            self.position = record
+            yield self._one(item, record, f"record {record}: ", record)
+        return record
 
     # -- containers ------------------------------------------------------------------------
 
@@ -246,7 +259,7 @@ class Reader:
                 except AccountError as exc:
                     yield RowError(number, str(exc))
                 continue
-            yield from self._records(obj, number, "", number)
+            yield from self._line_records(obj, number)
 
     def _document(self, lines: Iterable[Line]) -> Iterator[Item]:
         """One or more JSON values (an array, an API response), records numbered from 1."""
@@ -262,9 +275,7 @@ class Reader:
                 except (json.JSONDecodeError, RecursionError) as exc:
                     yield self._broken(text, pos, record + 1, exc)
                     return
-                record += 1
-                self.position = record
-                yield from self._records(obj, record, f"record {record}: ", record)
+                record = yield from self._document_records(obj, record)
             pos = _skip_space(text, pos)
 
     def _array(self, text: str, pos: int, record: int) -> Generator[Item, None, tuple[int, int]]:
@@ -273,14 +284,12 @@ class Reader:
         if text.startswith("]", pos):
             return pos + 1, record
         while True:
-            record += 1
             try:
                 obj, pos = _decoder.raw_decode(text, pos)
             except (json.JSONDecodeError, RecursionError) as exc:
-                yield self._broken(text, pos, record, exc)
+                yield self._broken(text, pos, record + 1, exc)
                 return len(text), record
-            self.position = record
-            yield from self._records(obj, record, f"record {record}: ", record)
+            record = yield from self._document_records(obj, record)
             pos = _skip_space(text, pos)
             if text.startswith(",", pos):
                 pos = _skip_space(text, pos + 1)
@@ -290,7 +299,7 @@ class Reader:
                 yield RowError(
                     record + 1,
                     f"record {record + 1}: expected ',' or ']' at line "
-                    f"{text.count(chr(10), 0, pos) + 1}; the rest of the input was not read",
+                    f"{text.count(chr(10), 0, pos) + 1}; the rest was not read",
                 )
                 return len(text), record
 
