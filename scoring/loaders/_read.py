@@ -114,15 +114,16 @@ class Reader:
 
     # -- records ---------------------------------------------------------------------------
 
-    def _one(self, obj: Any, line: int, where: str, record: int) -> Item:
-        """One decoded record -> Account, or RowError saying why not."""
+    def _one(self, obj: Any, line: int, where: str, record: int, hint: str | None = None) -> Item:
+        """One decoded record -> Account, or RowError saying why not. ``hint`` is the format
+        of the API response the record came in, for records too broken to recognise."""
         if not isinstance(obj, Mapping):
             return RowError(line, f"{where}expected a JSON object, got {_kind(obj)}")
         fmt = self.format
         if fmt == "accounts" and "platform" in obj:  # the lean path for neutral rows
             kind: str | None = fmt
         else:
-            kind = detect_record(obj)
+            kind = detect_record(obj) or hint
         if kind is None:
             return RowError(line, f"{where}not an account record (keys: {_keys(obj)})")
         if kind != fmt and not self._fixed:
@@ -135,35 +136,37 @@ class Reader:
         except AccountError as exc:
             return RowError(line, f"{where}{exc}")
 
-    def _items(self, obj: Any) -> list[Any] | None:
-        """The records an API response wrapper or a list holds; None for a single record."""
+    def _items(self, obj: Any) -> tuple[list[Any], str | None] | None:
+        """The records a list or an API response holds, with the response's format; None for
+        a single record."""
         if isinstance(obj, list):
-            return obj[:_MAX_ITEMS]
+            return obj[:_MAX_ITEMS], None
         if isinstance(obj, Mapping) and detect_record(obj) is None:
             wrapped = unwrap(obj)
             if wrapped is not None:
                 kind, items = wrapped
                 if self.format == "auto":
                     self.format = kind
-                return items[:_MAX_ITEMS]
+                return items[:_MAX_ITEMS], kind
         return None
 
     def _line_records(self, obj: Any, line: int) -> Iterator[Item]:
         """The records of one JSON Lines line: one record, or the items of a wrapper/list."""
-        items = self._items(obj)
-        if items is None:
+        expanded = self._items(obj)
+        if expanded is None:
             yield self._one(obj, line, "", line)
             return
+        items, hint = expanded
         for k, item in enumerate(items, 1):
-            yield self._one(item, line, f"item {k}: ", k)
+            yield self._one(item, line, f"item {k}: ", k, hint)
 
     def _document_records(self, obj: Any, record: int) -> Generator[Item, None, int]:
         """The records of one top-level value of a document, numbered on from ``record``."""
-        items = self._items(obj)
-        for item in [obj] if items is None else items:
+        items, hint = self._items(obj) or ([obj], None)
+        for item in items:
             record += 1
             self.position = record
-            yield self._one(item, record, f"record {record}: ", record)
+            yield self._one(item, record, f"record {record}: ", record, hint)
         return record
 
     # -- containers ------------------------------------------------------------------------
