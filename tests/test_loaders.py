@@ -457,3 +457,32 @@ def test_api_records_with_bad_fields_name_the_field() -> None:
     fields = {**MASTODON_ACCOUNT, "fields": "not a list"}
     (error,) = load_accounts(json.dumps(fields)).errors
     assert "fields" in error.message
+
+
+def test_twitter_v1_csv_without_crawl_time_takes_the_default_observed_at() -> None:
+    text = (
+        "id,screen_name,name,followers_count,friends_count,statuses_count,created_at,"
+        "default_profile_image,verified,protected,description\n"
+        '12,léa_b,Léa,3,900,0,Wed Aug 27 13:08:45 +0000 2008,1,,,"NULL"\n'
+        "13,x,,1.0,2,3,NULL,,,1,\n"
+    )
+    result = load_accounts(text, observed_at=SEEN)
+    assert result.format == "twitter-v1" and result.errors == []
+    lea, other = result.accounts
+    assert lea.handle == "léa_b" and lea.observed_at == SEEN and lea.has_default_avatar is True
+    assert lea.bio is None and lea.verified is False and lea.has_banner is None
+    assert other.followers_count == 1 and other.protected is True and other.created_at is None
+
+
+def test_a_document_nested_too_deeply_keeps_what_came_before() -> None:
+    text = '[{"platform": "twitter", "id": "1"},\n' + "[" * 200_000 + "]" * 200_000 + "]"
+    result = load_accounts(text)
+    assert [a.id for a in result.accounts] == ["1"]
+    (error,) = result.errors
+    assert error.line == 2 and "nested too deeply" in error.message
+
+
+@pytest.mark.parametrize("text", ['"just a string"', "42", "null"])
+def test_a_bare_json_scalar_is_not_an_input(text: str) -> None:
+    with pytest.raises(LoadError):
+        load_accounts(text)

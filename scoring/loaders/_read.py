@@ -172,6 +172,8 @@ class Reader:
     # -- containers ------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Item]:
+        """Pick the container by the first non-blank line: ``[`` a JSON document, ``{`` JSON
+        Lines (or a pretty-printed document), anything else CSV with a header."""
         lines = _physical_lines(self._source)
         number = 0
         first: Line | None = None
