@@ -307,7 +307,8 @@ def test_twitter_v1_json_user_object() -> None:
     assert (acc.id, acc.handle, acc.display_name) == ("6253282", "emile", "Émile")
     assert acc.created_at == datetime(2007, 5, 23, 6, 1, 13, tzinfo=UTC)
     assert acc.last_post_at == datetime(2024, 11, 25, 10, tzinfo=UTC)
-    assert acc.observed_at == SEEN and acc.has_banner is None and acc.verified is True
+    # a full API object leaves profile_banner_url out when there is no banner
+    assert acc.observed_at == SEEN and acc.has_banner is False and acc.verified is True
     assert acc.bio is None and acc.location is None
     with pytest.raises(AccountError, match="created_at"):
         account_from_twitter_v1({**user, "created_at": "Someday"}, observed_at=None)

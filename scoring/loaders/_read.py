@@ -17,8 +17,7 @@ from typing import Any, Final, TextIO
 from scoring.account import Account, AccountError
 from scoring.loaders._base import MAX_LINE, LoadError, RowError
 from scoring.loaders._json import JSONError, fast_loads, loads
-from scoring.loaders._records import MAPPERS, detect_record, unwrap
-from scoring.loaders.neutral import account_from_neutral_csv
+from scoring.loaders._records import CSV_MAPPERS, MAPPERS, detect_record, unwrap
 
 __all__ = ["FORMATS", "Reader"]
 
@@ -30,7 +29,6 @@ _CSV_MARKS: Final = (
     ("screen_name", "twitter-v1"),
     ("userFollowerCount", "instafake"),
 )
-_CSV_FORMATS: Final = frozenset(("accounts", "twitter-v1", "instafake"))
 #: Largest JSON document (array or API response) read whole, in characters.
 MAX_DOCUMENT: Final = 256 << 20
 #: Items read at most from one API response wrapper or one array on a line.
@@ -332,7 +330,7 @@ class Reader:
                     f"userFollowerCount): {', '.join(header[:8])[:200]}"
                 )
             fmt = self.format = found[0]
-        elif fmt not in _CSV_FORMATS:
+        elif fmt not in CSV_MAPPERS:
             raise LoadError(f"CSV input is read as accounts, twitter-v1 or instafake, not {fmt}")
         if "id" not in header and fmt != "instafake":
             raise LoadError("the CSV header has no id column")
@@ -355,6 +353,7 @@ class Reader:
                     yield raw
 
         reader = csv.reader(feed())
+        mapper = CSV_MAPPERS[fmt]
         width = len(header)
         record = 0
         row_start = start + 1
@@ -379,10 +378,7 @@ class Reader:
                 continue
             row = dict(zip(header, cells, strict=True))
             try:
-                if fmt == "accounts":
-                    yield account_from_neutral_csv(row, observed_at=self._observed_at)
-                else:
-                    yield MAPPERS[fmt](row, self._observed_at, record)
+                yield mapper(row, self._observed_at, record)
             except AccountError as exc:
                 yield RowError(line, str(exc))
         while huge:

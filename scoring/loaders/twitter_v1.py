@@ -66,10 +66,13 @@ def _label(obj: Mapping[str, Any]) -> int | None:
     raise AccountError(f"account_type: expected bot or human, got {str(kind)[:40]!r}")
 
 
-def _banner(obj: Mapping[str, Any]) -> bool | None:
-    if "profile_banner_url" not in obj:
-        return None
-    return text(obj["profile_banner_url"], "profile_banner_url") is not None
+def _banner(obj: Mapping[str, Any], from_csv: bool) -> bool | None:
+    if "profile_banner_url" in obj:
+        return text(obj["profile_banner_url"], "profile_banner_url") is not None
+    # The API leaves the key out when there is no banner; a CSV without the column says nothing.
+    if not from_csv and "default_profile_image" in obj:
+        return False
+    return None
 
 
 def _last_post(obj: Mapping[str, Any]) -> datetime | None:
@@ -79,11 +82,15 @@ def _last_post(obj: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-def account_from_twitter_v1(obj: Mapping[str, Any], *, observed_at: datetime | None) -> Account:
+def account_from_twitter_v1(
+    obj: Mapping[str, Any], *, observed_at: datetime | None, from_csv: bool = False
+) -> Account:
     """Map one v1.1 user object (JSON values or CSV strings) to an Account.
 
     In CSV rows an empty boolean cell is false, as in the research dumps; a column that is
-    absent stays unknown. ``observed_at`` is used when the row carries no crawl time.
+    absent stays unknown. A full API object (one with ``default_profile_image``) without
+    ``profile_banner_url`` has no banner. ``observed_at`` is used when the row carries no
+    crawl time.
     """
     if not isinstance(obj, Mapping):
         raise AccountError(f"expected a JSON object, got {type(obj).__name__}")
@@ -113,7 +120,7 @@ def account_from_twitter_v1(obj: Mapping[str, Any], *, observed_at: datetime | N
         has_default_avatar=flag(
             obj.get("default_profile_image"), "default_profile_image", empty=False
         ),
-        has_banner=_banner(obj),
+        has_banner=_banner(obj, from_csv),
         verified=flag(obj.get("verified"), "verified", empty=False),
         protected=flag(obj.get("protected"), "protected", empty=False),
         declared_bot=None,
