@@ -487,3 +487,13 @@ def test_a_document_nested_too_deeply_keeps_what_came_before() -> None:
 def test_a_bare_json_scalar_is_not_an_input(text: str) -> None:
     with pytest.raises(LoadError):
         load_accounts(text)
+
+
+def test_bytes_and_binary_streams() -> None:
+    data = ("\ufeff" + neutral("1", display_name="Zoë") + "\n").encode()
+    (acc,) = load_accounts(data).accounts
+    assert acc.display_name == "Zoë"
+    with pytest.raises(LoadError, match="UTF-8"):
+        load_accounts(b"\xff\xfe\x00garbage")
+    with pytest.raises(LoadError, match="binary stream"):
+        load_accounts(io.BytesIO(neutral("1").encode()))  # type: ignore[arg-type]

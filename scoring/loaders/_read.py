@@ -35,7 +35,8 @@ MAX_DOCUMENT: Final = 256 << 20
 _MAX_ITEMS: Final = 1_000_000
 _decoder = json.JSONDecoder()
 
-Source = TextIO | Iterable[str] | str
+#: The text itself, an open text file, or lines (bytes are taken as UTF-8).
+Source = TextIO | Iterable[str] | str | bytes
 Item = Account | RowError
 
 
@@ -54,18 +55,29 @@ Line = str | _Long
 
 def _physical_lines(source: Source) -> Iterator[Line]:
     """Lines of the input, with long lines wrapped in _Long."""
+    if isinstance(source, bytes | bytearray):
+        try:
+            source = bytes(source).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise LoadError(f"the input is not UTF-8 text ({exc.reason})") from None
     if isinstance(source, str):
         source = io.StringIO(source)
     readline = getattr(source, "readline", None)
     try:
         if readline is None:  # an iterable of lines, with or without their line breaks
             for line in source:
+                if not isinstance(line, str):
+                    raise LoadError(f"expected lines of text, got {type(line).__name__}")
                 if len(line) > MAX_LINE:
                     yield _Long(line if len(line) <= MAX_DOCUMENT else None)
                 else:
                     yield line if line.endswith("\n") else line + "\n"
             return
+        first = True
         while line := readline(MAX_LINE + 1):
+            if first and not isinstance(line, str):
+                raise LoadError("the input is a binary stream; open it as UTF-8 text")
+            first = False
             if len(line) > MAX_LINE and not line.endswith("\n"):
                 parts, size = [line], len(line)
                 while (rest := readline(MAX_LINE)) and not rest.endswith("\n"):
