@@ -497,3 +497,13 @@ def test_bytes_and_binary_streams() -> None:
         load_accounts(b"\xff\xfe\x00garbage")
     with pytest.raises(LoadError, match="binary stream"):
         load_accounts(io.BytesIO(neutral("1").encode()))  # type: ignore[arg-type]
+
+
+def test_null_marker_is_null_only_in_csv_dumps() -> None:
+    user = {"id_str": "5", "screen_name": "null", "name": "NULL", "profile_banner_url": "NULL"}
+    acc = account_from_twitter_v1(user, observed_at=None)
+    assert (acc.handle, acc.display_name, acc.has_banner) == ("null", "NULL", False)
+    row = load_accounts("id,screen_name,name,profile_banner_url\n5,null,NULL,NULL\n").accounts[0]
+    assert (row.handle, row.display_name, row.has_banner) == ("null", None, False)
+    bsky = account_from_bluesky({**BLUESKY_DETAILED, "displayName": "NULL"}, observed_at=None)
+    assert bsky.display_name == "NULL"

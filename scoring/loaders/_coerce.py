@@ -24,13 +24,14 @@ _NULLS: Final = frozenset(("", "NULL", "null", "None"))
 _TWITTER_FORMAT: Final = "%a %b %d %H:%M:%S %z %Y"
 
 
-def text(value: Any, name: str) -> str | None:
-    """Text or None; empty and the MySQL ``NULL`` marker are None, NUL bytes go, length is cut."""
+def text(value: Any, name: str, *, null_marker: bool = False) -> str | None:
+    """Text or None: empty is None, NUL bytes go, length is cut. With ``null_marker`` (MySQL
+    dumps) the literal ``NULL`` is None too; in API JSON it is someone's name."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise AccountError(f"{name}: expected text, got {type(value).__name__}")
-    if value in _NULLS:
+    if not value or (null_marker and value == "NULL"):
         return None
     if "\x00" in value:
         value = value.replace("\x00", "")

@@ -68,7 +68,8 @@ def _label(obj: Mapping[str, Any]) -> int | None:
 
 def _banner(obj: Mapping[str, Any], from_csv: bool) -> bool | None:
     if "profile_banner_url" in obj:
-        return text(obj["profile_banner_url"], "profile_banner_url") is not None
+        banner = text(obj["profile_banner_url"], "profile_banner_url", null_marker=True)
+        return banner is not None
     # The API leaves the key out when there is no banner; a CSV without the column says nothing.
     if not from_csv and "default_profile_image" in obj:
         return False
@@ -96,18 +97,18 @@ def account_from_twitter_v1(
         raise AccountError(f"expected a JSON object, got {type(obj).__name__}")
     ident = _ident(obj)
     created = twitter_date(obj.get("created_at"), "created_at")
-    location = text(obj.get("location"), "location")
+    location = text(obj.get("location"), "location", null_marker=from_csv)
     kaggle = "account_age_days" in obj
     if kaggle and location == _KAGGLE_MISSING_LOCATION:
         location = None
-    handle = text(obj.get("screen_name"), "screen_name")
+    handle = text(obj.get("screen_name"), "screen_name", null_marker=from_csv)
     return Account(
         platform="twitter",
         id=ident,
         handle=handle[1:] if handle and handle.startswith("@") else handle,
-        display_name=text(obj.get("name"), "name"),
-        bio=text(obj.get("description"), "description"),
-        url=text(obj.get("url"), "url"),
+        display_name=text(obj.get("name"), "name", null_marker=from_csv),
+        bio=text(obj.get("description"), "description", null_marker=from_csv),
+        url=text(obj.get("url"), "url", null_marker=from_csv),
         location=location,
         created_at=created,
         observed_at=_observed(obj, created) or observed_at,
