@@ -198,7 +198,7 @@ def test_pretty_printed_single_object_and_csv_of_neutral_rows() -> None:
     first, second = result.accounts
     assert first.followers_count == 12 and first.verified is True and first.label == 1
     assert first.created_at == datetime(2008, 8, 27, 13, 8, 45, tzinfo=UTC)
-    assert first.extra == {"bio_length": "40"}
+    assert first.extra == {"bio_length": 40}
     assert second.handle == "bob, jr" and second.followers_count is None
     assert [(e.line, e.message) for e in result.errors] == [
         (4, "followers_count: negative count -1"),
