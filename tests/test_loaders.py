@@ -507,3 +507,11 @@ def test_null_marker_is_null_only_in_csv_dumps() -> None:
     assert (row.handle, row.display_name, row.has_banner) == ("null", None, False)
     bsky = account_from_bluesky({**BLUESKY_DETAILED, "displayName": "NULL"}, observed_at=None)
     assert bsky.display_name == "NULL"
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_csv_delimiters(delimiter: str) -> None:
+    text = delimiter.join(["platform", "id", "display_name"]) + "\n"
+    text += delimiter.join(["bluesky", "did:plc:a", '"Smith, Jo; Dr"']) + "\n"
+    (acc,) = load_accounts(text).accounts
+    assert (acc.platform, acc.id, acc.display_name) == ("bluesky", "did:plc:a", "Smith, Jo; Dr")

@@ -329,8 +329,8 @@ class Reader:
     def _csv(self, lines: Iterator[Line], start: int) -> Iterator[Item]:
         first = next(lines)
         assert isinstance(first, str)
-        header = next(csv.reader([first]), [])
-        header = [name.strip() for name in header]
+        delimiter = max(",;\t", key=first.count)  # comma, or the semicolon/tab of some exports
+        header = [name.strip() for name in next(csv.reader([first], delimiter=delimiter), [])]
         if len(header) < 2:
             raise LoadError("the input is neither JSON nor CSV with a header line")
         fmt = self.format
@@ -346,10 +346,10 @@ class Reader:
             raise LoadError(f"CSV input is read as accounts, twitter-v1 or instafake, not {fmt}")
         if "id" not in header and fmt != "instafake":
             raise LoadError("the CSV header has no id column")
-        yield from self._csv_rows(lines, header, fmt, start)
+        yield from self._csv_rows(lines, header, fmt, start, delimiter)
 
     def _csv_rows(
-        self, lines: Iterator[Line], header: list[str], fmt: str, start: int
+        self, lines: Iterator[Line], header: list[str], fmt: str, start: int, delimiter: str
     ) -> Iterator[Item]:
         huge: list[int] = []
         number = start
@@ -364,7 +364,7 @@ class Reader:
                 else:
                     yield raw
 
-        reader = csv.reader(feed())
+        reader = csv.reader(feed(), delimiter=delimiter)
         mapper = CSV_MAPPERS[fmt]
         width = len(header)
         record = 0
