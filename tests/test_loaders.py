@@ -515,3 +515,19 @@ def test_csv_delimiters(delimiter: str) -> None:
     text += delimiter.join(["bluesky", "did:plc:a", '"Smith, Jo; Dr"']) + "\n"
     (acc,) = load_accounts(text).accounts
     assert (acc.platform, acc.id, acc.display_name) == ("bluesky", "did:plc:a", "Smith, Jo; Dr")
+
+
+def test_a_broken_first_line_does_not_hide_json_lines() -> None:
+    text = '{"platform": "twitter", "id": \n' + neutral("2") + "\n" + neutral("3") + "\n"
+    result = load_accounts(text)
+    assert [a.id for a in result.accounts] == ["2", "3"]
+    assert [e.line for e in result.errors] == [1]
+
+
+def test_a_broken_pretty_printed_document_is_one_error() -> None:
+    text = json.dumps(BLUESKY_FOLLOWERS, indent=2)
+    cut = text[: len(text) // 2]
+    result = load_accounts(cut)
+    assert result.accounts == []
+    (error,) = result.errors
+    assert error.line == 1 and "invalid JSON" in error.message and "line " in error.message
