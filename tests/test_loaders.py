@@ -531,3 +531,11 @@ def test_a_broken_pretty_printed_document_is_one_error() -> None:
     assert result.accounts == []
     (error,) = result.errors
     assert error.line == 1 and "invalid JSON" in error.message and "line " in error.message
+
+
+@pytest.mark.parametrize(
+    "instance", ["fosstodon.example", "https://Fosstodon.example/", "@fosstodon.example", None]
+)
+def test_mastodon_local_accounts_get_the_instance_domain(instance: str | None) -> None:
+    acc = account_from_mastodon(MASTODON_ACCOUNT, observed_at=None, instance=instance)
+    assert acc.handle == "aiko@fosstodon.example"
