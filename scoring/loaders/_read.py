@@ -344,7 +344,7 @@ class Reader:
             fmt = self.format = found[0]
         elif fmt not in CSV_MAPPERS:
             raise LoadError(f"CSV input is read as accounts, twitter-v1 or instafake, not {fmt}")
-        if "id" not in header and fmt != "instafake":
+        if fmt != "instafake" and "id" not in header and "id_str" not in header:
             raise LoadError("the CSV header has no id column")
         yield from self._csv_rows(lines, header, fmt, start, delimiter)
 
