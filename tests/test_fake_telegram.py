@@ -1,0 +1,222 @@
+"""Proof that the fake Bot API speaks Telegram's wire format: the REAL python-telegram-bot
+Application long-polls it, answers commands, edits, uploads, downloads, answers buttons, asks
+for chat members and honours a 429 ``retry_after``."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from tests.fakes.telegram_api import FakeTelegram, TelegramApiError, html_visible_text
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x02\x00\x00\x00\x03\x08\x02\x00\x00\x00"
+    b"\x00\x00\x00\x00"
+)
+
+
+async def audit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Throw-away bot: a first reply, an edit into a report with a button, a chart, a CSV."""
+    assert update.effective_message is not None
+    handle = " ".join(context.args or []) or "nobody"
+    first = await update.effective_message.reply_text(f"Queued {handle}")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("More", callback_data="more:1")]])
+    await first.edit_text(
+        f"<b>Report</b> for {handle} &amp; co", parse_mode=ParseMode.HTML, reply_markup=keyboard
+    )
+    await update.effective_message.reply_photo(
+        io.BytesIO(PNG), caption="<i>chart</i>", parse_mode=ParseMode.HTML
+    )
+    await update.effective_message.reply_document(
+        io.BytesIO(b"handle,verdict\n@a,fake\n"), filename="verdicts.csv"
+    )
+
+
+async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    await query.answer("Loading")
+    await context.bot.send_message(query.message.chat.id, f"more for {query.data}")
+
+
+async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    assert message is not None and message.document is not None
+    tg_file = await context.bot.get_file(message.document.file_id)
+    data = await tg_file.download_as_bytearray()
+    await message.reply_text(f"{message.document.file_name}: {len(data.splitlines())} lines")
+
+
+async def whoami(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_chat is not None and update.effective_user is not None
+    member = await context.bot.get_chat_member(update.effective_chat.id, update.effective_user.id)
+    admins = await context.bot.get_chat_administrators(update.effective_chat.id)
+    await context.bot.send_message(
+        update.effective_chat.id, f"{member.status} of {len(admins)} admins"
+    )
+
+
+@pytest.fixture
+async def tg(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeTelegram]:
+    # PTB 22 warns on every RetryAfter unless durations are opted in as timedelta.
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+    async with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def app(tg: FakeTelegram) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    application = (
+        ApplicationBuilder()
+        .token(tg.token)
+        .base_url(f"{tg.base_url}/bot")
+        .base_file_url(f"{tg.base_url}/file/bot")
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .build()
+    )
+    application.add_handler(CommandHandler("audit", audit))
+    application.add_handler(CommandHandler("whoami", whoami))
+    application.add_handler(CallbackQueryHandler(more))
+    application.add_handler(MessageHandler(filters.Document.ALL, upload))
+    async with application:
+        assert application.updater is not None
+        await application.start()
+        await application.updater.start_polling(timeout=5)
+        yield application
+        await application.updater.stop()
+        await application.stop()
+
+
+async def test_command_edit_photo_document_and_button(tg: FakeTelegram, app: Application) -> None:  # type: ignore[type-arg]
+    alice = tg.user(1001, "Alice", "alice")
+    chat = tg.private_chat(alice)
+    tg.inject_command(chat, alice, "/audit @someone.bsky.social")
+
+    first = await tg.next_sent(chat["id"])
+    assert (first.method, first.text) == ("sendMessage", "Queued @someone.bsky.social")
+    edit = await tg.next_sent(chat["id"])
+    assert edit.method == "editMessageText" and edit.message_id == first.message_id
+    assert edit.params["parse_mode"] == "HTML"
+    assert edit.html == "<b>Report</b> for @someone.bsky.social &amp; co"
+    assert (
+        tg.message(chat["id"], first.message_id)["text"] == "Report for @someone.bsky.social & co"
+    )
+    assert edit.buttons == [{"text": "More", "callback_data": "more:1"}]
+    photo = await tg.next_sent(chat["id"])
+    assert photo.method == "sendPhoto" and photo.uploads["photo"].data == PNG
+    assert photo.message["photo"][0]["width"] == 2 and photo.text == "chart"
+    document = await tg.next_sent(chat["id"])
+    assert document.method == "sendDocument"
+    assert document.uploads["document"].filename == "verdicts.csv"
+    assert document.uploads["document"].data.startswith(b"handle,verdict")
+
+    press = tg.inject_callback(chat, alice, first.message_id, "more:1")
+    answer = await tg.next_callback_answer(press["callback_query"]["id"])
+    assert answer["text"] == "Loading"
+    assert (await tg.next_sent(chat["id"])).text == "more for more:1"
+    assert {c.method for c in tg.calls} >= {"getMe", "deleteWebhook", "getUpdates"}
+
+
+async def test_group_command_with_bot_name_and_admin_lookup(
+    tg: FakeTelegram,
+    app: Application,  # type: ignore[type-arg]
+) -> None:
+    bob = tg.user(1002, "Bob")
+    group = tg.group_chat(-100500, "Team")
+    tg.set_admins(group["id"], [1002], creator=1003)
+    update = tg.inject_command(group, bob, "/whoami@followaudit_test_bot")
+    assert update["message"]["entities"] == [{"type": "bot_command", "offset": 0, "length": 28}]
+    assert (await tg.next_sent(group["id"])).text == "administrator of 2 admins"
+
+
+async def test_document_is_downloaded_through_the_file_route(
+    tg: FakeTelegram,
+    app: Application,  # type: ignore[type-arg]
+) -> None:
+    carol = tg.user(1004, "Carol")
+    chat = tg.private_chat(carol)
+    tg.inject_document(chat, carol, "followers.csv", b"handle\n@a\n@b\n", caption="/audit")
+    assert (await tg.next_sent(chat["id"])).text == "followers.csv: 3 lines"
+    assert tg.calls_to("getFile")
+
+
+async def test_429_retry_after_is_honoured_by_the_rate_limiter(
+    tg: FakeTelegram,
+    app: Application,  # type: ignore[type-arg]
+) -> None:
+    dave = tg.user(1005, "Dave")
+    chat = tg.private_chat(dave)
+    tg.fail_next("sendMessage", retry_after=1)
+    tg.inject_command(chat, dave, "/audit x")
+    first = await tg.next_sent(chat["id"], deadline=10)
+    assert first.text == "Queued x"
+    refused, accepted = tg.calls_to("sendMessage")[:2]
+    assert refused.status == 429 and accepted.status == 200
+    assert accepted.at - refused.at >= 1.0
+
+
+async def test_429_on_get_updates_is_honoured_by_polling(
+    tg: FakeTelegram,
+    app: Application,  # type: ignore[type-arg]
+) -> None:
+    erin = tg.user(1006, "Erin")
+    chat = tg.private_chat(erin)
+    tg.fail_next("getUpdates", retry_after=1)
+    # The poll in flight answers first; the next one is refused, the one after delivers.
+    tg.inject_command(chat, erin, "/audit first")
+    assert (await tg.next_sent(chat["id"])).text == "Queued first"
+    tg.inject_command(chat, erin, "/audit second")
+    await tg.wait_for(lambda: any(s.text == "Queued second" for s in tg.sent), deadline=10)
+    polls = tg.calls_to("getUpdates")
+    refused = next(i for i, c in enumerate(polls) if c.status == 429)
+    assert polls[refused + 1].at - polls[refused].at >= 1.0
+
+
+async def test_errors_have_the_documented_shape(tg: FakeTelegram) -> None:
+    async with httpx.AsyncClient(base_url=tg.base_url) as client:
+        wrong = await client.post("/bot0:nope/getMe")
+        assert wrong.status_code == 401
+        assert wrong.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        tg.fail_next(retry_after=7)
+        limited = await client.post(f"/bot{tg.token}/sendMessage", json={"chat_id": 1, "text": "x"})
+        assert limited.status_code == 429
+        assert limited.json()["parameters"] == {"retry_after": 7}
+        broken = await client.post(
+            f"/bot{tg.token}/sendMessage",
+            json={"chat_id": 1, "text": "<b>x", "parse_mode": "HTML"},
+        )
+        assert broken.status_code == 400 and "can't parse entities" in broken.json()["description"]
+        polled = await client.post(f"/bot{tg.token}/getUpdates", data={"timeout": "0"})
+        assert polled.json() == {"ok": True, "result": []}
+
+
+async def test_bot_gets_bad_request_for_a_too_long_message(tg: FakeTelegram) -> None:
+    application = ApplicationBuilder().token(tg.token).base_url(f"{tg.base_url}/bot").build()
+    async with application:
+        with pytest.raises(BadRequest, match="too long"):
+            await application.bot.send_message(1, "x" * 4097)
+        sent = await application.bot.send_message(1, "&lt;ok&gt;", parse_mode=ParseMode.HTML)
+        assert sent.text == "<ok>"
+
+
+def test_html_checker_follows_telegram_rules() -> None:
+    assert html_visible_text("<b>a &amp; b</b> &lt;c&gt;") == "a & b <c>"
+    for bad in ("a & b", "<b>x", "<div>x</div>", "x < y", "<b><i>x</b></i>"):
+        with pytest.raises(TelegramApiError):
+            html_visible_text(bad)
