@@ -145,8 +145,9 @@ async def test_slash_command_defers_edits_into_embed_and_follows_up(
     assert fake.gateway_queries[0]["encoding"] == "json"
     guild = next(iter(fake.guilds.values()))
     alice = fake.user(1001, "alice")
-    call = await fake.command("audit", {"handle": "x.bsky.social", "sample": 400},
-                              user=alice, guild=guild)
+    call = await fake.command(
+        "audit", {"handle": "x.bsky.social", "sample": 400}, user=alice, guild=guild
+    )
 
     deferral = await fake.next_reply(call)
     assert (deferral.kind, deferral.callback_type) == ("callback", 5)
@@ -248,8 +249,11 @@ async def test_rest_errors_have_discords_shape(fake: FakeDiscord) -> None:
         assert denied.status_code == 401 and denied.json()["code"] == 0
         channel_id = fake.add_guild()["channels"][0]["id"]
         auth = {"Authorization": f"Bot {fake.token}"}
-        too_big = await http.post(f"/channels/{channel_id}/messages", headers=auth,
-                                  json={"embeds": [{"title": "t" * 257}]})
+        too_big = await http.post(
+            f"/channels/{channel_id}/messages",
+            headers=auth,
+            json={"embeds": [{"title": "t" * 257}]},
+        )
         assert too_big.status_code == 400 and too_big.json()["code"] == 50035
         assert "embeds.0.title" in too_big.json()["errors"]
         unknown = await http.post("/interactions/1/nope/callback", json={"type": 5})

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 __all__ = [
     "ADMINISTRATOR",
@@ -38,6 +38,7 @@ __all__ = [
     "Interaction",
     "Reply",
     "Upload",
+    "check_message_limits",
 ]
 
 JSON = dict[str, Any]
@@ -48,8 +49,18 @@ MANAGE_GUILD = 1 << 5
 DEFAULT_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 31)
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
-LIMITS = {"content": 2000, "embeds": 10, "title": 256, "description": 4096, "fields": 25,
-          "field_name": 256, "field_value": 1024, "footer": 2048, "author": 256, "total": 6000}
+LIMITS = {
+    "content": 2000,
+    "embeds": 10,
+    "title": 256,
+    "description": 4096,
+    "fields": 25,
+    "field_name": 256,
+    "field_value": 1024,
+    "footer": 2048,
+    "author": 256,
+    "total": 6000,
+}
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 
@@ -70,8 +81,10 @@ class DiscordApiError(Exception):
 
 def _form_error(path: str, message: str) -> DiscordApiError:
     return DiscordApiError(
-        400, 50035, "Invalid Form Body", {path: {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH",
-                                                              "message": message}]}}
+        400,
+        50035,
+        "Invalid Form Body",
+        {path: {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": message}]}},
     )
 
 
@@ -154,7 +167,8 @@ class _Session:
 def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
     """A JSON answer with Discord's exact ``Content-Type: application/json`` (no charset)."""
     return web.Response(
-        body=json.dumps(body).encode(), status=status,
+        body=json.dumps(body).encode(),
+        status=status,
         headers={**(headers or {}), "Content-Type": "application/json"},
     )
 
@@ -182,7 +196,7 @@ def _pings(content: str, allowed: JSON | None, reply_user: int | None = None) ->
     return frozenset(found)
 
 
-def _check_limits(payload: JSON) -> None:
+def check_message_limits(payload: JSON) -> None:
     """Reject what Discord rejects, with its ``50035 Invalid Form Body``."""
     content = payload.get("content")
     if content is not None and len(str(content)) > LIMITS["content"]:
@@ -284,8 +298,15 @@ class FakeDiscord:
 
     @staticmethod
     def user(user_id: int, name: str, *, bot: bool = False, global_name: str | None = None) -> JSON:
-        user: JSON = {"id": str(user_id), "username": name, "discriminator": "0",
-                      "global_name": global_name, "avatar": None, "bot": bot, "public_flags": 0}
+        user: JSON = {
+            "id": str(user_id),
+            "username": name,
+            "discriminator": "0",
+            "global_name": global_name,
+            "avatar": None,
+            "bot": bot,
+            "public_flags": 0,
+        }
         if bot:
             user["flags"] = 0
             user["verified"] = True
@@ -294,32 +315,87 @@ class FakeDiscord:
     def add_guild(self, name: str = "Test server", *, channel_name: str = "general") -> JSON:
         """A server the bot is in, with one text channel; sent in READY and GUILD_CREATE."""
         guild_id = self._snowflake()
-        channel = {"id": str(self._snowflake()), "type": 0, "name": channel_name, "position": 0,
-                   "permission_overwrites": [], "guild_id": str(guild_id), "nsfw": False,
-                   "topic": None, "last_message_id": None, "rate_limit_per_user": 0,
-                   "parent_id": None, "flags": 0}
+        channel = {
+            "id": str(self._snowflake()),
+            "type": 0,
+            "name": channel_name,
+            "position": 0,
+            "permission_overwrites": [],
+            "guild_id": str(guild_id),
+            "nsfw": False,
+            "topic": None,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "parent_id": None,
+            "flags": 0,
+        }
         guild: JSON = {
-            "id": str(guild_id), "name": name, "icon": None, "splash": None,
-            "discovery_splash": None, "owner_id": self.owner["id"], "afk_channel_id": None,
-            "afk_timeout": 300, "verification_level": 0, "default_message_notifications": 0,
-            "explicit_content_filter": 0, "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0,
-            "system_channel_id": None, "system_channel_flags": 0, "rules_channel_id": None,
-            "vanity_url_code": None, "description": None, "banner": None,
-            "preferred_locale": "en-US", "public_updates_channel_id": None, "features": [],
-            "roles": [{"id": str(guild_id), "name": "@everyone", "permissions":
-                       str(DEFAULT_PERMISSIONS), "position": 0, "color": 0, "hoist": False,
-                       "managed": False, "mentionable": False, "flags": 0, "icon": None,
-                       "unicode_emoji": None}],
-            "emojis": [], "stickers": [], "channels": [channel], "threads": [],
-            "members": [{"user": self.bot_user, "roles": [], "joined_at": _now_iso(),
-                         "deaf": False, "mute": False, "flags": 0}],
-            "member_count": 2, "large": False, "unavailable": False, "joined_at": _now_iso(),
-            "voice_states": [], "presences": [], "stage_instances": [],
-            "guild_scheduled_events": [], "premium_progress_bar_enabled": False,
-            "max_members": 500000, "application_id": None,
+            "id": str(guild_id),
+            "name": name,
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "owner_id": self.owner["id"],
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+            "premium_tier": 0,
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "vanity_url_code": None,
+            "description": None,
+            "banner": None,
+            "preferred_locale": "en-US",
+            "public_updates_channel_id": None,
+            "features": [],
+            "roles": [
+                {
+                    "id": str(guild_id),
+                    "name": "@everyone",
+                    "permissions": str(DEFAULT_PERMISSIONS),
+                    "position": 0,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": False,
+                    "flags": 0,
+                    "icon": None,
+                    "unicode_emoji": None,
+                }
+            ],
+            "emojis": [],
+            "stickers": [],
+            "channels": [channel],
+            "threads": [],
+            "members": [
+                {
+                    "user": self.bot_user,
+                    "roles": [],
+                    "joined_at": _now_iso(),
+                    "deaf": False,
+                    "mute": False,
+                    "flags": 0,
+                }
+            ],
+            "member_count": 2,
+            "large": False,
+            "unavailable": False,
+            "joined_at": _now_iso(),
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "premium_progress_bar_enabled": False,
+            "max_members": 500000,
+            "application_id": None,
         }
         self.guilds[guild_id] = guild
-        self.channels[int(channel["id"])] = channel
+        self.channels[int(str(channel["id"]))] = channel
         return guild
 
     def dm_channel(self, user: Mapping[str, Any]) -> JSON:
@@ -327,8 +403,13 @@ class FakeDiscord:
         for channel in self.channels.values():
             if channel["type"] == 1 and channel["recipients"][0]["id"] == user["id"]:
                 return channel
-        channel = {"id": str(self._snowflake()), "type": 1, "recipients": [dict(user)],
-                   "last_message_id": None, "flags": 0}
+        channel = {
+            "id": str(self._snowflake()),
+            "type": 1,
+            "recipients": [dict(user)],
+            "last_message_id": None,
+            "flags": 0,
+        }
         self.channels[int(channel["id"])] = channel
         return channel
 
@@ -337,13 +418,23 @@ class FakeDiscord:
         return self._store_attachment(filename, data, content_type)
 
     # ----------------------------------------------------------------- test side: faults, time
-    def fail_next(self, path_contains: str, *, status: int = 429, retry_after: float = 0.05,
-                  code: int = 0, message: str = "You are being rate limited.") -> None:
+    def fail_next(
+        self,
+        path_contains: str,
+        *,
+        status: int = 429,
+        retry_after: float = 0.05,
+        code: int = 0,
+        message: str = "You are being rate limited.",
+    ) -> None:
         """The next REST call whose path contains ``path_contains`` fails (429 by default)."""
         if status == 429:
             body: JSON = {"message": message, "retry_after": retry_after, "global": False}
-            headers = {"Via": "1.1 google", "Retry-After": str(retry_after),
-                       "X-RateLimit-Scope": "user"}
+            headers = {
+                "Via": "1.1 google",
+                "Retry-After": str(retry_after),
+                "X-RateLimit-Scope": "user",
+            }
         else:
             body, headers = {"message": message, "code": code}, {}
         self._forced.append((path_contains, status, body, headers))
@@ -359,10 +450,20 @@ class FakeDiscord:
 
     # ----------------------------------------------------------------- test side: interactions
     def _member(self, user: Mapping[str, Any], permissions: int) -> JSON:
-        return {"user": dict(user), "roles": [], "joined_at": _now_iso(), "deaf": False,
-                "mute": False, "flags": 0, "pending": False, "nick": None, "avatar": None,
-                "premium_since": None, "communication_disabled_until": None,
-                "permissions": str(permissions)}
+        return {
+            "user": dict(user),
+            "roles": [],
+            "joined_at": _now_iso(),
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "nick": None,
+            "avatar": None,
+            "premium_since": None,
+            "communication_disabled_until": None,
+            "permissions": str(permissions),
+        }
 
     async def dispatch_interaction(
         self,
@@ -381,18 +482,33 @@ class FakeDiscord:
         interaction_id = self._snowflake()
         token = "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(24)
         payload: JSON = {
-            "id": str(interaction_id), "application_id": str(self.app_id), "type": kind,
-            "data": data, "token": token, "version": 1, "channel_id": channel["id"],
-            "channel": dict(channel), "locale": "en-US", "entitlements": [],
-            "app_permissions": str(DEFAULT_PERMISSIONS), "attachment_size_limit": 10 * 1024**2,
+            "id": str(interaction_id),
+            "application_id": str(self.app_id),
+            "type": kind,
+            "data": data,
+            "token": token,
+            "version": 1,
+            "channel_id": channel["id"],
+            "channel": dict(channel),
+            "locale": "en-US",
+            "entitlements": [],
+            "app_permissions": str(DEFAULT_PERMISSIONS),
+            "attachment_size_limit": 10 * 1024**2,
         }
         if guild is not None:
-            payload.update(guild_id=guild["id"], guild_locale="en-US", context=0,
-                           member=self._member(user, permissions),
-                           authorizing_integration_owners={"0": guild["id"]})
+            payload.update(
+                guild_id=guild["id"],
+                guild_locale="en-US",
+                context=0,
+                member=self._member(user, permissions),
+                authorizing_integration_owners={"0": guild["id"]},
+            )
         else:
-            payload.update(user=dict(user), context=1,
-                           authorizing_integration_owners={"0": guild["id"] if guild else "0"})
+            payload.update(
+                user=dict(user),
+                context=1,
+                authorizing_integration_owners={"0": guild["id"] if guild else "0"},
+            )
         if message is not None:
             payload["message"] = message
         record = Interaction(interaction_id, token, payload, time.monotonic(), int(channel["id"]))
@@ -423,8 +539,13 @@ class FakeDiscord:
             built.append(option)
         return built, resolved
 
-    def _command_data(self, name: str, options: Mapping[str, Any], guild: Mapping[str, Any] | None,
-                      focused: str | None = None) -> JSON:
+    def _command_data(
+        self,
+        name: str,
+        options: Mapping[str, Any],
+        guild: Mapping[str, Any] | None,
+        focused: str | None = None,
+    ) -> JSON:
         guild_id = int(guild["id"]) if guild is not None else None
         registered = [c for c in self.commands.get(guild_id, []) if c["name"] == name]
         in_guild = bool(registered)
@@ -449,26 +570,44 @@ class FakeDiscord:
     ) -> Interaction:
         """A slash command (``APPLICATION_COMMAND``) in ``guild``'s first channel, or in a DM."""
         data = self._command_data(name, options or {}, guild)
-        return await self.dispatch_interaction(2, data, user=user, guild=guild,
-                                               permissions=permissions)
+        return await self.dispatch_interaction(
+            2, data, user=user, guild=guild, permissions=permissions
+        )
 
     async def autocomplete(
-        self, name: str, options: Mapping[str, Any], focused: str, *,
-        user: Mapping[str, Any], guild: Mapping[str, Any] | None = None,
+        self,
+        name: str,
+        options: Mapping[str, Any],
+        focused: str,
+        *,
+        user: Mapping[str, Any],
+        guild: Mapping[str, Any] | None = None,
     ) -> Interaction:
         """An ``APPLICATION_COMMAND_AUTOCOMPLETE`` while the user types option ``focused``."""
         data = self._command_data(name, options, guild, focused)
         return await self.dispatch_interaction(4, data, user=user, guild=guild)
 
     async def press(
-        self, message: JSON, custom_id: str, *, user: Mapping[str, Any],
-        guild: Mapping[str, Any] | None = None, permissions: int = DEFAULT_PERMISSIONS,
+        self,
+        message: JSON,
+        custom_id: str,
+        *,
+        user: Mapping[str, Any],
+        guild: Mapping[str, Any] | None = None,
+        permissions: int = DEFAULT_PERMISSIONS,
     ) -> Interaction:
         """A button press (``MESSAGE_COMPONENT``) on the bot's ``message``."""
         channel = self.channels[int(message["channel_id"])]
         data = {"custom_id": custom_id, "component_type": 2}
-        return await self.dispatch_interaction(3, data, user=user, guild=guild, channel=channel,
-                                               permissions=permissions, message=message)
+        return await self.dispatch_interaction(
+            3,
+            data,
+            user=user,
+            guild=guild,
+            channel=channel,
+            permissions=permissions,
+            message=message,
+        )
 
     # ----------------------------------------------------------------- test side: awaiting
     async def wait_for(self, predicate: Callable[[], bool], deadline: float = 5.0) -> None:
@@ -477,8 +616,9 @@ class FakeDiscord:
             while not predicate():
                 await self._changed.wait()
 
-    async def _next(self, key: tuple[str, Any], match: Callable[[Reply], bool],
-                    deadline: float) -> Reply:
+    async def _next(
+        self, key: tuple[str, Any], match: Callable[[Reply], bool], deadline: float
+    ) -> Reply:
         found: list[Reply] = []
 
         def ready() -> bool:
@@ -492,8 +632,9 @@ class FakeDiscord:
         await self.wait_for(ready, deadline)
         return found[0]
 
-    async def next_reply(self, interaction: Interaction, *, kinds: Iterable[str] | None = None,
-                         deadline: float = 5.0) -> Reply:
+    async def next_reply(
+        self, interaction: Interaction, *, kinds: Iterable[str] | None = None, deadline: float = 5.0
+    ) -> Reply:
         """The next unseen answer to ``interaction`` (callback, edit, follow-up, delete)."""
         wanted = frozenset(kinds) if kinds is not None else None
         return await self._next(
@@ -505,8 +646,9 @@ class FakeDiscord:
     async def next_channel_message(self, channel_id: int | str, deadline: float = 5.0) -> Reply:
         """The next unseen plain channel message (``POST /channels/{id}/messages``)."""
         cid = int(channel_id)
-        return await self._next(("channel", cid),
-                                lambda r: r.kind == "channel" and r.channel_id == cid, deadline)
+        return await self._next(
+            ("channel", cid), lambda r: r.kind == "channel" and r.channel_id == cid, deadline
+        )
 
     async def wait_ready(self, deadline: float = 5.0) -> None:
         """Until a gateway session has IDENTIFYed and received READY and every GUILD_CREATE."""
@@ -538,8 +680,14 @@ class FakeDiscord:
         await ws.prepare(request)
         self._sockets.add(ws)
         self.gateway_queries.append(dict(request.query))
-        await ws.send_json({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms},
-                            "s": None, "t": None})
+        await ws.send_json(
+            {
+                "op": 10,
+                "d": {"heartbeat_interval": self.heartbeat_interval_ms},
+                "s": None,
+                "t": None,
+            }
+        )
         session: _Session | None = None
         try:
             async for msg in ws:
@@ -574,12 +722,19 @@ class FakeDiscord:
         session = _Session(secrets.token_hex(16), ws, intents=int(data.get("intents") or 0))
         self._sessions[session.session_id] = session
         self._active = session
-        await self.dispatch("READY", {
-            "v": 10, "user": self.bot_user, "session_id": session.session_id,
-            "resume_gateway_url": self.gateway_url, "shard": [0, 1],
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
-            "application": {"id": str(self.app_id), "flags": 0}, "private_channels": [],
-        })
+        await self.dispatch(
+            "READY",
+            {
+                "v": 10,
+                "user": self.bot_user,
+                "session_id": session.session_id,
+                "resume_gateway_url": self.gateway_url,
+                "shard": [0, 1],
+                "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+                "application": {"id": str(self.app_id), "flags": 0},
+                "private_channels": [],
+            },
+        )
         for guild in self.guilds.values():
             await self.dispatch("GUILD_CREATE", guild)
         self._ready_sessions.add(session.session_id)
@@ -608,14 +763,21 @@ class FakeDiscord:
         stored = self.files.get(int(request.match_info["attachment_id"]))
         if stored is None:
             return web.Response(status=404)
-        return web.Response(body=stored[1], content_type=stored[0].get("content_type") or
-                            "application/octet-stream")
+        return web.Response(
+            body=stored[1], content_type=stored[0].get("content_type") or "application/octet-stream"
+        )
 
     def _store_attachment(self, filename: str, data: bytes, content_type: str) -> JSON:
         attachment_id = self._snowflake()
         url = f"{self._root}/attachments/{attachment_id}/{filename}"
-        meta = {"id": str(attachment_id), "filename": filename, "size": len(data), "url": url,
-                "proxy_url": url, "content_type": content_type}
+        meta = {
+            "id": str(attachment_id),
+            "filename": filename,
+            "size": len(data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
         self.files[attachment_id] = (meta, data)
         return meta
 
@@ -625,14 +787,19 @@ class FakeDiscord:
             uploads: list[Upload] = []
             reader = await request.multipart()
             async for part in reader:
+                if not isinstance(part, BodyPartReader):
+                    continue  # nested multipart: neither API sends it
                 if part.name == "payload_json":
-                    payload = json.loads(await part.text())  # type: ignore[union-attr]
-                elif part.filename is not None:  # type: ignore[union-attr]
-                    uploads.append(Upload(
-                        part.name or "", part.filename or "",  # type: ignore[union-attr]
-                        part.headers.get("Content-Type", "application/octet-stream"),
-                        bytes(await part.read()),  # type: ignore[union-attr]
-                    ))
+                    payload = json.loads(await part.text())
+                elif part.filename is not None:
+                    uploads.append(
+                        Upload(
+                            part.name or "",
+                            part.filename or "",
+                            part.headers.get("Content-Type", "application/octet-stream"),
+                            bytes(await part.read()),
+                        )
+                    )
             return payload, uploads
         if request.can_read_body:
             return dict(await request.json()), []
@@ -666,7 +833,7 @@ class FakeDiscord:
         if request.headers.get("Authorization") != f"Bot {self.token}":
             raise DiscordApiError(401, 0, "401: Unauthorized")
 
-    async def _route(self, request: web.Request, path: str) -> Any:  # noqa: PLR0911
+    async def _route(self, request: web.Request, path: str) -> Any:
         method = request.method
         parts = path.strip("/").split("/")
         if parts[0] == "interactions" and len(parts) == 4 and parts[3] == "callback":
@@ -676,15 +843,34 @@ class FakeDiscord:
             return await self._webhook(request, parts)
         self._authorise(request)
         if path == "/gateway/bot" and method == "GET":
-            return {"url": self.gateway_url, "shards": 1, "session_start_limit": {
-                "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}}
+            return {
+                "url": self.gateway_url,
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 14_400_000,
+                    "max_concurrency": 1,
+                },
+            }
         if path == "/users/@me" and method == "GET":
             return self.bot_user
         if path == "/oauth2/applications/@me" and method == "GET":
-            return {"id": str(self.app_id), "name": "FollowAudit", "icon": None,
-                    "description": "", "bot_public": True, "bot_require_code_grant": False,
-                    "owner": self.owner, "team": None, "verify_key": "00" * 32, "flags": 0,
-                    "summary": "", "bot": self.bot_user, "interactions_endpoint_url": None}
+            return {
+                "id": str(self.app_id),
+                "name": "FollowAudit",
+                "icon": None,
+                "description": "",
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": self.owner,
+                "team": None,
+                "verify_key": "00" * 32,
+                "flags": 0,
+                "summary": "",
+                "bot": self.bot_user,
+                "interactions_endpoint_url": None,
+            }
         if path == "/users/@me/channels" and method == "POST":
             payload, _ = await self._body(request)
             recipient = self.user(int(payload["recipient_id"]), "user")
@@ -714,9 +900,16 @@ class FakeDiscord:
         payload = await request.json()
         registered = []
         for command in payload:
-            item = {"id": str(self._snowflake()), "application_id": str(self.app_id),
-                    "version": str(self._snowflake()), "type": 1, "options": [],
-                    "default_member_permissions": None, "nsfw": False, **command}
+            item = {
+                "id": str(self._snowflake()),
+                "application_id": str(self.app_id),
+                "version": str(self._snowflake()),
+                "type": 1,
+                "options": [],
+                "default_member_permissions": None,
+                "nsfw": False,
+                **command,
+            }
             if guild_id is not None:
                 item["guild_id"] = str(guild_id)
             registered.append(item)
@@ -724,8 +917,9 @@ class FakeDiscord:
         return registered
 
     # ----------------------------------------------------------------- messages
-    def _attachments(self, payload: JSON, uploads: list[Upload],
-                     existing: list[JSON]) -> list[JSON]:
+    def _attachments(
+        self, payload: JSON, uploads: list[Upload], existing: list[JSON]
+    ) -> list[JSON]:
         """Discord's rule: ``attachments`` lists what stays (by id) and what is new (by index)."""
         by_index = {}
         for upload in uploads:
@@ -733,8 +927,9 @@ class FakeDiscord:
             by_index[match.group(1) if match else upload.field] = upload
         if "attachments" not in payload:
             kept = list(existing)
-            return kept + [self._store_attachment(u.filename, u.data, u.content_type)
-                           for u in uploads]
+            return kept + [
+                self._store_attachment(u.filename, u.data, u.content_type) for u in uploads
+            ]
         result = []
         old = {a["id"]: a for a in existing}
         for entry in payload.get("attachments") or []:
@@ -743,29 +938,55 @@ class FakeDiscord:
                 result.append(old[key])
             elif key in by_index:
                 upload = by_index[key]
-                result.append(self._store_attachment(
-                    entry.get("filename") or upload.filename, upload.data, upload.content_type))
+                result.append(
+                    self._store_attachment(
+                        entry.get("filename") or upload.filename, upload.data, upload.content_type
+                    )
+                )
             else:
-                raise DiscordApiError(400, 50035, "Invalid Form Body",
-                                      {"attachments": {"_errors": [{"code": "ATTACHMENT_NOT_FOUND",
-                                                                    "message": "Unknown file"}]}})
+                raise DiscordApiError(
+                    400,
+                    50035,
+                    "Invalid Form Body",
+                    {
+                        "attachments": {
+                            "_errors": [{"code": "ATTACHMENT_NOT_FOUND", "message": "Unknown file"}]
+                        }
+                    },
+                )
         return result
 
-    def _new_message(self, channel_id: int, payload: JSON, uploads: list[Upload], *,
-                     webhook: bool, loading: bool = False) -> JSON:
-        _check_limits(payload)
+    def _new_message(
+        self,
+        channel_id: int,
+        payload: JSON,
+        uploads: list[Upload],
+        *,
+        webhook: bool,
+        loading: bool = False,
+    ) -> JSON:
+        check_message_limits(payload)
         message_id = self._snowflake()
         channel = self.channels.get(channel_id, {})
         flags = int(payload.get("flags") or 0) | (LOADING if loading else 0)
         pings = _pings(str(payload.get("content") or ""), payload.get("allowed_mentions"))
         message: JSON = {
-            "id": str(message_id), "channel_id": str(channel_id), "type": 20 if webhook else 0,
-            "content": payload.get("content") or "", "author": self.bot_user,
+            "id": str(message_id),
+            "channel_id": str(channel_id),
+            "type": 20 if webhook else 0,
+            "content": payload.get("content") or "",
+            "author": self.bot_user,
             "attachments": self._attachments(payload, uploads, []),
-            "embeds": payload.get("embeds") or [], "components": payload.get("components") or [],
-            "mentions": [], "mention_roles": [], "mention_everyone": "everyone" in pings,
-            "pinned": False, "tts": bool(payload.get("tts")), "timestamp": _now_iso(),
-            "edited_timestamp": None, "flags": flags,
+            "embeds": payload.get("embeds") or [],
+            "components": payload.get("components") or [],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": "everyone" in pings,
+            "pinned": False,
+            "tts": bool(payload.get("tts")),
+            "timestamp": _now_iso(),
+            "edited_timestamp": None,
+            "flags": flags,
         }
         if "guild_id" in channel:
             message["guild_id"] = channel["guild_id"]
@@ -779,10 +1000,13 @@ class FakeDiscord:
         updated = dict(message)
         for key in ("content", "embeds", "components", "flags"):
             if key in payload:
-                updated[key] = payload[key] if payload[key] is not None else (
-                    "" if key == "content" else [] if key != "flags" else 0)
+                updated[key] = (
+                    payload[key]
+                    if payload[key] is not None
+                    else ("" if key == "content" else [] if key != "flags" else 0)
+                )
         updated["flags"] = int(updated.get("flags") or 0) & ~LOADING
-        _check_limits(updated)
+        check_message_limits(updated)
         updated["attachments"] = self._attachments(payload, uploads, message["attachments"])
         pings = _pings(str(updated.get("content") or ""), payload.get("allowed_mentions"))
         updated["mention_everyone"] = "everyone" in pings
@@ -790,17 +1014,32 @@ class FakeDiscord:
         self.messages[int(message["id"])] = updated
         return updated
 
-    def _reply(self, kind: str, channel_id: int, payload: JSON, uploads: list[Upload],
-               message: JSON | None, token: str | None = None,
-               callback_type: int | None = None) -> Reply:
+    def _reply(
+        self,
+        kind: str,
+        channel_id: int,
+        payload: JSON,
+        uploads: list[Upload],
+        message: JSON | None,
+        token: str | None = None,
+        callback_type: int | None = None,
+    ) -> Reply:
         content = str((message or payload).get("content") or "")
-        reply = Reply(kind, channel_id, payload, uploads, message, token, callback_type,
-                      time.monotonic(), _pings(content, payload.get("allowed_mentions")))
+        reply = Reply(
+            kind,
+            channel_id,
+            payload,
+            uploads,
+            message,
+            token,
+            callback_type,
+            time.monotonic(),
+            _pings(content, payload.get("allowed_mentions")),
+        )
         self.replies.append(reply)
         return reply
 
-    def _callback(self, interaction_id: int, token: str, body: JSON,
-                  uploads: list[Upload]) -> JSON:
+    def _callback(self, interaction_id: int, token: str, body: JSON, uploads: list[Upload]) -> JSON:
         record = self.interactions.get(token)
         if record is None or record.id != interaction_id:
             raise DiscordApiError(404, 10062, "Unknown interaction")
@@ -812,23 +1051,40 @@ class FakeDiscord:
         interaction_type = record.payload["type"]
         allowed = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}, 5: {4, 5, 6, 7}}
         if kind not in allowed.get(interaction_type, set()):
-            raise DiscordApiError(400, 50035, "Invalid Form Body",
-                                  {"type": {"_errors": [{"code": "INTERACTION_RESPONSE_TYPE",
-                                                         "message": "Invalid response type"}]}})
+            raise DiscordApiError(
+                400,
+                50035,
+                "Invalid Form Body",
+                {
+                    "type": {
+                        "_errors": [
+                            {
+                                "code": "INTERACTION_RESPONSE_TYPE",
+                                "message": "Invalid response type",
+                            }
+                        ]
+                    }
+                },
+            )
         message: JSON | None = None
         if kind in (4, 5):
-            message = self._new_message(record.channel_id, data, uploads, webhook=True,
-                                        loading=kind == 5)
+            message = self._new_message(
+                record.channel_id, data, uploads, webhook=True, loading=kind == 5
+            )
             record.original_id = int(message["id"])
         elif kind == 7:
             assert record.original_id is not None
             message = self._edit_message(self.messages[record.original_id], data, uploads)
         record.callback_type = kind
         self._reply("callback", record.channel_id, body, uploads, message, token, kind)
-        result: JSON = {"interaction": {
-            "id": str(record.id), "type": interaction_type,
-            "response_message_loading": kind == 5,
-            "response_message_ephemeral": bool(int(data.get("flags") or 0) & EPHEMERAL)}}
+        result: JSON = {
+            "interaction": {
+                "id": str(record.id),
+                "type": interaction_type,
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": bool(int(data.get("flags") or 0) & EPHEMERAL),
+            }
+        }
         if message is not None:
             result["interaction"]["response_message_id"] = message["id"]
             result["resource"] = {"type": kind, "message": message}
@@ -850,9 +1106,10 @@ class FakeDiscord:
             return message if request.query.get("wait") in ("true", "1", "True") else None
         if len(parts) == 5 and parts[3] == "messages":
             target = record.original_id if parts[4] == "@original" else int(parts[4])
-            message = self.messages.get(target) if target is not None else None
-            if message is None or record.callback_type is None:
+            found = self.messages.get(target) if target is not None else None
+            if found is None or record.callback_type is None:
                 raise DiscordApiError(404, 10008, "Unknown Message")
+            message = found
             if method == "GET":
                 return message
             if method == "PATCH":

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 __all__ = [
     "SEND_METHODS",
@@ -513,16 +513,18 @@ class FakeTelegram:
         if request.content_type == "multipart/form-data":
             reader = await request.multipart()
             async for part in reader:
-                if part.filename is not None:  # type: ignore[union-attr]
-                    data = await part.read()  # type: ignore[union-attr]
+                if not isinstance(part, BodyPartReader):
+                    continue  # nested multipart: neither API sends it
+                if part.filename is not None:
+                    data = await part.read()
                     uploads[part.name or ""] = Upload(
                         part.name or "",
-                        part.filename or "",  # type: ignore[union-attr]
+                        part.filename or "",
                         part.headers.get("Content-Type", "application/octet-stream"),
                         bytes(data),
                     )
                 else:
-                    raw[part.name or ""] = await part.text()  # type: ignore[union-attr]
+                    raw[part.name or ""] = await part.text()
         else:
             raw = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
             raw.update(request.query)
