@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
     AIORateLimiter,
@@ -23,7 +23,8 @@ from telegram.ext import (
     filters,
 )
 
-from tests.fakes.telegram_api import FakeTelegram, TelegramApiError, html_visible_text
+from bot.telegram_format import escape as escape_name
+from tests.fakes.telegram_api import FakeTelegram, TelegramApiError, html_visible_text, parse_html
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x02\x00\x00\x00\x03\x08\x02\x00\x00\x00"
@@ -52,6 +53,8 @@ async def more(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None and query.message is not None
     await query.answer("Loading")
+    await query.edit_message_reply_markup(None)
+    await context.bot.send_chat_action(query.message.chat.id, ChatAction.TYPING)
     await context.bot.send_message(query.message.chat.id, f"more for {query.data}")
 
 
@@ -118,6 +121,7 @@ async def test_command_edit_photo_document_and_button(tg: FakeTelegram, app: App
         tg.message(chat["id"], first.message_id)["text"] == "Report for @someone.bsky.social & co"
     )
     assert edit.buttons == [{"text": "More", "callback_data": "more:1"}]
+    assert edit.entity_texts("bold") == ["Report"]
     photo = await tg.next_sent(chat["id"])
     assert photo.method == "sendPhoto" and photo.uploads["photo"].data == PNG
     assert photo.message["photo"][0]["width"] == 2 and photo.text == "chart"
@@ -129,7 +133,10 @@ async def test_command_edit_photo_document_and_button(tg: FakeTelegram, app: App
     press = tg.inject_callback(chat, alice, first.message_id, "more:1")
     answer = await tg.next_callback_answer(press["callback_query"]["id"])
     assert answer["text"] == "Loading"
+    unbuttoned = await tg.next_sent(chat["id"])
+    assert unbuttoned.method == "editMessageReplyMarkup" and unbuttoned.buttons == []
     assert (await tg.next_sent(chat["id"])).text == "more for more:1"
+    assert tg.chat_actions == [(chat["id"], "typing")]
     assert {c.method for c in tg.calls} >= {"getMe", "deleteWebhook", "getUpdates"}
 
 
@@ -215,8 +222,21 @@ async def test_bot_gets_bad_request_for_a_too_long_message(tg: FakeTelegram) -> 
         assert sent.text == "<ok>"
 
 
+def test_html_parse_gives_entities_in_utf16_units() -> None:
+    text, entities = parse_html(
+        '😀 <b>bold <i>both</i></b> <a href="https://bsky.app/profile/a">@a</a> '
+        + escape_name("<b>Eve</b> & @everyone")
+    )
+    assert text == "😀 bold both @a <b>Eve</b> & @everyone"
+    assert entities == [
+        {"type": "bold", "offset": 3, "length": 9},
+        {"type": "italic", "offset": 8, "length": 4},
+        {"type": "text_link", "offset": 13, "length": 2, "url": "https://bsky.app/profile/a"},
+    ]
+
+
 def test_html_checker_follows_telegram_rules() -> None:
     assert html_visible_text("<b>a &amp; b</b> &lt;c&gt;") == "a & b <c>"
-    for bad in ("a & b", "<b>x", "<div>x</div>", "x < y", "<b><i>x</b></i>"):
+    for bad in ("a & b", "<b>x", "<div>x</div>", "x < y", "<b><i>x</b></i>", "<a>x</a>"):
         with pytest.raises(TelegramApiError):
             html_visible_text(bad)

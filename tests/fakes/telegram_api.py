@@ -38,6 +38,7 @@ __all__ = [
     "TelegramApiError",
     "Upload",
     "html_visible_text",
+    "parse_html",
 ]
 
 JSON = dict[str, Any]
@@ -162,48 +163,122 @@ class Sent:
         return int(self.message["message_id"])
 
     @property
+    def entities(self) -> list[JSON]:
+        """Formatting entities of the text (or caption), as Telegram returns them."""
+        return list(self.message.get("entities") or self.message.get("caption_entities") or [])
+
+    def entity_texts(self, kind: str) -> list[str]:
+        """The visible substrings covered by entities of ``kind`` (``bold``, ``text_link``...)."""
+        units = self.text.encode("utf-16-le")
+        return [
+            units[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le")
+            for e in self.entities
+            if e["type"] == kind
+        ]
+
+    @property
+    def links(self) -> list[tuple[str, str]]:
+        """Every ``text_link`` as (visible text, url)."""
+        urls = [e["url"] for e in self.entities if e["type"] == "text_link"]
+        return list(zip(self.entity_texts("text_link"), urls, strict=True))
+
+    @property
     def buttons(self) -> list[JSON]:
         """Inline keyboard buttons under the message, row after row."""
         markup = self.message.get("reply_markup") or {}
         return [b for row in markup.get("inline_keyboard", []) for b in row]
 
 
+_ENTITY_TYPES = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
+}
+
+
 class _HtmlChecker(html.parser.HTMLParser):
-    """Checks Telegram-HTML the way the Bot API does: known tags, balanced, escaped text."""
+    """Parses Telegram-HTML the way the Bot API does: known tags, balanced, escaped text; yields
+    the visible text and its entities (offsets and lengths in UTF-16 code units)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
-        self.stack: list[str] = []
+        self.stack: list[tuple[str, dict[str, str | None], int]] = []
         self.visible: list[str] = []
+        self.entities: list[JSON] = []
         self.errors: list[str] = []
+        self.units = 0
+
+    def _add(self, text: str) -> None:
+        self.visible.append(text)
+        self.units += _utf16_len(text)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
         if tag not in HTML_TAGS:
             self.errors.append(f'unsupported start tag "{tag}"')
-        self.stack.append(tag)
+        elif tag == "a" and not found.get("href"):
+            self.errors.append("can't find the URL of a text link")
+        elif tag == "span" and found.get("class") != "tg-spoiler":
+            self.errors.append('unsupported start tag "span"')
+        self.stack.append((tag, found, self.units))
 
     def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack[-1] != tag:
+        if not self.stack or self.stack[-1][0] != tag:
             self.errors.append(f'unmatched end tag "{tag}"')
             return
-        self.stack.pop()
+        name, attrs, start = self.stack.pop()
+        if self.units == start or name not in _ENTITY_TYPES:
+            return
+        entity: JSON = {"type": _ENTITY_TYPES[name], "offset": start, "length": self.units - start}
+        if name == "a":
+            url = str(attrs.get("href"))
+            if url.startswith("tg://user?id="):
+                entity["type"] = "text_mention"
+                entity["user"] = {
+                    "id": int(url.split("=", 1)[1]),
+                    "is_bot": False,
+                    "first_name": "",
+                }
+            else:
+                entity["url"] = url
+        elif name == "blockquote" and "expandable" in attrs:
+            entity["type"] = "expandable_blockquote"
+        elif name == "tg-emoji":
+            entity["custom_emoji_id"] = attrs.get("emoji-id")
+        self.entities.append(entity)
 
     def handle_data(self, data: str) -> None:
         if "<" in data or ">" in data:
             self.errors.append("unescaped < or > in text")
-        self.visible.append(data)
+        self._add(data)
 
     def handle_entityref(self, name: str) -> None:
         if name not in ("lt", "gt", "amp", "quot"):
             self.errors.append(f'unsupported entity "&{name};"')
-        self.visible.append(html.unescape(f"&{name};"))
+        self._add(html.unescape(f"&{name};"))
 
     def handle_charref(self, name: str) -> None:
-        self.visible.append(html.unescape(f"&#{name};"))
+        self._add(html.unescape(f"&#{name};"))
 
 
-def html_visible_text(text: str) -> str:
-    """The text Telegram shows for an HTML message; raises ``TelegramApiError`` like the API."""
+def parse_html(text: str) -> tuple[str, list[JSON]]:
+    """Telegram's HTML parse mode: the visible text and its entities, sorted by offset.
+
+    Raises ``TelegramApiError`` (400 "can't parse entities") where the Bot API would.
+    """
     bare_amp = re.search(r"&(?!#\d+;|#x[0-9a-fA-F]+;|[A-Za-z]+;)", text)
     if bare_amp:
         raise TelegramApiError(
@@ -214,11 +289,17 @@ def html_visible_text(text: str) -> str:
     checker.close()
     if checker.stack:
         checker.errors.append(
-            f'can\'t find end tag corresponding to start tag "{checker.stack[-1]}"'
+            f'can\'t find end tag corresponding to start tag "{checker.stack[-1][0]}"'
         )
     if checker.errors:
         raise TelegramApiError(400, f"Bad Request: can't parse entities: {checker.errors[0]}")
-    return "".join(checker.visible)
+    entities = sorted(checker.entities, key=lambda e: (e["offset"], -e["length"]))
+    return "".join(checker.visible), entities
+
+
+def html_visible_text(text: str) -> str:
+    """The text Telegram shows for an HTML message; raises ``TelegramApiError`` like the API."""
+    return parse_html(text)[0]
 
 
 def _utf16_len(text: str) -> int:
@@ -270,8 +351,12 @@ class FakeTelegram:
         self.calls: list[Call] = []
         self.sent: list[Sent] = []
         self.answered_callbacks: list[JSON] = []
+        self.deleted: list[tuple[int, int]] = []
+        self.chat_actions: list[tuple[int, str]] = []
         self.commands: list[JSON] = []
         self.webhook_url = ""
+        #: As the API does, the last ``allowed_updates`` a bot sent stays in force (None: all).
+        self.allowed_updates: list[str] | None = None
         self._updates: list[JSON] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -592,19 +677,60 @@ class FakeTelegram:
             return self.private_chat(user)
         return {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}"}
 
-    def _check_text(self, text: str, parse_mode: str | None, limit: int, what: str) -> str:
-        visible = html_visible_text(text) if parse_mode == "HTML" else text
+    def _check_text(self, text: str, params: JSON, limit: int, what: str) -> tuple[str, list[JSON]]:
+        """Visible text and entities of a text or caption; the API's errors when it is wrong."""
+        mode = str(params.get("parse_mode") or "")
+        if mode == "HTML":
+            visible, entities = parse_html(text)
+        elif mode:
+            raise TelegramApiError(400, f"Bad Request: unsupported parse_mode {mode} in this fake")
+        else:
+            key = "entities" if what == "message" else "caption_entities"
+            visible, entities = text, list(params.get(key) or [])
         if _utf16_len(visible) > limit:
             raise TelegramApiError(400, f"Bad Request: {what} is too long")
         if what == "message" and not visible.strip():
             raise TelegramApiError(400, "Bad Request: message text is empty")
-        return visible
+        return visible, entities
+
+    def _set_text(self, message: JSON, params: JSON) -> None:
+        text, entities = self._check_text(str(params.get("text", "")), params, MAX_TEXT, "message")
+        message["text"] = text
+        message.pop("entities", None)
+        if entities:
+            message["entities"] = entities
 
     def _record(self, method: str, message: JSON, params: JSON, uploads: dict[str, Upload]) -> JSON:
         chat_id = int(message["chat"]["id"])
         self._messages[(chat_id, int(message["message_id"]))] = message
         self.sent.append(Sent(method, chat_id, message, params, uploads, time.monotonic()))
         return message
+
+    @staticmethod
+    def _set_markup(message: JSON, params: JSON) -> None:
+        message.pop("reply_markup", None)
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+
+    @staticmethod
+    def _not_modified(old: JSON, new: JSON) -> None:
+        keys = ("text", "entities", "caption", "caption_entities", "reply_markup")
+        if all(old.get(k) == new.get(k) for k in keys):
+            raise TelegramApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and "
+                "reply markup are exactly the same as a current content and reply markup of the "
+                "message",
+            )
+
+    def _editable(self, params: JSON) -> JSON:
+        if "inline_message_id" in params:
+            raise TelegramApiError(400, "Bad Request: inline messages are not supported here")
+        chat_id = int(self._chat_of(params)["id"])
+        old = self._messages.get((chat_id, int(params.get("message_id") or 0)))
+        if old is None or old.get("from", {}).get("id") != self.bot["id"]:
+            raise TelegramApiError(400, "Bad Request: message to edit not found")
+        return old
 
     def _outgoing(self, params: JSON) -> JSON:
         message = self._new_message(self._chat_of(params), self.bot)
@@ -614,10 +740,13 @@ class FakeTelegram:
 
     def _caption(self, message: JSON, params: JSON) -> None:
         caption = params.get("caption")
+        message.pop("caption", None)
+        message.pop("caption_entities", None)
         if caption:
-            message["caption"] = self._check_text(
-                caption, params.get("parse_mode"), MAX_CAPTION, "message caption"
-            )
+            text, entities = self._check_text(caption, params, MAX_CAPTION, "message caption")
+            message["caption"] = text
+            if entities:
+                message["caption_entities"] = entities
 
     # ----------------------------------------------------------------- API methods
     async def _api_getMe(self, params: JSON, uploads: dict[str, Upload]) -> Any:
@@ -657,42 +786,66 @@ class FakeTelegram:
                         await self._changed.wait()
             except TimeoutError:
                 pass
-        return [u for u in self._updates if u["update_id"] >= offset][:limit]
+        allowed = params.get("allowed_updates")
+        if allowed is not None:
+            self.allowed_updates = list(allowed) or None
+        fresh = [u for u in self._updates if u["update_id"] >= offset]
+        if self.allowed_updates is not None:
+            fresh = [u for u in fresh if set(u) - {"update_id"} <= set(self.allowed_updates)]
+        return fresh[:limit]
 
     async def _api_setMyCommands(self, params: JSON, uploads: dict[str, Upload]) -> Any:
         self.commands = list(params.get("commands") or [])
         return True
 
     async def _api_sendMessage(self, params: JSON, uploads: dict[str, Upload]) -> Any:
-        text = str(params.get("text", ""))
-        visible = self._check_text(text, params.get("parse_mode"), MAX_TEXT, "message")
         message = self._outgoing(params)
-        message["text"] = visible
+        self._set_text(message, params)
         return self._record("sendMessage", message, params, uploads)
 
     async def _api_editMessageText(self, params: JSON, uploads: dict[str, Upload]) -> Any:
-        if "inline_message_id" in params:
-            raise TelegramApiError(400, "Bad Request: inline messages are not supported here")
-        chat_id = int(self._chat_of(params)["id"])
-        key = (chat_id, int(params.get("message_id") or 0))
-        old = self._messages.get(key)
-        if old is None or old.get("from", {}).get("id") != self.bot["id"]:
-            raise TelegramApiError(400, "Bad Request: message to edit not found")
-        text = str(params.get("text", ""))
-        text = self._check_text(text, params.get("parse_mode"), MAX_TEXT, "message")
-        markup = params.get("reply_markup")
-        if old.get("text") == text and old.get("reply_markup") == markup:
-            raise TelegramApiError(
-                400,
-                "Bad Request: message is not modified: specified new message content and "
-                "reply markup are exactly the same as a current content and reply markup of the "
-                "message",
-            )
-        message = {**old, "text": text, "edit_date": int(time.time())}
-        message.pop("reply_markup", None)
-        if markup:
-            message["reply_markup"] = markup
+        old = self._editable(params)
+        if "text" not in old:
+            raise TelegramApiError(400, "Bad Request: there is no text in the message to edit")
+        message = {**old, "edit_date": int(time.time())}
+        self._set_text(message, params)
+        self._set_markup(message, params)
+        self._not_modified(old, message)
         return self._record("editMessageText", message, params, uploads)
+
+    async def _api_editMessageCaption(self, params: JSON, uploads: dict[str, Upload]) -> Any:
+        old = self._editable(params)
+        message = {**old, "edit_date": int(time.time())}
+        self._caption(message, params)
+        self._set_markup(message, params)
+        self._not_modified(old, message)
+        return self._record("editMessageCaption", message, params, uploads)
+
+    async def _api_editMessageReplyMarkup(self, params: JSON, uploads: dict[str, Upload]) -> Any:
+        old = self._editable(params)
+        message = {**old, "edit_date": int(time.time())}
+        self._set_markup(message, params)
+        self._not_modified(old, message)
+        return self._record("editMessageReplyMarkup", message, params, uploads)
+
+    async def _api_deleteMessage(self, params: JSON, uploads: dict[str, Upload]) -> Any:
+        chat_id = int(self._chat_of(params)["id"])
+        if self._messages.pop((chat_id, int(params.get("message_id") or 0)), None) is None:
+            raise TelegramApiError(400, "Bad Request: message to delete not found")
+        self.deleted.append((chat_id, int(params["message_id"])))
+        return True
+
+    async def _api_sendChatAction(self, params: JSON, uploads: dict[str, Upload]) -> Any:
+        self._chat_of(params)
+        self.chat_actions.append((int(params["chat_id"]), str(params.get("action"))))
+        return True
+
+    async def _api_getMyCommands(self, params: JSON, uploads: dict[str, Upload]) -> Any:
+        return self.commands
+
+    async def _api_deleteMyCommands(self, params: JSON, uploads: dict[str, Upload]) -> Any:
+        self.commands = []
+        return True
 
     async def _api_sendPhoto(self, params: JSON, uploads: dict[str, Upload]) -> Any:
         upload = uploads.get("photo")
