@@ -81,6 +81,27 @@ async def help_command(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(f"help manage={allowed}", ephemeral=True)
 
 
+async def audit_export(interaction: discord.Interaction, message: discord.Message) -> None:
+    await interaction.response.defer(ephemeral=True)
+    data = await message.attachments[0].read()
+    await interaction.followup.send(f"{message.attachments[0].filename}: {len(data)} bytes")
+
+
+@app_commands.command(name="slow", description="An audit that outlives its token")
+async def slow_command(interaction: discord.Interaction) -> None:
+    await interaction.response.defer()
+    client = interaction.client
+    assert isinstance(client, ProofBot)
+    await client.gate.wait()
+    try:
+        await interaction.followup.send("late report")
+    except discord.HTTPException as exc:
+        channel = interaction.channel
+        assert isinstance(channel, discord.TextChannel)
+        sent = await channel.send(f"late report (token error {exc.code})", allowed_mentions=NONE)
+        await sent.edit(content="late report, delivered")
+
+
 class ProofBot(discord.Client):
     """Throw-away bot built like the adapter will be: tree, persistent view, sync on start."""
 
@@ -93,6 +114,9 @@ class ProofBot(discord.Client):
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(audit_command)
         self.tree.add_command(help_command)
+        self.tree.add_command(slow_command)
+        self.tree.add_command(app_commands.ContextMenu(name="Audit export", callback=audit_export))
+        self.gate = asyncio.Event()
         self.dev_guild = dev_guild
         self.discover_gateway = discover_gateway
 
@@ -141,8 +165,10 @@ async def bot(fake: FakeDiscord) -> AsyncIterator[ProofBot]:
 async def test_slash_command_defers_edits_into_embed_and_follows_up(
     fake: FakeDiscord, bot: ProofBot
 ) -> None:
-    assert [c["name"] for c in fake.commands[None]] == ["audit", "help"]
+    assert [c["name"] for c in fake.commands[None]] == ["audit", "help", "slow", "Audit export"]
     assert fake.gateway_queries[0]["encoding"] == "json"
+    sent_ops = [frame["op"] for frame in fake.gateway_received]
+    assert sent_ops[:2] == [1, 2]  # a heartbeat right after HELLO, then IDENTIFY
     guild = next(iter(fake.guilds.values()))
     alice = fake.user(1001, "alice")
     call = await fake.command(
@@ -206,6 +232,33 @@ async def test_autocomplete_and_attachment_option(fake: FakeDiscord, bot: ProofB
     assert (await fake.next_reply(call)).content == "followers.csv: 3 rows"
 
 
+async def test_message_command_reads_the_users_upload(fake: FakeDiscord, bot: ProofBot) -> None:
+    guild = next(iter(fake.guilds.values()))
+    gail = fake.user(1007, "gail")
+    export = fake.add_attachment("export.jsonl", b'{"handle": "@a"}\n')
+    target = fake.user_message(guild["channels"][0], gail, "my followers", [export])
+    call = await fake.message_command("Audit export", target, user=gail, guild=guild)
+    deferral = await fake.next_reply(call)
+    assert deferral.callback_type == 5 and deferral.ephemeral
+    assert (await fake.next_reply(call)).content == "export.jsonl: 17 bytes"
+
+
+async def test_expired_token_falls_back_to_a_channel_message(
+    fake: FakeDiscord, bot: ProofBot
+) -> None:
+    guild = next(iter(fake.guilds.values()))
+    call = await fake.command("slow", user=fake.user(1008, "hal"), guild=guild)
+    assert (await fake.next_reply(call)).callback_type == 5
+    fake.expire(call.token)
+    bot.gate.set()
+    channel_id = guild["channels"][0]["id"]
+    notice = await fake.next_channel_message(channel_id)
+    assert notice.content == "late report (token error 50027)"
+    await fake.wait_for(lambda: any(r.kind == "channel_edit" for r in fake.replies))
+    assert notice.message is not None
+    assert fake.messages[int(notice.message["id"])]["content"] == "late report, delivered"
+
+
 async def test_gateway_drop_is_resumed_and_events_still_arrive(
     fake: FakeDiscord, bot: ProofBot
 ) -> None:
@@ -236,7 +289,8 @@ async def test_guild_sync_and_gateway_from_rest(fake: FakeDiscord) -> None:
     assert endpoints == DiscordEndpoints(fake.api_base, None)
     with discord_endpoints(endpoints):
         async with running(fake, ProofBot(int(guild["id"]), discover_gateway=True)) as client:
-            assert [c["name"] for c in fake.commands[int(guild["id"])]] == ["audit", "help"]
+            names = [c["name"] for c in fake.commands[int(guild["id"])]]
+            assert names == ["audit", "help", "slow", "Audit export"]
             call = await fake.command("help", user=fake.user(1006, "fay"), guild=guild)
             reply = await fake.next_reply(call)
             assert reply.ephemeral and client.is_ready()

@@ -545,14 +545,19 @@ class FakeDiscord:
         options: Mapping[str, Any],
         guild: Mapping[str, Any] | None,
         focused: str | None = None,
+        command_type: int = 1,
     ) -> JSON:
         guild_id = int(guild["id"]) if guild is not None else None
-        registered = [c for c in self.commands.get(guild_id, []) if c["name"] == name]
+
+        def same(command: JSON) -> bool:
+            return bool(command["name"] == name and command.get("type", 1) == command_type)
+
+        registered = [c for c in self.commands.get(guild_id, []) if same(c)]
         in_guild = bool(registered)
-        registered = registered or [c for c in self.commands.get(None, []) if c["name"] == name]
+        registered = registered or [c for c in self.commands.get(None, []) if same(c)]
         command_id = registered[0]["id"] if registered else str(self._snowflake())
         built, resolved = self._options(options, focused)
-        data: JSON = {"id": command_id, "name": name, "type": 1, "options": built}
+        data: JSON = {"id": command_id, "name": name, "type": command_type, "options": built}
         if resolved:
             data["resolved"] = resolved
         if in_guild and guild is not None:
@@ -586,6 +591,57 @@ class FakeDiscord:
         """An ``APPLICATION_COMMAND_AUTOCOMPLETE`` while the user types option ``focused``."""
         data = self._command_data(name, options, guild, focused)
         return await self.dispatch_interaction(4, data, user=user, guild=guild)
+
+    def user_message(
+        self,
+        channel: Mapping[str, Any],
+        user: Mapping[str, Any],
+        content: str = "",
+        attachments: Iterable[JSON] = (),
+    ) -> JSON:
+        """A message a user posted (e.g. an export file), the target of a message command."""
+        message_id = self._snowflake()
+        message: JSON = {
+            "id": str(message_id),
+            "channel_id": str(channel["id"]),
+            "type": 0,
+            "content": content,
+            "author": dict(user),
+            "attachments": list(attachments),
+            "embeds": [],
+            "components": [],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "timestamp": _now_iso(),
+            "edited_timestamp": None,
+            "flags": 0,
+        }
+        if "guild_id" in channel:
+            message["guild_id"] = channel["guild_id"]
+        self.messages[message_id] = message
+        return message
+
+    async def message_command(
+        self,
+        name: str,
+        target: JSON,
+        *,
+        user: Mapping[str, Any],
+        guild: Mapping[str, Any] | None = None,
+        permissions: int = DEFAULT_PERMISSIONS,
+    ) -> Interaction:
+        """A message context-menu command (``APPLICATION_COMMAND`` of type 3) on ``target``."""
+        data = self._command_data(name, {}, guild, command_type=3)
+        data.pop("options")
+        data["target_id"] = target["id"]
+        data["resolved"] = {"messages": {target["id"]: target}}
+        channel = self.channels[int(target["channel_id"])]
+        return await self.dispatch_interaction(
+            2, data, user=user, guild=guild, channel=channel, permissions=permissions
+        )
 
     async def press(
         self,
@@ -877,17 +933,37 @@ class FakeDiscord:
             return self.dm_channel(recipient)
         if parts[0] == "applications" and parts[-1] == "commands":
             return await self._commands(request, parts)
-        if parts[0] == "channels" and len(parts) == 3 and parts[2] == "messages":
-            if method != "POST":
+        if parts[0] == "channels" and len(parts) in (3, 4) and parts[2] == "messages":
+            return await self._channel_messages(request, parts)
+        raise DiscordApiError(404, 0, "404: Not Found")
+
+    async def _channel_messages(self, request: web.Request, parts: list[str]) -> Any:
+        channel_id = int(parts[1])
+        if channel_id not in self.channels:
+            raise DiscordApiError(404, 10003, "Unknown Channel")
+        payload, uploads = await self._body(request)
+        if len(parts) == 3:
+            if request.method != "POST":
                 raise DiscordApiError(405, 0, "405: Method Not Allowed")
-            channel_id = int(parts[1])
-            if channel_id not in self.channels:
-                raise DiscordApiError(404, 10003, "Unknown Channel")
-            payload, uploads = await self._body(request)
             message = self._new_message(channel_id, payload, uploads, webhook=False)
             self._reply("channel", channel_id, payload, uploads, message)
             return message
-        raise DiscordApiError(404, 0, "404: Not Found")
+        message = self.messages.get(int(parts[3]))
+        if message is None or int(message["channel_id"]) != channel_id:
+            raise DiscordApiError(404, 10008, "Unknown Message")
+        if request.method == "GET":
+            return message
+        if message["author"]["id"] != self.bot_user["id"]:
+            raise DiscordApiError(403, 50005, "Cannot edit a message authored by another user")
+        if request.method == "PATCH":
+            updated = self._edit_message(message, payload, uploads)
+            self._reply("channel_edit", channel_id, payload, uploads, updated)
+            return updated
+        if request.method == "DELETE":
+            del self.messages[int(message["id"])]
+            self._reply("channel_delete", channel_id, {}, [], None)
+            return None
+        raise DiscordApiError(405, 0, "405: Method Not Allowed")
 
     async def _commands(self, request: web.Request, parts: list[str]) -> Any:
         if int(parts[1]) != self.app_id:
@@ -899,12 +975,17 @@ class FakeDiscord:
             raise DiscordApiError(405, 0, "405: Method Not Allowed")
         payload = await request.json()
         registered = []
+        if not isinstance(payload, list) or len(payload) > 100:
+            raise DiscordApiError(400, 50035, "Invalid Form Body")
         for command in payload:
+            if not 1 <= len(str(command.get("name", ""))) <= 32:
+                raise DiscordApiError(400, 50035, "Invalid Form Body")
             item = {
                 "id": str(self._snowflake()),
                 "application_id": str(self.app_id),
                 "version": str(self._snowflake()),
                 "type": 1,
+                "description": "",  # what Discord stores for user and message commands
                 "options": [],
                 "default_member_permissions": None,
                 "nsfw": False,
