@@ -945,12 +945,13 @@ class FakeDiscord:
         if len(parts) == 3:
             if request.method != "POST":
                 raise DiscordApiError(405, 0, "405: Method Not Allowed")
-            message = self._new_message(channel_id, payload, uploads, webhook=False)
-            self._reply("channel", channel_id, payload, uploads, message)
-            return message
-        message = self.messages.get(int(parts[3]))
-        if message is None or int(message["channel_id"]) != channel_id:
+            created = self._new_message(channel_id, payload, uploads, webhook=False)
+            self._reply("channel", channel_id, payload, uploads, created)
+            return created
+        found = self.messages.get(int(parts[3]))
+        if found is None or int(found["channel_id"]) != channel_id:
             raise DiscordApiError(404, 10008, "Unknown Message")
+        message = found
         if request.method == "GET":
             return message
         if message["author"]["id"] != self.bot_user["id"]:
