@@ -4,6 +4,7 @@ for chat members and honours a 429 ``retry_after``."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 
@@ -24,7 +25,13 @@ from telegram.ext import (
 )
 
 from bot.telegram_format import escape as escape_name
-from tests.fakes.telegram_api import FakeTelegram, TelegramApiError, html_visible_text, parse_html
+from tests.fakes.telegram_api import (
+    FakeTelegram,
+    FloodLimits,
+    TelegramApiError,
+    html_visible_text,
+    parse_html,
+)
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x02\x00\x00\x00\x03\x08\x02\x00\x00\x00"
@@ -193,6 +200,28 @@ async def test_429_on_get_updates_is_honoured_by_polling(
     polls = tg.calls_to("getUpdates")
     refused = next(i for i, c in enumerate(polls) if c.status == 429)
     assert polls[refused + 1].at - polls[refused].at >= 1.0
+
+
+async def test_flood_control_refuses_bursts_and_the_rate_limiter_queues_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+    async with FakeTelegram(flood=FloodLimits(per_chat=(2, 1.0))) as tg:
+        application = (
+            ApplicationBuilder()
+            .token(tg.token)
+            .base_url(f"{tg.base_url}/bot")
+            .rate_limiter(AIORateLimiter(max_retries=3))
+            .build()
+        )
+        async with application:
+            sent = await asyncio.gather(
+                *(application.bot.send_message(1, f"n{i}") for i in range(4))
+            )
+        assert sorted(m.text for m in sent) == ["n0", "n1", "n2", "n3"]
+        assert tg.flood_refusals >= 1
+        accepted = [c.at for c in tg.calls_to("sendMessage") if c.status == 200]
+        assert accepted[2] - accepted[0] >= 1.0  # at most two a second reached the chat
 
 
 async def test_errors_have_the_documented_shape(tg: FakeTelegram) -> None:

@@ -18,10 +18,12 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import collections
 import html
 import html.parser
 import itertools
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -34,6 +36,7 @@ __all__ = [
     "SEND_METHODS",
     "Call",
     "FakeTelegram",
+    "FloodLimits",
     "Sent",
     "TelegramApiError",
     "Upload",
@@ -327,6 +330,19 @@ def _image_size(data: bytes) -> tuple[int, int]:
     return 1, 1
 
 
+@dataclass(frozen=True)
+class FloodLimits:
+    """Telegram's flood control, enforced with 429 ``retry_after`` (messages per seconds).
+
+    Telegram documents about one message a second in a chat, 20 a minute in a group and 30 a
+    second overall; bursts beyond are refused with the seconds to wait.
+    """
+
+    per_chat: tuple[int, float] = (1, 1.0)
+    per_group: tuple[int, float] = (20, 60.0)
+    overall: tuple[int, float] = (30, 1.0)
+
+
 class FakeTelegram:
     """The fake Bot API server and its test-side controls. Use as ``async with``."""
 
@@ -336,8 +352,12 @@ class FakeTelegram:
         *,
         bot_id: int = 777000111,
         bot_username: str = "followaudit_test_bot",
+        flood: FloodLimits | None = None,
     ) -> None:
         self.token = token
+        self.flood = flood
+        self.flood_refusals = 0
+        self._sends: dict[int | None, collections.deque[float]] = {}
         self.bot: JSON = {
             "id": bot_id,
             "is_bot": True,
@@ -638,6 +658,8 @@ class FakeTelegram:
         self.calls.append(call)
         try:
             self._raise_forced(method)
+            if self.flood is not None and method in SEND_METHODS:
+                self._check_flood(self.flood, params)
             handler = getattr(self, f"_api_{method}", None)
             if handler is None:
                 raise TelegramApiError(404, "Not Found")
@@ -648,6 +670,30 @@ class FakeTelegram:
             return web.json_response(exc.body(), status=exc.error_code)
         self._notify()
         return web.json_response({"ok": True, "result": result})
+
+    def _check_flood(self, flood: FloodLimits, params: JSON) -> None:
+        """Refuse a send over any window with 429, as Telegram's flood control does."""
+        now = time.monotonic()
+        try:
+            chat_id: int | None = int(params.get("chat_id") or 0)
+        except (TypeError, ValueError):
+            chat_id = 0
+        chat_limit = flood.per_group if chat_id is not None and chat_id < 0 else flood.per_chat
+        waits = []
+        for key, (count, window) in ((chat_id, chat_limit), (None, flood.overall)):
+            sent = self._sends.setdefault(key, collections.deque())
+            while sent and sent[0] <= now - window:
+                sent.popleft()
+            if len(sent) >= count:
+                waits.append(sent[0] + window - now)
+        if waits:
+            self.flood_refusals += 1
+            retry_after = max(1, math.ceil(max(waits)))
+            raise TelegramApiError(
+                429, f"Too Many Requests: retry after {retry_after}", retry_after
+            )
+        self._sends[chat_id].append(now)
+        self._sends[None].append(now)
 
     def _raise_forced(self, method: str) -> None:
         for index, (wanted, error) in enumerate(self._forced):
