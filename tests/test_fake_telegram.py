@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -222,6 +223,40 @@ async def test_flood_control_refuses_bursts_and_the_rate_limiter_queues_them(
         assert tg.flood_refusals >= 1
         accepted = [c.at for c in tg.calls_to("sendMessage") if c.status == 200]
         assert accepted[2] - accepted[0] >= 1.0  # at most two a second reached the chat
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_webhook_mode_delivers_updates_with_the_secret(
+    tg: FakeTelegram,
+) -> None:
+    application = ApplicationBuilder().token(tg.token).base_url(f"{tg.base_url}/bot").build()
+    application.add_handler(CommandHandler("audit", audit))
+    port = free_port()
+    async with application:
+        assert application.updater is not None
+        await application.start()
+        await application.updater.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            url_path="tg-hook",
+            webhook_url=f"http://127.0.0.1:{port}/tg-hook",
+            secret_token="s3cret",
+        )
+        ivan = tg.user(1009, "Ivan")
+        tg.inject_command(tg.private_chat(ivan), ivan, "/audit hooked")
+        assert (await tg.next_sent(ivan["id"])).text == "Queued hooked"
+        assert tg.webhook_secret == "s3cret" and tg.webhook_deliveries[0][1] == 200
+        tg.webhook_secret = "wrong"
+        tg.inject_command(tg.private_chat(ivan), ivan, "/audit forged")
+        await tg.wait_for(lambda: any(status == 403 for _, status in tg.webhook_deliveries))
+        assert tg.pending_updates == 1  # refused, so still pending as Telegram would keep it
+        await application.updater.stop()
+        await application.stop()
 
 
 async def test_errors_have_the_documented_shape(tg: FakeTelegram) -> None:

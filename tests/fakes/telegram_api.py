@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import html
 import html.parser
 import itertools
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, ClientError, ClientSession, ClientTimeout, web
 
 __all__ = [
     "SEND_METHODS",
@@ -390,6 +391,10 @@ class FakeTelegram:
         self._changed = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
+        self._delivery: asyncio.Task[None] | None = None
+        self.webhook_secret: str | None = None
+        #: Webhook mode: (update_id, HTTP status or 0 for a connection error) per attempt.
+        self.webhook_deliveries: list[tuple[int, int]] = []
 
     # ----------------------------------------------------------------- lifetime
     async def __aenter__(self) -> FakeTelegram:
@@ -407,6 +412,10 @@ class FakeTelegram:
     async def __aexit__(self, *exc_info: object) -> None:
         self._closing = True
         self._notify()
+        if self._delivery is not None:
+            self._delivery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._delivery
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -805,8 +814,46 @@ class FakeTelegram:
         return True
 
     async def _api_setWebhook(self, params: JSON, uploads: dict[str, Upload]) -> Any:
-        self.webhook_url = str(params.get("url", ""))
+        url = str(params.get("url", ""))
+        if url and not url.startswith(("http://", "https://")):
+            raise TelegramApiError(400, "Bad Request: bad webhook: invalid URL")
+        self.webhook_url = url
+        self.webhook_secret = params.get("secret_token") or None
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        if url and (self._delivery is None or self._delivery.done()):
+            self._delivery = asyncio.get_running_loop().create_task(self._deliver())
         return True
+
+    async def _deliver(self) -> None:
+        """Webhook mode: POST each pending update in order until the bot answers 2xx.
+
+        Unlike Telegram (HTTPS on ports 443, 80, 88 or 8443 only) any loopback URL is accepted.
+        """
+        timeout = ClientTimeout(total=10)
+        async with ClientSession(timeout=timeout) as session:
+            while self.webhook_url and not self._closing:
+                if not self._updates:
+                    await self._changed.wait()
+                    continue
+                update = self._updates[0]
+                headers = {}
+                if self.webhook_secret:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
+                try:
+                    async with session.post(self.webhook_url, json=update, headers=headers) as r:
+                        status = r.status
+                except (ClientError, TimeoutError):
+                    status = 0
+                self.webhook_deliveries.append((update["update_id"], status))
+                if 200 <= status < 300:
+                    if self._updates and self._updates[0] is update:
+                        self._updates.pop(0)
+                    self._notify()
+                    continue
+                # Telegram retries later; here: on the next change, or after a short pause.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), 0.2)
 
     async def _api_getUpdates(self, params: JSON, uploads: dict[str, Upload]) -> Any:
         if self.webhook_url:
