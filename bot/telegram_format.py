@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = [
     "CAPTION_LIMIT",
@@ -56,10 +56,10 @@ class _Atom:
     text: str
     kind: str  # "open", "close", "text" (entities are text atoms that are never cut)
     name: str = ""
+    size: int = field(init=False)
 
-    @property
-    def size(self) -> int:
-        return utf16_len(self.text)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "size", utf16_len(self.text))
 
 
 def _atoms(markup: str) -> list[_Atom]:
@@ -85,6 +85,9 @@ def _atoms(markup: str) -> list[_Atom]:
 
 def _text_atoms(piece: str) -> list[_Atom]:
     """Escaped text in atoms of at most ``_MAX_ATOM`` units, never cutting an entity."""
+    whole = escape(piece)
+    if utf16_len(whole) <= _MAX_ATOM:
+        return [_Atom(whole, "text")] if whole else []
     atoms: list[_Atom] = []
     current: list[str] = []
     size = 0
