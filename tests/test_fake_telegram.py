@@ -107,6 +107,7 @@ async def app(tg: FakeTelegram) -> AsyncIterator[Application]:  # type: ignore[t
     application.add_handler(MessageHandler(filters.Document.ALL, upload))
     async with application:
         assert application.updater is not None
+        await application.bot.set_my_commands([("audit", "Audit followers")])
         await application.start()
         await application.updater.start_polling(timeout=5)
         yield application
@@ -146,6 +147,7 @@ async def test_command_edit_photo_document_and_button(tg: FakeTelegram, app: App
     assert (await tg.next_sent(chat["id"])).text == "more for more:1"
     assert tg.chat_actions == [(chat["id"], "typing")]
     assert {c.method for c in tg.calls} >= {"getMe", "deleteWebhook", "getUpdates"}
+    assert tg.commands == [{"command": "audit", "description": "Audit followers"}]
 
 
 async def test_group_command_with_bot_name_and_admin_lookup(
@@ -158,6 +160,16 @@ async def test_group_command_with_bot_name_and_admin_lookup(
     update = tg.inject_command(group, bob, "/whoami@followaudit_test_bot")
     assert update["message"]["entities"] == [{"type": "bot_command", "offset": 0, "length": 28}]
     assert (await tg.next_sent(group["id"])).text == "administrator of 2 admins"
+
+
+async def test_anonymous_admin_is_an_administrator(
+    tg: FakeTelegram,
+    app: Application,  # type: ignore[type-arg]
+) -> None:
+    group = tg.group_chat(-100600, "Anon")
+    update = tg.inject_anonymous_admin_command(group, "/whoami")
+    assert update["message"]["sender_chat"]["id"] == group["id"]
+    assert (await tg.next_sent(group["id"])).text == "administrator of 0 admins"
 
 
 async def test_document_is_downloaded_through_the_file_route(

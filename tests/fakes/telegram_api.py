@@ -34,6 +34,7 @@ from typing import Any
 from aiohttp import BodyPartReader, ClientError, ClientSession, ClientTimeout, web
 
 __all__ = [
+    "GROUP_ANONYMOUS_BOT",
     "SEND_METHODS",
     "Call",
     "FakeTelegram",
@@ -102,6 +103,15 @@ _STRING_FIELDS = frozenset(
 )
 _COMMAND_RE = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 _MENTION_RE = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{5,32}\b")
+
+
+#: The user Telegram puts in ``from`` for messages of anonymous group admins.
+GROUP_ANONYMOUS_BOT: JSON = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
 
 
 class TelegramApiError(Exception):
@@ -480,6 +490,14 @@ class FakeTelegram:
         if not text.startswith("/"):
             raise ValueError("a command starts with /")
         return self.inject_message(chat, user, text)
+
+    def inject_anonymous_admin_command(self, group: Mapping[str, Any], text: str) -> JSON:
+        """A command from an anonymous group admin: sent by ``GroupAnonymousBot`` on behalf of
+        the group (``sender_chat``), as Telegram delivers it; ``getChatMember`` on that bot
+        answers ``administrator`` with ``is_anonymous``."""
+        return self.inject_message(
+            group, GROUP_ANONYMOUS_BOT, text, extra={"sender_chat": dict(group)}
+        )
 
     def inject_document(
         self,
@@ -974,39 +992,40 @@ class FakeTelegram:
             raise TelegramApiError(400, "Bad Request: invalid file_id")
         return stored[0]
 
+    @staticmethod
+    def _admin_rights() -> JSON:
+        """An ``administrator`` ChatMember's rights, every field PTB requires present."""
+        rights: JSON = {"status": "administrator"}
+        for name in (
+            "can_be_edited",
+            "can_post_stories",
+            "can_edit_stories",
+            "can_delete_stories",
+            "can_manage_topics",
+            "can_promote_members",
+        ):
+            rights[name] = False
+        for name in (
+            "can_manage_chat",
+            "can_delete_messages",
+            "can_manage_video_chats",
+            "can_restrict_members",
+            "can_change_info",
+            "can_invite_users",
+            "can_pin_messages",
+        ):
+            rights[name] = True
+        return rights
+
     def _member(self, chat_id: int, user_id: int) -> JSON:
         user = self._users.get(user_id, {"id": user_id, "is_bot": False, "first_name": "User"})
         creator, admins = self._admins.get(chat_id, (None, set()))
+        if user_id == GROUP_ANONYMOUS_BOT["id"] and chat_id < 0:
+            return {**self._admin_rights(), "user": GROUP_ANONYMOUS_BOT, "is_anonymous": True}
         if user_id == creator:
             return {"status": "creator", "user": user, "is_anonymous": False}
         if user_id in admins:
-            rights = dict.fromkeys(
-                (
-                    "can_be_edited",
-                    "can_post_stories",
-                    "can_edit_stories",
-                    "can_delete_stories",
-                    "can_manage_topics",
-                    "can_promote_members",
-                ),
-                False,
-            )
-            rights.update(
-                dict.fromkeys(
-                    (
-                        "is_anonymous",
-                        "can_manage_chat",
-                        "can_delete_messages",
-                        "can_manage_video_chats",
-                        "can_restrict_members",
-                        "can_change_info",
-                        "can_invite_users",
-                        "can_pin_messages",
-                    ),
-                    True,
-                )
-            )
-            return {"status": "administrator", "user": user, **rights, "is_anonymous": False}
+            return {**self._admin_rights(), "user": user, "is_anonymous": False}
         return {"status": "member", "user": user}
 
     async def _api_getChatMember(self, params: JSON, uploads: dict[str, Upload]) -> Any:
