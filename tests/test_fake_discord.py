@@ -40,6 +40,13 @@ class ReportView(discord.ui.View):
         await interaction.response.defer()
         await interaction.followup.send("more accounts @everyone", allowed_mentions=NONE)
 
+    @discord.ui.button(label="Breakdown", custom_id="fa:reasons")
+    async def reasons(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:  # type: ignore[type-arg]
+        await interaction.response.edit_message(content="reasons: burst", view=None)
+        fetched = await interaction.original_response()
+        assert fetched.content == "reasons: burst"
+        await interaction.delete_original_response()
+
 
 @app_commands.command(name="audit", description="Audit an account's followers")
 async def audit_command(
@@ -185,7 +192,7 @@ async def test_slash_command_defers_edits_into_embed_and_follows_up(
     assert report.embeds[0]["image"]["url"] == "attachment://chart.png"
     assert [a["filename"] for a in report.attachments] == ["chart.png"]
     assert fake.attachment_bytes(report.attachments[0]) == PNG
-    assert report.custom_ids == ["fa:more"]
+    assert report.custom_ids == ["fa:more", "fa:reasons"]
     assert report.payload["allowed_mentions"] == {"parse": []}
     followup = await fake.next_reply(call)
     assert followup.kind == "followup" and followup.uploads[0].data == b"a,b\n"
@@ -200,6 +207,13 @@ async def test_slash_command_defers_edits_into_embed_and_follows_up(
     assert more.kind == "followup" and more.content == "more accounts @everyone"
     assert not more.pings and more.message is not None
     assert not more.message["mention_everyone"]
+
+    breakdown = await fake.press(original, "fa:reasons", user=alice, guild=guild)
+    updated = await fake.next_reply(breakdown)
+    assert updated.callback_type == 7 and updated.content == "reasons: burst"
+    assert updated.custom_ids == []
+    assert (await fake.next_reply(breakdown)).kind == "delete"
+    assert fake.original(breakdown) is None
 
 
 async def test_ephemeral_help_in_dm_and_permissions_in_guild(

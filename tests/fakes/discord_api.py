@@ -12,6 +12,21 @@ dispatches with sequence numbers, as plain JSON text frames (the ``compress`` qu
 
 Tests drive it through plain methods: dispatch slash commands, autocomplete and button presses as
 INTERACTION_CREATE, then await (with a deadline, never by sleeping) what the bot answered.
+
+Usage::
+
+    async with FakeDiscord() as fake:
+        guild = fake.add_guild("Team")
+        with discord_endpoints(DiscordEndpoints(fake.api_base, fake.gateway_url)):
+            ...  # bot.login(fake.token); create_task(bot.connect()); bot.wait_until_ready()
+            call = await fake.command("audit", {"handle": "x"}, user=fake.user(1, "a"),
+                                      guild=guild)
+            deferral = await fake.next_reply(call)   # callback type 5
+            report = await fake.next_reply(call)     # PATCH @original: embeds, attachments
+            await fake.press(fake.original(call), "more", user=..., guild=guild)
+
+Pass ``guild_ready_timeout`` small (e.g. 0.1) to the discord.py client: READY otherwise waits
+two seconds after the last GUILD_CREATE, as it does against Discord.
 """
 
 from __future__ import annotations
