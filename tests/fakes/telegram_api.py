@@ -392,6 +392,7 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
+        self._query_ids = itertools.count(4_000_000_001)
         self._messages: dict[tuple[int, int], JSON] = {}
         self._files: dict[str, tuple[JSON, bytes]] = {}
         self._admins: dict[int, tuple[int | None, set[int]]] = {}
@@ -528,7 +529,7 @@ class FakeTelegram:
         if message is None:
             raise KeyError(f"no message {message_id} in chat {chat['id']}")
         query = {
-            "id": str(next(self._update_ids) * 7919),
+            "id": str(next(self._query_ids)),
             "from": dict(user),
             "message": message,
             "chat_instance": str(abs(int(chat["id"]))),
