@@ -1,0 +1,87 @@
+"""``followaudit score`` end to end, as a user runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "examples" / "followers.jsonl"
+
+
+def score(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "score", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_one_verdict_per_account_in_input_order() -> None:
+    result = score("--input", str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    ids = [json.loads(line)["id"] for line in EXAMPLE.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ids
+    for row in rows:
+        assert set(row) == {
+            "platform",
+            "id",
+            "handle",
+            "fake_probability",
+            "reasons",
+            "model_version",
+        }
+        assert 0.0 <= row["fake_probability"] <= 1.0
+        assert all(isinstance(reason, str) and reason for reason in row["reasons"])
+    # The example's dump (positions 20-37) is what a user would call fake; the rest is not.
+    dump = [r["fake_probability"] for r in rows[20:38]]
+    rest = [r["fake_probability"] for r in rows[:20] + rows[38:]]
+    assert min(dump) > 0.5 > max(rest)
+
+
+def test_stdin_to_file_and_skipped_rows_are_listed(tmp_path: Path) -> None:
+    good = {"platform": "bluesky", "id": "did:plc:a", "handle": "a.example", "followers_count": 3}
+    text = json.dumps(good) + "\n{broken\n" + json.dumps({**good, "id": "did:plc:b"}) + "\n"
+    out = tmp_path / "verdicts.jsonl"
+    result = score("--output", str(out), stdin=text)
+    assert result.returncode == 1
+    assert "line 2" in result.stderr
+    assert "skipped 1" in result.stderr
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [
+        "did:plc:a",
+        "did:plc:b",
+    ]
+
+
+def test_unusable_input_exits_2_with_a_message(tmp_path: Path) -> None:
+    missing = score("--input", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2
+    assert "nope.jsonl" in missing.stderr
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(b"\x00\x01\x02garbage\xff")
+    garbage = score("--input", str(binary))
+    assert garbage.returncode == 2
+    assert garbage.stderr.strip()
+    assert garbage.stdout == ""
+
+
+def test_explicit_format_reads_api_payloads() -> None:
+    profile = {
+        "did": "did:plc:zz",
+        "handle": "zed.example",
+        "displayName": "Zed",
+        "followersCount": 12,
+        "followsCount": 30,
+        "postsCount": 4,
+        "createdAt": "2024-01-01T00:00:00Z",
+        "indexedAt": "2024-06-01T00:00:00Z",
+    }
+    result = score("--format", "bluesky", stdin=json.dumps({"profiles": [profile]}))
+    assert result.returncode == 0, result.stderr
+    (row,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert row["handle"] == "zed.example"
+    assert row["platform"] == "bluesky"
