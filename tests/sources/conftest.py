@@ -10,6 +10,7 @@ import pytest
 
 from bot.settings import Settings
 from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.mastodon import FakeMastodon
 
 FAST_HTTP: dict[str, Any] = {
     "timeout_seconds": 1.0,
@@ -37,4 +38,10 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 async def bsky() -> AsyncIterator[FakeBluesky]:
     async with FakeBluesky() as fake:
+        yield fake  # type: ignore[misc]
+
+
+@pytest.fixture
+async def masto() -> AsyncIterator[FakeMastodon]:
+    async with FakeMastodon() as fake:
         yield fake  # type: ignore[misc]
