@@ -143,10 +143,16 @@ class Requester:
 
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
         limit = self._settings.max_body_bytes
-        body = await resp.content.read(limit + 1)
-        if len(body) > limit:
+        if (resp.content_length or 0) > limit:
             raise PlatformUnavailable(f"{self.label} sent an answer too large to read.")
-        return body
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > limit:
+                raise PlatformUnavailable(f"{self.label} sent an answer too large to read.")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def get(self, url: str, params: Any = None) -> Reply:
         """GET ``url`` and parse JSON; raise ``RateLimited`` or ``PlatformUnavailable`` when done."""

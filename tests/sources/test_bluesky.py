@@ -215,3 +215,10 @@ async def test_profile_batches_overlap_the_next_page(session, bsky: FakeBluesky)
     assert len(result.followers) == 300
     assert all(a.followers_count is not None for a in result.followers)
     assert bsky.requests["getFollowers"] == 3 and bsky.requests["getProfiles"] == 12
+
+
+async def test_oversized_answer_is_refused(session, bsky: FakeBluesky) -> None:
+    did = bsky.add_account("alice.test")
+    bsky.add_followers(did, 50)
+    with pytest.raises(PlatformUnavailable, match="too large"):
+        await source(session, bsky, max_body_bytes=1024).fetch(ALICE)
