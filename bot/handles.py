@@ -59,8 +59,24 @@ _X_HOSTS: Final = frozenset(
 )
 # First path segments on x.com that are pages, not accounts.
 _X_RESERVED: Final = frozenset(
-    {"home", "i", "search", "explore", "settings", "notifications", "messages", "intent",
-     "share", "login", "logout", "signup", "tos", "privacy", "compose", "hashtag"}
+    {
+        "home",
+        "i",
+        "search",
+        "explore",
+        "settings",
+        "notifications",
+        "messages",
+        "intent",
+        "share",
+        "login",
+        "logout",
+        "signup",
+        "tos",
+        "privacy",
+        "compose",
+        "hashtag",
+    }
 )
 
 
@@ -72,7 +88,7 @@ class Handle:
     handle: str  # alice.bsky.social / did:plc:..., user@instance, jack
 
     def __str__(self) -> str:
-        prefix = {"bluesky": "bsky", "mastodon": "mastodon", "x": "x"}[self.platform]
+        prefix = {"bluesky": "bsky"}.get(self.platform, self.platform)
         return f"{prefix}:{self.handle}"
 
     @property

@@ -17,12 +17,18 @@ ACCEPTED = [
     ("https://bsky.app/profile/alice.bsky.social", Handle("bluesky", "alice.bsky.social")),
     ("https://bsky.app/profile/alice.bsky.social/", Handle("bluesky", "alice.bsky.social")),
     ("HTTPS://BSKY.APP/profile/Alice.bsky.social", Handle("bluesky", "alice.bsky.social")),
-    ("https://bsky.app/profile/alice.bsky.social?ref=x#top", Handle("bluesky", "alice.bsky.social")),
+    (
+        "https://bsky.app/profile/alice.bsky.social?ref=x#top",
+        Handle("bluesky", "alice.bsky.social"),
+    ),
     (
         "https://bsky.app/profile/did:plc:z72i7hdynmk6r22z27h6tvur",
         Handle("bluesky", "did:plc:z72i7hdynmk6r22z27h6tvur"),
     ),
-    ("bsky:did:plc:z72i7hdynmk6r22z27h6tvur", Handle("bluesky", "did:plc:z72i7hdynmk6r22z27h6tvur")),
+    (
+        "bsky:did:plc:z72i7hdynmk6r22z27h6tvur",
+        Handle("bluesky", "did:plc:z72i7hdynmk6r22z27h6tvur"),
+    ),
     ("did:web:example.com", Handle("bluesky", "did:web:example.com")),
     # reserved / test TLDs are syntactically valid handles
     ("bsky:alice.test", Handle("bluesky", "alice.test")),

@@ -155,7 +155,7 @@ class Requester:
         return b"".join(chunks)
 
     async def get(self, url: str, params: Any = None) -> Reply:
-        """GET ``url`` and parse JSON; raise ``RateLimited`` or ``PlatformUnavailable`` when done."""
+        """GET ``url`` and parse JSON; typed errors once the retries are spent."""
         attempt = 0
         while True:
             await self._respect_budget()

@@ -151,7 +151,9 @@ class Checkpoint:
         return [Account.from_dict(f) for f in self.followers]
 
 
-def coerce_checkpoint(resume: Checkpoint | Mapping[str, Any] | None, handle: Handle) -> Checkpoint | None:
+def coerce_checkpoint(
+    resume: Checkpoint | Mapping[str, Any] | None, handle: Handle
+) -> Checkpoint | None:
     """Accept a checkpoint or its dict; check that it belongs to this handle."""
     if resume is None:
         return None

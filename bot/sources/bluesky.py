@@ -38,8 +38,9 @@ __all__ = ["PAGE", "PROFILE_BATCH", "BlueskySource"]
 PAGE: Final = 100
 PROFILE_BATCH: Final = 25
 _MAX_EMPTY_PAGES: Final = 3
-_GONE_ERRORS: Final = frozenset({"AccountTakedown", "AccountDeactivated", "RepoTakendown",
-                                 "RepoDeactivated", "RepoSuspended"})
+_GONE_ERRORS: Final = frozenset(
+    {"AccountTakedown", "AccountDeactivated", "RepoTakendown", "RepoDeactivated", "RepoSuspended"}
+)
 
 
 class BlueskySource:
@@ -80,8 +81,11 @@ class BlueskySource:
         if cp is None:
             did = handle.handle if handle.is_did else await self._resolve(http, handle.handle)
             first_page = asyncio.ensure_future(
-                self._call(http, "app.bsky.graph.getFollowers",
-                           {"actor": did, "limit": str(min(PAGE, target))})
+                self._call(
+                    http,
+                    "app.bsky.graph.getFollowers",
+                    {"actor": did, "limit": str(min(PAGE, target))},
+                )
             )
             try:
                 profile = await self._call(http, "app.bsky.actor.getProfile", {"actor": did})
@@ -92,9 +96,15 @@ class BlueskySource:
             subject = _subject(profile, observed)
             total = subject.followers_count
             cp = Checkpoint(
-                platform="bluesky", handle=handle.handle, target=target,
-                subject=subject.to_dict(), followers_total=total, followers=[],
-                cursor=None, done=False, state={"did": subject.id},
+                platform="bluesky",
+                handle=handle.handle,
+                target=target,
+                subject=subject.to_dict(),
+                followers_total=total,
+                followers=[],
+                cursor=None,
+                done=False,
+                state={"did": subject.id},
             )
         else:
             target = cp.target
@@ -104,11 +114,16 @@ class BlueskySource:
         goal = target if total is None else min(target, total)
         await call_hook(progress, len(followers), goal)
         if not cp.done:
-            await self._page_through(http, cp, first_page, followers, goal, observed,
-                                     progress, on_page)
+            await self._page_through(
+                http, cp, first_page, followers, goal, observed, progress, on_page
+            )
         return FetchResult(
-            handle=handle, subject=subject, followers=followers, followers_total=total,
-            requests=cp.requests, complete=cp.cursor is None and len(followers) < target,
+            handle=handle,
+            subject=subject,
+            followers=followers,
+            followers_total=total,
+            requests=cp.requests,
+            complete=cp.cursor is None and len(followers) < target,
             skipped=cp.skipped,
         )
 
@@ -159,10 +174,21 @@ class BlueskySource:
                         next_cursor = None
                     last = next_cursor is None or wanted <= 0
                     enrich = tg.create_task(self._enrich(http, views, limiter, observed))
-                    finisher = tg.create_task(self._finish(
-                        finisher, enrich, cp, followers, next_cursor, last, http, base_requests,
-                        goal, progress, on_page,
-                    ))
+                    finisher = tg.create_task(
+                        self._finish(
+                            finisher,
+                            enrich,
+                            cp,
+                            followers,
+                            next_cursor,
+                            last,
+                            http,
+                            base_requests,
+                            goal,
+                            progress,
+                            on_page,
+                        )
+                    )
                     cursor = next_cursor
                     if last:
                         break

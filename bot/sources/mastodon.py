@@ -46,8 +46,23 @@ _ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NEXT: Final = re.compile(r'<([^<>]{1,2048})>\s*;\s*rel="?next"?', re.IGNORECASE)
 #: Names that are never public Mastodon servers; refused unless a base URL is configured.
 _PRIVATE_TLDS: Final = frozenset(
-    {"local", "localhost", "internal", "intranet", "lan", "home", "corp", "private", "arpa",
-     "invalid", "test", "example", "onion", "alt", "localdomain"}
+    {
+        "local",
+        "localhost",
+        "internal",
+        "intranet",
+        "lan",
+        "home",
+        "corp",
+        "private",
+        "arpa",
+        "invalid",
+        "test",
+        "example",
+        "onion",
+        "alt",
+        "localdomain",
+    }
 )
 
 
@@ -93,8 +108,9 @@ class MastodonSource:
         cp = coerce_checkpoint(resume, handle)
         instance = handle.instance or ""
         base = self._base(instance)
-        http = Requester(self._session, label=f"Mastodon ({instance})",
-                         settings=self._settings.mastodon)
+        http = Requester(
+            self._session, label=f"Mastodon ({instance})", settings=self._settings.mastodon
+        )
         observed = datetime.now(UTC)
         if cp is None:
             target = sample_size(sample, self._settings.sample.default, self._settings.sample.max)
@@ -105,9 +121,14 @@ class MastodonSource:
                 raise PlatformUnavailable(f"{http.label} sent a malformed profile.") from None
             hidden = entity.get("hide_collections") is True
             cp = Checkpoint(
-                platform="mastodon", handle=handle.handle, target=target,
-                subject=subject.to_dict(), followers_total=subject.followers_count,
-                followers=[], cursor=None, state={"id": entity["id"], "hidden": hidden},
+                platform="mastodon",
+                handle=handle.handle,
+                target=target,
+                subject=subject.to_dict(),
+                followers_total=subject.followers_count,
+                followers=[],
+                cursor=None,
+                state={"id": entity["id"], "hidden": hidden},
             )
         subject = Account.from_dict(cp.subject)
         followers = cp.accounts()
@@ -115,11 +136,17 @@ class MastodonSource:
         goal = cp.target if total is None else min(cp.target, total)
         await call_hook(progress, len(followers), goal)
         if not cp.done:
-            await self._page_through(http, base, handle, cp, followers, goal, observed,
-                                     progress, on_page)
+            await self._page_through(
+                http, base, handle, cp, followers, goal, observed, progress, on_page
+            )
         return FetchResult(
-            handle=handle, subject=subject, followers=followers, followers_total=total,
-            requests=cp.requests, complete=cp.cursor is None, skipped=cp.skipped,
+            handle=handle,
+            subject=subject,
+            followers=followers,
+            followers_total=total,
+            requests=cp.requests,
+            complete=cp.cursor is None,
+            skipped=cp.skipped,
         )
 
     async def _lookup(self, http: Requester, base: str, handle: Handle) -> dict[str, Any]:
@@ -161,8 +188,11 @@ class MastodonSource:
             if not isinstance(reply.data, list):
                 raise PlatformUnavailable(f"{http.label} sent a malformed answer; try later.")
             next_id = next_max_id(reply.headers.get("Link"))
-            if first and not reply.data and next_id is None and (
-                cp.state.get("hidden") or (cp.followers_total or 0) > 0
+            if (
+                first
+                and not reply.data
+                and next_id is None
+                and (cp.state.get("hidden") or (cp.followers_total or 0) > 0)
             ):
                 raise FollowersHidden(
                     f"@{handle.handle} hides its followers, so there is nothing to audit."
@@ -170,8 +200,7 @@ class MastodonSource:
             first = False
             for entity in reply.data[:wanted]:
                 try:
-                    account = account_from_mastodon(entity, observed_at=observed,
-                                                    instance=instance)
+                    account = account_from_mastodon(entity, observed_at=observed, instance=instance)
                 except AccountError:
                     cp.skipped += 1
                     continue

@@ -66,8 +66,11 @@ class XSource:
         if not secret:
             raise AuthenticationNeeded(NO_TOKEN)
         return Requester(
-            self._session, label="X", settings=self._settings.x,
-            headers={"Authorization": f"Bearer {secret}"}, follow_redirects=False,
+            self._session,
+            label="X",
+            settings=self._settings.x,
+            headers={"Authorization": f"Bearer {secret}"},
+            follow_redirects=False,
         )
 
     async def fetch(
@@ -90,10 +93,17 @@ class XSource:
             except AccountError:
                 raise PlatformUnavailable("X sent a malformed profile; try again later.") from None
             if subject.protected:
-                raise SuspendedOrPrivate("That X account is protected, so its followers are private.")
+                raise SuspendedOrPrivate(
+                    "That X account is protected, so its followers are private."
+                )
             cp = Checkpoint(
-                platform="x", handle=handle.handle, target=target, subject=subject.to_dict(),
-                followers_total=subject.followers_count, followers=[], cursor=None,
+                platform="x",
+                handle=handle.handle,
+                target=target,
+                subject=subject.to_dict(),
+                followers_total=subject.followers_count,
+                followers=[],
+                cursor=None,
             )
         subject = Account.from_dict(cp.subject)
         followers = cp.accounts()
@@ -103,13 +113,19 @@ class XSource:
         if not cp.done:
             await self._page_through(http, cp, followers, goal, observed, progress, on_page)
         return FetchResult(
-            handle=handle, subject=subject, followers=followers, followers_total=total,
-            requests=cp.requests, complete=cp.cursor is None, skipped=cp.skipped,
+            handle=handle,
+            subject=subject,
+            followers=followers,
+            followers_total=total,
+            requests=cp.requests,
+            complete=cp.cursor is None,
+            skipped=cp.skipped,
         )
 
     async def _user(self, http: Requester, username: str) -> dict[str, Any]:
-        reply = await http.get(f"{self._base}/2/users/by/username/{username}",
-                               {"user.fields": USER_FIELDS})
+        reply = await http.get(
+            f"{self._base}/2/users/by/username/{username}", {"user.fields": USER_FIELDS}
+        )
         data = reply.data if isinstance(reply.data, dict) else None
         if reply.status == 200 and data is not None:
             user = data.get("data")

@@ -25,9 +25,13 @@ FAULTS = ("429", "500", "502", "503", "timeout", "malformed", "truncated", "wron
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
-        body=json.dumps(data).encode(), status=status, headers=headers,
+        body=json.dumps(data).encode(),
+        status=status,
+        headers=headers,
         content_type="application/json",
     )
 
@@ -48,8 +52,9 @@ class FakeServer:
         self.app = web.Application(middlewares=[self._middleware])
 
     # --- knobs ---------------------------------------------------------------------------
-    def fail(self, endpoint: str, kind: str, *, times: int = 1, retry_after: float | None = None
-             ) -> None:
+    def fail(
+        self, endpoint: str, kind: str, *, times: int = 1, retry_after: float | None = None
+    ) -> None:
         """Make the next ``times`` requests to ``endpoint`` (a key of ``requests``) fail."""
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}")
@@ -109,17 +114,22 @@ class FakeServer:
     async def _fault(self, endpoint: str, kind: str, retry_after: float | None) -> web.Response:
         if kind == "429":
             wait = 0.05 if retry_after is None else retry_after
-            return json_response({"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
-                                 429, self.rate_limit_headers(wait))
+            return json_response(
+                {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+                429,
+                self.rate_limit_headers(wait),
+            )
         if kind in ("500", "502", "503"):
             return web.Response(status=int(kind), text="upstream failure")
         if kind == "timeout":
             await asyncio.sleep(self.hang_seconds)
             return web.Response(status=504)
         if kind == "malformed":
-            return web.Response(status=200, text="<html>not json</html>",
-                                content_type="application/json")
+            return web.Response(
+                status=200, text="<html>not json</html>", content_type="application/json"
+            )
         if kind == "truncated":
-            return web.Response(status=200, text='{"followers": [{"did": "did:plc:',
-                                content_type="application/json")
+            return web.Response(
+                status=200, text='{"followers": [{"did": "did:plc:', content_type="application/json"
+            )
         return json_response(self.wrong_shape(endpoint))

@@ -96,8 +96,11 @@ class FakeBluesky(FakeServer):
     def view(self, did: str) -> dict[str, Any]:
         """``app.bsky.actor.defs#profileView``: the detailed view without counts or banner."""
         detailed = self.profiles[did]
-        return {k: v for k, v in detailed.items()
-                if k not in ("followersCount", "followsCount", "postsCount", "banner")}
+        return {
+            k: v
+            for k, v in detailed.items()
+            if k not in ("followersCount", "followsCount", "postsCount", "banner")
+        }
 
     # --- FakeServer hooks ----------------------------------------------------------------------
     def endpoint_of(self, request: web.Request) -> str:
@@ -138,7 +141,7 @@ class FakeBluesky(FakeServer):
     async def _resolve(self, request: web.Request) -> web.Response:
         handle = request.query.get("handle", "")
         if not handle:
-            return _error("Error: Params must have the property \"handle\"")
+            return _error('Error: Params must have the property "handle"')
         did = self.handles.get(handle.lower())
         if did is None:
             return _error("Unable to resolve handle")

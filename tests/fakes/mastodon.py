@@ -55,7 +55,7 @@ class FakeMastodon(FakeServer):
             "discoverable": True,
             "group": False,
             "created_at": "2022-11-05T00:00:00.000Z",
-            "note": "<p>Hello from the <a href=\"https://example.org\">fediverse</a></p>",
+            "note": '<p>Hello from the <a href="https://example.org">fediverse</a></p>',
             "url": f"https://{host}/@{username}",
             "uri": f"https://{host}/users/{username}",
             "avatar": f"https://files.{host}/accounts/avatars/{ident}.png",
@@ -99,16 +99,21 @@ class FakeMastodon(FakeServer):
         return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     def rate_limit_headers(self, retry_after: float) -> dict[str, str]:
-        return {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": self._reset(retry_after)}
+        return {
+            "X-RateLimit-Limit": "300",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": self._reset(retry_after),
+        }
 
     def wrong_shape(self, endpoint: str) -> Any:
         return {"accounts": []} if endpoint == "followers" else ["not", "an", "account"]
 
     def _headers(self) -> dict[str, str]:
-        headers = {"X-RateLimit-Limit": "300",
-                   "X-RateLimit-Remaining": str(self.rate_limit_remaining),
-                   "X-RateLimit-Reset": self._reset(self.rate_limit_reset_in)}
+        headers = {
+            "X-RateLimit-Limit": "300",
+            "X-RateLimit-Remaining": str(self.rate_limit_remaining),
+            "X-RateLimit-Reset": self._reset(self.rate_limit_reset_in),
+        }
         self.rate_limit_remaining = max(0, self.rate_limit_remaining - 1)
         return headers
 

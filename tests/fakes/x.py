@@ -60,8 +60,13 @@ class FakeX(FakeServer):
             "protected": False,
             "verified": False,
             "verified_type": "none",
-            "public_metrics": {"followers_count": 0, "following_count": 20, "tweet_count": 50,
-                               "listed_count": 1, "like_count": 10},
+            "public_metrics": {
+                "followers_count": 0,
+                "following_count": 20,
+                "tweet_count": 50,
+                "listed_count": 1,
+                "like_count": 10,
+            },
         }
         user.update(fields)
         self.users[ident] = user
@@ -81,16 +86,21 @@ class FakeX(FakeServer):
         return "followers" if request.path.endswith("/followers") else "by_username"
 
     def rate_limit_headers(self, retry_after: float) -> dict[str, str]:
-        return {"x-rate-limit-limit": "15", "x-rate-limit-remaining": "0",
-                "x-rate-limit-reset": str(int(time.time() + retry_after + 0.999))}
+        return {
+            "x-rate-limit-limit": "15",
+            "x-rate-limit-remaining": "0",
+            "x-rate-limit-reset": str(int(time.time() + retry_after + 0.999)),
+        }
 
     def wrong_shape(self, endpoint: str) -> Any:
         return {"data": {"not": "a list"}} if endpoint == "followers" else {"data": "nope"}
 
     def _headers(self) -> dict[str, str]:
-        headers = {"x-rate-limit-limit": "15",
-                   "x-rate-limit-remaining": str(self.rate_limit_remaining),
-                   "x-rate-limit-reset": str(int(time.time() + self.rate_limit_reset_in))}
+        headers = {
+            "x-rate-limit-limit": "15",
+            "x-rate-limit-remaining": str(self.rate_limit_remaining),
+            "x-rate-limit-reset": str(int(time.time() + self.rate_limit_reset_in)),
+        }
         self.rate_limit_remaining = max(0, self.rate_limit_remaining - 1)
         return headers
 
@@ -99,8 +109,15 @@ class FakeX(FakeServer):
         return request.headers.get("Authorization") == f"Bearer {self.token}"
 
     def _unauthorized(self) -> web.Response:
-        return json_response({"title": "Unauthorized", "type": "about:blank", "status": 401,
-                              "detail": "Unauthorized"}, 401)
+        return json_response(
+            {
+                "title": "Unauthorized",
+                "type": "about:blank",
+                "status": 401,
+                "detail": "Unauthorized",
+            },
+            401,
+        )
 
     def _shape(self, user: dict[str, Any], fields: str) -> dict[str, Any]:
         wanted = set(_ALWAYS) | {f for f in fields.split(",") if f}
@@ -112,14 +129,27 @@ class FakeX(FakeServer):
         name = request.match_info["username"]
         ident = self.by_name.get(name.lower())
         if ident is None or ident in self.suspended:
-            detail = (f"User has been suspended: [{name}]." if ident
-                      else f"Could not find user with username: [{name}].")
-            return json_response({"errors": [{
-                "value": name, "detail": detail,
-                "title": "Forbidden" if ident else "Not Found Error",
-                "resource_type": "user", "parameter": "username", "resource_id": name,
-                "type": _PROBLEMS + "resource-not-found",
-            }]}, headers=self._headers())
+            detail = (
+                f"User has been suspended: [{name}]."
+                if ident
+                else f"Could not find user with username: [{name}]."
+            )
+            return json_response(
+                {
+                    "errors": [
+                        {
+                            "value": name,
+                            "detail": detail,
+                            "title": "Forbidden" if ident else "Not Found Error",
+                            "resource_type": "user",
+                            "parameter": "username",
+                            "resource_id": name,
+                            "type": _PROBLEMS + "resource-not-found",
+                        }
+                    ]
+                },
+                headers=self._headers(),
+            )
         user = self._shape(self.users[ident], request.query.get("user.fields", ""))
         return json_response({"data": user}, headers=self._headers())
 
@@ -128,27 +158,58 @@ class FakeX(FakeServer):
             return self._unauthorized()
         ident = request.match_info["id"]
         if ident not in self.users:
-            return json_response({"errors": [{
-                "value": ident, "detail": f"Could not find user with id: [{ident}].",
-                "title": "Not Found Error", "resource_type": "user", "parameter": "id",
-                "resource_id": ident, "type": _PROBLEMS + "resource-not-found"}]})
+            return json_response(
+                {
+                    "errors": [
+                        {
+                            "value": ident,
+                            "detail": f"Could not find user with id: [{ident}].",
+                            "title": "Not Found Error",
+                            "resource_type": "user",
+                            "parameter": "id",
+                            "resource_id": ident,
+                            "type": _PROBLEMS + "resource-not-found",
+                        }
+                    ]
+                }
+            )
         if self.users[ident].get("protected"):
-            return json_response({"errors": [{
-                "detail": f"Sorry, you are not authorized to see the user with id: [{ident}].",
-                "title": "Authorization Error", "resource_type": "user", "parameter": "id",
-                "resource_id": ident, "value": ident,
-                "type": _PROBLEMS + "not-authorized-for-resource"}]})
+            return json_response(
+                {
+                    "errors": [
+                        {
+                            "detail": "Sorry, you are not authorized to see the user with id:"
+                            f" [{ident}].",
+                            "title": "Authorization Error",
+                            "resource_type": "user",
+                            "parameter": "id",
+                            "resource_id": ident,
+                            "value": ident,
+                            "type": _PROBLEMS + "not-authorized-for-resource",
+                        }
+                    ]
+                }
+            )
         try:
             limit = int(request.query.get("max_results", "100"))
         except ValueError:
             limit = 0
         if not 1 <= limit <= 1000:
-            return json_response({"errors": [{"parameters": {"max_results": [str(limit)]},
-                                  "message": "The `max_results` query parameter value is not "
-                                             "between 1 and 1000"}],
-                                  "title": "Invalid Request",
-                                  "detail": "One or more parameters to your request was invalid.",
-                                  "type": _PROBLEMS + "invalid-request"}, 400)
+            return json_response(
+                {
+                    "errors": [
+                        {
+                            "parameters": {"max_results": [str(limit)]},
+                            "message": "The `max_results` query parameter value is not "
+                            "between 1 and 1000",
+                        }
+                    ],
+                    "title": "Invalid Request",
+                    "detail": "One or more parameters to your request was invalid.",
+                    "type": _PROBLEMS + "invalid-request",
+                },
+                400,
+            )
         token = request.query.get("pagination_token")
         start = int(token[1:], 36) if token else 0
         ids = self.followers[ident]

@@ -55,8 +55,10 @@ async def test_stops_at_the_sample_size(session, bsky: FakeBluesky) -> None:
 async def test_sample_is_capped_by_settings(session, bsky: FakeBluesky) -> None:
     did = bsky.add_account("alice.test")
     bsky.add_followers(did, 120)
-    src = BlueskySource(session, make_settings(bluesky={"base_url": bsky.base_url},
-                                               sample={"default": 10, "max": 30}))
+    src = BlueskySource(
+        session,
+        make_settings(bluesky={"base_url": bsky.base_url}, sample={"default": 10, "max": 30}),
+    )
     assert len((await src.fetch(ALICE)).followers) == 10
     assert len((await src.fetch(ALICE, sample=10_000)).followers) == 30
 
@@ -93,8 +95,12 @@ async def test_self_labelled_bot_is_declared(session, bsky: FakeBluesky) -> None
     did = bsky.add_account("alice.test")
     bot = bsky.add_account("robot.test")
     bsky.profiles[bot]["labels"] = [
-        {"src": bot, "uri": f"at://{bot}/app.bsky.actor.profile/self", "val": "bot",
-         "cts": "2024-01-01T00:00:00.000Z"}
+        {
+            "src": bot,
+            "uri": f"at://{bot}/app.bsky.actor.profile/self",
+            "val": "bot",
+            "cts": "2024-01-01T00:00:00.000Z",
+        }
     ]
     bsky.followers[did] = [bot]
     result = await source(session, bsky).fetch(ALICE)
@@ -180,6 +186,7 @@ async def test_checkpoints_resume_where_the_fetch_stopped(session, bsky: FakeBlu
     before = bsky.requests["getFollowers"]
     resumed = await src.fetch(ALICE, resume=saved[1])
     assert [a.id for a in resumed.followers] == [a.id for a in full.followers]
+
     def strip(a):
         return {k: v for k, v in a.to_dict().items() if k != "observed_at"}
 

@@ -46,7 +46,10 @@ async def test_reads_every_follower_newest_first(session, masto: FakeMastodon) -
     assert result.complete
     assert masto.requests["followers"] == 3  # 80 + 80 + 11
     assert [q.get("max_id") is None for e, q, _ in masto.log if e == "followers"] == [
-        True, False, False]
+        True,
+        False,
+        False,
+    ]
     assert seen[0] == (0, 171) and seen[-1] == (171, 171)
     assert result.requests == masto.total_requests == 4
 
@@ -70,9 +73,13 @@ async def test_stops_at_the_sample_size(session, masto: FakeMastodon) -> None:
 
 async def test_declared_bots_locked_and_default_avatars(session, masto: FakeMastodon) -> None:
     ident = masto.add_account("user")
-    bot = masto.add_account("robot", bot=True, locked=True,
-                            avatar="https://example.social/avatars/original/missing.png",
-                            avatar_static="https://example.social/avatars/original/missing.png")
+    bot = masto.add_account(
+        "robot",
+        bot=True,
+        locked=True,
+        avatar="https://example.social/avatars/original/missing.png",
+        avatar_static="https://example.social/avatars/original/missing.png",
+    )
     masto.follows[ident] = [(5, bot)]
     masto.accounts[ident]["followers_count"] = 1
     [follower] = (await source(session, masto).fetch(USER)).followers
@@ -131,7 +138,7 @@ async def test_persistent_failure_is_platform_unavailable(session, masto, kind: 
     ident = masto.add_account("user")
     masto.add_followers(ident, 10)
     masto.fail("followers", kind, times=10)
-    with pytest.raises(PlatformUnavailable, match="example.social"):
+    with pytest.raises(PlatformUnavailable, match=r"example\.social"):
         await source(session, masto, timeout_seconds=0.3, max_retries=1).fetch(USER)
 
 
@@ -191,8 +198,10 @@ async def test_resume_from_a_checkpoint(session, masto: FakeMastodon) -> None:
 
 
 def test_next_link_parsing() -> None:
-    link = ('<https://ex.social/api/v1/accounts/1/followers?limit=80&max_id=7486869>; rel="next", '
-            '<https://ex.social/api/v1/accounts/1/followers?limit=80&since_id=7489740>; rel="prev"')
+    link = (
+        '<https://ex.social/api/v1/accounts/1/followers?limit=80&max_id=7486869>; rel="next", '
+        '<https://ex.social/api/v1/accounts/1/followers?limit=80&since_id=7489740>; rel="prev"'
+    )
     assert next_max_id(link) == "7486869"
     assert next_max_id('<https://ex.social/x?since_id=3>; rel="prev"') is None
     assert next_max_id('<https://evil.example/x?max_id=../../admin>; rel="next"') is None

@@ -34,18 +34,21 @@ async def xfake() -> AsyncIterator[FakeX]:
         yield fake  # type: ignore[misc]
 
 
-def source(session: aiohttp.ClientSession, fake: FakeX, token: str | None = TOKEN,
-           **x: Any) -> XSource:
-    return XSource(session, make_settings(x={"base_url": fake.base_url, "bearer_token": token,
-                                             **x}))
+def source(
+    session: aiohttp.ClientSession, fake: FakeX, token: str | None = TOKEN, **x: Any
+) -> XSource:
+    return XSource(
+        session, make_settings(x={"base_url": fake.base_url, "bearer_token": token, **x})
+    )
 
 
 async def test_reads_followers_newest_first(session, xfake: FakeX) -> None:
     ident = xfake.add_user("jack")
     new = xfake.add_followers(ident, 1200)
     seen: list[tuple[int, int]] = []
-    result = await source(session, xfake).fetch(JACK, sample=1500,
-                                                progress=lambda r, t: seen.append((r, t)))
+    result = await source(session, xfake).fetch(
+        JACK, sample=1500, progress=lambda r, t: seen.append((r, t))
+    )
     assert result.subject.id == ident and result.followers_total == 1200
     assert [a.id for a in result.followers] == list(reversed(new))
     first = result.followers[0]
@@ -168,8 +171,9 @@ async def test_resume(session, xfake: FakeX) -> None:
     xfake.add_followers(ident, 2500)
     saved: list[dict[str, Any]] = []
     src = source(session, xfake)
-    full = await src.fetch(JACK, sample=2500,
-                           on_page=lambda cp: saved.append(json.loads(json.dumps(cp.to_dict()))))
+    full = await src.fetch(
+        JACK, sample=2500, on_page=lambda cp: saved.append(json.loads(json.dumps(cp.to_dict())))
+    )
     assert [len(s["followers"]) for s in saved] == [1000, 2000, 2500]
     before = xfake.total_requests
     resumed = await src.fetch(JACK, resume=saved[0])
