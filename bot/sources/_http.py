@@ -117,7 +117,7 @@ class Requester:
         self._blocked_until: float | None = None
 
     def _backoff(self, attempt: int) -> float:
-        base = min(_BACKOFF_CAP, self._settings.backoff_seconds * (2**attempt))
+        base = min(_BACKOFF_CAP, float(self._settings.backoff_seconds) * 2.0**attempt)
         return base * (0.5 + random.random() / 2)
 
     async def _respect_budget(self) -> None:

@@ -1,7 +1,8 @@
 """Bluesky followers through the public AppView (no login).
 
-``com.atproto.identity.resolveHandle`` -> DID; then ``app.bsky.actor.getProfile`` (the subject)
-alongside the first ``app.bsky.graph.getFollowers`` page (100 a page, cursor, newest first).
+``com.atproto.identity.resolveHandle`` (the DID), ``app.bsky.actor.getProfile`` (the subject) and
+the first ``app.bsky.graph.getFollowers`` page go out together (both queries take a handle); later
+pages (100 a page, cursor, newest first) ask by DID, which never changes.
 Follower views carry no counts, so each page is enriched with ``app.bsky.actor.getProfiles``
 (25 actors a call) in background tasks while the next page is fetched: the cursor chain alone
 sets the pace, and only the last page's batches add to it.
@@ -29,7 +30,7 @@ from bot.sources.base import (
     coerce_checkpoint,
     sample_size,
 )
-from bot.sources.errors import NotFound, PlatformUnavailable, SuspendedOrPrivate
+from bot.sources.errors import NotFound, PlatformUnavailable, RateLimited, SuspendedOrPrivate
 from scoring.account import Account, AccountError
 from scoring.loaders.bluesky import account_from_bluesky
 
@@ -77,22 +78,9 @@ class BlueskySource:
         http = self._requester()
         observed = datetime.now(UTC)
         target = sample_size(sample, self._settings.sample.default, self._settings.sample.max)
-        first_page: asyncio.Task[dict[str, Any]] | None = None
+        first_page: dict[str, Any] | None = None
         if cp is None:
-            did = handle.handle if handle.is_did else await self._resolve(http, handle.handle)
-            first_page = asyncio.ensure_future(
-                self._call(
-                    http,
-                    "app.bsky.graph.getFollowers",
-                    {"actor": did, "limit": str(min(PAGE, target))},
-                )
-            )
-            try:
-                profile = await self._call(http, "app.bsky.actor.getProfile", {"actor": did})
-            except BaseException:
-                first_page.cancel()
-                await asyncio.gather(first_page, return_exceptions=True)
-                raise
+            profile, first_page = await self._start(http, handle, min(PAGE, target))
             subject = _subject(profile, observed)
             total = subject.followers_count
             cp = Checkpoint(
@@ -127,6 +115,35 @@ class BlueskySource:
             skipped=cp.skipped,
         )
 
+    async def _start(
+        self, http: Requester, handle: Handle, limit: int
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Resolve the handle, read the profile and the first page, all at once.
+
+        getProfile and getFollowers take a handle as well as a DID, so none of the three waits
+        for another; the resolved DID must match the profile's (a handle can change hands).
+        """
+        actor = handle.handle
+        try:
+            async with asyncio.TaskGroup() as tg:
+                profile = tg.create_task(
+                    self._call(http, "app.bsky.actor.getProfile", {"actor": actor})
+                )
+                page = tg.create_task(
+                    self._call(
+                        http, "app.bsky.graph.getFollowers", {"actor": actor, "limit": str(limit)}
+                    )
+                )
+                did = None if handle.is_did else tg.create_task(self._resolve(http, actor))
+        except* Exception as group:
+            raise _most_telling(group.exceptions) from None
+        expected = actor if did is None else did.result()
+        if profile.result().get("did") != expected or not _same_subject(page.result(), expected):
+            raise PlatformUnavailable(
+                "Bluesky gave conflicting answers for that handle; try again."
+            )
+        return profile.result(), page.result()
+
     async def _resolve(self, http: Requester, handle: str) -> str:
         data = await self._call(http, "com.atproto.identity.resolveHandle", {"handle": handle})
         did = data.get("did")
@@ -138,7 +155,7 @@ class BlueskySource:
         self,
         http: Requester,
         cp: Checkpoint,
-        first_page: asyncio.Task[dict[str, Any]] | None,
+        first_page: dict[str, Any] | None,
         followers: list[Account],
         goal: int,
         observed: datetime,
@@ -158,7 +175,7 @@ class BlueskySource:
                 finisher: asyncio.Task[None] | None = None
                 while wanted > 0:
                     if first_page is not None:
-                        page, first_page = await first_page, None
+                        page, first_page = first_page, None
                     else:
                         params = {"actor": did, "limit": str(min(PAGE, wanted))}
                         if cursor:
@@ -194,9 +211,6 @@ class BlueskySource:
                         break
         except* Exception as group:
             raise group.exceptions[0] from None
-        finally:
-            if first_page is not None:
-                first_page.cancel()
 
     async def _finish(
         self,
@@ -217,7 +231,8 @@ class BlueskySource:
             await previous
         accounts, skipped = await enrich
         followers.extend(accounts)
-        cp.followers.extend(a.to_dict() for a in accounts)
+        if on_page is not None:  # the neutral dicts are only needed for a checkpoint
+            cp.followers.extend(a.to_dict() for a in accounts)
         cp.skipped += skipped
         cp.cursor = cursor
         cp.done = last
@@ -261,6 +276,20 @@ class BlueskySource:
             except AccountError:
                 skipped += 1
         return accounts, skipped
+
+
+def _same_subject(page: Mapping[str, Any], did: str) -> bool:
+    subject = page.get("subject")
+    return not isinstance(subject, dict) or subject.get("did") in (None, did)
+
+
+def _most_telling(errors: Sequence[BaseException]) -> BaseException:
+    """Of failures of parallel calls, the one that says most to the user."""
+    for kind in (SuspendedOrPrivate, NotFound, RateLimited):
+        for error in errors:
+            if isinstance(error, kind):
+                return error
+    return errors[0]
 
 
 def _views(raw: object, seen: set[str]) -> list[dict[str, Any]]:

@@ -207,7 +207,8 @@ class MastodonSource:
                 if account.id not in seen:
                     seen.add(account.id)
                     followers.append(account)
-                    cp.followers.append(account.to_dict())
+                    if on_page is not None:  # dicts only for a checkpoint
+                        cp.followers.append(account.to_dict())
             full = len(followers) >= cp.target
             cp.cursor = None if next_id == cp.cursor else next_id
             cp.done = full or cp.cursor is None or not reply.data

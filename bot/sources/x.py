@@ -163,7 +163,8 @@ class XSource:
             users = body.get("data", [])
             if "data" not in body and "errors" in body:
                 raise _problem(body["errors"])
-            meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+            raw_meta = body.get("meta")
+            meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
             if not isinstance(users, list):
                 raise PlatformUnavailable("X sent a malformed answer; try again later.")
             for user in users[:wanted]:
@@ -175,7 +176,8 @@ class XSource:
                 if account.id not in seen:
                     seen.add(account.id)
                     followers.append(account)
-                    cp.followers.append(account.to_dict())
+                    if on_page is not None:  # dicts only for a checkpoint
+                        cp.followers.append(account.to_dict())
             token = meta.get("next_token")
             valid = isinstance(token, str) and _TOKEN.fullmatch(token) and token != cp.cursor
             cp.cursor = token if valid and users else None
