@@ -166,7 +166,9 @@ async def test_exhausted_budget_is_waited_for_before_the_next_request(session, b
     bsky.rate_limit_reset_in = 3600
     with pytest.raises(RateLimited):
         await source(session, bsky).fetch(ALICE)
-    assert bsky.total_requests == 1  # the first answer said no budget was left
+    # The three opening requests go out together; nothing follows them once they report
+    # that no budget is left.
+    assert bsky.total_requests == 3 and bsky.requests["getProfiles"] == 0
 
 
 async def test_checkpoints_resume_where_the_fetch_stopped(session, bsky: FakeBluesky) -> None:
