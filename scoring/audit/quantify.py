@@ -1,0 +1,238 @@
+"""Estimate the share of fakes in a sample, with a 95% interval (see README, "How the fake share is
+estimated").
+
+Counting ``p > 0.5`` is biased whenever the real share is far from the training mix, so the share
+is fitted as a two-component mixture: the sample's histogram of calibrated probabilities is
+matched, by maximum likelihood, to ``share * hist_pos + (1 - share) * hist_neg``, where the class
+histograms come from the model's out-of-sample validation. The interval joins the sampling error
+(a likelihood-ratio interval) with the model error (how far the estimate moves when each
+validated collection's histograms are used instead of the pooled ones).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from scoring.audit.types import FloatArray
+
+__all__ = [
+    "METHOD_AVERAGE",
+    "METHOD_MIXTURE",
+    "METHOD_PACC",
+    "ErrorProfile",
+    "ShareEstimate",
+    "estimate_fake_share",
+    "profiles_from_validation",
+]
+
+BINS: Final = 20
+METHOD_MIXTURE: Final = "mixture-mle"
+METHOD_PACC: Final = "pacc"
+METHOD_AVERAGE: Final = "probability-average"
+#: chi-square(1) 95% quantile: the likelihood-ratio interval's cut.
+_CHI2_95: Final = 3.841458820694124
+_Z95: Final = 1.959963984540054
+_GRID: Final = np.linspace(0.0, 1.0, 1001)
+
+
+@dataclass(frozen=True, slots=True)
+class ShareEstimate:
+    """A share in 0..1 with its 95% interval; ``estimate`` is ``None`` for an empty sample."""
+
+    estimate: float | None
+    low: float | None
+    high: float | None
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "estimate": _round(self.estimate),
+            "low": _round(self.low),
+            "high": _round(self.high),
+            "method": self.method,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorProfile:
+    """The model's validated behaviour on one collection (or pooled): class-conditional rates."""
+
+    name: str
+    n_pos: int
+    n_neg: int
+    mean_p_pos: float
+    mean_p_neg: float
+    hist_pos: FloatArray | None = None
+    hist_neg: FloatArray | None = None
+
+    def smoothed(self) -> tuple[FloatArray, FloatArray] | None:
+        """Histograms with half a count added to every bin, so no bin has probability zero."""
+        if self.hist_pos is None or self.hist_neg is None:
+            return None
+        return (_smooth(self.hist_pos, self.n_pos), _smooth(self.hist_neg, self.n_neg))
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _smooth(hist: FloatArray, n: int) -> FloatArray:
+    total = max(n, 1)
+    out = (hist * total + 0.5) / (total + 0.5 * len(hist))
+    return np.asarray(out / out.sum(), dtype=np.float64)
+
+
+def _as_hist(value: object) -> FloatArray | None:
+    if not isinstance(value, Sequence) or len(value) != BINS:
+        return None
+    try:
+        arr = np.asarray([float(v) for v in value], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or arr.sum() <= 0:
+        return None
+    return np.asarray(arr / arr.sum(), dtype=np.float64)
+
+
+def _profile(name: str, d: Mapping[str, Any]) -> ErrorProfile | None:
+    try:
+        mpp = float(d["mean_p_pos"])
+        mpn = float(d["mean_p_neg"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(mpp) and math.isfinite(mpn)):
+        return None
+    n_pos = d.get("n_pos")
+    n_neg = d.get("n_neg")
+    return ErrorProfile(
+        name=name,
+        n_pos=int(n_pos) if isinstance(n_pos, int | float) else 1000,
+        n_neg=int(n_neg) if isinstance(n_neg, int | float) else 1000,
+        mean_p_pos=mpp,
+        mean_p_neg=mpn,
+        hist_pos=_as_hist(d.get("hist_pos")),
+        hist_neg=_as_hist(d.get("hist_neg")),
+    )
+
+
+def profiles_from_validation(
+    validation: Mapping[str, Any],
+) -> tuple[ErrorProfile | None, list[ErrorProfile]]:
+    """Find the pooled profile and the per-collection ones in ``Model.validation``.
+
+    Any nested mapping holding ``mean_p_pos``/``mean_p_neg`` is a profile; the one whose path
+    names "pooled" (or, failing that, the top level) is the pooled one, the others are the
+    collections. Leave-one-collection-out profiles are preferred for the collections when both
+    kinds are present, since they say how the model does on data it never saw.
+    """
+    found: list[tuple[tuple[str, ...], ErrorProfile]] = []
+
+    def walk(node: Mapping[str, Any], path: tuple[str, ...], depth: int) -> None:
+        prof = _profile("/".join(path) or "pooled", node)
+        if prof is not None:
+            found.append((path, prof))
+        if depth >= 4:
+            return
+        for key, value in node.items():
+            if isinstance(value, Mapping):
+                walk(value, (*path, str(key)), depth + 1)
+
+    walk(validation, (), 0)
+    pooled: ErrorProfile | None = None
+    rest: list[tuple[tuple[str, ...], ErrorProfile]] = []
+    for path, prof in found:
+        if pooled is None and (not path or "pooled" in path[-1].lower()):
+            pooled = prof
+        else:
+            rest.append((path, prof))
+    if pooled is None:
+        for path, prof in rest:
+            if any("pooled" in part.lower() for part in path):
+                pooled = prof
+                rest = [(p, q) for p, q in rest if q is not prof]
+                break
+    rest = [(p, q) for p, q in rest if not any("pooled" in part.lower() for part in p)]
+    loco = [q for p, q in rest if any("loco" in s.lower() or "leave" in s.lower() for s in p)]
+    collections = loco if len(loco) >= 2 else [q for _, q in rest]
+    return pooled, collections
+
+
+def _bin_counts(p: FloatArray) -> FloatArray:
+    idx = np.minimum((p * BINS).astype(np.int64), BINS - 1)
+    return np.bincount(idx, minlength=BINS).astype(np.float64)
+
+
+def _loglik(counts: FloatArray, h1: FloatArray, h0: FloatArray) -> FloatArray:
+    mix = _GRID[:, None] * h1[None, :] + (1.0 - _GRID[:, None]) * h0[None, :]
+    out: FloatArray = (np.log(mix) * counts[None, :]).sum(axis=1)
+    return out
+
+
+def _mixture(counts: FloatArray, h1: FloatArray, h0: FloatArray) -> tuple[float, float, float]:
+    ll = _loglik(counts, h1, h0)
+    best = int(np.argmax(ll))
+    inside = np.nonzero(2.0 * (ll[best] - ll) <= _CHI2_95)[0]
+    return float(_GRID[best]), float(_GRID[inside[0]]), float(_GRID[inside[-1]])
+
+
+def _pacc(mean_p: float, prof: ErrorProfile) -> float:
+    gap = prof.mean_p_pos - prof.mean_p_neg
+    if gap <= 0.05:
+        return mean_p
+    return float(np.clip((mean_p - prof.mean_p_neg) / gap, 0.0, 1.0))
+
+
+def _join(est: float, low: float, high: float, model_sd: float) -> tuple[float, float]:
+    """Widen a sampling interval by independent model error (sd), on each side separately."""
+    spread = (_Z95 * model_sd) ** 2
+    lo = est - math.sqrt((est - low) ** 2 + spread)
+    hi = est + math.sqrt((high - est) ** 2 + spread)
+    return max(0.0, lo), min(1.0, hi)
+
+
+def _spread(values: Sequence[float], centre: float) -> float:
+    if not values:
+        return 0.0
+    return math.sqrt(sum((v - centre) ** 2 for v in values) / len(values))
+
+
+def estimate_fake_share(
+    probabilities: FloatArray | Sequence[float],
+    validation: Mapping[str, Any] | None = None,
+) -> ShareEstimate:
+    """The fake share of a sample from its calibrated probabilities and the model's validation.
+
+    Uses the mixture fit when validated histograms exist, adjusted probability averaging (PACC)
+    when only the soft rates exist, and the plain probability average otherwise.
+    """
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    n = int(p.size)
+    pooled, collections = profiles_from_validation(validation or {})
+    if n == 0:
+        method = METHOD_MIXTURE if pooled and pooled.smoothed() else METHOD_AVERAGE
+        return ShareEstimate(None, None, None, method)
+    mean_p = float(p.mean())
+    hists = pooled.smoothed() if pooled else None
+    if pooled is not None and hists is not None:
+        counts = _bin_counts(p)
+        est, low, high = _mixture(counts, *hists)
+        others = [c.smoothed() for c in collections]
+        alt = [_mixture(counts, *h)[0] for h in others if h is not None]
+        lo, hi = _join(est, low, high, _spread(alt, est))
+        return ShareEstimate(est, lo, hi, METHOD_MIXTURE)
+    # Sampling sd of a mean of values in 0..1 is at most that of a Bernoulli with the same mean.
+    sd_sample = math.sqrt(max(mean_p * (1 - mean_p), 1.0 / n) / n)
+    if pooled is not None:
+        est = _pacc(mean_p, pooled)
+        gap = max(pooled.mean_p_pos - pooled.mean_p_neg, 0.05)
+        alt = [_pacc(mean_p, c) for c in collections]
+        sd = math.hypot(sd_sample / gap, _spread(alt, est))
+        low, high = est - _Z95 * sd, est + _Z95 * sd
+        return ShareEstimate(est, max(0.0, low), min(1.0, high), METHOD_PACC)
+    low, high = mean_p - _Z95 * sd_sample, mean_p + _Z95 * sd_sample
+    return ShareEstimate(mean_p, max(0.0, low), min(1.0, high), METHOD_AVERAGE)
