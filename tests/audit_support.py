@@ -87,7 +87,13 @@ def synth_audience(
         )
         codes = tuple(rng.choice(CODES, size=2, replace=False).tolist()) if label else ()
         verdicts.append(
-            SynthVerdict(platform, f"did:plc:{i}", handle, float(prob),
-                         tuple(f"{c} reason" for c in codes), codes)
+            SynthVerdict(
+                platform,
+                f"did:plc:{i}",
+                handle,
+                float(prob),
+                tuple(f"{c} reason" for c in codes),
+                codes,
+            )
         )
     return accounts, SynthBatch(p, verdicts)

@@ -50,7 +50,9 @@ def wilson_interval(count: int, n: int) -> tuple[float, float]:
     denom = 1 + _Z95**2 / n
     centre = (phat + _Z95**2 / (2 * n)) / denom
     half = _Z95 * math.sqrt(phat * (1 - phat) / n + _Z95**2 / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if count == 0 else max(0.0, centre - half)
+    high = 1.0 if count == n else min(1.0, centre + half)
+    return low, high
 
 
 def _is_inactive(acc: Account, now: datetime | None, limit: timedelta) -> bool | None:
