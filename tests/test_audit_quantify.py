@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from scoring.audit.quantify import (
     METHOD_AVERAGE,
     METHOD_MIXTURE,
+    METHOD_MIXTURE_UNFAMILIAR,
     METHOD_PACC,
     estimate_fake_share,
     profiles_from_validation,
@@ -57,19 +60,31 @@ def test_all_fakes_is_near_one_and_clipped() -> None:
     assert est.high == 1.0
 
 
-def test_model_spread_widens_the_interval() -> None:
-    rng = np.random.default_rng(3)
-    p = synth_probabilities(rng, (rng.random(1000) < 0.3).astype(int))
-    narrow = estimate_fake_share(p, synth_validation())
+def shifted_validation() -> dict[str, Any]:
     val = synth_validation()
     other = dict(val["collections"]["b"])
-    shifted = np.roll(np.asarray(other["hist_pos"]), -3)
-    other["hist_pos"] = list(shifted / shifted.sum())
+    shifted = np.roll(np.asarray(other["hist_neg"]), 6)
+    other["hist_neg"] = list(shifted / shifted.sum())
     val["collections"]["b"] = other
-    wide = estimate_fake_share(p, val)
-    assert narrow.low is not None and narrow.high is not None
+    return val
+
+
+def test_the_collection_that_explains_the_sample_wins() -> None:
+    rng = np.random.default_rng(3)
+    p = synth_probabilities(rng, (rng.random(1000) < 0.3).astype(int))
+    est = estimate_fake_share(p, shifted_validation())
+    assert est.method == METHOD_MIXTURE
+    assert est.estimate == pytest.approx(0.3, abs=0.04)
+
+
+def test_an_unfamiliar_sample_carries_the_spread_of_the_collections() -> None:
+    p = np.random.default_rng(4).random(1000)  # flat: unlike any validated histogram
+    same = estimate_fake_share(p, synth_validation())
+    wide = estimate_fake_share(p, shifted_validation())
+    assert wide.method == METHOD_MIXTURE_UNFAMILIAR
+    assert same.low is not None and same.high is not None
     assert wide.low is not None and wide.high is not None
-    assert wide.high - wide.low > narrow.high - narrow.low + 0.01
+    assert wide.high - wide.low > same.high - same.low + 0.02
 
 
 def test_soft_rates_only_use_adjusted_averaging() -> None:

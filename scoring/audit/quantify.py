@@ -23,6 +23,7 @@ from scoring.audit.types import FloatArray
 __all__ = [
     "METHOD_AVERAGE",
     "METHOD_MIXTURE",
+    "METHOD_MIXTURE_UNFAMILIAR",
     "METHOD_PACC",
     "ErrorProfile",
     "ShareEstimate",
@@ -32,6 +33,9 @@ __all__ = [
 
 BINS: Final = 20
 METHOD_MIXTURE: Final = "mixture-mle"
+METHOD_MIXTURE_UNFAMILIAR: Final = "mixture-mle-unfamiliar"
+#: Lack of fit (G per degree of freedom) above which a sample is unlike every validated one.
+MISFIT_PER_BIN: Final = 3.0
 METHOD_PACC: Final = "pacc"
 METHOD_AVERAGE: Final = "probability-average"
 #: chi-square(1) 95% quantile: the likelihood-ratio interval's cut.
@@ -173,11 +177,57 @@ def _loglik(counts: FloatArray, h1: FloatArray, h0: FloatArray) -> FloatArray:
     return out
 
 
-def _mixture(counts: FloatArray, h1: FloatArray, h0: FloatArray) -> tuple[float, float, float]:
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    share: float
+    low: float
+    high: float
+    loglik: float
+    #: G statistic of lack of fit: twice the log-likelihood ratio of the saturated model.
+    misfit: float
+
+
+def _mixture(counts: FloatArray, h1: FloatArray, h0: FloatArray) -> _Fit:
     ll = _loglik(counts, h1, h0)
     best = int(np.argmax(ll))
     inside = np.nonzero(2.0 * (ll[best] - ll) <= _CHI2_95)[0]
-    return float(_GRID[best]), float(_GRID[inside[0]]), float(_GRID[inside[-1]])
+    n = counts.sum()
+    seen = counts > 0
+    saturated = float(np.sum(counts[seen] * np.log(counts[seen] / n)))
+    return _Fit(
+        float(_GRID[best]),
+        float(_GRID[inside[0]]),
+        float(_GRID[inside[-1]]),
+        float(ll[best]),
+        2.0 * (saturated - float(ll[best])),
+    )
+
+
+def _mixture_estimate(
+    p: FloatArray, profiles: Sequence[ErrorProfile], pooled: ErrorProfile
+) -> ShareEstimate:
+    """Average the fits of every validated profile, weighted by how well each explains the
+    sample (Bayesian model averaging with equal priors); widen when none explains it."""
+    counts = _bin_counts(p)
+    fits = [
+        _mixture(counts, *h) for h in (q.smoothed() for q in (pooled, *profiles)) if h is not None
+    ]
+    ll = np.asarray([f.loglik for f in fits])
+    w = np.exp(ll - ll.max())
+    w /= w.sum()
+    shares = np.asarray([f.share for f in fits])
+    est = float(np.dot(w, shares))
+    low = float(np.dot(w, [f.low for f in fits]))
+    high = float(np.dot(w, [f.high for f in fits]))
+    model_sd = math.sqrt(float(np.dot(w, (shares - est) ** 2)))
+    best = fits[int(np.argmax(w))]
+    lo, hi = _join(est, min(low, est), max(high, est), model_sd)
+    if best.misfit > MISFIT_PER_BIN * (BINS - 2) and len(fits) > 1:
+        # Unlike every validated collection: the error rates are unknown here, so the interval
+        # spans every collection's answer.
+        lo, hi = min(lo, float(shares.min())), max(hi, float(shares.max()))
+        return ShareEstimate(est, lo, hi, METHOD_MIXTURE_UNFAMILIAR)
+    return ShareEstimate(est, lo, hi, METHOD_MIXTURE)
 
 
 def _pacc(mean_p: float, prof: ErrorProfile) -> float:
@@ -219,12 +269,7 @@ def estimate_fake_share(
     mean_p = float(p.mean())
     hists = pooled.smoothed() if pooled else None
     if pooled is not None and hists is not None:
-        counts = _bin_counts(p)
-        est, low, high = _mixture(counts, *hists)
-        others = [c.smoothed() for c in collections]
-        alt = [_mixture(counts, *h)[0] for h in others if h is not None]
-        lo, hi = _join(est, low, high, _spread(alt, est))
-        return ShareEstimate(est, lo, hi, METHOD_MIXTURE)
+        return _mixture_estimate(p, collections, pooled)
     # Sampling sd of a mean of values in 0..1 is at most that of a Bernoulli with the same mean.
     sd_sample = math.sqrt(max(mean_p * (1 - mean_p), 1.0 / n) / n)
     if pooled is not None:
