@@ -51,7 +51,8 @@ def load_collections(root: Path) -> dict[str, list[Account]]:
     out: dict[str, list[Account]] = {}
     for path in sorted((root / "accounts").glob("*.jsonl")):
         with path.open(encoding="utf-8") as handle:
-            out[path.stem] = [Account.from_dict(json.loads(line)) for line in handle if line.strip()]
+            rows = [json.loads(line) for line in handle if line.strip()]
+        out[path.stem] = [Account.from_dict(row) for row in rows]
     return out
 
 
