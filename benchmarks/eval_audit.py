@@ -34,7 +34,7 @@ import numpy as np
 
 from scoring.account import Account
 from scoring.audit.bursts import created_days, find_bursts
-from scoring.audit.quantify import estimate_fake_share
+from scoring.audit.quantify import ShareEstimator
 
 SHARES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
 N = 1000
@@ -95,6 +95,7 @@ def draw(values: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
 
 def quantify(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -> dict[str, Any]:
     err, naive, avg, covered, widths = [], [], [], [], []
+    estimator = ShareEstimator(validation)
     for share in SHARES:
         k = round(share * N)
         for _ in range(reps):
@@ -102,7 +103,7 @@ def quantify(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -
                 (pool.p_pos[draw(pool.p_pos, k, rng)], pool.p_neg[draw(pool.p_neg, N - k, rng)])
             )
             truth = k / N
-            est = estimate_fake_share(p, validation)
+            est = estimator.estimate(p)
             assert est.estimate is not None and est.low is not None and est.high is not None
             err.append(abs(est.estimate - truth))
             naive.append(abs(float(np.mean(p > 0.5)) - truth))

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from scoring.account import format_datetime
 from scoring.audit.types import FloatArray
@@ -33,7 +34,8 @@ from scoring.audit.types import FloatArray
 __all__ = ["Burst", "BurstConfig", "created_days", "find_bursts", "null_threshold"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,76 +112,75 @@ def created_days(created: Sequence[datetime | None]) -> FloatArray:
     return out
 
 
-def _xlogy(x: FloatArray, y: FloatArray) -> FloatArray:
-    safe = np.where(x > 0, y, 1.0)
-    out: FloatArray = np.where(x > 0, x * np.log(np.maximum(safe, 1e-300)), 0.0)
+def _loglik(k: FloatArray, m: FloatArray) -> FloatArray:
+    """Maximised Bernoulli log-likelihood of ``k`` (soft) successes in ``m`` trials."""
+    r = np.clip(k / np.maximum(m, 1e-9), 1e-12, 1.0 - 1e-12)
+    out: FloatArray = k * np.log(r) + (m - k) * np.log1p(-r)
     return out
 
 
 def _llr(k: FloatArray, m: FloatArray, big_k: float, big_m: float) -> FloatArray:
-    """Bernoulli log-likelihood ratio of windows (k of m) against the rest (of big_k/big_m)."""
+    """Log-likelihood ratio of windows (k of m) having their own rate, apart from the rest's
+    (of big_k in big_m all told), against one rate for all; 0 where the window is not higher."""
     ko, mo = big_k - k, big_m - m
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r_in = np.clip(k / m, 0.0, 1.0)
-        r_out = np.clip(np.where(mo > 0, ko / np.maximum(mo, 1e-12), 0.0), 0.0, 1.0)
-    r_all = min(max(big_k / big_m, 0.0), 1.0)
-    ll = (
-        _xlogy(k, r_in)
-        + _xlogy(m - k, 1.0 - r_in)
-        + _xlogy(ko, r_out)
-        + _xlogy(mo - ko, 1.0 - r_out)
-    )
-    null = (
-        _xlogy(np.asarray([big_k]), np.asarray([r_all]))[0]
-        + _xlogy(np.asarray([big_m - big_k]), np.asarray([1.0 - r_all]))[0]
-    )
-    out: FloatArray = np.where(r_in > r_out, ll - null, 0.0)
+    null = _loglik(np.asarray([big_k]), np.asarray([big_m]))[0]
+    ratio = _loglik(k, m) + _loglik(ko, mo) - null
+    out: FloatArray = np.where(k * mo > ko * m, ratio, 0.0)
     return out
 
 
-def _best_window(x: FloatArray, free: _BoolArray, min_size: int) -> tuple[float, int, int] | None:
-    """The window of free positions with the highest scan ratio: (llr, start, end inclusive)."""
+def _scan(
+    cs: FloatArray, starts: IntArray, ends: IntArray, big_k: float, big_m: float
+) -> tuple[float, int, int]:
+    """The best of the windows [starts, ends) (half-open): (llr, start, end exclusive)."""
+    k = cs[ends] - cs[starts]
+    scores = _llr(k, (ends - starts).astype(np.float64), big_k, big_m)
+    i = int(np.argmax(scores))
+    return float(scores[i]), int(starts[i]), int(ends[i])
+
+
+def _pairs(starts: IntArray, ends: IntArray, min_size: int) -> tuple[IntArray, IntArray]:
+    """Every (start, end) combination with end - start >= min_size."""
+    s = np.repeat(starts, len(ends))
+    e = np.tile(ends, len(starts))
+    keep = e - s >= min_size
+    return s[keep], e[keep]
+
+
+def _best_window(x: FloatArray, free: BoolArray, min_size: int) -> tuple[float, int, int] | None:
+    """The window of free positions with the highest scan ratio: (llr, start, end inclusive).
+
+    Windows are scanned on a grid (a step of 1% of the stretch) and the best one's edges are then
+    refined position by position within one step.
+    """
     big_m = float(free.sum())
     big_k = float(x[free].sum())
     if big_m < 2 * min_size:
         return None
     cs = np.concatenate(([0.0], np.cumsum(np.where(free, x, 0.0))))
-    best: tuple[float, int, int] | None = None
     idx = np.flatnonzero(free)
-    # maximal runs of free positions
     breaks = np.flatnonzero(np.diff(idx) != 1)
-    starts = np.concatenate(([idx[0]], idx[breaks + 1]))
-    ends = np.concatenate((idx[breaks], [idx[-1]]))
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        length = b - a + 1
-        if length < min_size:
+    run_starts = np.concatenate(([idx[0]], idx[breaks + 1]))
+    run_ends = np.concatenate((idx[breaks], [idx[-1]]))
+    best: tuple[float, int, int] | None = None
+    for a, b in zip(run_starts.tolist(), run_ends.tolist(), strict=True):
+        if b - a + 1 < min_size:
             continue
-        step = max(1, length // 100)
+        step = max(1, (b - a + 1) // 100)
         grid = np.arange(a, b + 2, step)
         if grid[-1] != b + 1:
             grid = np.append(grid, b + 1)
-        s, e = np.meshgrid(grid, grid, indexing="ij")
-        m = (e - s).astype(np.float64)
-        ok = m >= min_size
-        if not ok.any():
+        s, e = _pairs(grid, grid, min_size)
+        if s.size == 0:
             continue
-        k = cs[e] - cs[s]
-        scores = np.where(ok, _llr(k, np.maximum(m, 1.0), big_k, big_m), -1.0)
-        flat = int(np.argmax(scores))
-        s0, e0 = int(s.flat[flat]), int(e.flat[flat])
+        value, s0, e0 = _scan(cs, s, e, big_k, big_m)
         if step > 1:
-            ss = np.arange(max(a, s0 - step), min(b + 1, s0 + step) + 1)
-            ee = np.arange(max(a, e0 - step), min(b + 1, e0 + step) + 1)
-            s2, e2 = np.meshgrid(ss, ee, indexing="ij")
-            m2 = (e2 - s2).astype(np.float64)
-            ok2 = m2 >= min_size
-            k2 = cs[e2] - cs[s2]
-            sc2 = np.where(ok2, _llr(k2, np.maximum(m2, 1.0), big_k, big_m), -1.0)
-            flat = int(np.argmax(sc2))
-            s0, e0 = int(s2.flat[flat]), int(e2.flat[flat])
-            value = float(sc2.flat[flat])
-        else:
-            value = float(scores.flat[flat])
+            s, e = _pairs(
+                np.arange(max(a, s0 - step), min(b + 1, s0 + step) + 1),
+                np.arange(max(a, e0 - step), min(b + 1, e0 + step) + 1),
+                min_size,
+            )
+            value, s0, e0 = _scan(cs, s, e, big_k, big_m)
         if best is None or value > best[0]:
             best = (value, s0, e0 - 1)
     return best

@@ -27,6 +27,7 @@ __all__ = [
     "METHOD_PACC",
     "ErrorProfile",
     "ShareEstimate",
+    "ShareEstimator",
     "estimate_fake_share",
     "profiles_from_validation",
 ]
@@ -171,9 +172,9 @@ def _bin_counts(p: FloatArray) -> FloatArray:
     return np.bincount(idx, minlength=BINS).astype(np.float64)
 
 
-def _loglik(counts: FloatArray, h1: FloatArray, h0: FloatArray) -> FloatArray:
-    mix = _GRID[:, None] * h1[None, :] + (1.0 - _GRID[:, None]) * h0[None, :]
-    out: FloatArray = (np.log(mix) * counts[None, :]).sum(axis=1)
+def _log_mix(h1: FloatArray, h0: FloatArray) -> FloatArray:
+    """log(π·h1 + (1−π)·h0) for every π on the grid: a (grid, bins) table."""
+    out: FloatArray = np.log(_GRID[:, None] * h1[None, :] + (1.0 - _GRID[:, None]) * h0[None, :])
     return out
 
 
@@ -187,8 +188,8 @@ class _Fit:
     misfit: float
 
 
-def _mixture(counts: FloatArray, h1: FloatArray, h0: FloatArray) -> _Fit:
-    ll = _loglik(counts, h1, h0)
+def _mixture(counts: FloatArray, table: FloatArray) -> _Fit:
+    ll: FloatArray = table @ counts
     best = int(np.argmax(ll))
     inside = np.nonzero(2.0 * (ll[best] - ll) <= _CHI2_95)[0]
     n = counts.sum()
@@ -203,15 +204,11 @@ def _mixture(counts: FloatArray, h1: FloatArray, h0: FloatArray) -> _Fit:
     )
 
 
-def _mixture_estimate(
-    p: FloatArray, profiles: Sequence[ErrorProfile], pooled: ErrorProfile
-) -> ShareEstimate:
+def _mixture_estimate(p: FloatArray, tables: Sequence[FloatArray]) -> ShareEstimate:
     """Average the fits of every validated profile, weighted by how well each explains the
     sample (Bayesian model averaging with equal priors); widen when none explains it."""
     counts = _bin_counts(p)
-    fits = [
-        _mixture(counts, *h) for h in (q.smoothed() for q in (pooled, *profiles)) if h is not None
-    ]
+    fits = [_mixture(counts, t) for t in tables]
     ll = np.asarray([f.loglik for f in fits])
     w = np.exp(ll - ll.max())
     w /= w.sum()
@@ -251,6 +248,48 @@ def _spread(values: Sequence[float], centre: float) -> float:
     return math.sqrt(sum((v - centre) ** 2 for v in values) / len(values))
 
 
+class ShareEstimator:
+    """Estimates fake shares with one model's validation, read and tabulated once."""
+
+    def __init__(self, validation: Mapping[str, Any] | None = None) -> None:
+        self.pooled, self.collections = profiles_from_validation(validation or {})
+        tables: list[FloatArray] = []
+        if self.pooled is not None and self.pooled.smoothed() is not None:
+            for prof in (self.pooled, *self.collections):
+                hists = prof.smoothed()
+                if hists is not None:
+                    tables.append(_log_mix(*hists))
+        self._tables = tables
+
+    @property
+    def method(self) -> str:
+        if self._tables:
+            return METHOD_MIXTURE
+        return METHOD_PACC if self.pooled is not None else METHOD_AVERAGE
+
+    def estimate(self, probabilities: FloatArray | Sequence[float]) -> ShareEstimate:
+        """The fake share of a sample, with its 95% interval."""
+        p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+        n = int(p.size)
+        if n == 0:
+            return ShareEstimate(None, None, None, self.method)
+        if self._tables:
+            return _mixture_estimate(p, self._tables)
+        mean_p = float(p.mean())
+        # Sampling sd of a mean of values in 0..1 is at most a Bernoulli's with the same mean.
+        sd_sample = math.sqrt(max(mean_p * (1 - mean_p), 1.0 / n) / n)
+        pooled = self.pooled
+        if pooled is not None:
+            est = _pacc(mean_p, pooled)
+            gap = max(pooled.mean_p_pos - pooled.mean_p_neg, 0.05)
+            alt = [_pacc(mean_p, c) for c in self.collections]
+            sd = math.hypot(sd_sample / gap, _spread(alt, est))
+            low, high = est - _Z95 * sd, est + _Z95 * sd
+            return ShareEstimate(est, max(0.0, low), min(1.0, high), METHOD_PACC)
+        low, high = mean_p - _Z95 * sd_sample, mean_p + _Z95 * sd_sample
+        return ShareEstimate(mean_p, max(0.0, low), min(1.0, high), METHOD_AVERAGE)
+
+
 def estimate_fake_share(
     probabilities: FloatArray | Sequence[float],
     validation: Mapping[str, Any] | None = None,
@@ -260,24 +299,4 @@ def estimate_fake_share(
     Uses the mixture fit when validated histograms exist, adjusted probability averaging (PACC)
     when only the soft rates exist, and the plain probability average otherwise.
     """
-    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
-    n = int(p.size)
-    pooled, collections = profiles_from_validation(validation or {})
-    if n == 0:
-        method = METHOD_MIXTURE if pooled and pooled.smoothed() else METHOD_AVERAGE
-        return ShareEstimate(None, None, None, method)
-    mean_p = float(p.mean())
-    hists = pooled.smoothed() if pooled else None
-    if pooled is not None and hists is not None:
-        return _mixture_estimate(p, collections, pooled)
-    # Sampling sd of a mean of values in 0..1 is at most that of a Bernoulli with the same mean.
-    sd_sample = math.sqrt(max(mean_p * (1 - mean_p), 1.0 / n) / n)
-    if pooled is not None:
-        est = _pacc(mean_p, pooled)
-        gap = max(pooled.mean_p_pos - pooled.mean_p_neg, 0.05)
-        alt = [_pacc(mean_p, c) for c in collections]
-        sd = math.hypot(sd_sample / gap, _spread(alt, est))
-        low, high = est - _Z95 * sd, est + _Z95 * sd
-        return ShareEstimate(est, max(0.0, low), min(1.0, high), METHOD_PACC)
-    low, high = mean_p - _Z95 * sd_sample, mean_p + _Z95 * sd_sample
-    return ShareEstimate(mean_p, max(0.0, low), min(1.0, high), METHOD_AVERAGE)
+    return ShareEstimator(validation).estimate(probabilities)

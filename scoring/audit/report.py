@@ -14,7 +14,7 @@ from scoring.account import Account, format_datetime
 from scoring.audit.bursts import Burst, BurstConfig, find_bursts
 from scoring.audit.grade import GradeBands, grade_for, verdict_for
 from scoring.audit.inactive import InactiveShare, estimate_inactive
-from scoring.audit.quantify import ShareEstimate, estimate_fake_share
+from scoring.audit.quantify import ShareEstimate, ShareEstimator
 from scoring.audit.samples import MAX_SAMPLES, SuspiciousAccount, count_reasons, pick_suspicious
 from scoring.audit.types import ModelLike, ScoredLike
 
@@ -142,10 +142,11 @@ def build_report(
     if len(verdicts) != len(accounts) or p.shape != (len(accounts),):
         raise ValueError("accounts, probabilities and verdicts must have the same length")
     observed = observed_at or _latest_observed(accounts)
-    share = estimate_fake_share(p, validation)
+    estimator = ShareEstimator(validation)
+    share = estimator.estimate(p)
     bursts = []
     for b in find_bursts(p, [a.created_at for a in accounts], cfg.bursts):
-        window = estimate_fake_share(p[b.start : b.end + 1], validation)
+        window = estimator.estimate(p[b.start : b.end + 1])
         if window.estimate is not None:
             b = dataclasses.replace(b, fake_share=window.estimate, low=window.low, high=window.high)
         bursts.append(b)
