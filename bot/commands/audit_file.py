@@ -12,7 +12,6 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
 
 from scoring.audit import (
     AuditConfig,
@@ -44,14 +43,20 @@ def _load(path: str, fmt: str) -> LoadResult:
         return load_accounts(handle, fmt, max_rows=MAX_ROWS)
 
 
-def _setup_logging(stream: TextIO) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(stream=stream, level=logging.INFO, format="%(message)s")
-
-
 def run(args: argparse.Namespace) -> int:
     """Load, score, report; see the module docstring for the output and exit contract."""
-    _setup_logging(sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        return _run(args)
+    finally:
+        log.removeHandler(handler)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.format not in FORMATS:
         return _fail(f"unknown --format {args.format!r}; one of: {', '.join(FORMATS)}")
     if not 1 <= args.samples <= MAX_SAMPLES:
