@@ -11,7 +11,7 @@ from scoring.audit.quantify import (
     METHOD_MIXTURE_UNFAMILIAR,
     METHOD_PACC,
     estimate_fake_share,
-    profiles_from_validation,
+    read_profiles,
 )
 from tests.audit_support import synth_probabilities, synth_validation
 
@@ -100,13 +100,36 @@ def test_without_validation_the_average_is_used() -> None:
     assert est.estimate == pytest.approx(0.3)
 
 
-def test_profiles_are_found_wherever_they_nest() -> None:
+def test_profiles_in_the_scoring_model_shape() -> None:
     val = synth_validation()
-    nested = {"auc": 0.9, "pooled": val["pooled"], "per_collection": {"loco": val["collections"]}}
-    pooled, cols = profiles_from_validation(nested)
-    assert pooled is not None and pooled.name == "pooled"
-    assert sorted(c.name.rsplit("/", 1)[-1] for c in cols) == ["a", "b"]
-    assert pooled.smoothed() is not None
+    shaped = {
+        "description": "x",
+        "cv": {"pooled": val["pooled"], "collections": val["collections"]},
+        "loco": {"pooled": val["pooled"], "collections": {"a": val["pooled"], "bad": {"x": 1}}},
+        "counts_only": {"cv": {"pooled": val["pooled"]}},
+    }
+    prof = read_profiles(shaped)
+    assert prof.pooled is not None and prof.pooled.name == "cv/pooled"
+    assert [c.name for c in prof.collections] == ["cv/a", "cv/b"]
+    assert [c.name for c in prof.unseen] == ["loco/a"]
+    flat = read_profiles(val)
+    assert flat.pooled is not None and len(flat.collections) == 2 and flat.unseen == []
+    assert read_profiles({"mean_p_pos": 0.9, "mean_p_neg": 0.1}).pooled is not None
+    assert read_profiles({}).pooled is None
+
+
+def test_unseen_profiles_widen_an_unfamiliar_sample() -> None:
+    val = synth_validation()
+    p = np.random.default_rng(4).random(1000)
+    plain = estimate_fake_share(p, {"cv": {"pooled": val["pooled"]}})
+    other = shifted_validation()["collections"]["b"]
+    wide = estimate_fake_share(
+        p, {"cv": {"pooled": val["pooled"]}, "loco": {"collections": {"b": other}}}
+    )
+    assert plain.method == wide.method == METHOD_MIXTURE_UNFAMILIAR
+    assert plain.low is not None and plain.high is not None
+    assert wide.low is not None and wide.high is not None
+    assert wide.high - wide.low > plain.high - plain.low + 0.02
 
 
 def test_malformed_histograms_fall_back_to_rates() -> None:

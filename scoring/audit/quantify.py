@@ -26,10 +26,11 @@ __all__ = [
     "METHOD_MIXTURE_UNFAMILIAR",
     "METHOD_PACC",
     "ErrorProfile",
+    "Profiles",
     "ShareEstimate",
     "ShareEstimator",
     "estimate_fake_share",
-    "profiles_from_validation",
+    "read_profiles",
 ]
 
 BINS: Final = 20
@@ -125,46 +126,55 @@ def _profile(name: str, d: Mapping[str, Any]) -> ErrorProfile | None:
     )
 
 
-def profiles_from_validation(
-    validation: Mapping[str, Any],
-) -> tuple[ErrorProfile | None, list[ErrorProfile]]:
-    """Find the pooled profile and the per-collection ones in ``Model.validation``.
+@dataclass(frozen=True, slots=True)
+class Profiles:
+    """The error profiles the estimate uses.
 
-    Any nested mapping holding ``mean_p_pos``/``mean_p_neg`` is a profile; the one whose path
-    names "pooled" (or, failing that, the top level) is the pooled one, the others are the
-    collections. Leave-one-collection-out profiles are preferred for the collections when both
-    kinds are present, since they say how the model does on data it never saw.
+    ``pooled`` and ``collections`` describe the shipped model on data like its training data
+    (cross-validation); ``unseen`` describes models scoring a collection they never saw
+    (leave-one-collection-out), which is how the shipped model may do on unfamiliar data.
     """
-    found: list[tuple[tuple[str, ...], ErrorProfile]] = []
 
-    def walk(node: Mapping[str, Any], path: tuple[str, ...], depth: int) -> None:
-        prof = _profile("/".join(path) or "pooled", node)
+    pooled: ErrorProfile | None
+    collections: list[ErrorProfile]
+    unseen: list[ErrorProfile]
+
+
+def _collection_profiles(node: object, prefix: str) -> list[ErrorProfile]:
+    if not isinstance(node, Mapping):
+        return []
+    cols = node.get("collections")
+    if not isinstance(cols, Mapping):
+        return []
+    out = []
+    for name, d in cols.items():
+        prof = _profile(f"{prefix}/{name}", d) if isinstance(d, Mapping) else None
         if prof is not None:
-            found.append((path, prof))
-        if depth >= 4:
-            return
-        for key, value in node.items():
-            if isinstance(value, Mapping):
-                walk(value, (*path, str(key)), depth + 1)
+            out.append(prof)
+    return out
 
-    walk(validation, (), 0)
-    pooled: ErrorProfile | None = None
-    rest: list[tuple[tuple[str, ...], ErrorProfile]] = []
-    for path, prof in found:
-        if pooled is None and (not path or "pooled" in path[-1].lower()):
-            pooled = prof
-        else:
-            rest.append((path, prof))
-    if pooled is None:
-        for path, prof in rest:
-            if any("pooled" in part.lower() for part in path):
-                pooled = prof
-                rest = [(p, q) for p, q in rest if q is not prof]
-                break
-    rest = [(p, q) for p, q in rest if not any("pooled" in part.lower() for part in p)]
-    loco = [q for p, q in rest if any("loco" in s.lower() or "leave" in s.lower() for s in p)]
-    collections = loco if len(loco) >= 2 else [q for _, q in rest]
-    return pooled, collections
+
+def _pooled_profile(node: object, name: str) -> ErrorProfile | None:
+    if isinstance(node, Mapping) and isinstance(node.get("pooled"), Mapping):
+        return _profile(name, node["pooled"])
+    return None
+
+
+def read_profiles(validation: Mapping[str, Any]) -> Profiles:
+    """Read ``Model.validation``: ``{"cv": {"pooled", "collections"}, "loco": {...}}`` as the
+    scoring model writes it, or a flat ``{"pooled", "collections"}``, or one profile alone."""
+    if isinstance(validation.get("cv"), Mapping):
+        return Profiles(
+            _pooled_profile(validation["cv"], "cv/pooled"),
+            _collection_profiles(validation["cv"], "cv"),
+            _collection_profiles(validation.get("loco"), "loco"),
+        )
+    pooled = _pooled_profile(validation, "pooled") or _profile("pooled", validation)
+    return Profiles(
+        pooled,
+        _collection_profiles(validation, "collections"),
+        _collection_profiles(validation.get("loco"), "loco"),
+    )
 
 
 def _bin_counts(p: FloatArray) -> FloatArray:
@@ -204,7 +214,9 @@ def _mixture(counts: FloatArray, table: FloatArray) -> _Fit:
     )
 
 
-def _mixture_estimate(p: FloatArray, tables: Sequence[FloatArray]) -> ShareEstimate:
+def _mixture_estimate(
+    p: FloatArray, tables: Sequence[FloatArray], unseen: Sequence[FloatArray]
+) -> ShareEstimate:
     """Average the fits of every validated profile, weighted by how well each explains the
     sample (Bayesian model averaging with equal priors); widen when none explains it."""
     counts = _bin_counts(p)
@@ -219,10 +231,11 @@ def _mixture_estimate(p: FloatArray, tables: Sequence[FloatArray]) -> ShareEstim
     model_sd = math.sqrt(float(np.dot(w, (shares - est) ** 2)))
     best = fits[int(np.argmax(w))]
     lo, hi = _join(est, min(low, est), max(high, est), model_sd)
-    if best.misfit > MISFIT_PER_BIN * (BINS - 2) and len(fits) > 1:
+    if best.misfit > MISFIT_PER_BIN * (BINS - 2):
         # Unlike every validated collection: the error rates are unknown here, so the interval
-        # spans every collection's answer.
-        lo, hi = min(lo, float(shares.min())), max(hi, float(shares.max()))
+        # spans every collection's answer, including those of models facing unseen data.
+        every = [*shares.tolist(), *(_mixture(counts, t).share for t in unseen)]
+        lo, hi = min(lo, *every), max(hi, *every)
         return ShareEstimate(est, lo, hi, METHOD_MIXTURE_UNFAMILIAR)
     return ShareEstimate(est, lo, hi, METHOD_MIXTURE)
 
@@ -248,18 +261,26 @@ def _spread(values: Sequence[float], centre: float) -> float:
     return math.sqrt(sum((v - centre) ** 2 for v in values) / len(values))
 
 
+def _tables(profiles: Sequence[ErrorProfile]) -> list[FloatArray]:
+    out = []
+    for prof in profiles:
+        hists = prof.smoothed()
+        if hists is not None:
+            out.append(_log_mix(*hists))
+    return out
+
+
 class ShareEstimator:
     """Estimates fake shares with one model's validation, read and tabulated once."""
 
     def __init__(self, validation: Mapping[str, Any] | None = None) -> None:
-        self.pooled, self.collections = profiles_from_validation(validation or {})
-        tables: list[FloatArray] = []
+        profiles = read_profiles(validation or {})
+        self.pooled, self.collections = profiles.pooled, profiles.collections
+        self._tables: list[FloatArray] = []
+        self._unseen: list[FloatArray] = []
         if self.pooled is not None and self.pooled.smoothed() is not None:
-            for prof in (self.pooled, *self.collections):
-                hists = prof.smoothed()
-                if hists is not None:
-                    tables.append(_log_mix(*hists))
-        self._tables = tables
+            self._tables = _tables((self.pooled, *self.collections))
+            self._unseen = _tables(profiles.unseen)
 
     @property
     def method(self) -> str:
@@ -274,7 +295,7 @@ class ShareEstimator:
         if n == 0:
             return ShareEstimate(None, None, None, self.method)
         if self._tables:
-            return _mixture_estimate(p, self._tables)
+            return _mixture_estimate(p, self._tables, self._unseen)
         mean_p = float(p.mean())
         # Sampling sd of a mean of values in 0..1 is at most a Bernoulli's with the same mean.
         sd_sample = math.sqrt(max(mean_p * (1 - mean_p), 1.0 / n) / n)
