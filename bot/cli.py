@@ -15,8 +15,43 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="followaudit", description="Audit social-media followers for fakes and bought bursts."
     )
-    parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_audit_file(sub)
     return parser
+
+
+def _add_audit_file(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = sub.add_parser(
+        "audit-file",
+        help="audit a file of followers listed newest first",
+        description="Audit a file of followers listed newest first (any format `score` reads): "
+        "fake share with its interval, inactive share, grade, bursts, suspicious samples.",
+    )
+    cmd.add_argument("file", metavar="FILE", help="followers, newest first; - for standard input")
+    cmd.add_argument("--format", default="auto", help="input format (default: auto-detect)")
+    cmd.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    cmd.add_argument(
+        "--render",
+        choices=("text", "markdown", "html"),
+        default="text",
+        help="rendering without --json (default: text)",
+    )
+    cmd.add_argument("--chart", metavar="PNG", help="also write the burst chart to this file")
+    cmd.add_argument(
+        "--samples", type=int, default=5, metavar="N", help="suspicious accounts shown (1-25)"
+    )
+    cmd.add_argument("--total", type=int, metavar="N", help="the account's follower count")
+    cmd.add_argument("--model", metavar="PATH", help="model artifact (default: the packaged one)")
+    cmd.add_argument(
+        "--inactive-days", type=int, default=90, metavar="DAYS", help="days of silence = inactive"
+    )
+    cmd.set_defaults(handler=_run_audit_file)
+
+
+def _run_audit_file(args: argparse.Namespace) -> int:
+    from bot.commands.audit_file import run
+
+    return run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
