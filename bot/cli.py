@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_audit_file(sub)
+    _add_audit(sub)
     return parser
 
 
@@ -50,6 +51,35 @@ def _add_audit_file(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _run_audit_file(args: argparse.Namespace) -> int:
     from bot.commands.audit_file import run
+
+    return run(args)
+
+
+def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = sub.add_parser(
+        "audit",
+        help="audit an account's followers directly (fetch, score, report)",
+        description="Fetch the newest followers of HANDLE (bsky:alice.bsky.social, "
+        "@user@example.social, x:jack, a profile link, ...), score them and print the report. "
+        "Exit 0 done, 2 bad handle or option, 3 platform error.",
+    )
+    cmd.add_argument("handle", metavar="HANDLE", help="the account to audit")
+    cmd.add_argument(
+        "--sample", type=int, metavar="N", help="followers to read (default and maximum: settings)"
+    )
+    cmd.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    cmd.add_argument(
+        "--render",
+        choices=("text", "markdown", "html"),
+        default="text",
+        help="rendering without --json (default: text)",
+    )
+    cmd.add_argument("--chart", metavar="PNG", help="also write the burst chart to this file")
+    cmd.set_defaults(handler=_run_audit)
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    from bot.commands.audit import run
 
     return run(args)
 

@@ -8,15 +8,17 @@ requests suffer, in order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from aiohttp import web
 
-__all__ = ["FAULTS", "FakeServer", "json_response"]
+__all__ = ["FAULTS", "FakeServer", "json_response", "serve_in_thread"]
 
 #: What a queued fault does: rate limit, server error, hang past the client's timeout,
 #: a body that is not JSON, a JSON body cut short, or a 200 whose JSON has the wrong shape.
@@ -133,3 +135,22 @@ class FakeServer:
                 status=200, text='{"followers": [{"did": "did:plc:', content_type="application/json"
             )
         return json_response(self.wrong_shape(endpoint))
+
+
+@contextlib.contextmanager
+def serve_in_thread(fake: FakeServer) -> Iterator[str]:
+    """Run ``fake`` on its own event loop in a thread, for synchronous callers (CLI tests).
+
+    Yields the base URL; set the fake's data before the code under test makes requests.
+    """
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="fake-platform", daemon=True)
+    thread.start()
+    try:
+        base_url = asyncio.run_coroutine_threadsafe(fake.start(), loop).result(timeout=10)
+        yield base_url
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.close(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

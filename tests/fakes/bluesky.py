@@ -59,6 +59,7 @@ class FakeBluesky(FakeServer):
 
     # --- data ------------------------------------------------------------------------------
     def add_account(self, handle: str, **fields: Any) -> str:
+        handle = handle.lower()  # handles are case-insensitive; the AppView serves lower case
         did = fields.pop("did", None) or make_did(handle)
         profile: dict[str, Any] = {
             "did": did,
