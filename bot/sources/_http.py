@@ -1,6 +1,8 @@
 """One polite JSON GET for every source: bounded retries, rate-limit headers, typed failures.
 
-Retries only where they can help: timeouts and connection failures, 5xx, truncated or malformed
+Redirects are not followed (a platform-controlled ``Location`` must not aim our requests, or a
+token, at another host): a 3xx goes back to the caller like any other status. Retries only where
+they can help: timeouts and connection failures, 5xx, truncated or malformed
 JSON bodies, and 429s whose reset is within ``max_rate_limit_wait_seconds``. Everything else goes
 back to the caller with its status, to be read by the platform's own rules. Header values and
 request headers (tokens) never appear in messages or logs.
@@ -104,7 +106,7 @@ class Requester:
         label: str,
         settings: HttpSettings,
         headers: Mapping[str, str] | None = None,
-        follow_redirects: bool = True,
+        follow_redirects: bool = False,
     ) -> None:
         self._session = session
         self.label = label

@@ -106,6 +106,7 @@ class Checkpoint:
     state: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """A snapshot; the checkpoint itself keeps changing after ``on_page`` returns."""
         return {
             "version": CHECKPOINT_VERSION,
             "platform": self.platform,
@@ -113,7 +114,7 @@ class Checkpoint:
             "target": self.target,
             "subject": self.subject,
             "followers_total": self.followers_total,
-            "followers": self.followers,
+            "followers": list(self.followers),
             "cursor": self.cursor,
             "done": self.done,
             "requests": self.requests,

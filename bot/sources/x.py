@@ -70,7 +70,6 @@ class XSource:
             label="X",
             settings=self._settings.x,
             headers={"Authorization": f"Bearer {secret}"},
-            follow_redirects=False,
         )
 
     async def fetch(

@@ -206,3 +206,24 @@ def test_next_link_parsing() -> None:
     assert next_max_id('<https://ex.social/x?since_id=3>; rel="prev"') is None
     assert next_max_id('<https://evil.example/x?max_id=../../admin>; rel="next"') is None
     assert next_max_id(None) is None and next_max_id("garbage") is None
+
+
+async def test_redirects_are_not_followed(session) -> None:
+    from aiohttp import web
+
+    from tests.fakes._server import FakeServer
+
+    class Redirecting(FakeServer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.app.router.add_get("/api/v1/accounts/lookup", self._away)
+            self.app.router.add_get("/elsewhere", self._away)
+
+        async def _away(self, request: web.Request) -> web.Response:
+            raise web.HTTPFound(f"{self.base_url}/elsewhere")
+
+    async with Redirecting() as fake:
+        src = MastodonSource(session, make_settings(mastodon={"base_url": fake.base_url}))
+        with pytest.raises(PlatformUnavailable, match="302"):
+            await src.fetch(USER)
+        assert fake.requests["/elsewhere"] == 0

@@ -66,3 +66,43 @@ async def test_source_for() -> None:
         assert source_for("x", session, settings).platform == "x"
         with pytest.raises(ValueError):
             source_for("myspace", session, settings)
+
+
+async def test_hooks_may_be_sync_or_async() -> None:
+    from bot.sources.base import call_hook
+
+    seen: list[int] = []
+
+    async def later(n: int) -> None:
+        seen.append(n)
+
+    await call_hook(seen.append, 1)
+    await call_hook(later, 2)
+    await call_hook(None, 3)
+    assert seen == [1, 2]
+
+
+def test_contract_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings import Settings
+
+    monkeypatch.setenv("FOLLOWAUDIT_BLUESKY__BASE_URL", "http://127.0.0.1:1/appview")
+    monkeypatch.setenv("FOLLOWAUDIT_MASTODON__BASE_URL", "http://127.0.0.1:2")
+    monkeypatch.setenv("FOLLOWAUDIT_X__BASE_URL", "http://127.0.0.1:3")
+    monkeypatch.setenv("FOLLOWAUDIT_X__BEARER_TOKEN", "tok-123")
+    monkeypatch.setenv("FOLLOWAUDIT_BLUESKY__TIMEOUT_SECONDS", "2.5")
+    settings = Settings(_env_file=None)
+    assert settings.bluesky.base_url == "http://127.0.0.1:1/appview"
+    assert settings.mastodon.base_url == "http://127.0.0.1:2"
+    assert settings.x.base_url == "http://127.0.0.1:3"
+    assert settings.x.bearer_token is not None
+    assert settings.x.bearer_token.get_secret_value() == "tok-123"
+    assert settings.bluesky.timeout_seconds == 2.5
+
+
+def test_defaults() -> None:
+    from bot.settings import Settings
+
+    settings = Settings(_env_file=None)
+    assert settings.bluesky.base_url == "https://public.api.bsky.app"
+    assert settings.x.base_url == "https://api.x.com"
+    assert settings.sample.default == 1000
