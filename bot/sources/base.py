@@ -23,6 +23,8 @@ __all__ = [
     "PageCallback",
     "ProgressCallback",
     "call_hook",
+    "call_progress",
+    "max_pages",
     "sample_size",
 ]
 
@@ -42,6 +44,17 @@ async def call_hook(hook: Callable[..., Any] | None, *args: Any) -> None:
     result = hook(*args)
     if inspect.isawaitable(result):
         await result
+
+
+async def call_progress(hook: ProgressCallback | None, read: int, goal: int) -> None:
+    """Report ``(read, target)``; the target grows when a platform's count was too low."""
+    await call_hook(hook, read, max(read, goal))
+
+
+def max_pages(target: int, page: int) -> int:
+    """A bound on pages for one fetch, so a server that never ends a cursor chain cannot
+    keep a worker busy: twice the pages the sample needs, plus a few."""
+    return 2 * (-(-target // page)) + 3
 
 
 def sample_size(requested: int | None, default: int, maximum: int) -> int:

@@ -27,7 +27,9 @@ from bot.sources.base import (
     PageCallback,
     ProgressCallback,
     call_hook,
+    call_progress,
     coerce_checkpoint,
+    max_pages,
     sample_size,
 )
 from bot.sources.errors import NotFound, PlatformUnavailable, RateLimited, SuspendedOrPrivate
@@ -100,7 +102,7 @@ class BlueskySource:
             total = cp.followers_total
         followers = cp.accounts()
         goal = target if total is None else min(target, total)
-        await call_hook(progress, len(followers), goal)
+        await call_progress(progress, len(followers), goal)
         if not cp.done:
             await self._page_through(
                 http, cp, first_page, followers, goal, observed, progress, on_page
@@ -111,7 +113,7 @@ class BlueskySource:
             followers=followers,
             followers_total=total,
             requests=cp.requests,
-            complete=cp.cursor is None and len(followers) < target,
+            complete=cp.cursor is None,
             skipped=cp.skipped,
         )
 
@@ -170,6 +172,7 @@ class BlueskySource:
         cursor = cp.cursor
         wanted = cp.target - len(followers)
         empty_pages = 0
+        pages_left = max_pages(cp.target, PAGE)
         try:
             async with asyncio.TaskGroup() as tg:
                 finisher: asyncio.Task[None] | None = None
@@ -187,7 +190,8 @@ class BlueskySource:
                     if not isinstance(next_cursor, str) or not next_cursor or next_cursor == cursor:
                         next_cursor = None
                     empty_pages = 0 if views else empty_pages + 1
-                    if empty_pages >= _MAX_EMPTY_PAGES:
+                    pages_left -= 1
+                    if empty_pages >= _MAX_EMPTY_PAGES or pages_left <= 0:
                         next_cursor = None
                     last = next_cursor is None or wanted <= 0
                     enrich = tg.create_task(self._enrich(http, views, limiter, observed))
@@ -237,7 +241,7 @@ class BlueskySource:
         cp.cursor = cursor
         cp.done = last
         cp.requests = base_requests + http.requests
-        await call_hook(progress, len(followers), goal)
+        await call_progress(progress, len(followers), goal)
         await call_hook(on_page, cp)
 
     async def _enrich(

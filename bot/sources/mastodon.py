@@ -26,7 +26,9 @@ from bot.sources.base import (
     PageCallback,
     ProgressCallback,
     call_hook,
+    call_progress,
     coerce_checkpoint,
+    max_pages,
     sample_size,
 )
 from bot.sources.errors import (
@@ -134,7 +136,7 @@ class MastodonSource:
         followers = cp.accounts()
         total = cp.followers_total
         goal = cp.target if total is None else min(cp.target, total)
-        await call_hook(progress, len(followers), goal)
+        await call_progress(progress, len(followers), goal)
         if not cp.done:
             await self._page_through(
                 http, base, handle, cp, followers, goal, observed, progress, on_page
@@ -177,7 +179,8 @@ class MastodonSource:
         base_requests = cp.requests
         seen = {a.id for a in followers}
         first = not followers and cp.cursor is None
-        while True:
+        page_limit = max_pages(cp.target, PAGE)
+        for page_no in range(page_limit):
             wanted = cp.target - len(followers)
             params = {"limit": str(min(PAGE, wanted))}
             if cp.cursor:
@@ -215,7 +218,9 @@ class MastodonSource:
             if not reply.data:
                 cp.cursor = None
             cp.requests = base_requests + http.requests
-            await call_hook(progress, len(followers), goal)
+            if not cp.done and page_no == page_limit - 1:
+                cp.done, cp.cursor = True, None  # a cursor chain that never ends
+            await call_progress(progress, len(followers), goal)
             await call_hook(on_page, cp)
             if cp.done:
                 return

@@ -26,7 +26,9 @@ from bot.sources.base import (
     PageCallback,
     ProgressCallback,
     call_hook,
+    call_progress,
     coerce_checkpoint,
+    max_pages,
     sample_size,
 )
 from bot.sources.errors import (
@@ -108,7 +110,7 @@ class XSource:
         followers = cp.accounts()
         total = cp.followers_total
         goal = cp.target if total is None else min(cp.target, total)
-        await call_hook(progress, len(followers), goal)
+        await call_progress(progress, len(followers), goal)
         if not cp.done:
             await self._page_through(http, cp, followers, goal, observed, progress, on_page)
         return FetchResult(
@@ -150,7 +152,8 @@ class XSource:
         url = f"{self._base}/2/users/{cp.subject['id']}/followers"
         base_requests = cp.requests
         seen = {a.id for a in followers}
-        while True:
+        page_limit = max_pages(cp.target, PAGE)
+        for page_no in range(page_limit):
             wanted = cp.target - len(followers)
             params = {"max_results": str(min(PAGE, wanted)), "user.fields": USER_FIELDS}
             if cp.cursor:
@@ -182,7 +185,9 @@ class XSource:
             cp.cursor = token if valid and users else None
             cp.done = len(followers) >= cp.target or cp.cursor is None
             cp.requests = base_requests + http.requests
-            await call_hook(progress, len(followers), goal)
+            if not cp.done and page_no == page_limit - 1:
+                cp.done, cp.cursor = True, None  # a cursor chain that never ends
+            await call_progress(progress, len(followers), goal)
             await call_hook(on_page, cp)
             if cp.done:
                 return

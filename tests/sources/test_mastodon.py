@@ -227,3 +227,14 @@ async def test_redirects_are_not_followed(session) -> None:
         with pytest.raises(PlatformUnavailable, match="302"):
             await src.fetch(USER)
         assert fake.requests["/elsewhere"] == 0
+
+
+async def test_a_cursor_chain_that_never_ends_is_cut(session, masto: FakeMastodon) -> None:
+    """A hostile server repeating the same accounts under ever new cursors stops being read."""
+    ident = masto.add_account("user")
+    a, b = masto.add_account("a"), masto.add_account("b")
+    masto.follows[ident] = [(10_000 - i, a if i % 2 else b) for i in range(5000)]
+    masto.accounts[ident]["followers_count"] = 5000
+    result = await source(session, masto).fetch(USER, sample=100)
+    assert {f.id for f in result.followers} == {a, b}
+    assert masto.requests["followers"] == 7  # 2 * ceil(100 / 80) + 3
