@@ -11,6 +11,7 @@ sets the pace, and only the last page's batches add to it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -276,10 +277,40 @@ class BlueskySource:
             # the basic view from getFollowers still says who followed.
             record = detailed.get(view["did"], view)
             try:
-                accounts.append(account_from_bluesky(record, observed_at=observed))
+                accounts.append(
+                    _with_moderation(account_from_bluesky(record, observed_at=observed), record)
+                )
             except AccountError:
                 skipped += 1
         return accounts, skipped
+
+
+def moderation_labels(profile: Mapping[str, Any]) -> list[str]:
+    """Labels a moderation service (not the account itself) put on the account, e.g. ``spam``.
+
+    Self-labels (``src`` is the account's DID) are the mapper's business (``bot`` ->
+    declared_bot); negated labels are dropped. At most 16, sorted, each at most 64 characters.
+    """
+    labels = profile.get("labels")
+    did = profile.get("did")
+    if not isinstance(labels, list):
+        return []
+    found = {
+        label["val"][:64]
+        for label in labels[:256]
+        if isinstance(label, dict)
+        and isinstance(label.get("val"), str)
+        and label.get("src") != did
+        and not label.get("neg")
+    }
+    return sorted(found)[:16]
+
+
+def _with_moderation(account: Account, profile: Mapping[str, Any]) -> Account:
+    labels = moderation_labels(profile)
+    if not labels:
+        return account
+    return dataclasses.replace(account, extra={**account.extra, "moderation_labels": labels})
 
 
 def _same_subject(page: Mapping[str, Any], did: str) -> bool:

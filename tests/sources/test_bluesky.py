@@ -231,3 +231,31 @@ async def test_oversized_answer_is_refused(session, bsky: FakeBluesky) -> None:
     bsky.add_followers(did, 50)
     with pytest.raises(PlatformUnavailable, match="too large"):
         await source(session, bsky, max_body_bytes=1024).fetch(ALICE)
+
+
+async def test_moderation_labels_are_kept(session, bsky: FakeBluesky) -> None:
+    did = bsky.add_account("alice.test")
+    spammer = bsky.add_account("spammer.test")
+    moderator = "did:plc:ar7c4by46qjdydhdevvrndac"
+    bsky.profiles[spammer]["labels"] = [
+        {"src": moderator, "uri": f"did:{spammer}", "val": "spam", "cts": "2024-01-01T00:00:00Z"},
+        {
+            "src": moderator,
+            "uri": f"did:{spammer}",
+            "val": "!hide",
+            "neg": True,
+            "cts": "2024-01-02T00:00:00Z",
+        },
+        {
+            "src": spammer,
+            "uri": f"at://{spammer}/app.bsky.actor.profile/self",
+            "val": "bot",
+            "cts": "2024-01-01T00:00:00Z",
+        },
+    ]
+    bsky.followers[did] = [spammer]
+    saved: list[Checkpoint] = []
+    [follower] = (await source(session, bsky).fetch(ALICE, on_page=saved.append)).followers
+    assert follower.extra["moderation_labels"] == ["spam"]
+    assert follower.declared_bot is True
+    assert saved[-1].accounts()[0].extra["moderation_labels"] == ["spam"]
