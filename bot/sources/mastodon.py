@@ -9,7 +9,10 @@ never an empty audit. ``X-RateLimit-*`` headers are respected by the requester.
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import re
+import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -41,7 +44,7 @@ from bot.sources.errors import (
 from scoring.account import Account, AccountError
 from scoring.loaders.mastodon import account_from_mastodon
 
-__all__ = ["PAGE", "MastodonSource", "next_max_id"]
+__all__ = ["PAGE", "MastodonSource", "is_public_address", "next_max_id"]
 
 PAGE: Final = 80
 _ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -81,6 +84,31 @@ def next_max_id(link: str | None) -> str | None:
     return values[0]
 
 
+def is_public_address(address: str) -> bool:
+    """Whether an IP address is on the public internet (not loopback, private, link-local...)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def _check_public(instance: str) -> None:
+    """Refuse a user-typed instance whose name resolves to a non-public address.
+
+    The handle is untrusted input and the bot runs next to private services. (A name that
+    changes its answer between this check and the request is not caught: DNS rebinding.)
+    """
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(instance, 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise NotFound(f"No Mastodon server answers at {instance}.") from None
+    if not infos or not all(is_public_address(str(info[4][0])) for info in infos):
+        raise NotFound(f"{instance} is not a public Mastodon server.")
+
+
 class MastodonSource:
     """Reads a Mastodon account's followers."""
 
@@ -90,12 +118,13 @@ class MastodonSource:
         self._session = session
         self._settings = settings
 
-    def _base(self, instance: str) -> str:
+    async def _base(self, instance: str) -> str:
         configured = self._settings.mastodon.base_url
         if configured:
             return configured.rstrip("/")
         if instance.rpartition(".")[2] in _PRIVATE_TLDS:
             raise NotFound(f"{instance} is not a public Mastodon server.")
+        await _check_public(instance)
         return f"https://{instance}"
 
     async def fetch(
@@ -109,7 +138,7 @@ class MastodonSource:
     ) -> FetchResult:
         cp = coerce_checkpoint(resume, handle)
         instance = handle.instance or ""
-        base = self._base(instance)
+        base = await self._base(instance)
         http = Requester(
             self._session, label=f"Mastodon ({instance})", settings=self._settings.mastodon
         )

@@ -18,7 +18,7 @@ from bot.sources.errors import (
     RateLimited,
     SuspendedOrPrivate,
 )
-from bot.sources.mastodon import MastodonSource, next_max_id
+from bot.sources.mastodon import MastodonSource, is_public_address, next_max_id
 from tests.fakes.mastodon import FakeMastodon
 from tests.sources.conftest import make_settings
 
@@ -238,3 +238,28 @@ async def test_a_cursor_chain_that_never_ends_is_cut(session, masto: FakeMastodo
     result = await source(session, masto).fetch(USER, sample=100)
     assert {f.id for f in result.followers} == {a, b}
     assert masto.requests["followers"] == 7  # 2 * ceil(100 / 80) + 3
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("192.168.0.10", False),
+        ("172.16.5.4", False),
+        ("169.254.169.254", False),  # cloud metadata
+        ("100.64.0.1", False),  # carrier-grade NAT
+        ("0.0.0.0", False),
+        ("::1", False),
+        ("fe80::1%eth0", False),
+        ("fd00::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("224.0.0.1", False),
+        ("not an address", False),
+        ("93.184.216.34", True),
+        ("2606:2800:220:1:248:1893:25c8:1946", True),
+    ],
+)
+def test_public_addresses(address: str, public: bool) -> None:
+    assert is_public_address(address) is public
+
