@@ -145,19 +145,22 @@ class Account:
         This is the hot path of scoring a large file, so well-formed values are checked inline
         and only unusual ones go through the general readers; the result is the same.
         """
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise AccountError(f"expected a JSON object, got {type(data).__name__}")
         get = data.get
         platform = get("platform")
         ident = get("id")
-        if not isinstance(platform, str) or not platform:
+        if (type(platform) is not str and not isinstance(platform, str)) or not platform:
             raise AccountError("platform: required text is missing")
-        if isinstance(ident, int) and not isinstance(ident, bool):
-            ident = str(ident)
-        if not isinstance(ident, str) or not ident:
+        if type(ident) is not str:
+            if isinstance(ident, int) and not isinstance(ident, bool):
+                ident = str(ident)
+            if not isinstance(ident, str):
+                raise AccountError("id: required text is missing")
+        if not ident:
             raise AccountError("id: required text is missing")
         label = get("label")
-        if label not in (None, 0, 1) or isinstance(label, bool):
+        if label is not None and (label not in (0, 1) or isinstance(label, bool)):
             raise AccountError(f"label: expected 0, 1 or null, got {label!r}")
         handle = get("handle")
         if handle is not None and (
@@ -236,7 +239,9 @@ class Account:
         source = get("source")
         if source is not None:
             source = _text(source, "source")
-        extra = {} if data.keys() <= _KNOWN else {k: v for k, v in data.items() if k not in _KNOWN}
+        extra = (
+            {} if _KNOWN.issuperset(data) else {k: v for k, v in data.items() if k not in _KNOWN}
+        )
         account = _new(cls)
         _set_platform(account, platform.lower()[:64])
         _set_id(account, ident[:256])
