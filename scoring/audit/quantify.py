@@ -214,13 +214,20 @@ def _mixture(counts: FloatArray, table: FloatArray) -> _Fit:
     )
 
 
+def _misfit_limit(n: int, share: float, table: _Table) -> float:
+    """How much lack of fit is expected by chance: the sample's own noise, inflated by the noise
+    of histograms estimated from only ``n_pos``/``n_neg`` validation accounts."""
+    inflation = 1.0 + n * max(share / table.n_pos, (1.0 - share) / table.n_neg)
+    return MISFIT_PER_BIN * (BINS - 2) * inflation
+
+
 def _mixture_estimate(
-    p: FloatArray, tables: Sequence[FloatArray], unseen: Sequence[FloatArray]
+    p: FloatArray, tables: Sequence[_Table], unseen: Sequence[_Table]
 ) -> ShareEstimate:
     """Average the fits of every validated profile, weighted by how well each explains the
     sample (Bayesian model averaging with equal priors); widen when none explains it."""
     counts = _bin_counts(p)
-    fits = [_mixture(counts, t) for t in tables]
+    fits = [_mixture(counts, t.log_mix) for t in tables]
     ll = np.asarray([f.loglik for f in fits])
     w = np.exp(ll - ll.max())
     w /= w.sum()
@@ -229,12 +236,13 @@ def _mixture_estimate(
     low = float(np.dot(w, [f.low for f in fits]))
     high = float(np.dot(w, [f.high for f in fits]))
     model_sd = math.sqrt(float(np.dot(w, (shares - est) ** 2)))
-    best = fits[int(np.argmax(w))]
+    best_i = int(np.argmax(w))
+    best = fits[best_i]
     lo, hi = _join(est, min(low, est), max(high, est), model_sd)
-    if best.misfit > MISFIT_PER_BIN * (BINS - 2):
+    if best.misfit > _misfit_limit(p.size, best.share, tables[best_i]):
         # Unlike every validated collection: the error rates are unknown here, so the interval
         # spans every collection's answer, including those of models facing unseen data.
-        every = [*shares.tolist(), *(_mixture(counts, t).share for t in unseen)]
+        every = [*shares.tolist(), *(_mixture(counts, t.log_mix).share for t in unseen)]
         lo, hi = min(lo, *every), max(hi, *every)
         return ShareEstimate(est, lo, hi, METHOD_MIXTURE_UNFAMILIAR)
     return ShareEstimate(est, lo, hi, METHOD_MIXTURE)
@@ -261,12 +269,21 @@ def _spread(values: Sequence[float], centre: float) -> float:
     return math.sqrt(sum((v - centre) ** 2 for v in values) / len(values))
 
 
-def _tables(profiles: Sequence[ErrorProfile]) -> list[FloatArray]:
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """One profile's log-mixture table, with the class sizes its histograms came from."""
+
+    log_mix: FloatArray
+    n_pos: int
+    n_neg: int
+
+
+def _tables(profiles: Sequence[ErrorProfile]) -> list[_Table]:
     out = []
     for prof in profiles:
         hists = prof.smoothed()
         if hists is not None:
-            out.append(_log_mix(*hists))
+            out.append(_Table(_log_mix(*hists), max(prof.n_pos, 1), max(prof.n_neg, 1)))
     return out
 
 
@@ -276,8 +293,8 @@ class ShareEstimator:
     def __init__(self, validation: Mapping[str, Any] | None = None) -> None:
         profiles = read_profiles(validation or {})
         self.pooled, self.collections = profiles.pooled, profiles.collections
-        self._tables: list[FloatArray] = []
-        self._unseen: list[FloatArray] = []
+        self._tables: list[_Table] = []
+        self._unseen: list[_Table] = []
         if self.pooled is not None and self.pooled.smoothed() is not None:
             self._tables = _tables((self.pooled, *self.collections))
             self._unseen = _tables(profiles.unseen)

@@ -16,7 +16,7 @@ from scoring.audit.grade import GradeBands, grade_for, verdict_for
 from scoring.audit.inactive import InactiveShare, estimate_inactive
 from scoring.audit.quantify import ShareEstimate, ShareEstimator
 from scoring.audit.samples import MAX_SAMPLES, SuspiciousAccount, count_reasons, pick_suspicious
-from scoring.audit.types import ModelLike, ScoredLike
+from scoring.audit.types import FloatArray, ModelLike, ScoredLike
 
 __all__ = ["AuditConfig", "AuditReport", "SampleInfo", "audit_accounts", "build_report"]
 
@@ -145,7 +145,10 @@ def build_report(
     estimator = ShareEstimator(validation)
     share = estimator.estimate(p)
     bursts = []
-    for b in find_bursts(p, [a.created_at for a in accounts], cfg.bursts):
+    def share_of(window: FloatArray) -> float:
+        return estimator.estimate(window).estimate or 0.0
+
+    for b in find_bursts(p, [a.created_at for a in accounts], cfg.bursts, share_of):
         window = estimator.estimate(p[b.start : b.end + 1])
         if window.estimate is not None:
             b = dataclasses.replace(b, fake_share=window.estimate, low=window.low, high=window.high)
