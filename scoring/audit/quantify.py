@@ -214,6 +214,12 @@ def _mixture(counts: FloatArray, table: FloatArray) -> _Fit:
     )
 
 
+def _profile_noise(n: int, share: float, table: _Table) -> float:
+    """Factor by which histograms estimated from ``n_pos``/``n_neg`` accounts widen a sampling
+    interval of a sample of ``n``: sqrt(1 + n·(share/n_pos + (1 − share)/n_neg))."""
+    return math.sqrt(1.0 + n * (share / table.n_pos + (1.0 - share) / table.n_neg))
+
+
 def _misfit_limit(n: int, share: float, table: _Table) -> float:
     """How much lack of fit is expected by chance: the sample's own noise, inflated by the noise
     of histograms estimated from only ``n_pos``/``n_neg`` validation accounts."""
@@ -233,8 +239,12 @@ def _mixture_estimate(
     w /= w.sum()
     shares = np.asarray([f.share for f in fits])
     est = float(np.dot(w, shares))
-    low = float(np.dot(w, [f.low for f in fits]))
-    high = float(np.dot(w, [f.high for f in fits]))
+    # The validation histograms are themselves samples: widen each fit's interval by their noise.
+    grow = np.asarray(
+        [_profile_noise(p.size, f.share, t) for f, t in zip(fits, tables, strict=True)]
+    )
+    low = float(np.dot(w, shares - (shares - [f.low for f in fits]) * grow))
+    high = float(np.dot(w, shares + ([f.high for f in fits] - shares) * grow))
     model_sd = math.sqrt(float(np.dot(w, (shares - est) ** 2)))
     best_i = int(np.argmax(w))
     best = fits[best_i]

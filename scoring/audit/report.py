@@ -145,6 +145,7 @@ def build_report(
     estimator = ShareEstimator(validation)
     share = estimator.estimate(p)
     bursts = []
+
     def share_of(window: FloatArray) -> float:
         return estimator.estimate(window).estimate or 0.0
 
