@@ -30,6 +30,7 @@ __all__ = [
     "ShareEstimate",
     "ShareEstimator",
     "estimate_fake_share",
+    "estimator_for",
     "read_profiles",
 ]
 
@@ -338,6 +339,23 @@ class ShareEstimator:
         return ShareEstimate(mean_p, max(0.0, low), min(1.0, high), METHOD_AVERAGE)
 
 
+_CACHE: list[tuple[Mapping[str, Any], ShareEstimator]] = []
+
+
+def estimator_for(validation: Mapping[str, Any] | None) -> ShareEstimator:
+    """The estimator of a validation mapping, reused while the same mapping object is passed
+    (a model's validation is tabulated once, not once per audit)."""
+    if validation is None:
+        return ShareEstimator(None)
+    for held, estimator in _CACHE:
+        if held is validation:
+            return estimator
+    estimator = ShareEstimator(validation)
+    _CACHE.insert(0, (validation, estimator))
+    del _CACHE[4:]
+    return estimator
+
+
 def estimate_fake_share(
     probabilities: FloatArray | Sequence[float],
     validation: Mapping[str, Any] | None = None,
@@ -347,4 +365,4 @@ def estimate_fake_share(
     Uses the mixture fit when validated histograms exist, adjusted probability averaging (PACC)
     when only the soft rates exist, and the plain probability average otherwise.
     """
-    return ShareEstimator(validation).estimate(probabilities)
+    return estimator_for(validation).estimate(probabilities)

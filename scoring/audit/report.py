@@ -14,7 +14,7 @@ from scoring.account import Account, format_datetime
 from scoring.audit.bursts import Burst, BurstConfig, find_bursts
 from scoring.audit.grade import GradeBands, grade_for, verdict_for
 from scoring.audit.inactive import InactiveShare, estimate_inactive
-from scoring.audit.quantify import ShareEstimate, ShareEstimator
+from scoring.audit.quantify import ShareEstimate, estimator_for
 from scoring.audit.samples import MAX_SAMPLES, SuspiciousAccount, count_reasons, pick_suspicious
 from scoring.audit.types import FloatArray, ModelLike, ScoredLike
 
@@ -142,7 +142,7 @@ def build_report(
     if len(verdicts) != len(accounts) or p.shape != (len(accounts),):
         raise ValueError("accounts, probabilities and verdicts must have the same length")
     observed = observed_at or _latest_observed(accounts)
-    estimator = ShareEstimator(validation)
+    estimator = estimator_for(validation)
     share = estimator.estimate(p)
     bursts = []
 
