@@ -122,8 +122,13 @@ def quantify(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -
     }
 
 
-def bursts(pool: Pool, reps: int, rng: np.random.Generator) -> dict[str, Any]:
+def bursts(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -> dict[str, Any]:
     found = false_alarms = runs = nulls = 0
+    estimator = ShareEstimator(validation)
+
+    def share_of(window: np.ndarray) -> float:  # as the report does
+        return estimator.estimate(window).estimate or 0.0
+
     for _ in range(reps):
         for base in (0.0, 0.05, 0.1, 0.2):
             length = int(rng.integers(100, 201))
@@ -139,7 +144,7 @@ def bursts(pool: Pool, reps: int, rng: np.random.Generator) -> dict[str, Any]:
             p = np.concatenate((around_p[:start], pool.p_pos[ir], around_p[start:]))
             d = np.concatenate((around_d[:start], pool.d_pos[ir], around_d[start:]))
             end = start + length - 1
-            hits = find_bursts(p, d)
+            hits = find_bursts(p, d, share_of=share_of)
             runs += 1
             found += any(abs(b.start - start) <= 10 and abs(b.end - end) <= 10 for b in hits)
         for share in SHARES:
@@ -149,7 +154,7 @@ def bursts(pool: Pool, reps: int, rng: np.random.Generator) -> dict[str, Any]:
             d = np.concatenate((pool.d_pos[ip], pool.d_neg[ineg]))
             order = rng.permutation(N)
             nulls += 1
-            false_alarms += bool(find_bursts(p[order], d[order]))
+            false_alarms += bool(find_bursts(p[order], d[order], share_of=share_of))
     return {
         "collection": pool.name,
         "injected": runs,
@@ -212,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _print_table("Fake share, in domain (fit on half of every collection)", rows)
     figures["in_domain"] = {"rows": rows, **_summary(rows)}
     print("  overall: MAE {mae_pp:.2f} pp, coverage {coverage:.3f}".format(**_summary(rows)))
-    burst_rows = [bursts(pool, reps, rng) for pool in pools]
+    burst_rows = [bursts(pool, model.validation, reps, rng) for pool in pools]
     _print_table("Bursts, in domain", burst_rows)
     figures["bursts_in_domain"] = burst_rows
 
@@ -226,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"model without {name} trained in {time.perf_counter() - started:.1f} s")
             pool = make_pool(name, held, rows_c)
             loco.append(quantify(pool, held.validation, reps, rng))
-            loco_bursts.append(bursts(pool, reps, rng))
+            loco_bursts.append(bursts(pool, held.validation, reps, rng))
         _print_table("Fake share, leave one collection out (collection never seen)", loco)
         print("  overall: MAE {mae_pp:.2f} pp, coverage {coverage:.3f}".format(**_summary(loco)))
         _print_table("Bursts, leave one collection out", loco_bursts)

@@ -60,11 +60,15 @@ def test_all_fakes_is_near_one_and_clipped() -> None:
     assert est.high == 1.0
 
 
-def shifted_validation() -> dict[str, Any]:
+def shifted_validation(*, inverted: bool = False) -> dict[str, Any]:
+    """Collection b scores differently: its fakes lower, or (inverted) its classes swapped."""
     val = synth_validation()
     other = dict(val["collections"]["b"])
-    shifted = np.roll(np.asarray(other["hist_neg"]), 6)
-    other["hist_neg"] = list(shifted / shifted.sum())
+    if inverted:
+        other["hist_pos"], other["hist_neg"] = other["hist_neg"], other["hist_pos"]
+    else:
+        shifted = np.roll(np.asarray(other["hist_pos"]), -4)
+        other["hist_pos"] = list(shifted / shifted.sum())
     val["collections"]["b"] = other
     return val
 
@@ -80,7 +84,7 @@ def test_the_collection_that_explains_the_sample_wins() -> None:
 def test_an_unfamiliar_sample_carries_the_spread_of_the_collections() -> None:
     p = np.random.default_rng(4).random(1000)  # flat: unlike any validated histogram
     same = estimate_fake_share(p, synth_validation())
-    wide = estimate_fake_share(p, shifted_validation())
+    wide = estimate_fake_share(p, shifted_validation(inverted=True))
     assert wide.method == METHOD_MIXTURE_UNFAMILIAR
     assert same.low is not None and same.high is not None
     assert wide.low is not None and wide.high is not None
@@ -122,7 +126,7 @@ def test_unseen_profiles_widen_an_unfamiliar_sample() -> None:
     val = synth_validation()
     p = np.random.default_rng(4).random(1000)
     plain = estimate_fake_share(p, {"cv": {"pooled": val["pooled"]}})
-    other = shifted_validation()["collections"]["b"]
+    other = shifted_validation(inverted=True)["collections"]["b"]
     wide = estimate_fake_share(
         p, {"cv": {"pooled": val["pooled"]}, "loco": {"collections": {"b": other}}}
     )

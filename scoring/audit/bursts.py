@@ -20,7 +20,7 @@ since the dates are a second witness) is a burst too.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -214,13 +214,23 @@ def _date_span(days: FloatArray) -> tuple[datetime | None, datetime | None]:
     return _EPOCH + timedelta(days=lo), _EPOCH + timedelta(days=hi)
 
 
+def _mean(x: FloatArray) -> float:
+    return float(x.mean()) if x.size else 0.0
+
+
 def find_bursts(
     probabilities: FloatArray | Sequence[float],
     created: Sequence[datetime | None] | FloatArray | None = None,
     config: BurstConfig | None = None,
+    share_of: Callable[[FloatArray], float] | None = None,
 ) -> list[Burst]:
-    """Bursts in follow order, sorted by start. ``created`` may be datetimes or days (NaN)."""
+    """Bursts in follow order, sorted by start. ``created`` may be datetimes or days (NaN).
+
+    ``share_of`` estimates the fake share of a stretch from its probabilities (the report passes
+    the calibrated quantifier, see ``quantify``); by default, the mean probability.
+    """
     cfg = config or BurstConfig()
+    share = share_of or _mean
     p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
     n = int(p.size)
     if created is None:
@@ -247,17 +257,17 @@ def find_bursts(
             if hit is None or hit[0] < needed:
                 break
             value, s, e = hit
-            inside = float(p[s : e + 1].mean())
+            inside = share(p[s : e + 1])
             rest = free.copy()
             rest[s : e + 1] = False
-            outside = float(p[rest].mean()) if rest.any() else 0.0
+            outside = share(p[rest]) if rest.any() else 0.0
             free[s : e + 1] = False
-            share, lift = (
+            min_share, min_lift = (
                 (cfg.cohort_min_share, cfg.cohort_min_lift)
                 if kind == "cohort"
                 else (cfg.min_share, cfg.min_lift)
             )
-            if inside < share or inside - outside < lift:
+            if inside < min_share or inside - outside < min_lift:
                 # Significant but not bought-looking: masked so that the scan moves on.
                 continue
             lo, hi = _date_span(days[s : e + 1])

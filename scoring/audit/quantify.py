@@ -30,6 +30,7 @@ __all__ = [
     "ShareEstimate",
     "ShareEstimator",
     "estimate_fake_share",
+    "estimator_for",
     "read_profiles",
 ]
 
@@ -214,27 +215,45 @@ def _mixture(counts: FloatArray, table: FloatArray) -> _Fit:
     )
 
 
+def _profile_noise(n: int, share: float, table: _Table) -> float:
+    """Factor by which histograms estimated from ``n_pos``/``n_neg`` accounts widen a sampling
+    interval of a sample of ``n``: sqrt(1 + n·(share/n_pos + (1 − share)/n_neg))."""
+    return math.sqrt(1.0 + n * (share / table.n_pos + (1.0 - share) / table.n_neg))
+
+
+def _misfit_limit(n: int, share: float, table: _Table) -> float:
+    """How much lack of fit is expected by chance: the sample's own noise, inflated by the noise
+    of histograms estimated from only ``n_pos``/``n_neg`` validation accounts."""
+    inflation = 1.0 + n * max(share / table.n_pos, (1.0 - share) / table.n_neg)
+    return MISFIT_PER_BIN * (BINS - 2) * inflation
+
+
 def _mixture_estimate(
-    p: FloatArray, tables: Sequence[FloatArray], unseen: Sequence[FloatArray]
+    p: FloatArray, tables: Sequence[_Table], unseen: Sequence[_Table]
 ) -> ShareEstimate:
     """Average the fits of every validated profile, weighted by how well each explains the
     sample (Bayesian model averaging with equal priors); widen when none explains it."""
     counts = _bin_counts(p)
-    fits = [_mixture(counts, t) for t in tables]
+    fits = [_mixture(counts, t.log_mix) for t in tables]
     ll = np.asarray([f.loglik for f in fits])
     w = np.exp(ll - ll.max())
     w /= w.sum()
     shares = np.asarray([f.share for f in fits])
     est = float(np.dot(w, shares))
-    low = float(np.dot(w, [f.low for f in fits]))
-    high = float(np.dot(w, [f.high for f in fits]))
+    # The validation histograms are themselves samples: widen each fit's interval by their noise.
+    grow = np.asarray(
+        [_profile_noise(p.size, f.share, t) for f, t in zip(fits, tables, strict=True)]
+    )
+    low = float(np.dot(w, shares - (shares - [f.low for f in fits]) * grow))
+    high = float(np.dot(w, shares + ([f.high for f in fits] - shares) * grow))
     model_sd = math.sqrt(float(np.dot(w, (shares - est) ** 2)))
-    best = fits[int(np.argmax(w))]
+    best_i = int(np.argmax(w))
+    best = fits[best_i]
     lo, hi = _join(est, min(low, est), max(high, est), model_sd)
-    if best.misfit > MISFIT_PER_BIN * (BINS - 2):
+    if best.misfit > _misfit_limit(p.size, best.share, tables[best_i]):
         # Unlike every validated collection: the error rates are unknown here, so the interval
         # spans every collection's answer, including those of models facing unseen data.
-        every = [*shares.tolist(), *(_mixture(counts, t).share for t in unseen)]
+        every = [*shares.tolist(), *(_mixture(counts, t.log_mix).share for t in unseen)]
         lo, hi = min(lo, *every), max(hi, *every)
         return ShareEstimate(est, lo, hi, METHOD_MIXTURE_UNFAMILIAR)
     return ShareEstimate(est, lo, hi, METHOD_MIXTURE)
@@ -261,12 +280,21 @@ def _spread(values: Sequence[float], centre: float) -> float:
     return math.sqrt(sum((v - centre) ** 2 for v in values) / len(values))
 
 
-def _tables(profiles: Sequence[ErrorProfile]) -> list[FloatArray]:
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """One profile's log-mixture table, with the class sizes its histograms came from."""
+
+    log_mix: FloatArray
+    n_pos: int
+    n_neg: int
+
+
+def _tables(profiles: Sequence[ErrorProfile]) -> list[_Table]:
     out = []
     for prof in profiles:
         hists = prof.smoothed()
         if hists is not None:
-            out.append(_log_mix(*hists))
+            out.append(_Table(_log_mix(*hists), max(prof.n_pos, 1), max(prof.n_neg, 1)))
     return out
 
 
@@ -276,8 +304,8 @@ class ShareEstimator:
     def __init__(self, validation: Mapping[str, Any] | None = None) -> None:
         profiles = read_profiles(validation or {})
         self.pooled, self.collections = profiles.pooled, profiles.collections
-        self._tables: list[FloatArray] = []
-        self._unseen: list[FloatArray] = []
+        self._tables: list[_Table] = []
+        self._unseen: list[_Table] = []
         if self.pooled is not None and self.pooled.smoothed() is not None:
             self._tables = _tables((self.pooled, *self.collections))
             self._unseen = _tables(profiles.unseen)
@@ -311,6 +339,23 @@ class ShareEstimator:
         return ShareEstimate(mean_p, max(0.0, low), min(1.0, high), METHOD_AVERAGE)
 
 
+_CACHE: list[tuple[Mapping[str, Any], ShareEstimator]] = []
+
+
+def estimator_for(validation: Mapping[str, Any] | None) -> ShareEstimator:
+    """The estimator of a validation mapping, reused while the same mapping object is passed
+    (a model's validation is tabulated once, not once per audit)."""
+    if validation is None:
+        return ShareEstimator(None)
+    for held, estimator in _CACHE:
+        if held is validation:
+            return estimator
+    estimator = ShareEstimator(validation)
+    _CACHE.insert(0, (validation, estimator))
+    del _CACHE[4:]
+    return estimator
+
+
 def estimate_fake_share(
     probabilities: FloatArray | Sequence[float],
     validation: Mapping[str, Any] | None = None,
@@ -320,4 +365,4 @@ def estimate_fake_share(
     Uses the mixture fit when validated histograms exist, adjusted probability averaging (PACC)
     when only the soft rates exist, and the plain probability average otherwise.
     """
-    return ShareEstimator(validation).estimate(probabilities)
+    return estimator_for(validation).estimate(probabilities)

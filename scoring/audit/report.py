@@ -14,9 +14,9 @@ from scoring.account import Account, format_datetime
 from scoring.audit.bursts import Burst, BurstConfig, find_bursts
 from scoring.audit.grade import GradeBands, grade_for, verdict_for
 from scoring.audit.inactive import InactiveShare, estimate_inactive
-from scoring.audit.quantify import ShareEstimate, ShareEstimator
+from scoring.audit.quantify import ShareEstimate, estimator_for
 from scoring.audit.samples import MAX_SAMPLES, SuspiciousAccount, count_reasons, pick_suspicious
-from scoring.audit.types import ModelLike, ScoredLike
+from scoring.audit.types import FloatArray, ModelLike, ScoredLike
 
 __all__ = ["AuditConfig", "AuditReport", "SampleInfo", "audit_accounts", "build_report"]
 
@@ -142,10 +142,14 @@ def build_report(
     if len(verdicts) != len(accounts) or p.shape != (len(accounts),):
         raise ValueError("accounts, probabilities and verdicts must have the same length")
     observed = observed_at or _latest_observed(accounts)
-    estimator = ShareEstimator(validation)
+    estimator = estimator_for(validation)
     share = estimator.estimate(p)
     bursts = []
-    for b in find_bursts(p, [a.created_at for a in accounts], cfg.bursts):
+
+    def share_of(window: FloatArray) -> float:
+        return estimator.estimate(window).estimate or 0.0
+
+    for b in find_bursts(p, [a.created_at for a in accounts], cfg.bursts, share_of):
         window = estimator.estimate(p[b.start : b.end + 1])
         if window.estimate is not None:
             b = dataclasses.replace(b, fake_share=window.estimate, low=window.low, high=window.high)
