@@ -262,4 +262,3 @@ async def test_a_cursor_chain_that_never_ends_is_cut(session, masto: FakeMastodo
 )
 def test_public_addresses(address: str, public: bool) -> None:
     assert is_public_address(address) is public
-
