@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from bot.settings import Settings
-    from bot.sources.base import FollowerSource
+    from bot.sources.base import FollowerSource, RequestGate
 
 __all__ = [
     "AuthenticationNeeded",
@@ -31,6 +31,7 @@ __all__ = [
     "NotFound",
     "PlatformUnavailable",
     "RateLimited",
+    "RequestGate",
     "SourceError",
     "SuspendedOrPrivate",
     "XSource",
@@ -55,6 +56,7 @@ _WHERE = {
     "FetchResult": "base",
     "FollowerSource": "base",
     "sample_size": "base",
+    "RequestGate": "base",
     "BlueskySource": "bluesky",
     "MastodonSource": "mastodon",
     "XSource": "x",
@@ -70,11 +72,20 @@ def __getattr__(name: str) -> Any:
     return getattr(import_module(f"bot.sources.{module}"), name)
 
 
-def source_for(platform: str, session: aiohttp.ClientSession, settings: Settings) -> FollowerSource:
-    """The source for a ``Handle.platform``; ``ValueError`` for an unknown platform."""
+def source_for(
+    platform: str,
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    *,
+    gate: RequestGate | None = None,
+) -> FollowerSource:
+    """The source for a ``Handle.platform``; ``ValueError`` for an unknown platform.
+
+    ``gate(platform)`` (optional) is held around every request: shared budgets plug in there.
+    """
     name = _CLASSES.get(platform)
     if name is None:
         raise ValueError(f"no follower source for platform {platform!r}")
     cls: Any = __getattr__(name)
-    source: FollowerSource = cls(session, settings)
+    source: FollowerSource = cls(session, settings, gate=gate)
     return source

@@ -11,6 +11,7 @@ request headers (tokens) never appear in messages or logs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -24,6 +25,7 @@ from typing import Any
 import aiohttp
 
 from bot.settings import HttpSettings
+from bot.sources.base import RequestGate
 from bot.sources.errors import PlatformUnavailable, RateLimited
 
 __all__ = ["Reply", "Requester", "seconds_until_reset"]
@@ -107,8 +109,12 @@ class Requester:
         settings: HttpSettings,
         headers: Mapping[str, str] | None = None,
         follow_redirects: bool = False,
+        platform: str = "",
+        gate: RequestGate | None = None,
     ) -> None:
         self._session = session
+        self._platform = platform
+        self._gate = gate
         self.label = label
         self._settings = settings
         self._headers = dict(headers or {})
@@ -163,15 +169,19 @@ class Requester:
             await self._respect_budget()
             self.requests += 1
             problem: str
+            gate = self._gate(self._platform) if self._gate else contextlib.nullcontext()
             try:
-                async with self._session.get(
-                    url,
-                    params=params,
-                    headers=self._headers,
-                    timeout=self._timeout,
-                    allow_redirects=self._redirects,
-                    max_redirects=3,
-                ) as resp:
+                async with (
+                    gate,
+                    self._session.get(
+                        url,
+                        params=params,
+                        headers=self._headers,
+                        timeout=self._timeout,
+                        allow_redirects=self._redirects,
+                        max_redirects=3,
+                    ) as resp,
+                ):
                     status = resp.status
                     headers = resp.headers
                     body = await self._read(resp)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -22,6 +23,7 @@ __all__ = [
     "FollowerSource",
     "PageCallback",
     "ProgressCallback",
+    "RequestGate",
     "call_hook",
     "call_progress",
     "max_pages",
@@ -31,6 +33,9 @@ __all__ = [
 CHECKPOINT_VERSION: Final = 1
 ORDER: Final = "newest_first"
 
+#: ``gate(platform)`` -> an async context manager held around every HTTP request of a source:
+#: the pipeline's shared per-platform budgets (requests per window, concurrency) plug in here.
+RequestGate = Callable[[str], AbstractAsyncContextManager[object]]
 #: ``progress(read, target)``; may be a plain function or a coroutine function.
 ProgressCallback = Callable[[int, int], Awaitable[None] | None]
 #: ``on_page(checkpoint)`` after each page is complete; may be sync or async.

@@ -27,6 +27,7 @@ from bot.sources.base import (
     FetchResult,
     PageCallback,
     ProgressCallback,
+    RequestGate,
     call_hook,
     call_progress,
     coerce_checkpoint,
@@ -52,13 +53,26 @@ class BlueskySource:
 
     platform = "bluesky"
 
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: Settings,
+        *,
+        gate: RequestGate | None = None,
+    ) -> None:
         self._session = session
+        self._gate = gate
         self._settings = settings
         self._base = settings.bluesky.base_url.rstrip("/") + "/xrpc/"
 
     def _requester(self) -> Requester:
-        return Requester(self._session, label="Bluesky", settings=self._settings.bluesky)
+        return Requester(
+            self._session,
+            label="Bluesky",
+            settings=self._settings.bluesky,
+            platform="bluesky",
+            gate=self._gate,
+        )
 
     async def _call(self, http: Requester, method: str, params: Any) -> Any:
         reply = await http.get(self._base + method, params)

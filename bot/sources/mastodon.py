@@ -28,6 +28,7 @@ from bot.sources.base import (
     FetchResult,
     PageCallback,
     ProgressCallback,
+    RequestGate,
     call_hook,
     call_progress,
     coerce_checkpoint,
@@ -114,8 +115,15 @@ class MastodonSource:
 
     platform = "mastodon"
 
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: Settings,
+        *,
+        gate: RequestGate | None = None,
+    ) -> None:
         self._session = session
+        self._gate = gate
         self._settings = settings
 
     async def _base(self, instance: str) -> str:
@@ -140,7 +148,11 @@ class MastodonSource:
         instance = handle.instance or ""
         base = await self._base(instance)
         http = Requester(
-            self._session, label=f"Mastodon ({instance})", settings=self._settings.mastodon
+            self._session,
+            label=f"Mastodon ({instance})",
+            settings=self._settings.mastodon,
+            platform="mastodon",
+            gate=self._gate,
         )
         observed = datetime.now(UTC)
         if cp is None:

@@ -25,6 +25,7 @@ from bot.sources.base import (
     FetchResult,
     PageCallback,
     ProgressCallback,
+    RequestGate,
     call_hook,
     call_progress,
     coerce_checkpoint,
@@ -57,8 +58,15 @@ class XSource:
 
     platform = "x"
 
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: Settings,
+        *,
+        gate: RequestGate | None = None,
+    ) -> None:
         self._session = session
+        self._gate = gate
         self._settings = settings
         self._base = settings.x.base_url.rstrip("/")
 
@@ -72,6 +80,8 @@ class XSource:
             label="X",
             settings=self._settings.x,
             headers={"Authorization": f"Bearer {secret}"},
+            platform="x",
+            gate=self._gate,
         )
 
     async def fetch(

@@ -259,3 +259,34 @@ async def test_moderation_labels_are_kept(session, bsky: FakeBluesky) -> None:
     assert follower.extra["moderation_labels"] == ["spam"]
     assert follower.declared_bot is True
     assert saved[-1].accounts()[0].extra["moderation_labels"] == ["spam"]
+
+
+async def test_gate_is_held_around_every_request(session, bsky: FakeBluesky) -> None:
+    """The pipeline's shared budgets plug in as a gate; concurrency is bounded by it."""
+    import asyncio
+    import contextlib
+
+    did = bsky.add_account("alice.test")
+    bsky.add_followers(did, 300)
+    bsky.latency = 0.01
+    limit = asyncio.Semaphore(2)
+    state = {"now": 0, "peak": 0, "calls": 0}
+    platforms: set[str] = set()
+
+    @contextlib.asynccontextmanager
+    async def gate(platform: str):
+        platforms.add(platform)
+        async with limit:
+            state["calls"] += 1
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+            try:
+                yield
+            finally:
+                state["now"] -= 1
+
+    src = BlueskySource(session, make_settings(bluesky={"base_url": bsky.base_url}), gate=gate)
+    result = await src.fetch(ALICE)
+    assert len(result.followers) == 300
+    assert state["calls"] == result.requests == bsky.total_requests
+    assert state["peak"] == 2 and platforms == {"bluesky"}

@@ -24,6 +24,7 @@ def test_exported_names() -> None:
         "NotFound",
         "PlatformUnavailable",
         "RateLimited",
+        "RequestGate",
         "SourceError",
         "SuspendedOrPrivate",
         "XSource",
