@@ -196,3 +196,57 @@ async def test_stalled_audit_is_taken_over_from_its_checkpoint(harness: Harness)
     assert harness.platform.requests.count(("frank.test", 200)) == 2
     await wait_until(lambda: not live._tasks, what="live worker idle")
     assert len(harness.collector.results()) == 1
+
+
+async def test_heartbeat_keeps_a_slow_audit_from_being_taken_over(harness: Harness) -> None:
+    """The audit waits on one page for three stall periods: its worker's heartbeat keeps it,
+    so the second live worker never takes it over and the platform sees one fetch."""
+    await harness.start_adapter()
+    harness.platform.hold("slow.test", 100)
+    first = harness.start_worker(name="first")
+    await harness.service.submit(request("slow.test"))
+    await harness.platform.wait_request("slow.test", 100)
+    second = harness.start_worker(name="second")
+    stall = harness.settings.worker.stall_seconds
+    # hold the page for three stall periods while both workers are alive
+    loop = asyncio.get_running_loop()
+    released = asyncio.Event()
+    loop.call_later(3 * stall, lambda: (harness.platform.release("slow.test", 100), released.set()))
+    await released.wait()
+    await wait_until(lambda: harness.collector.results(), what="result")
+    assert harness.platform.requests.count(("slow.test", 100)) == 1
+    assert second.metrics.takeovers._value.get() == 0
+    assert first.audits_started == 1 and second.audits_started == 0
+
+
+async def test_graceful_shutdown_hands_a_running_audit_back(harness: Harness) -> None:
+    await harness.start_adapter()
+    harness.platform.hold("hand.test", 100)
+    stop_first = asyncio.Event()
+    runner = PlatformRunner(harness.platform.url)
+    harness.runners.append(runner)
+    first = Worker(harness.redis, harness.settings, runner, clock=harness.clock, name="first")
+    first_task = asyncio.create_task(first.run(stop_first))
+    await harness.service.submit(request("hand.test"))
+    await harness.platform.wait_request("hand.test", 100)
+    stop_first.set()  # grace is 0.5 s: the held page outlives it, so the audit is handed back
+    await first_task
+    harness.platform.release("hand.test", 100)
+    second = harness.start_worker(name="second")
+    await wait_until(lambda: harness.collector.results(), what="result from the second worker")
+    assert second.metrics.takeovers._value.get() == 1
+    assert harness.platform.fetches("hand.test") == 1  # resumed from the checkpoint
+    assert len(harness.collector.results()) == 1
+
+
+async def test_submit_rides_out_a_redis_outage(harness: Harness, redis_server: Any) -> None:
+    await harness.start_adapter()
+    harness.start_worker()
+    await harness.service.submit(request("before.test"))
+    await wait_until(lambda: harness.collector.results(), what="first answer")
+    redis_server.stop()
+    loop = asyncio.get_running_loop()
+    loop.call_later(1.5, redis_server.start)  # an outage of 1.5 s
+    sub = await harness.service.submit(request("during.test"))
+    assert sub.status == "queued"
+    await wait_until(lambda: len(harness.collector.results()) == 2, what="answer after outage")
