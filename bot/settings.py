@@ -143,6 +143,12 @@ class DiscordSettings(BaseModel):
     api_base: str = "https://discord.com/api/v10"
     #: Empty: ask Discord's ``/gateway/bot``.
     gateway_url: str | None = None
+    #: Set (development): commands are synced to this one server, at once. Unset: globally.
+    dev_guild_id: int | None = None
+    #: Seconds READY waits for the servers' GUILD_CREATE events (discord.py's default is 2).
+    guild_ready_timeout: float = Field(2.0, ge=0)
+    #: Recent audits remembered per server (or DM) for the handle autocomplete.
+    recent_audits: int = Field(10, ge=0, le=25)
 
 
 class Settings(BaseSettings):

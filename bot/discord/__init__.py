@@ -1,0 +1,50 @@
+"""The Discord chat adapter (issue 7): ``/audit`` with embeds, buttons and a chart.
+
+``serve(settings, redis, stop)`` is what ``followaudit run`` starts when
+``FOLLOWAUDIT_DISCORD__TOKEN`` is set. Modules: ``client`` (the bot), ``commands`` (slash and
+message commands), ``buttons`` (report buttons), ``replies`` (answers over REST, fallbacks),
+``render`` (embeds and texts, pure), ``conversation`` (the reference that travels in Redis).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+    from bot.settings import Settings
+
+__all__ = ["serve"]
+
+log = logging.getLogger("followaudit.discord")
+
+
+async def serve(settings: Settings, redis: aioredis.Redis, stop: asyncio.Event) -> None:
+    """Run the bot until ``stop`` is set (or the gateway connection fails for good)."""
+    from bot.discord.client import AuditBot
+    from bot.discord_transport import discord_endpoints, endpoints_from_settings
+    from bot.pipeline.service import AuditService
+
+    token = settings.discord.token
+    if token is None:
+        raise ValueError("FOLLOWAUDIT_DISCORD__TOKEN is not set")
+    with discord_endpoints(endpoints_from_settings(settings.discord)):
+        bot = AuditBot(
+            settings=settings, redis=redis, service=AuditService.from_settings(redis, settings)
+        )
+        async with bot:
+            await bot.login(token.get_secret_value())
+            connection = asyncio.create_task(bot.connect(), name="discord-gateway")
+            stopping = asyncio.create_task(stop.wait())
+            try:
+                await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
+                await bot.close()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await connection
+            log.info("discord adapter stopped")

@@ -1,0 +1,62 @@
+"""The buttons under a report. Their ``custom_id`` is ``fa:<action>:<job id>[:<offset>]``: small,
+and all the state it needs is the job's stored outcome in Redis, so buttons keep working after a
+restart (discord.py ``DynamicItem``s are matched by template, not by a stored view)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+if TYPE_CHECKING:
+    from bot.discord.client import AuditBot
+
+__all__ = ["ACTIONS", "ReportButton", "report_view"]
+
+#: action -> (label, style)
+ACTIONS: dict[str, tuple[str, discord.ButtonStyle]] = {
+    "more": ("More suspicious accounts", discord.ButtonStyle.primary),
+    "why": ("Reason breakdown", discord.ButtonStyle.secondary),
+    "csv": ("CSV of verdicts", discord.ButtonStyle.secondary),
+    "redo": ("Re-run fresh", discord.ButtonStyle.secondary),
+}
+_TEMPLATE = r"fa:(?P<action>more|why|csv|redo):(?P<job>[0-9a-f]{1,64})(?::(?P<offset>\d{1,6}))?"
+
+
+class ReportButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPLATE):
+    """One report button; the press goes to ``AuditBot.on_report_button``."""
+
+    def __init__(self, action: str, job_id: str, offset: int = 0) -> None:
+        label, style = ACTIONS[action]
+        custom_id = f"fa:{action}:{job_id}" + (f":{offset}" if offset else "")
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id))
+        self.action, self.job_id, self.offset = action, job_id, offset
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> ReportButton:
+        return cls(match["action"], match["job"], int(match["offset"] or 0))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot: AuditBot = interaction.client
+        await bot.on_report_button(interaction, self.action, self.job_id, self.offset)
+
+
+def report_view(
+    job_id: str, *, rerun: bool = True, more_from: int | None = None
+) -> discord.ui.View:
+    """Buttons for a report (``more_from`` None: the full set), or one "more" for a page."""
+    view = discord.ui.View(timeout=None)
+    if more_from is not None:
+        view.add_item(ReportButton("more", job_id, more_from))
+        return view
+    for action in ACTIONS:
+        if action != "redo" or rerun:
+            view.add_item(ReportButton(action, job_id))
+    return view

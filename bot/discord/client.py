@@ -1,0 +1,267 @@
+"""The Discord bot: a discord.py ``Client`` with an app-commands tree, built with its clients
+passed in, commands synced and the delivery stream consumed from ``setup_hook``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import discord
+import redis.asyncio as aioredis
+from discord import app_commands
+
+from bot.chat.outcomes import breakdown, more_suspicious, subject_of, verdicts_csv
+from bot.chat.requests import UPLOAD_PLATFORM, audit_request
+from bot.chat.state import ChatState
+from bot.chat.uploads import park_upload
+from bot.discord.buttons import ReportButton, report_view
+from bot.discord.commands import build_commands
+from bot.discord.conversation import TOKEN_LIFETIME, Conversation
+from bot.discord.render import breakdown_embed, handle_label, more_text
+from bot.discord.replies import NO_PINGS, Replies
+from bot.discord_format import escape_markdown
+from bot.discord_transport import use_gateway_from_api
+from bot.handles import Handle
+from bot.pipeline.delivery import DeliveryConsumer
+from bot.pipeline.messages import AuditRequest, ReplyTo
+from bot.pipeline.service import AuditService
+from bot.settings import Settings
+
+__all__ = ["ADAPTER", "AuditBot"]
+
+log = logging.getLogger("followaudit.discord")
+
+ADAPTER = "discord"
+#: Accounts shown per "more" page; the embed itself shows the first five.
+MORE_PAGE = 10
+FIRST_MORE = 5
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class AuditBot(discord.Client):
+    """Slash commands over the audit service; answers arrive through the delivery stream."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        redis: aioredis.Redis,
+        service: AuditService,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        ds = settings.discord
+        super().__init__(
+            intents=discord.Intents(guilds=True),
+            allowed_mentions=NO_PINGS,
+            guild_ready_timeout=ds.guild_ready_timeout,
+        )
+        self.settings = settings
+        self.redis = redis
+        self.service = service
+        self.clock = clock
+        self.state = ChatState(
+            redis, prefix=settings.redis.prefix, adapter=ADAPTER, recent=ds.recent_audits,
+            ttl=settings.history.retention_seconds,
+        )  # fmt: skip
+        self.replies = Replies(self, self.state, clock=clock)
+        self.consumer = DeliveryConsumer(
+            redis, ADAPTER, self.replies.deliver, prefix=settings.redis.prefix,
+            claim_idle=settings.delivery.claim_idle_seconds,
+        )  # fmt: skip
+        self.tree = app_commands.CommandTree(self)
+        for command in build_commands(self):
+            self.tree.add_command(command)
+        self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
+        self._stop_consumer = asyncio.Event()
+        self._consumer_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifetime
+    async def setup_hook(self) -> None:
+        ds = self.settings.discord
+        if ds.gateway_url is None:
+            await use_gateway_from_api(self)
+        self.add_dynamic_items(ReportButton)
+        if ds.dev_guild_id is not None:
+            guild = discord.Object(ds.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+        self._consumer_task = asyncio.create_task(self._consume(), name="discord-deliveries")
+
+    async def _consume(self) -> None:
+        """Deliver until closed; a crash of the loop is logged and the loop restarted."""
+        delay = 0.1
+        while not self._stop_consumer.is_set():
+            try:
+                await self.consumer.run(self._stop_consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery loop crashed; restarting")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_consumer.wait(), delay)
+                delay = min(delay * 2, 5.0)
+
+    async def close(self) -> None:
+        self._stop_consumer.set()
+        if self._consumer_task is not None:
+            try:
+                await asyncio.wait_for(self._consumer_task, 5.0)
+            except (TimeoutError, asyncio.CancelledError):
+                self._consumer_task.cancel()
+            self._consumer_task = None
+        await super().close()
+
+    async def _on_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """One error handler: log it, tell the user in one line (never the exception text)."""
+        log.error("command failed", exc_info=error)
+        text = "⚠️ Something went wrong on our side; please try again in a minute."
+        try:
+            if interaction.response.is_done():
+                await interaction.edit_original_response(
+                    content=text, embeds=[], attachments=[], view=None, allowed_mentions=NO_PINGS
+                )
+            else:
+                await interaction.response.send_message(
+                    text, ephemeral=True, allowed_mentions=NO_PINGS
+                )
+        except discord.HTTPException:
+            log.warning("could not report the error to the user", exc_info=True)
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def scope_of(interaction: discord.Interaction[Any]) -> str:
+        """Where "recent audits" are kept: the server, or the user's DMs."""
+        if interaction.guild_id is not None:
+            return f"guild:{interaction.guild_id}"
+        return f"dm:{interaction.user.id}"
+
+    def conversation_of(self, interaction: discord.Interaction[Any]) -> Conversation:
+        created = interaction.created_at.timestamp()
+        return Conversation(
+            application_id=interaction.application_id,
+            token=interaction.token,
+            channel_id=interaction.channel_id or 0,
+            expires_at=min(created, self.clock()) + TOKEN_LIFETIME,
+            guild_id=interaction.guild_id,
+            user_id=interaction.user.id,
+        )
+
+    def _request(
+        self, interaction: discord.Interaction[Any], handle: Handle, sample: int | None,
+        fresh: bool, options: dict[str, Any] | None = None,
+    ) -> tuple[Conversation, AuditRequest]:  # fmt: skip
+        conv = self.conversation_of(interaction)
+        request = audit_request(
+            handle, settings=self.settings, user=f"discord:{interaction.user.id}",
+            chat=f"discord:{interaction.channel_id}", reply=ReplyTo(ADAPTER, conv.to_dict()),
+            sample=sample, fresh=fresh, options=options,
+        )  # fmt: skip
+        return conv, request
+
+    # ------------------------------------------------------------------ audits
+    async def audit_handle(
+        self, interaction: discord.Interaction[Any], handle: Handle, sample: int | None,
+        fresh: bool,
+    ) -> None:  # fmt: skip
+        """Defer at once, then submit; the answer comes by edits of the original response."""
+        await interaction.response.defer(thinking=True)
+        conv, request = self._request(interaction, handle, sample, fresh)
+        await self.state.add_recent(self.scope_of(interaction), str(handle))
+        await self._submit(interaction, conv, request)
+
+    async def audit_export(
+        self, interaction: discord.Interaction[Any], export: discord.Attachment,
+        sample: int | None,
+    ) -> None:  # fmt: skip
+        """Audit an uploaded export: download it (bounded), park it in Redis, submit."""
+        await interaction.response.defer(thinking=True)
+        limit = self.settings.uploads.max_bytes
+        if export.size > limit:
+            await interaction.edit_original_response(
+                content=f"⚠️ That file is too large; the limit is {limit // 1_000_000} MB.",
+                allowed_mentions=NO_PINGS,
+            )
+            return
+        data = await export.read()
+        name = _SAFE_NAME.sub("_", export.filename)[:64].strip("._") or "upload"
+        options = await park_upload(
+            self.redis, data[:limit], name, prefix=self.settings.redis.prefix
+        )
+        handle = Handle(UPLOAD_PLATFORM, name)
+        conv, request = self._request(interaction, handle, sample, True, options)
+        await self._submit(interaction, conv, request)
+
+    async def _submit(
+        self, interaction: discord.Interaction[Any], conv: Conversation, request: AuditRequest
+    ) -> None:
+        submission = await self.service.submit(request)
+        if submission.status == "refused":
+            assert submission.refusal is not None
+            await interaction.followup.send(
+                f"⚠️ {escape_markdown(submission.refusal.message)}", ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )  # fmt: skip
+            await interaction.delete_original_response()
+            return
+        await self.replies.submitted(conv, submission)
+
+    # ------------------------------------------------------------------ buttons
+    async def on_report_button(
+        self, interaction: discord.Interaction[Any], action: str, job_id: str, offset: int
+    ) -> None:
+        if action == "redo":
+            await self._rerun(interaction, job_id)
+            return
+        outcome = await self.service.result(job_id)
+        if outcome is None or outcome.report is None:
+            await interaction.response.send_message(
+                "This report has expired; run /audit again.", ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )  # fmt: skip
+            return
+        report = outcome.report
+        platform, handle = subject_of(report)
+        label = handle_label(platform, handle) if handle else "this audit"
+        if action == "more":
+            page = more_suspicious(report, offset or FIRST_MORE, MORE_PAGE)
+            text, shown = more_text(label, page)
+            kwargs: dict[str, Any] = {}
+            if page.offset + shown < page.total:
+                kwargs["view"] = report_view(job_id, more_from=page.offset + shown)
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=NO_PINGS, **kwargs
+            )
+        elif action == "why":
+            embed = discord.Embed.from_dict(breakdown_embed(label, breakdown(report)))
+            await interaction.response.send_message(
+                embed=embed, ephemeral=True, allowed_mentions=NO_PINGS
+            )
+        elif action == "csv":
+            name = _SAFE_NAME.sub("_", f"verdicts-{handle or job_id}")[:80] + ".csv"
+            await interaction.response.send_message(
+                f"Verdicts of the sample audited for {escape_markdown(label)}.",
+                file=discord.File(io.BytesIO(verdicts_csv(report)), name),
+                ephemeral=True, allowed_mentions=NO_PINGS,
+            )  # fmt: skip
+
+    async def _rerun(self, interaction: discord.Interaction[Any], job_id: str) -> None:
+        record = await self.state.job(job_id)
+        if record is None or record.upload:
+            await interaction.response.send_message(
+                "This audit cannot be re-run from here; use /audit again.", ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )  # fmt: skip
+            return
+        await self.audit_handle(
+            interaction, Handle(record.platform, record.handle), record.sample, True
+        )

@@ -1,0 +1,121 @@
+"""The application commands: ``/audit`` (with autocomplete and an export option), ``/help`` and
+the "Audit export" message command. Thin: parse, hand to the bot, which calls the service.
+
+No ``from __future__ import annotations`` here: discord.py reads these annotations at runtime to
+build the command options.
+"""
+
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.chat.requests import handle_for
+from bot.discord.render import HELP
+from bot.discord.replies import NO_PINGS
+from bot.discord_format import escape_markdown, truncate
+from bot.sources.errors import BadHandle
+
+__all__ = ["EXAMPLES", "build_commands", "handle_choices"]
+
+log = logging.getLogger("followaudit.discord")
+
+#: Shown by autocomplete before anything is typed: the accepted handle forms.
+EXAMPLES = (
+    ("Bluesky: bsky:alice.bsky.social or @alice.bsky.social", "bsky:alice.bsky.social"),
+    ("Bluesky link: https://bsky.app/profile/alice.bsky.social", "bsky:alice.bsky.social"),
+    ("Mastodon: @user@example.social", "mastodon:user@example.social"),
+    ("X: x:jack or https://x.com/jack", "x:jack"),
+)
+_PLATFORM_NAMES = {"bluesky": "Bluesky", "mastodon": "Mastodon", "x": "X"}
+
+
+def handle_choices(
+    current: str, recent: list[str], settings: Any
+) -> list[app_commands.Choice[str]]:
+    """What to suggest for ``current``: its normalised form, matching recent audits in this
+    server (or DM), and the accepted forms while nothing is typed."""
+    choices: list[app_commands.Choice[str]] = []
+    typed = current.strip()
+    if typed:
+        try:
+            handle = handle_for(typed, settings)
+        except BadHandle:
+            choices.append(
+                app_commands.Choice(
+                    name="Not a handle yet: try bsky:name, @user@host, x:name", value=typed[:100]
+                )
+            )
+        else:
+            name = f"{handle} ({_PLATFORM_NAMES.get(handle.platform, handle.platform)})"
+            choices.append(app_commands.Choice(name=name[:100], value=str(handle)[:100]))
+    lowered = typed.lower()
+    for label in recent:
+        if lowered in label.lower() and all(c.value != label for c in choices):
+            choices.append(app_commands.Choice(name=f"Recent: {label}"[:100], value=label[:100]))
+    if not typed:
+        choices.extend(app_commands.Choice(name=n, value=v) for n, v in EXAMPLES)
+    return choices[:25]
+
+
+def build_commands(
+    bot: Any,
+) -> list[app_commands.Command[Any, ..., Any] | app_commands.ContextMenu]:
+    """The commands of ``bot`` (an ``AuditBot``), closed over it: no global state."""
+
+    @app_commands.command(name="audit", description="Audit an account's followers for fakes")
+    @app_commands.describe(
+        handle="bsky:alice.bsky.social, @user@example.social, x:jack or a profile link",
+        sample="How many of the newest followers to read",
+        fresh="Ignore a recent cached result",
+        export="A follower export (CSV, JSON or JSON Lines) to audit instead",
+    )
+    async def audit(
+        interaction: discord.Interaction,
+        handle: str | None = None,
+        sample: int | None = None,
+        fresh: bool = False,
+        export: discord.Attachment | None = None,
+    ) -> None:
+        if export is not None:
+            await bot.audit_export(interaction, export, sample)
+            return
+        try:
+            parsed = handle_for(handle or "", bot.settings)
+        except BadHandle as exc:
+            await interaction.response.send_message(
+                truncate(escape_markdown(str(exc)), 2000), ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )  # fmt: skip
+            return
+        await bot.audit_handle(interaction, parsed, sample, fresh)
+
+    @audit.autocomplete("handle")
+    async def complete_handle(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        try:
+            recent = await bot.state.recent(bot.scope_of(interaction))
+        except Exception:  # suggestions are best effort: Redis trouble shows the forms only
+            log.warning("recent audits unavailable for autocomplete", exc_info=True)
+            recent = []
+        return handle_choices(current, recent, bot.settings)
+
+    @app_commands.command(name="help", description="How to audit: handle forms and platforms")
+    async def help_command(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(HELP, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    async def audit_message(interaction: discord.Interaction, message: discord.Message) -> None:
+        exports = [a for a in message.attachments if a.filename.lower().endswith(
+            (".csv", ".json", ".jsonl", ".ndjson", ".txt"))]  # fmt: skip
+        if not exports:
+            await interaction.response.send_message(
+                "That message has no follower export attached (CSV, JSON or JSON Lines).",
+                ephemeral=True, allowed_mentions=NO_PINGS,
+            )  # fmt: skip
+            return
+        await bot.audit_export(interaction, exports[0], None)
+
+    export_menu = app_commands.ContextMenu(name="Audit export", callback=audit_message)
+    return [audit, help_command, export_menu]

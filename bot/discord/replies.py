@@ -1,0 +1,211 @@
+"""Answers to Discord conversations over REST: progress edits, the final report, fallbacks.
+
+A conversation (``bot.discord.conversation``) comes back with every delivery, so a restarted bot
+answers what arrived while it was down. While the interaction token lives, the original response
+is edited; once it has expired (or Discord refuses it), the report goes to the channel as a
+normal message. Every message pings nobody.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import io
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import discord
+
+from bot.chat.state import ChatState
+from bot.discord.buttons import report_view
+from bot.discord.conversation import Conversation, ConversationError
+from bot.discord.render import (
+    CHART_NAME,
+    error_text,
+    handle_label,
+    progress_text,
+    report_embed,
+)
+from bot.discord_format import CONTENT_LIMIT, escape_markdown, truncate
+from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery, Progress
+from bot.pipeline.service import Submission, describe_age
+
+__all__ = ["NO_PINGS", "Replies"]
+
+log = logging.getLogger("followaudit.discord")
+
+NO_PINGS = discord.AllowedMentions.none()
+#: Statuses that mean the interaction token can no longer be used (expired, unknown).
+_TOKEN_GONE = frozenset({401, 403, 404})
+_REMEMBERED = 10_000
+
+
+def label_of(request: AuditRequest) -> str:
+    return handle_label(request.platform, request.handle)
+
+
+class Replies:
+    """Edits and messages for one bot; the delivery consumer calls ``deliver``."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        state: ChatState,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.state = state
+        self.clock = clock
+        self._locks: dict[str, asyncio.Lock] = {}
+        #: request ids that a delivery has already touched, oldest first (bounded).
+        self._touched: OrderedDict[str, bool] = OrderedDict()
+        self.fallbacks = 0
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _lock(self, request_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(request_id, asyncio.Lock())
+
+    def _touch(self, request_id: str, final: bool) -> None:
+        self._touched[request_id] = final or self._touched.get(request_id, False)
+        self._touched.move_to_end(request_id)
+        while len(self._touched) > _REMEMBERED:
+            self._touched.popitem(last=False)
+
+    def _webhook(self, conv: Conversation) -> discord.Webhook:
+        return discord.Webhook.partial(conv.application_id, conv.token, client=self.client)
+
+    # ------------------------------------------------------------------ entry points
+    async def deliver(self, delivery: Delivery) -> None:
+        """One pipeline delivery: a progress edit or the final answer."""
+        try:
+            conv = Conversation.from_dict(delivery.request.reply.conversation)
+        except ConversationError as exc:
+            log.error("delivery without a usable conversation dropped: %s", exc)
+            return
+        rid = delivery.request.request_id
+        async with self._lock(rid):
+            if delivery.kind == "progress" and delivery.progress is not None:
+                if self._touched.get(rid):
+                    return  # the answer is already there
+                self._touch(rid, final=False)
+                await self._progress(conv, label_of(delivery.request), delivery.progress)
+            elif delivery.kind == "result" and delivery.outcome is not None:
+                self._touch(rid, final=True)
+                await self._answer(conv, delivery.request, delivery.job_id, delivery.outcome)
+        if delivery.kind == "result":
+            self._locks.pop(rid, None)
+
+    async def submitted(self, conv: Conversation, submission: Submission) -> None:
+        """Show what ``submit`` said, unless a delivery has already overtaken it."""
+        request = submission.request
+        rid = request.request_id
+        async with self._lock(rid):
+            if submission.status == "cached" and submission.outcome is not None:
+                self._touch(rid, final=True)
+                age = describe_age(submission.age or 0)
+                await self._answer(
+                    conv, request, submission.job_id or "", submission.outcome, cached_age=age
+                )
+            elif rid not in self._touched:
+                text = f"⏳ {escape_markdown(submission.describe())}"
+                await self._progress_text(conv, text)
+        if submission.answered:
+            self._locks.pop(rid, None)
+
+    # ------------------------------------------------------------------ progress
+    async def _progress(self, conv: Conversation, label: str, progress: Progress) -> None:
+        await self._progress_text(conv, progress_text(label, progress))
+
+    async def _progress_text(self, conv: Conversation, text: str) -> None:
+        if not conv.token_alive(self.clock()):
+            return  # the report will go to the channel; progress there would be noise
+        try:
+            await self._webhook(conv).edit_message(
+                "@original",  # type: ignore[arg-type]  # discord.py formats it into the route
+                content=truncate(text, CONTENT_LIMIT),
+                allowed_mentions=NO_PINGS,
+            )
+        except discord.HTTPException as exc:
+            if exc.status not in _TOKEN_GONE:
+                raise
+            log.info("progress edit refused (%s); skipped", exc.status)
+
+    # ------------------------------------------------------------------ answers
+    def _message(
+        self, request: AuditRequest, job_id: str, outcome: AuditOutcome, cached_age: str | None
+    ) -> dict[str, Any]:
+        """Keyword arguments of the answer: an embed with its chart and buttons, or a line."""
+        label = label_of(request)
+        if not outcome.ok or outcome.report is None:
+            error = outcome.error
+            text = error_text(label, error) if error else f"⚠️ The audit of {label} failed."
+            return {"content": text, "embeds": [], "attachments": [], "view": None}
+        files = []
+        chart = outcome.attachments.get(CHART_NAME)
+        if chart:
+            try:
+                files.append(discord.File(io.BytesIO(base64.b64decode(chart)), CHART_NAME))
+            except (binascii.Error, ValueError):
+                log.warning("chart of job %s is not base64; sent without it", job_id)
+        embed = report_embed(outcome.report, chart=bool(files), cached_age=cached_age)
+        view = report_view(job_id, rerun=not request.options) if job_id else None
+        return {
+            "content": None,
+            "embeds": [discord.Embed.from_dict(embed)],
+            "attachments": files,
+            "view": view,
+        }
+
+    async def _answer(
+        self,
+        conv: Conversation,
+        request: AuditRequest,
+        job_id: str,
+        outcome: AuditOutcome,
+        *,
+        cached_age: str | None = None,
+    ) -> None:
+        if outcome.ok and job_id:
+            await self.state.remember_job(job_id, request)
+        if conv.token_alive(self.clock()):
+            message = self._message(request, job_id, outcome, cached_age)
+            try:
+                await self._webhook(conv).edit_message(
+                    "@original",  # type: ignore[arg-type]
+                    allowed_mentions=NO_PINGS,
+                    **message,
+                )
+                return
+            except discord.HTTPException as exc:
+                if exc.status not in _TOKEN_GONE:
+                    raise
+                log.info("original response gone (%s); posting in the channel", exc.status)
+        await self._to_channel(conv, request, job_id, outcome, cached_age)
+
+    async def _to_channel(
+        self,
+        conv: Conversation,
+        request: AuditRequest,
+        job_id: str,
+        outcome: AuditOutcome,
+        cached_age: str | None,
+    ) -> None:
+        """The answer as a normal channel message, for an audit that outlived its token."""
+        message = self._message(request, job_id, outcome, cached_age)
+        lead = f"The audit of {escape_markdown(label_of(request))} asked for here is done."
+        content = message["content"] or lead
+        channel = self.client.get_partial_messageable(conv.channel_id)
+        kwargs: dict[str, Any] = {"content": content, "allowed_mentions": NO_PINGS}
+        if message["embeds"]:
+            kwargs["embeds"] = message["embeds"]
+        if message["attachments"]:
+            kwargs["files"] = message["attachments"]
+        if message["view"] is not None:
+            kwargs["view"] = message["view"]
+        await channel.send(**kwargs)
+        self.fallbacks += 1

@@ -1,0 +1,421 @@
+"""End to end: the real discord.py bot (``bot.discord``) on the fake Discord gateway and REST API,
+the real pipeline (service, Redis queue, a worker, delivery stream) on a real redis-server, and a
+fake Bluesky AppView serving the followers. Deadlines only, never sleeping.
+
+``SourcesRunner`` audits with the real sources and the real scoring model, as
+``followaudit audit`` does, and adds the per-account verdicts the buttons read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+from conftest import wait_until
+
+from bot.chat.uploads import load_upload
+from bot.discord_format import ZWSP
+from bot.pipeline.messages import AuditJob, AuditOutcome
+from bot.pipeline.runner import (
+    Budgets,
+    Checkpoint,
+    ProgressSink,
+    TransientAuditError,
+    UserFacingError,
+)
+from bot.pipeline.store import Store
+from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.discord_api import FakeDiscord, Interaction, Reply, check_message_limits
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SUBJECT = "alice.bsky.social"
+HOSTILE = "**Boss** @everyone [free nitro](https://evil.example/x) <@123> @here"
+RUNNER = "tests.test_discord_bot:build_runner"
+
+
+# ---------------------------------------------------------------------------- the audit runner
+class SourcesRunner:
+    """Fetch with ``bot.sources`` (or read a parked upload), score with the packaged model,
+    build the report, its renderings and the chart."""
+
+    def __init__(self, settings: Any, budgets: Budgets) -> None:
+        self.settings = settings
+        self.budgets = budgets
+        self._session: aiohttp.ClientSession | None = None
+        self._redis: Any = None
+
+    async def run(
+        self, job: AuditJob, progress: ProgressSink, checkpoint: Checkpoint
+    ) -> AuditOutcome:
+        from bot.handles import Handle
+        from bot.sources import SourceError, read_upload, source_for
+
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+
+        async def report(read: int, target: int) -> None:
+            await progress("fetching", read, target)
+
+        try:
+            if job.platform == "upload":
+                from bot.pipeline.resilience import connect
+
+                self._redis = self._redis or connect(self.settings.redis_url)
+                data, name = await load_upload(self._redis, job.options)
+                result = await read_upload(data, self.settings, name=name, sample=job.sample)
+            else:
+                source = source_for(
+                    job.platform, self._session, self.settings, gate=self.budgets.request
+                )
+                result = await source.fetch(
+                    Handle(job.platform, job.handle), sample=job.sample, progress=report
+                )
+        except SourceError as exc:
+            if exc.retryable:
+                raise TransientAuditError(exc.message) from None
+            raise UserFacingError(type(exc).__name__, exc.message) from None
+        await progress("scoring")
+        return await asyncio.to_thread(_score, result)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        if self._redis is not None:
+            await self._redis.aclose()
+
+
+def _score(result: Any) -> AuditOutcome:
+    from scoring.audit import AuditConfig, build_report, render_html, render_markdown, render_text
+    from scoring.audit.chart import render_chart
+    from scoring.model import load_model
+
+    model = load_model(None)
+    followers = result.followers
+    scored = model.score(followers, max_reasons=3)
+    total = result.followers_total
+    report = build_report(
+        followers, scored, model_version=model.version, validation=model.validation,
+        reason_labels=model.reason_labels, config=AuditConfig(),
+        total=None if total is None else max(total, len(followers)),
+        subject=result.handle.handle, platform=result.handle.platform,
+    )  # fmt: skip
+    data = report.to_dict()
+    data["subject"] = result.subject_block()
+    data["sample"] = {**data["sample"], "order": result.order}
+    data["verdicts"] = [
+        {**v.to_dict(model.version), "position": i, "display_name": a.display_name}
+        for i, (v, a) in enumerate(zip(scored.verdicts, followers, strict=True))
+    ]
+    chart = render_chart(scored.probabilities, [a.created_at for a in followers], report.bursts)
+    texts = {"plain": render_text(report), "markdown": render_markdown(report),
+             "html": render_html(report)}  # fmt: skip
+    return AuditOutcome(
+        report=data, texts=texts, attachments={"chart.png": base64.b64encode(chart).decode()}
+    )
+
+
+def build_runner(settings: Any, budgets: Budgets) -> SourcesRunner:
+    return SourcesRunner(settings, budgets)
+
+
+# ---------------------------------------------------------------------------- the world
+def populate(
+    bsky: FakeBluesky, *, handle: str = SUBJECT, fakes: int = 40, genuine: int = 80
+) -> str:
+    """An account whose newest followers are a burst of fake-looking accounts (some with
+    hostile display names), older ones genuine."""
+    did = bsky.add_account(handle, displayName=HOSTILE)
+    bsky.add_followers(did, genuine, prefix="fan")
+    bsky.add_followers(
+        did, fakes, prefix="bot", displayName=HOSTILE, description="", avatar=None, banner=None,
+        followsCount=4000, postsCount=0, createdAt="2026-11-01T00:00:00.000Z",
+    )  # fmt: skip
+    return did
+
+
+@dataclass
+class World:
+    redis: Any
+    settings: Any
+    discord: FakeDiscord
+    bsky: FakeBluesky
+    guild: dict[str, Any]
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    worker_stop: asyncio.Event = field(default_factory=asyncio.Event)
+    bot_stop: asyncio.Event = field(default_factory=asyncio.Event)
+    bot_task: asyncio.Task[Any] | None = None
+
+    def start_worker(self) -> None:
+        from bot.runtime import run_worker
+
+        self.tasks.append(asyncio.create_task(run_worker(self.settings, self.redis,
+                                                         self.worker_stop)))  # fmt: skip
+
+    async def start_bot(self) -> None:
+        from bot.discord import serve
+
+        self.bot_stop = asyncio.Event()
+        sessions = len(self.discord._ready_sessions)
+        self.bot_task = asyncio.create_task(serve(self.settings, self.redis, self.bot_stop))
+        await self.discord.wait_for(lambda: len(self.discord._ready_sessions) > sessions, 10)
+
+    async def stop_bot(self) -> None:
+        self.bot_stop.set()
+        if self.bot_task is not None:
+            async with asyncio.timeout(10):
+                await self.bot_task
+            self.bot_task = None
+
+    async def close(self) -> None:
+        await self.stop_bot()
+        self.worker_stop.set()
+        async with asyncio.timeout(15):
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def user(self, n: int = 1) -> dict[str, Any]:
+        return self.discord.user(5000 + n, f"user{n}")
+
+    async def final(self, call: Interaction, deadline: float = 20.0) -> tuple[list[Reply], Reply]:
+        """Every answer to ``call`` up to the one that carries an embed (or an error line)."""
+        seen: list[Reply] = []
+        while True:
+            reply = await self.discord.next_reply(call, deadline=deadline)
+            seen.append(reply)
+            if reply.embeds or "⚠️" in reply.content:
+                return seen, reply
+
+
+@pytest.fixture
+async def world(redis: Any, make_settings: Any) -> AsyncIterator[World]:
+    async with FakeBluesky() as bsky, FakeDiscord() as fake:
+        settings = make_settings(
+            bluesky={"base_url": bsky.base_url, "max_retries": 0},
+            discord={"token": fake.token, "api_base": fake.api_base,
+                     "gateway_url": fake.gateway_url, "guild_ready_timeout": 0.05},
+            worker={"runner": RUNNER, "progress_interval_seconds": 0.0, "concurrency": 2},
+            delivery={"claim_idle_seconds": 1.0},
+            limits={"user_requests": 1000, "chat_requests": 1000, "user_in_flight": 100},
+        )  # fmt: skip
+        guild = fake.add_guild("Team")
+        w = World(redis, settings, fake, bsky, guild)
+        try:
+            yield w
+        finally:
+            await w.close()
+
+
+def all_text(reply: Reply) -> str:
+    parts = [reply.content]
+    for embed in reply.embeds:
+        parts += [embed.get("title") or "", embed.get("description") or ""]
+        parts += [f"{f['name']} {f['value']}" for f in embed.get("fields") or []]
+        parts.append((embed.get("footer") or {}).get("text") or "")
+    return "\n".join(parts)
+
+
+def assert_inert(reply: Reply) -> None:
+    """Nobody pinged, nothing Discord would format or link from the hostile name."""
+    assert reply.pings == frozenset()
+    body = reply.payload["data"] if reply.kind == "callback" else reply.payload
+    assert body.get("allowed_mentions") == {"parse": []}
+    assert not (reply.message or {}).get("mention_everyone")
+    text = all_text(reply)
+    assert "@everyone" not in text and "@here" not in text
+    assert "**Boss**" not in text and "](https://evil" not in text and "<@123>" not in text
+
+
+# ---------------------------------------------------------------------------- tests
+async def test_audit_defers_shows_progress_and_ends_with_the_report_embed(world: World) -> None:
+    populate(world.bsky)
+    world.start_worker()
+    await world.start_bot()
+    assert [c["name"] for c in world.discord.commands[None]] == ["audit", "help", "Audit export"]
+    call = await world.discord.command(
+        "audit",
+        {"handle": "@alice.bsky.social", "sample": 100},
+        user=world.user(),
+        guild=world.guild,
+    )
+    deferral = await world.discord.next_reply(call)
+    assert (deferral.kind, deferral.callback_type) == ("callback", 5)
+    steps, final = await world.final(call)
+    progress = [r.content for r in steps[1:-1]]
+    assert progress and all("Grade" not in p for p in progress)
+    assert any("fetching" in p and "of 100" in p for p in progress)
+    assert final.kind == "edit" and final.content == ""
+    (embed,) = final.embeds
+    assert embed["title"].startswith("Grade ") and "alice.bsky.social" in embed["title"]
+    assert embed["url"] == "https://bsky.app/profile/alice.bsky.social"
+    names = [f["name"] for f in embed["fields"]]
+    assert names[:3] == ["Fake followers", "Inactive", "Sample"]
+    fields = {f["name"].split(" (")[0]: f["value"] for f in embed["fields"]}
+    assert "%" in fields["Fake followers"] and "–" in fields["Fake followers"]
+    assert fields["Sample"].startswith("the 100 most recent of 120 followers")
+    assert "Bursts" in fields
+    suspicious = fields["Suspicious accounts"]
+    assert "[@bot" in suspicious and "](<https://bsky.app/profile/bot" in suspicious
+    assert embed["footer"]["text"].startswith("Model fa-")
+    assert embed["image"]["url"] == "attachment://chart.png"
+    assert [a["filename"] for a in final.attachments] == ["chart.png"]
+    assert world.discord.attachment_bytes(final.attachments[0]).startswith(PNG_MAGIC)
+    job_ids = {cid.split(":")[2] for cid in final.custom_ids}
+    assert len(job_ids) == 1
+    assert [cid.split(":")[1] for cid in final.custom_ids] == ["more", "why", "csv", "redo"]
+    check_message_limits(final.message or {})
+    assert_inert(final)
+    assert embed["description"].startswith(f"\\*\\*Boss\\*\\* @{ZWSP}everyone \\[free nitro\\]")
+    for reply in steps:
+        assert reply.pings == frozenset()
+
+
+async def test_buttons_more_breakdown_csv_and_rerun(world: World) -> None:
+    populate(world.bsky)
+    world.start_worker()
+    await world.start_bot()
+    user = world.user(2)
+    call = await world.discord.command("audit", {"handle": SUBJECT}, user=user, guild=world.guild)
+    _, final = await world.final(call)
+    report = world.discord.original(call)
+    assert report is not None
+    job = final.custom_ids[0].split(":")[2]
+
+    more = await world.discord.press(report, f"fa:more:{job}", user=user, guild=world.guild)
+    page = await world.discord.next_reply(more)
+    assert page.callback_type == 4 and page.ephemeral
+    shown = page.content.count("\n• [@")
+    flagged = int(final.embeds[0]["fields"][-1]["name"].split(" of ")[1].split()[0])
+    assert flagged >= 40 and 5 <= shown <= 10
+    assert page.content.startswith(
+        f"Suspicious accounts 6–{5 + shown} of {flagged} in the audit of @alice.bsky.social:"
+    )
+    assert page.custom_ids == [f"fa:more:{job}:{5 + shown}"]
+    check_message_limits(page.payload["data"])
+    assert_inert(page)
+    assert "\\*\\*Boss\\*\\*" in page.content and f"@{ZWSP}everyone" in page.content
+
+    why = await world.discord.press(report, f"fa:why:{job}", user=user, guild=world.guild)
+    breakdown = await world.discord.next_reply(why)
+    assert breakdown.ephemeral and breakdown.embeds[0]["title"].startswith("Reasons")
+    assert "no posts: 40" in breakdown.embeds[0]["description"]
+
+    csv = await world.discord.press(report, f"fa:csv:{job}", user=user, guild=world.guild)
+    sheet = await world.discord.next_reply(csv)
+    (upload,) = sheet.uploads
+    assert upload.filename == "verdicts-alice.bsky.social.csv"
+    lines = upload.data.decode().splitlines()
+    assert lines[0] == "position,platform,id,handle,fake_probability,reasons"
+    assert len(lines) == 1 + 120 and lines[1].startswith("0,bluesky,did:plc:")
+
+    profiles_read = world.bsky.requests["getFollowers"]
+    redo = await world.discord.press(report, f"fa:redo:{job}", user=user, guild=world.guild)
+    assert (await world.discord.next_reply(redo)).callback_type == 5
+    _, again = await world.final(redo)
+    assert again.embeds[0]["title"].startswith("Grade ")
+    assert world.bsky.requests["getFollowers"] > profiles_read  # fresh: fetched again
+
+
+async def test_bad_handle_gets_an_ephemeral_help_line(world: World) -> None:
+    await world.start_bot()
+    call = await world.discord.command(
+        "audit", {"handle": "not a handle!"}, user=world.user(3), guild=world.guild
+    )
+    answer = await world.discord.next_reply(call)
+    assert answer.callback_type == 4 and answer.ephemeral
+    assert "Try one of" in answer.content and "bsky" in answer.content
+    assert answer.pings == frozenset()
+    helped = await world.discord.command("help", user=world.user(3))  # in a DM
+    text = await world.discord.next_reply(helped)
+    assert text.ephemeral and "Handle forms" in text.content and "Mastodon" in text.content
+
+
+async def test_audit_slower_than_its_token_arrives_in_the_channel(world: World) -> None:
+    populate(world.bsky)
+    await world.start_bot()
+    call = await world.discord.command(
+        "audit", {"handle": SUBJECT}, user=world.user(4), guild=world.guild
+    )
+    assert (await world.discord.next_reply(call)).callback_type == 5
+    queued = await world.discord.next_reply(call)
+    assert "queued" in queued.content
+    world.discord.expire(call.token)
+    world.start_worker()  # only now does the audit run
+    notice = await world.discord.next_channel_message(world.guild["channels"][0]["id"], 20)
+    assert notice.content.startswith("The audit of @alice.bsky.social asked for here is done")
+    assert notice.embeds[0]["title"].startswith("Grade ")
+    assert [a["filename"] for a in notice.attachments] == ["chart.png"]
+    assert len(notice.custom_ids) == 4
+    assert_inert(notice)
+
+
+async def test_cached_answer_in_a_dm_is_deferred_too_and_autocomplete_knows_it(
+    world: World,
+) -> None:
+    populate(world.bsky)
+    world.start_worker()
+    await world.start_bot()
+    user = world.user(5)
+    first = await world.discord.command("audit", {"handle": SUBJECT}, user=user)
+    await world.final(first)
+    fetched = world.bsky.requests["getFollowers"]
+    second = await world.discord.command("audit", {"handle": f"bsky:{SUBJECT}"}, user=user)
+    assert (await world.discord.next_reply(second)).callback_type == 5
+    steps, cached = await world.final(second)
+    assert len(steps) == 1 and "Cached result" in cached.embeds[0]["description"]
+    assert world.bsky.requests["getFollowers"] == fetched
+
+    typing = await world.discord.autocomplete("audit", {"handle": "ali"}, "handle", user=user)
+    choices = (await world.discord.next_reply(typing)).payload["data"]["choices"]
+    assert {"name": "Recent: bsky:alice.bsky.social", "value": "bsky:alice.bsky.social"} in choices
+    assert choices[0]["value"] == "bsky:ali.bsky.social"
+    empty = await world.discord.autocomplete("audit", {"handle": ""}, "handle", user=user)
+    forms = [c["name"] for c in (await world.discord.next_reply(empty)).payload["data"]["choices"]]
+    assert any(f.startswith("Mastodon") for f in forms) and any(f.startswith("X:") for f in forms)
+
+
+async def test_a_restarted_bot_delivers_what_finished_while_it_was_down(world: World) -> None:
+    populate(world.bsky)
+    await world.start_bot()
+    call = await world.discord.command(
+        "audit", {"handle": SUBJECT}, user=world.user(6), guild=world.guild
+    )
+    await world.discord.next_reply(call)
+    assert "queued" in (await world.discord.next_reply(call)).content
+    await world.stop_bot()
+    world.start_worker()
+    stream = Store(world.redis, world.settings.redis.prefix).delivery_stream("discord")
+
+    async def result_waiting() -> bool:
+        entries = await world.redis.xrange(stream)
+        return any(b'"kind":"result"' in fields[b"d"] for _id, fields in entries)
+
+    await wait_until(result_waiting, within=20, what="the result in the delivery stream")
+    await world.start_bot()
+    _, final = await world.final(call)
+    assert final.kind == "edit" and final.embeds[0]["title"].startswith("Grade ")
+
+
+async def test_an_uploaded_export_is_audited(world: World) -> None:
+    rows = "\n".join(
+        json.dumps({"platform": "bluesky", "id": f"did:plc:{i:024d}", "handle": f"u{i}.test",
+                    "followers_count": 0, "following_count": 3000, "posts_count": 0})
+        for i in range(50)
+    )  # fmt: skip
+    export = world.discord.add_attachment("followers.jsonl", rows.encode(), "application/json")
+    world.start_worker()
+    await world.start_bot()
+    user = world.user(7)
+    target = world.discord.user_message(world.guild["channels"][0], user, "ours", [export])
+    call = await world.discord.message_command("Audit export", target, user=user, guild=world.guild)
+    assert (await world.discord.next_reply(call)).callback_type == 5
+    _, final = await world.final(call)
+    embed = final.embeds[0]
+    assert embed["title"].startswith("Grade ") and "followers.jsonl" in embed["title"]
+    sample = next(f["value"] for f in embed["fields"] if f["name"] == "Sample")
+    assert sample == "50 followers, in the order of the uploaded file"
+    assert "redo" not in " ".join(final.custom_ids)
