@@ -1,0 +1,134 @@
+"""The Discord adapter's pure parts: embeds within limits whatever the report holds, escaping,
+button pages, CSV, the conversation reference, autocomplete suggestions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+
+from bot.chat.outcomes import breakdown, more_suspicious, suspicious_rows, verdicts_csv
+from bot.discord.commands import handle_choices
+from bot.discord.conversation import Conversation, ConversationError
+from bot.discord.render import breakdown_embed, more_text, progress_text, report_embed
+from bot.discord_format import ZWSP
+from bot.pipeline.messages import Progress
+from bot.settings import Settings
+from tests.fakes.discord_api import check_message_limits
+
+EVIL = "**x** @everyone [a](https://evil.example) <@1> `code` ||spoiler|| # head"
+
+
+def account(n: int, p: float = 0.9, name: str = EVIL) -> dict[str, Any]:
+    return {
+        "platform": "bluesky",
+        "id": f"did:plc:{n:024d}",
+        "handle": f"b{n}.test",
+        "fake_probability": p,
+        "reasons": [EVIL * 3, "no posts", "=HYPERLINK(1)"],
+        "position": n,
+        "display_name": name * 4,
+    }
+
+
+def huge_report() -> dict[str, Any]:
+    return {
+        "grade": "F",
+        "verdict": EVIL * 200,
+        "fake_share": {"estimate": 0.61, "low": 0.55, "high": 0.67, "method": "mixture" * 50},
+        "inactive": {"share": 0.2, "low": 0.1, "high": 0.3, "count": 5, "known": 40, "days": 90},
+        "sample": {"size": 1000, "total": 48210, "order": "newest"},
+        "bursts": [
+            {
+                "start": i,
+                "end": i + 40,
+                "fake_share": 0.9,
+                "fake_share_low": 0.8,
+                "fake_share_high": 0.95,
+                "created_from": "2026-01-01T00:00:00Z",
+                "created_to": "2026-01-02T00:00:00Z",
+            }
+            for i in range(40)
+        ],
+        "suspicious": [account(n) for n in range(25)],
+        "verdicts": [account(n, 0.9 if n % 2 else 0.1) for n in range(300)],
+        "flagged": 150,
+        "reason_counts": {EVIL + str(n): 100 - n for n in range(80)},
+        "model_version": "fa-test-1" * 300,
+        "subject": {"platform": "bluesky", "handle": "alice.bsky.social", "display_name": EVIL},
+    }
+
+
+def test_report_embed_stays_within_every_limit_and_escapes() -> None:
+    embed = report_embed(huge_report(), chart=True)
+    check_message_limits({"embeds": [embed]})
+    assert embed["title"] == "Grade F · @alice.bsky.social"
+    assert embed["color"] == 0xE74C3C
+    assert embed["image"] == {"url": "attachment://chart.png"}
+    text = json.dumps(embed, ensure_ascii=False)
+    assert "@everyone" not in text and f"@{ZWSP}everyone" in text
+    assert "**x**" not in text and "](https://evil" not in text
+
+
+def test_report_embed_of_an_empty_audit_has_no_grade() -> None:
+    embed = report_embed({"grade": None, "verdict": "No followers to audit", "sample": {}},
+                         chart=False)  # fmt: skip
+    assert embed["title"].startswith("No grade") and "image" not in embed
+    check_message_limits({"embeds": [embed]})
+
+
+def test_progress_lines_never_state_a_grade() -> None:
+    line = progress_text("@a.test", Progress("fetching", 400, 1000))
+    assert line == "⏳ Auditing @a.test: fetching 400 of 1,000 followers…"
+
+
+def test_more_pages_fit_one_message_and_continue_where_they_stopped() -> None:
+    report = huge_report()
+    rows = suspicious_rows(report)
+    assert len(rows) == 25 + 150 - 12  # the picked samples, then the other flagged verdicts
+    page = more_suspicious(report, 5, 10)
+    text, shown = more_text("@alice.bsky.social", page)
+    assert len(text) <= 2000 and 1 <= shown <= 10
+    assert text.count("\n• ") == shown
+    last = more_suspicious(report, len(rows) - 1, 10)
+    assert last.next_offset is None and len(last.rows) == 1
+
+
+def test_breakdown_embed_is_bounded() -> None:
+    embed = breakdown_embed("@a", breakdown(huge_report()))
+    check_message_limits({"embeds": [embed]})
+    assert embed["footer"]["text"].startswith("150 flagged of 1,000 sampled")
+
+
+def test_verdicts_csv_cannot_run_formulas() -> None:
+    rows = list(csv.reader(io.StringIO(verdicts_csv(huge_report()).decode())))
+    assert rows[0][:4] == ["position", "platform", "id", "handle"]
+    assert len(rows) == 301
+    hostile = {"verdicts": [{**account(1), "handle": "=cmd|x", "reasons": ["+SUM(1)", "ok"]}]}
+    (row,) = list(csv.reader(io.StringIO(verdicts_csv(hostile).decode())))[1:]
+    assert row[3] == "'=cmd|x" and row[5] == "'+SUM(1); ok"
+
+
+def test_conversation_round_trip_and_validation() -> None:
+    conv = Conversation(1, "tok", 2, 1000.0, guild_id=3, user_id=4)
+    assert Conversation.from_dict(conv.to_dict()) == conv
+    assert conv.token_alive(900.0) and not conv.token_alive(995.0)
+    for broken in ({}, {**conv.to_dict(), "channel_id": "x"}, {**conv.to_dict(), "token": 5}):
+        with pytest.raises(ConversationError):
+            Conversation.from_dict(broken)
+
+
+def test_autocomplete_suggests_the_normal_form_recent_audits_and_the_forms() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    typed = handle_choices("https://bsky.app/profile/Bob.test", ["bsky:bob.test"], settings)
+    assert [c.value for c in typed] == ["bsky:bob.test"]
+    assert typed[0].name == "bsky:bob.test (Bluesky)"
+    recent = handle_choices("ali", ["bsky:alice.bsky.social", "x:jack"], settings)
+    assert [c.value for c in recent] == ["bsky:ali.bsky.social", "bsky:alice.bsky.social"]
+    forms = handle_choices("", ["x:jack"], settings)
+    assert forms[0].value == "x:jack" and len(forms) == 5
+    bad = handle_choices("no spaces allowed", [], settings)
+    assert bad[0].name.startswith("Not a handle yet")
