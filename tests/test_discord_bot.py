@@ -419,3 +419,21 @@ async def test_an_uploaded_export_is_audited(world: World) -> None:
     sample = next(f["value"] for f in embed["fields"] if f["name"] == "Sample")
     assert sample == "50 followers, in the order of the uploaded file"
     assert "redo" not in " ".join(final.custom_ids)
+
+
+async def test_dev_guild_sync_and_gateway_from_rest(world: World) -> None:
+    from bot.commands.pipeline import ADAPTER_MODULES
+
+    assert ADAPTER_MODULES["discord"] == "bot.discord"  # what `followaudit run` starts
+    guild_id = int(world.guild["id"])
+    world.settings.discord.gateway_url = None  # ask GET /gateway/bot
+    world.settings.discord.dev_guild_id = guild_id
+    await world.start_bot()
+    assert [c["name"] for c in world.discord.commands[guild_id]] == [
+        "audit",
+        "help",
+        "Audit export",
+    ]
+    assert ("GET", "/gateway/bot", 200) in world.discord.requests
+    call = await world.discord.command("help", user=world.user(8), guild=world.guild)
+    assert (await world.discord.next_reply(call)).ephemeral
