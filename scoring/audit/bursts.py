@@ -119,22 +119,53 @@ def _loglik(k: FloatArray, m: FloatArray) -> FloatArray:
     return out
 
 
-def _llr(k: FloatArray, m: FloatArray, big_k: float, big_m: float) -> FloatArray:
-    """Log-likelihood ratio of windows (k of m) having their own rate, apart from the rest's
-    (of big_k in big_m all told), against one rate for all; 0 where the window is not higher."""
-    ko, mo = big_k - k, big_m - m
-    null = _loglik(np.asarray([big_k]), np.asarray([big_m]))[0]
-    ratio = _loglik(k, m) + _loglik(ko, mo) - null
-    out: FloatArray = np.where(k * mo > ko * m, ratio, 0.0)
-    return out
+class _Bernoulli:
+    """Scan ratio with (soft) coin flips: the window's rate against the rest's."""
+
+    def __init__(self, x: FloatArray, free: BoolArray) -> None:
+        self.cs = np.concatenate(([0.0], np.cumsum(np.where(free, x, 0.0))))
+        self.big_k = float(x[free].sum())
+        self.big_m = float(free.sum())
+        self.null = float(_loglik(np.asarray([self.big_k]), np.asarray([self.big_m]))[0])
+
+    def __call__(self, starts: IntArray, ends: IntArray) -> FloatArray:
+        k = self.cs[ends] - self.cs[starts]
+        m = (ends - starts).astype(np.float64)
+        ko, mo = self.big_k - k, self.big_m - m
+        ratio = _loglik(k, m) + _loglik(ko, mo) - self.null
+        out: FloatArray = np.where(k * mo > ko * m, ratio, 0.0)
+        return out
 
 
-def _scan(
-    cs: FloatArray, starts: IntArray, ends: IntArray, big_k: float, big_m: float
-) -> tuple[float, int, int]:
+class _Mixture:
+    """Scan ratio with the model's validated class histograms: inside and outside the window,
+    each its own fake share in a two-class mixture (``table``: log-mixture, share x bin)."""
+
+    def __init__(self, p: FloatArray, free: BoolArray, table: FloatArray) -> None:
+        bins = table.shape[1]
+        idx = np.minimum((p * bins).astype(np.int64), bins - 1)
+        onehot = np.zeros((p.size, bins))
+        onehot[np.flatnonzero(free), idx[free]] = 1.0
+        self.cc = np.vstack((np.zeros((1, bins)), np.cumsum(onehot, axis=0)))
+        self.total = self.cc[-1]
+        self.table_t = np.ascontiguousarray(table.T)
+        self.null = float((self.total @ self.table_t).max())
+
+    def __call__(self, starts: IntArray, ends: IntArray) -> FloatArray:
+        inside = self.cc[ends] - self.cc[starts]
+        ll_in = inside @ self.table_t
+        ll_out = (self.total - inside) @ self.table_t
+        ratio = ll_in.max(axis=1) + ll_out.max(axis=1) - self.null
+        out: FloatArray = np.where(ll_in.argmax(axis=1) > ll_out.argmax(axis=1), ratio, 0.0)
+        return out
+
+
+_Scorer = Callable[[IntArray, IntArray], FloatArray]
+
+
+def _scan(score: _Scorer, starts: IntArray, ends: IntArray) -> tuple[float, int, int]:
     """The best of the windows [starts, ends) (half-open): (llr, start, end exclusive)."""
-    k = cs[ends] - cs[starts]
-    scores = _llr(k, (ends - starts).astype(np.float64), big_k, big_m)
+    scores = score(starts, ends)
     i = int(np.argmax(scores))
     return float(scores[i]), int(starts[i]), int(ends[i])
 
@@ -147,17 +178,14 @@ def _pairs(starts: IntArray, ends: IntArray, min_size: int) -> tuple[IntArray, I
     return s[keep], e[keep]
 
 
-def _best_window(x: FloatArray, free: BoolArray, min_size: int) -> tuple[float, int, int] | None:
+def _best_window(score: _Scorer, free: BoolArray, min_size: int) -> tuple[float, int, int] | None:
     """The window of free positions with the highest scan ratio: (llr, start, end inclusive).
 
     Windows are scanned on a grid (a step of 1% of the stretch) and the best one's edges are then
     refined position by position within one step.
     """
-    big_m = float(free.sum())
-    big_k = float(x[free].sum())
-    if big_m < 2 * min_size:
+    if free.sum() < 2 * min_size:
         return None
-    cs = np.concatenate(([0.0], np.cumsum(np.where(free, x, 0.0))))
     idx = np.flatnonzero(free)
     breaks = np.flatnonzero(np.diff(idx) != 1)
     run_starts = np.concatenate(([idx[0]], idx[breaks + 1]))
@@ -173,14 +201,14 @@ def _best_window(x: FloatArray, free: BoolArray, min_size: int) -> tuple[float, 
         s, e = _pairs(grid, grid, min_size)
         if s.size == 0:
             continue
-        value, s0, e0 = _scan(cs, s, e, big_k, big_m)
+        value, s0, e0 = _scan(score, s, e)
         if step > 1:
             s, e = _pairs(
                 np.arange(max(a, s0 - step), min(b + 1, s0 + step) + 1),
                 np.arange(max(a, e0 - step), min(b + 1, e0 + step) + 1),
                 min_size,
             )
-            value, s0, e0 = _scan(cs, s, e, big_k, big_m)
+            value, s0, e0 = _scan(score, s, e)
         if best is None or value > best[0]:
             best = (value, s0, e0 - 1)
     return best
@@ -223,11 +251,15 @@ def find_bursts(
     created: Sequence[datetime | None] | FloatArray | None = None,
     config: BurstConfig | None = None,
     share_of: Callable[[FloatArray], float] | None = None,
+    table: FloatArray | None = None,
 ) -> list[Burst]:
     """Bursts in follow order, sorted by start. ``created`` may be datetimes or days (NaN).
 
     ``share_of`` estimates the fake share of a stretch from its probabilities (the report passes
-    the calibrated quantifier, see ``quantify``); by default, the mean probability.
+    the calibrated quantifier, see ``quantify``); by default, the mean probability. ``table``
+    (log-mixture of the validated class histograms, share x bin, from
+    ``ShareEstimator.scan_table``) makes the scan on probabilities use the full class
+    histograms rather than coin flips.
     """
     cfg = config or BurstConfig()
     share = share_of or _mean
@@ -252,7 +284,12 @@ def find_bursts(
     for kind, x in signals:
         while len(found) < cfg.max_bursts and attempts < 3 * cfg.max_bursts:
             attempts += 1
-            hit = _best_window(x, free, cfg.min_size)
+            score: _Scorer = (
+                _Mixture(p, free, table)
+                if kind == "fakes" and table is not None
+                else _Bernoulli(x, free)
+            )
+            hit = _best_window(score, free, cfg.min_size)
             needed = threshold * (cfg.cohort_threshold_factor if kind == "cohort" else 1.0)
             if hit is None or hit[0] < needed:
                 break

@@ -316,6 +316,17 @@ class ShareEstimator:
             return METHOD_MIXTURE
         return METHOD_PACC if self.pooled is not None else METHOD_AVERAGE
 
+    def scan_table(self, probabilities: FloatArray | Sequence[float]) -> FloatArray | None:
+        """The log-mixture table (51 shares x 20 bins) of the validated profile that best
+        explains the sample, for the burst scan; ``None`` without validated histograms."""
+        p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+        if not self._tables or p.size == 0:
+            return None
+        counts = _bin_counts(p)
+        best = max(self._tables, key=lambda t: float((t.log_mix @ counts).max()))
+        out: FloatArray = best.log_mix[::20]
+        return out
+
     def estimate(self, probabilities: FloatArray | Sequence[float]) -> ShareEstimate:
         """The fake share of a sample, with its 95% interval."""
         p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)

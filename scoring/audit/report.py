@@ -149,7 +149,9 @@ def build_report(
     def share_of(window: FloatArray) -> float:
         return estimator.estimate(window).estimate or 0.0
 
-    for b in find_bursts(p, [a.created_at for a in accounts], cfg.bursts, share_of):
+    created = [a.created_at for a in accounts]
+    table = estimator.scan_table(p)
+    for b in find_bursts(p, created, cfg.bursts, share_of, table):
         window = estimator.estimate(p[b.start : b.end + 1])
         if window.estimate is not None:
             b = dataclasses.replace(b, fake_share=window.estimate, low=window.low, high=window.high)
