@@ -1,0 +1,34 @@
+"""Result and error types shared by every loader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from scoring.account import Account
+
+__all__ = ["MAX_LINE", "LoadError", "LoadResult", "RowError"]
+
+#: Longest physical line (in characters) read as one record; a longer line is a RowError.
+MAX_LINE: Final = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One record that could not be read: 1-based line (or record number in a JSON array)."""
+
+    line: int
+    message: str
+
+
+class LoadError(Exception):
+    """The input as a whole is unusable (not JSON or CSV, binary, unknown format name)."""
+
+
+@dataclass
+class LoadResult:
+    """Every account read, every row skipped, and the format detected (or given)."""
+
+    accounts: list[Account] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    format: str = "auto"

@@ -1,0 +1,119 @@
+"""Lenient readers for values that arrive as typed JSON or as CSV strings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from functools import cache
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from scoring.account import MAX_TEXT, AccountError, parse_datetime
+
+__all__ = [
+    "count",
+    "flag",
+    "iso_date",
+    "local_rome",
+    "text",
+    "twitter_date",
+]
+
+_TRUE: Final = frozenset(("1", "1.0", "true", "True", "TRUE", "t", "yes"))
+_FALSE: Final = frozenset(("0", "0.0", "false", "False", "FALSE", "f", "no"))
+_NULLS: Final = frozenset(("", "NULL", "null", "None"))
+_TWITTER_FORMAT: Final = "%a %b %d %H:%M:%S %z %Y"
+
+
+def text(value: Any, name: str, *, null_marker: bool = False) -> str | None:
+    """Text or None: empty is None, NUL bytes go, length is cut. With ``null_marker`` (MySQL
+    dumps) the literal ``NULL`` is None too; in API JSON it is someone's name."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise AccountError(f"{name}: expected text, got {type(value).__name__}")
+    if not value or (null_marker and value == "NULL"):
+        return None
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    return value[:MAX_TEXT] or None
+
+
+def count(value: Any, name: str) -> int | None:
+    """A non-negative whole number from an int, a whole float or a numeric string."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise AccountError(f"{name}: expected a count, got a boolean")
+    if isinstance(value, str):
+        value = value.strip()
+        if value in _NULLS:
+            return None
+        try:
+            value = int(value) if value.isdigit() or value[:1] == "-" else float(value)
+        except ValueError:
+            raise AccountError(f"{name}: expected a whole number, got {value[:40]!r}") from None
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise AccountError(f"{name}: expected a whole number, got {str(value)[:40]!r}")
+        value = int(value)
+    if not isinstance(value, int):
+        raise AccountError(f"{name}: expected a whole number, got {type(value).__name__}")
+    if value < 0:
+        raise AccountError(f"{name}: negative count {value}")
+    return value
+
+
+def flag(value: Any, name: str, *, empty: bool | None = None) -> bool | None:
+    """A boolean from JSON or from a CSV cell (``1``/``1.0``/``True``); ``empty`` is for ``""``."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        if value == "":
+            return empty
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        if value in _NULLS:
+            return None
+    raise AccountError(f"{name}: expected true or false, got {str(value)[:40]!r}")
+
+
+def twitter_date(value: Any, name: str) -> datetime | None:
+    """Twitter v1.1 ``Wed Aug 27 13:08:45 +0000 2008``, or ISO 8601 (naive = UTC)."""
+    if isinstance(value, str) and value[:1].isalpha() and value not in _NULLS:
+        try:
+            return datetime.strptime(value, _TWITTER_FORMAT).astimezone(UTC)
+        except ValueError:
+            raise AccountError(f"{name}: not a Twitter date: {value[:40]!r}") from None
+    return iso_date(value, name)
+
+
+def iso_date(value: Any, name: str) -> datetime | None:
+    """ISO 8601 (``Z``, offset, or naive meaning UTC) into aware UTC; ``NULL`` is None."""
+    if isinstance(value, str) and value in _NULLS:
+        return None
+    return parse_datetime(value, name)
+
+
+def local_rome(value: Any, name: str) -> datetime | None:
+    """A naive Italian wall-clock time (the Cresci crawl columns) converted to UTC."""
+    if value is None or (isinstance(value, str) and value in _NULLS):
+        return None
+    if not isinstance(value, str):
+        raise AccountError(f"{name}: expected a date string, got {type(value).__name__}")
+    try:
+        naive = datetime.fromisoformat(value)
+    except ValueError:
+        raise AccountError(f"{name}: not a date: {value[:40]!r}") from None
+    if naive.tzinfo is not None:
+        return naive.astimezone(UTC)
+    return naive.replace(tzinfo=_rome()).astimezone(UTC)
+
+
+@cache
+def _rome() -> tzinfo:
+    """Italian time, looked up the first time a Cresci crawl column is read."""
+    return ZoneInfo("Europe/Rome")
