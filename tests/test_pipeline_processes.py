@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import REPO_ROOT, TESTS_DIR, wait_until
-from pipeline_fakes import Collector, FakePlatform, request
 
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.service import AuditService
 from bot.redis_server import RedisServer
+from tests.helpers import REPO_ROOT, wait_until
+from tests.pipeline_fakes import Collector, FakePlatform, request
 
 STALL = "1.0"
 
@@ -26,12 +26,12 @@ def _env(redis_url: str, platform_url: str, **extra: str) -> dict[str, str]:
     env.update(
         FOLLOWAUDIT_REDIS_URL=redis_url,
         FOLLOWAUDIT_BLUESKY__BASE_URL=platform_url,
-        FOLLOWAUDIT_WORKER__RUNNER="pipeline_fakes:build_runner",
+        FOLLOWAUDIT_WORKER__RUNNER="tests.pipeline_fakes:build_runner",
         FOLLOWAUDIT_WORKER__STALL_SECONDS=STALL,
         FOLLOWAUDIT_WORKER__RETRY_BASE_SECONDS="0",
         FOLLOWAUDIT_WORKER__SHUTDOWN_GRACE_SECONDS="1",
         FOLLOWAUDIT_DELIVERY__CLAIM_IDLE_SECONDS="1",
-        PYTHONPATH=os.pathsep.join([str(TESTS_DIR), str(REPO_ROOT)]),
+        PYTHONPATH=str(REPO_ROOT),
     )
     env.update(extra)
     return env

@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import FakeClock, wait_until
-from pipeline_fakes import Collector, FakePlatform, PlatformRunner, request
 
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.service import AuditService
 from bot.pipeline.store import WORKER_GROUP, Store
 from bot.pipeline.worker import Worker
+from tests.helpers import FakeClock, wait_until
+from tests.pipeline_fakes import Collector, FakePlatform, PlatformRunner, request
 
 
 class Harness:
