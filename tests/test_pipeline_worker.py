@@ -62,7 +62,8 @@ async def harness(redis: Any, make_settings: Any, platform: FakePlatform, clock:
                   ) -> AsyncIterator[Harness]:  # fmt: skip
     settings = make_settings(
         worker={"stall_seconds": 0.6, "concurrency": 4, "retry_base_seconds": 0.0,
-                "progress_interval_seconds": 0.0, "shutdown_grace_seconds": 0.5},
+                "progress_interval_seconds": 0.0, "shutdown_grace_seconds": 0.5,
+                "checkpoint_interval_seconds": 0.0},
         limits={"user_requests": 1000, "chat_requests": 1000, "user_in_flight": 100},
     )  # fmt: skip
     h = Harness(redis, settings, platform, clock)
@@ -250,3 +251,39 @@ async def test_submit_rides_out_a_redis_outage(harness: Harness, redis_server: A
     sub = await harness.service.submit(request("during.test"))
     assert sub.status == "queued"
     await wait_until(lambda: len(harness.collector.results()) == 2, what="answer after outage")
+
+
+async def test_an_audit_that_never_ends_is_answered_with_a_timeout(harness: Harness) -> None:
+    harness.settings.worker.audit_timeout_seconds = 0.3
+    await harness.start_adapter()
+    harness.platform.hold("stuck.test", 0)
+    harness.start_worker()
+    await harness.service.submit(request("stuck.test"))
+    await wait_until(lambda: harness.collector.results(), what="timeout answer")
+    error = harness.collector.results()[0].outcome.error
+    assert error is not None and error.code == "timeout" and "too long" in error.message
+
+
+async def test_an_audit_that_keeps_killing_workers_is_failed_and_dead_lettered(
+    harness: Harness,
+) -> None:
+    harness.settings.worker.max_deliveries = 1
+    await harness.start_adapter()
+    harness.platform.hold("poison.test", 0)
+    ghost_runner = PlatformRunner(harness.platform.url)
+    harness.runners.append(ghost_runner)
+    ghost = Worker(harness.redis, harness.settings, ghost_runner, clock=harness.clock, name="g")
+    ghost_task = asyncio.create_task(ghost.run(asyncio.Event()))
+    await harness.service.submit(request("poison.test"))
+    await harness.platform.wait_request("poison.test", 0)
+    ghost_task.cancel()  # the first worker dies on it
+    with contextlib.suppress(asyncio.CancelledError):
+        await ghost_task
+    harness.start_worker(name="live")
+    await wait_until(lambda: harness.collector.results(), what="failure answer")
+    error = harness.collector.results()[0].outcome.error
+    assert error is not None and error.code == "failed"
+    store = Store(harness.redis)
+    (dead,) = await harness.redis.xrange(store.dead)
+    assert b"gave up" in dead[1][b"dead_reason"]
+    assert harness.platform.fetches("poison.test") == 1
