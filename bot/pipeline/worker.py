@@ -218,6 +218,10 @@ class Worker:
         return await retrying(count, what="pending")
 
     def _spawn(self, msg_id: str, fields: dict[bytes, bytes]) -> None:
+        if msg_id in self._tasks:
+            # Our own running entry came back from XAUTOCLAIM (Redis was unreachable for longer
+            # than the stall period): it is still ours and still running, so nothing to start.
+            return
         task = asyncio.create_task(self._handle(msg_id, fields), name=f"audit-{msg_id}")
         self._tasks[msg_id] = task
         self.metrics.running.set(len(self._tasks))
