@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from bot.pipeline.delivery import DeliveryConsumer
+from bot.pipeline.messages import AuditJob
 from bot.pipeline.service import AuditService
 from bot.pipeline.store import WORKER_GROUP, Store
-from bot.pipeline.messages import AuditJob
 from bot.pipeline.worker import RedisCheckpoint, Worker
 from tests.helpers import FakeClock, wait_until
 from tests.pipeline_fakes import Collector, FakePlatform, PlatformRunner, request
@@ -185,7 +185,7 @@ async def test_stalled_audit_is_taken_over_from_its_checkpoint(harness: Harness)
     loop = asyncio.get_running_loop()
     died_at = loop.time()  # the entry's idle time starts when "dead" reads it, just after
     ((_, entries),) = await harness.redis.xreadgroup(WORKER_GROUP, "dead", {store.stream: ">"})
-    msg_id, fields = entries[0]
+    _msg_id, fields = entries[0]
     job = AuditJob.from_json(fields[b"job"])
     assert await store.start(job.job_id, "dead", harness.clock()) == ("run", 1)
     await RedisCheckpoint(store, job.job_id, "dead", 600).save({"cursor": 100, "read": 100})
