@@ -10,8 +10,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import wait_until
-from pipeline_fakes import request
 
 from bot.ops import start_ops_server
 from bot.pipeline.messages import (
@@ -24,8 +22,10 @@ from bot.pipeline.messages import (
     Progress,
 )
 from bot.pipeline.metrics import Metrics
-from bot.pipeline.resilience import connect
+from bot.pipeline.resilience import TRANSIENT, connect
 from bot.redis_server import RedisServer
+from tests.helpers import wait_until
+from tests.pipeline_fakes import request
 
 
 def test_redis_server_keeps_data_across_restart_and_socket_is_private() -> None:
@@ -103,7 +103,7 @@ async def test_connect_fails_fast_so_callers_decide(redis_server: RedisServer) -
     client = connect(redis_server.url)
     try:
         redis_server.stop()
-        with pytest.raises(Exception):  # noqa: B017,PT011 - any connection error, promptly
+        with pytest.raises(TRANSIENT):
             await asyncio.wait_for(client.ping(), 5)
     finally:
         await client.aclose()

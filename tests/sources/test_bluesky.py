@@ -110,6 +110,8 @@ async def test_self_labelled_bot_is_declared(session, bsky: FakeBluesky) -> None
 async def test_unknown_handle(session, bsky: FakeBluesky) -> None:
     with pytest.raises(NotFound, match="No Bluesky account"):
         await source(session, bsky).fetch(Handle("bluesky", "nobody.test"))
+    # A 400 is an answer, not a failure: nothing is retried.
+    assert bsky.requests["getProfile"] == 1 and bsky.requests["resolveHandle"] == 1
 
 
 async def test_taken_down_account(session, bsky: FakeBluesky) -> None:
