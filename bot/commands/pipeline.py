@@ -128,7 +128,7 @@ def _configured_adapters(settings: Settings) -> list[str]:
 
 
 #: Each chat adapter module exposes ``async def serve(settings, redis, stop) -> None``.
-ADAPTER_MODULES = {"telegram": "bot.telegram_bot", "discord": "bot.discord_bot"}
+ADAPTER_MODULES = {"telegram": "bot.telegram", "discord": "bot.discord_bot"}
 
 
 async def _run(settings: Settings, adapters: list[str]) -> int:
