@@ -163,7 +163,8 @@ def _run_audit(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.handler(args))
+    handler = args.handler
+    return int(handler(args) or 0)
 
 
 if __name__ == "__main__":

@@ -95,9 +95,16 @@ class FakePlatform:
         finally:
             self.active -= 1
 
+    async def _stats(self, _: web.Request) -> web.Response:
+        return web.json_response(
+            {"requests": len(self.requests), "audits": sum(1 for _, c in self.requests if c == 0),
+             "max_active": self.max_active}
+        )  # fmt: skip
+
     async def start(self) -> str:
         app = web.Application()
         app.router.add_get("/followers", self._followers)
+        app.router.add_get("/stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -208,3 +215,16 @@ def request(handle: str = "alice.test", *, user: str = "u1", chat: str = "c1",
         user=user, chat=chat, reply=ReplyTo(adapter, {"chat": chat}), platform="bluesky",
         handle=handle, sample=sample, fresh=fresh,
     )  # fmt: skip
+
+
+async def _serve(followers: int, latency: float) -> None:
+    """Run a FakePlatform until killed, printing its URL (for benchmarks)."""
+    platform = FakePlatform(followers=followers, latency=latency)
+    print(await platform.start(), flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    import sys
+
+    asyncio.run(_serve(int(sys.argv[1]), float(sys.argv[2])))

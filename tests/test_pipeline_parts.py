@@ -24,7 +24,7 @@ from bot.pipeline.messages import (
     Progress,
 )
 from bot.pipeline.metrics import Metrics
-from bot.pipeline.resilience import connect
+from bot.pipeline.resilience import TRANSIENT, connect
 from bot.redis_server import RedisServer
 
 
@@ -103,7 +103,7 @@ async def test_connect_fails_fast_so_callers_decide(redis_server: RedisServer) -
     client = connect(redis_server.url)
     try:
         redis_server.stop()
-        with pytest.raises(Exception):  # noqa: B017,PT011 - any connection error, promptly
+        with pytest.raises(TRANSIENT):
             await asyncio.wait_for(client.ping(), 5)
     finally:
         await client.aclose()

@@ -104,8 +104,11 @@ class DeliveryConsumer:
             log.error("malformed delivery dropped", extra={"msg_id": msg_id, "reason": str(exc)})
             await retrying(lambda: self._ack(msg_id, None), what="deliver-ack")
             return
-        marker = self.store.key("delivered", self.adapter, delivery.delivery_id)
-        if await retrying(lambda: self.store.redis.exists(marker), what="deliver-seen"):
+        # Results are remembered as delivered; progress is superseded by the next update anyway.
+        marker = None
+        if delivery.kind == "result":
+            marker = self.store.key("delivered", self.adapter, delivery.delivery_id)
+        if marker and await retrying(lambda: self.store.redis.exists(marker), what="deliver-seen"):
             await retrying(lambda: self._ack(msg_id, None), what="deliver-ack")
             return
         try:
