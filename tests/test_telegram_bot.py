@@ -10,12 +10,14 @@ import asyncio
 import base64
 import contextlib
 import json
+import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
 import pytest
 from conftest import wait_until
+from pydantic import SecretStr
 
 from bot.chat.actions import extend_report
 from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, drop_upload, load_upload
@@ -401,3 +403,35 @@ def _entity_texts(message: dict[str, Any], kind: str) -> list[str]:
         for e in message.get("entities", [])
         if e["type"] == kind
     ]
+
+
+async def test_a_failing_handler_is_answered_by_the_one_error_handler(world: World) -> None:
+    tg = world.tg
+    ida = tg.user(1009, "Ida")
+    tg.fail_next("sendMessage", error_code=400, retry_after=None, description="Bad Request: boom")
+    tg.inject_command(tg.private_chat(ida), ida, "/audit bsky:alice.bsky.social")
+    sorry = await tg.next_sent(ida["id"], deadline=10)
+    assert sorry.text == "Something went wrong; try again in a minute."
+
+
+async def test_webhook_mode_receives_updates_from_the_api(
+    world: World, make_settings: Callable[..., Settings]
+) -> None:
+    tg = world.tg
+    await world.stop_bot()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = telegram_settings(make_settings, tg, world.bsky.base_url)
+    settings.telegram.mode = "webhook"
+    settings.telegram.webhook_port = port
+    settings.telegram.webhook_url = f"http://127.0.0.1:{port}/telegram"
+    settings.telegram.webhook_secret = SecretStr("s3cret-token")
+    world.settings = settings
+    await world.start_bot()
+    assert tg.webhook_url.endswith("/telegram") and tg.webhook_secret == "s3cret-token"
+    jo = tg.user(1010, "Jo")
+    tg.inject_command(tg.private_chat(jo), jo, "/audit bsky:alice.bsky.social")
+    first = await first_reply(tg, jo["id"])
+    await final_report(tg, jo["id"], first.message_id)
+    assert any(status == 200 for _, status in tg.webhook_deliveries)

@@ -110,11 +110,14 @@ class TelegramAdapter:
         self.bot = app.bot
         private = filters.ChatType.PRIVATE
         groups = filters.ChatType.GROUPS
-        app.add_handler(CommandHandler(("start", "help"), self.on_help))
-        app.add_handler(CommandHandler("audit", self.on_audit, filters=~filters.UpdateType.EDITED))
+        new_only = ~filters.UpdateType.EDITED
+        app.add_handler(CommandHandler(("start", "help"), self.on_help, filters=new_only))
+        app.add_handler(CommandHandler("audit", self.on_audit, filters=new_only))
         app.add_handler(
             MessageHandler(
-                filters.Document.ALL & (private | filters.CaptionRegex(r"^/audit(@\w+)?(\s|$)")),
+                filters.Document.ALL
+                & new_only
+                & (private | filters.CaptionRegex(r"^/audit(@\w+)?(\s|$)")),
                 self.on_document,
             )
         )
@@ -124,20 +127,24 @@ class TelegramAdapter:
         )
         app.add_handler(
             MessageHandler(
-                private & filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED,
+                private & filters.TEXT & ~filters.COMMAND & new_only,
                 self.on_private_text,
             )
         )
         app.add_handler(
             MessageHandler(
-                groups
-                & filters.TEXT
-                & filters.Entity(MessageEntity.MENTION)
-                & ~filters.UpdateType.EDITED,
+                groups & filters.TEXT & filters.Entity(MessageEntity.MENTION) & new_only,
                 self.on_mention,
             )
         )
         app.add_error_handler(self.on_error)
+
+    async def aclose(self) -> None:
+        """Cancel progress edits still in flight (the report is never among them)."""
+        tasks = list(self._progress_tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _bot(self) -> Bot:
         if self.bot is None:
@@ -210,7 +217,7 @@ class TelegramAdapter:
 
     async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
-        if message is None or message.document is None:
+        if message is None or message.document is None or not self._addressed(message):
             return
         doc = message.document
         words = (message.caption or "").split()[1:] if message.caption else []

@@ -125,6 +125,7 @@ async def run_adapter(
             consumer_stop.set()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(deliveries, 10)
+            await adapter.aclose()
             await updater.stop()
             await app.stop()
 
