@@ -37,9 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="when the profiles were seen, for records that do not say (ages are measured then)",
     )
     score.set_defaults(handler=_lazy("bot.commands.score"))
+    _add_pipeline_commands(sub)
     _add_audit_file(sub)
     _add_audit(sub)
-    _add_pipeline_commands(sub)
     return parser
 
 
@@ -163,7 +163,8 @@ def _run_audit(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.handler(args))
+    handler = args.handler
+    return int(handler(args) or 0)
 
 
 if __name__ == "__main__":

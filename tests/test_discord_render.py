@@ -3,14 +3,12 @@ button pages, CSV, the conversation reference, autocomplete suggestions."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
 import pytest
 
-from bot.chat.outcomes import breakdown, more_suspicious, suspicious_rows, verdicts_csv
+from bot.chat.actions import reason_breakdown, suspicious_accounts
 from bot.discord.commands import handle_choices
 from bot.discord.conversation import Conversation, ConversationError
 from bot.discord.render import breakdown_embed, more_text, progress_text, report_embed
@@ -85,31 +83,21 @@ def test_progress_lines_never_state_a_grade() -> None:
     assert line == "⏳ Auditing @a.test: fetching 400 of 1,000 followers…"
 
 
-def test_more_pages_fit_one_message_and_continue_where_they_stopped() -> None:
-    report = huge_report()
-    rows = suspicious_rows(report)
-    assert len(rows) == 25 + 150 - 12  # the picked samples, then the other flagged verdicts
-    page = more_suspicious(report, 5, 10)
-    text, shown = more_text("@alice.bsky.social", page)
+def test_more_pages_fit_one_message_and_say_how_many_they_show() -> None:
+    rows = suspicious_accounts(huge_report())
+    assert len(rows) == 25
+    text, shown = more_text("@alice.bsky.social", rows[5:15], 5, len(rows))
     assert len(text) <= 2000 and 1 <= shown <= 10
     assert text.count("\n• ") == shown
-    last = more_suspicious(report, len(rows) - 1, 10)
-    assert last.next_offset is None and len(last.rows) == 1
+    assert text.startswith(f"Suspicious accounts 6–{5 + shown} of 25 kept")
+    assert more_text("@a", [], 25, 25) == ("No more suspicious accounts in the audit of @a.", 0)
 
 
 def test_breakdown_embed_is_bounded() -> None:
-    embed = breakdown_embed("@a", breakdown(huge_report()))
+    embed = breakdown_embed("@a", reason_breakdown(huge_report()), 150, 1000)
     check_message_limits({"embeds": [embed]})
     assert embed["footer"]["text"].startswith("150 flagged of 1,000 sampled")
-
-
-def test_verdicts_csv_cannot_run_formulas() -> None:
-    rows = list(csv.reader(io.StringIO(verdicts_csv(huge_report()).decode())))
-    assert rows[0][:4] == ["position", "platform", "id", "handle"]
-    assert len(rows) == 301
-    hostile = {"verdicts": [{**account(1), "handle": "=cmd|x", "reasons": ["+SUM(1)", "ok"]}]}
-    (row,) = list(csv.reader(io.StringIO(verdicts_csv(hostile).decode())))[1:]
-    assert row[3] == "'=cmd|x" and row[5] == "'+SUM(1); ok"
+    assert embed["description"].count("\n") < 80
 
 
 def test_conversation_round_trip_and_validation() -> None:

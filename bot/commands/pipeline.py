@@ -128,7 +128,7 @@ def _configured_adapters(settings: Settings) -> list[str]:
 
 
 #: Each chat adapter module exposes ``async def serve(settings, redis, stop) -> None``.
-ADAPTER_MODULES = {"telegram": "bot.telegram_bot", "discord": "bot.discord"}
+ADAPTER_MODULES = {"telegram": "bot.telegram", "discord": "bot.discord"}
 
 
 async def _run(settings: Settings, adapters: list[str]) -> int:

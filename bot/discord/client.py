@@ -16,10 +16,10 @@ import discord
 import redis.asyncio as aioredis
 from discord import app_commands
 
-from bot.chat.outcomes import breakdown, more_suspicious, subject_of, verdicts_csv
-from bot.chat.requests import UPLOAD_PLATFORM, audit_request
+from bot.chat.actions import reason_breakdown, subject_of, suspicious_accounts, verdicts_csv
+from bot.chat.commands import AuditCommand, build_request
 from bot.chat.state import ChatState
-from bot.chat.uploads import park_upload
+from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, check_upload, store_upload
 from bot.discord.buttons import ReportButton, report_view
 from bot.discord.commands import build_commands
 from bot.discord.conversation import TOKEN_LIFETIME, Conversation
@@ -27,7 +27,6 @@ from bot.discord.render import breakdown_embed, handle_label, more_text
 from bot.discord.replies import NO_PINGS, Replies
 from bot.discord_format import escape_markdown
 from bot.discord_transport import use_gateway_from_api
-from bot.handles import Handle
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.messages import AuditRequest, ReplyTo
 from bot.pipeline.service import AuditService
@@ -157,48 +156,57 @@ class AuditBot(discord.Client):
         )
 
     def _request(
-        self, interaction: discord.Interaction[Any], handle: Handle, sample: int | None,
-        fresh: bool, options: dict[str, Any] | None = None,
-    ) -> tuple[Conversation, AuditRequest]:  # fmt: skip
+        self, interaction: discord.Interaction[Any], command: AuditCommand
+    ) -> tuple[Conversation, AuditRequest]:
         conv = self.conversation_of(interaction)
-        request = audit_request(
-            handle, settings=self.settings, user=f"discord:{interaction.user.id}",
+        request = build_request(
+            command, user=f"discord:{interaction.user.id}",
             chat=f"discord:{interaction.channel_id}", reply=ReplyTo(ADAPTER, conv.to_dict()),
-            sample=sample, fresh=fresh, options=options,
         )  # fmt: skip
         return conv, request
 
     # ------------------------------------------------------------------ audits
     async def audit_handle(
-        self, interaction: discord.Interaction[Any], handle: Handle, sample: int | None,
-        fresh: bool,
-    ) -> None:  # fmt: skip
+        self, interaction: discord.Interaction[Any], command: AuditCommand
+    ) -> None:
         """Defer at once, then submit; the answer comes by edits of the original response."""
         await interaction.response.defer(thinking=True)
-        conv, request = self._request(interaction, handle, sample, fresh)
-        await self.state.add_recent(self.scope_of(interaction), str(handle))
+        conv, request = self._request(interaction, command)
+        prefix = "bsky" if command.platform == "bluesky" else command.platform
+        await self.state.add_recent(self.scope_of(interaction), f"{prefix}:{command.handle}")
         await self._submit(interaction, conv, request)
 
     async def audit_export(
         self, interaction: discord.Interaction[Any], export: discord.Attachment,
         sample: int | None,
     ) -> None:  # fmt: skip
-        """Audit an uploaded export: download it (bounded), park it in Redis, submit."""
-        await interaction.response.defer(thinking=True)
+        """Audit an uploaded export: refuse what is clearly not one, download it (bounded),
+        park it in Redis (``bot.chat.uploads``), submit."""
         limit = self.settings.uploads.max_bytes
-        if export.size > limit:
-            await interaction.edit_original_response(
-                content=f"⚠️ That file is too large; the limit is {limit // 1_000_000} MB.",
-                allowed_mentions=NO_PINGS,
+        try:
+            check_upload(export.filename, export.size, limit)
+        except UploadError as exc:
+            await interaction.response.send_message(
+                f"⚠️ {escape_markdown(str(exc))}", ephemeral=True, allowed_mentions=NO_PINGS
             )
             return
-        data = await export.read()
-        name = _SAFE_NAME.sub("_", export.filename)[:64].strip("._") or "upload"
-        options = await park_upload(
-            self.redis, data[:limit], name, prefix=self.settings.redis.prefix
-        )
-        handle = Handle(UPLOAD_PLATFORM, name)
-        conv, request = self._request(interaction, handle, sample, True, options)
+        await interaction.response.defer(thinking=True)
+        try:
+            options = await store_upload(
+                self.redis, await export.read(), export.filename,
+                prefix=self.settings.redis.prefix, max_bytes=limit,
+            )  # fmt: skip
+        except UploadError as exc:
+            await interaction.edit_original_response(
+                content=f"⚠️ {escape_markdown(str(exc))}", allowed_mentions=NO_PINGS
+            )
+            return
+        size = self.settings.sample.max if sample is None else sample
+        command = AuditCommand(
+            UPLOAD_PLATFORM, options["upload"]["name"], max(1, min(size, self.settings.sample.max)),
+            fresh=True, options=options,
+        )  # fmt: skip
+        conv, request = self._request(interaction, command)
         await self._submit(interaction, conv, request)
 
     async def _submit(
@@ -230,27 +238,35 @@ class AuditBot(discord.Client):
             )  # fmt: skip
             return
         report = outcome.report
-        platform, handle = subject_of(report)
+        platform, handle, _name = subject_of(report)
         label = handle_label(platform, handle) if handle else "this audit"
         if action == "more":
-            page = more_suspicious(report, offset or FIRST_MORE, MORE_PAGE)
-            text, shown = more_text(label, page)
+            accounts = suspicious_accounts(report)
+            start = min(offset or FIRST_MORE, len(accounts))
+            text, shown = more_text(label, accounts[start : start + MORE_PAGE], start,
+                                    len(accounts))  # fmt: skip
             kwargs: dict[str, Any] = {}
-            if page.offset + shown < page.total:
-                kwargs["view"] = report_view(job_id, more_from=page.offset + shown)
+            if start + shown < len(accounts):
+                kwargs["view"] = report_view(job_id, more_from=start + shown)
             await interaction.response.send_message(
                 text, ephemeral=True, allowed_mentions=NO_PINGS, **kwargs
             )
         elif action == "why":
-            embed = discord.Embed.from_dict(breakdown_embed(label, breakdown(report)))
+            sample = report.get("sample")
+            size = sample.get("size") if isinstance(sample, dict) else report.get("sample_size")
+            embed = breakdown_embed(
+                label, reason_breakdown(report), int(report.get("flagged") or 0), int(size or 0)
+            )
             await interaction.response.send_message(
-                embed=embed, ephemeral=True, allowed_mentions=NO_PINGS
+                embed=discord.Embed.from_dict(embed), ephemeral=True, allowed_mentions=NO_PINGS
             )
         elif action == "csv":
+            data, complete = verdicts_csv(report)
             name = _SAFE_NAME.sub("_", f"verdicts-{handle or job_id}")[:80] + ".csv"
+            note = "" if complete else " (only the suspicious accounts: this report kept no more)"
             await interaction.response.send_message(
-                f"Verdicts of the sample audited for {escape_markdown(label)}.",
-                file=discord.File(io.BytesIO(verdicts_csv(report)), name),
+                f"Verdicts of the sample audited for {escape_markdown(label)}{note}.",
+                file=discord.File(io.BytesIO(data), name),
                 ephemeral=True, allowed_mentions=NO_PINGS,
             )  # fmt: skip
 
@@ -263,5 +279,5 @@ class AuditBot(discord.Client):
             )  # fmt: skip
             return
         await self.audit_handle(
-            interaction, Handle(record.platform, record.handle), record.sample, True
+            interaction, AuditCommand(record.platform, record.handle, record.sample, fresh=True)
         )

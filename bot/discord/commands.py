@@ -5,17 +5,17 @@ No ``from __future__ import annotations`` here: discord.py reads these annotatio
 build the command options.
 """
 
+import dataclasses
 import logging
 from typing import Any
 
 import discord
 from discord import app_commands
 
-from bot.chat.requests import handle_for
+from bot.chat.commands import AuditCommand, CommandError, parse_audit_args
 from bot.discord.render import HELP
 from bot.discord.replies import NO_PINGS
 from bot.discord_format import escape_markdown, truncate
-from bot.sources.errors import BadHandle
 
 __all__ = ["EXAMPLES", "build_commands", "handle_choices"]
 
@@ -31,6 +31,12 @@ EXAMPLES = (
 _PLATFORM_NAMES = {"bluesky": "Bluesky", "mastodon": "Mastodon", "x": "X"}
 
 
+def _label(command: AuditCommand) -> str:
+    """``bsky:alice.bsky.social``: the normal form, accepted back by the parser."""
+    prefix = "bsky" if command.platform == "bluesky" else command.platform
+    return f"{prefix}:{command.handle}"
+
+
 def handle_choices(
     current: str, recent: list[str], settings: Any
 ) -> list[app_commands.Choice[str]]:
@@ -40,16 +46,17 @@ def handle_choices(
     typed = current.strip()
     if typed:
         try:
-            handle = handle_for(typed, settings)
-        except BadHandle:
+            handle = parse_audit_args([typed], settings)
+        except CommandError:
             choices.append(
                 app_commands.Choice(
                     name="Not a handle yet: try bsky:name, @user@host, x:name", value=typed[:100]
                 )
             )
         else:
-            name = f"{handle} ({_PLATFORM_NAMES.get(handle.platform, handle.platform)})"
-            choices.append(app_commands.Choice(name=name[:100], value=str(handle)[:100]))
+            label = _label(handle)
+            name = f"{label} ({_PLATFORM_NAMES.get(handle.platform, handle.platform)})"
+            choices.append(app_commands.Choice(name=name[:100], value=label[:100]))
     lowered = typed.lower()
     for label in recent:
         if lowered in label.lower() and all(c.value != label for c in choices):
@@ -82,14 +89,17 @@ def build_commands(
             await bot.audit_export(interaction, export, sample)
             return
         try:
-            parsed = handle_for(handle or "", bot.settings)
-        except BadHandle as exc:
+            parsed = parse_audit_args([handle or ""], bot.settings)
+        except CommandError as exc:
             await interaction.response.send_message(
                 truncate(escape_markdown(str(exc)), 2000), ephemeral=True,
                 allowed_mentions=NO_PINGS,
             )  # fmt: skip
             return
-        await bot.audit_handle(interaction, parsed, sample, fresh)
+        if sample is not None:
+            sample = max(1, min(sample, bot.settings.sample.max))
+        command = dataclasses.replace(parsed, sample=sample or parsed.sample, fresh=fresh)
+        await bot.audit_handle(interaction, command)
 
     @audit.autocomplete("handle")
     async def complete_handle(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.chat.outcomes import Breakdown, Page, subject_of
+from bot.chat.actions import subject_of
 from bot.discord_format import CONTENT_LIMIT, escape_markdown, fit_embed, masked_link, truncate
 from bot.handles import ACCEPTED_FORMS
 from bot.pipeline.messages import Progress, UserError
@@ -162,15 +162,15 @@ def _burst_line(burst: Mapping[str, Any]) -> str:
     return escape_markdown(text)
 
 
-def report_embed(report: Mapping[str, Any], *, chart: bool, cached_age: str | None = None) -> dict:
+def report_embed(
+    report: Mapping[str, Any], *, chart: bool, cached_age: str | None = None
+) -> dict[str, Any]:
     """The report as one embed dict: grade as title and colour, shares, sample, bursts,
     suspicious accounts linked to their profiles, model version in the footer."""
-    platform, handle = subject_of(report)
+    platform, handle, name = subject_of(report)
     label = handle_label(platform, handle) if handle else "this audience"
     grade = report.get("grade")
     title = f"Grade {grade} · {label}" if grade else f"No grade · {label}"
-    subject = report.get("subject")
-    name = subject.get("display_name") if isinstance(subject, Mapping) else None
     verdict = escape_markdown(str(report.get("verdict") or ""))
     description = verdict
     if isinstance(name, str) and name.strip():
@@ -229,17 +229,19 @@ def report_embed(report: Mapping[str, Any], *, chart: bool, cached_age: str | No
     return fit_embed(embed)
 
 
-def more_text(label: str, page: Page) -> tuple[str, int]:
-    """A page of suspicious accounts as one message (within 2,000 characters), and how many of
-    the page's rows it shows (whole lines only; the rest start the next page)."""
-    if not page.rows:
+def more_text(
+    label: str, rows: Sequence[Mapping[str, Any]], offset: int, total: int
+) -> tuple[str, int]:
+    """Suspicious accounts ``rows`` (from ``offset`` of ``total``) as one message within 2,000
+    characters, and how many of them it shows (whole lines; the rest start the next page)."""
+    if not rows:
         return f"No more suspicious accounts in the audit of {escape_markdown(label)}.", 0
-    lines = [_account_line(r) for r in page.rows]
+    lines = [_account_line(r) for r in rows]
     shown = len(lines)
     while True:
         head = (
-            f"Suspicious accounts {page.offset + 1:,}–{page.offset + shown:,} of "
-            f"{page.total:,} in the audit of {escape_markdown(label)}:"
+            f"Suspicious accounts {offset + 1:,}–{offset + shown:,} of {total:,} kept "
+            f"from the audit of {escape_markdown(label)}:"
         )
         text = "\n".join([head, *lines[:shown]])
         if len(text) <= CONTENT_LIMIT or shown == 1:
@@ -247,10 +249,12 @@ def more_text(label: str, page: Page) -> tuple[str, int]:
         shown -= 1
 
 
-def breakdown_embed(label: str, data: Breakdown) -> dict:
+def breakdown_embed(
+    label: str, counts: Sequence[tuple[str, int]], flagged: int, sample: int
+) -> dict[str, Any]:
     """Every reason and how many flagged accounts give it."""
-    if data.counts:
-        lines = [f"• {escape_markdown(reason)}: {count:,}" for reason, count in data.counts]
+    if counts:
+        lines = [f"• {escape_markdown(reason)}: {count:,}" for reason, count in counts]
         description = _lines_within(lines, 4000)
     else:
         description = "No account in the sample was flagged."
@@ -260,7 +264,7 @@ def breakdown_embed(label: str, data: Breakdown) -> dict:
             "title": escape_markdown(f"Reasons · {label}"),
             "description": description,
             "footer": {
-                "text": f"{data.flagged:,} flagged of {data.sample:,} sampled; an account can "
+                "text": f"{flagged:,} flagged of {sample:,} sampled; an account can "
                 "give several reasons"
             },
         }
