@@ -247,7 +247,8 @@ async def test_audit_defers_shows_progress_and_ends_with_the_report_embed(world:
     steps, final = await world.final(call)
     progress = [r.content for r in steps[1:-1]]
     assert progress and all("Grade" not in p for p in progress)
-    assert any("fetching" in p and "of 100" in p for p in progress)
+    assert all(p.startswith("⏳ ") for p in progress)
+    assert any(("fetching" in p and "of 100" in p) or "scoring" in p for p in progress)
     assert final.kind == "edit" and final.content == ""
     (embed,) = final.embeds
     assert embed["title"].startswith("Grade ") and "alice.bsky.social" in embed["title"]
@@ -441,3 +442,27 @@ async def test_dev_guild_sync_and_gateway_from_rest(world: World) -> None:
     assert ("GET", "/gateway/bot", 200) in world.discord.requests
     call = await world.discord.command("help", user=world.user(8), guild=world.guild)
     assert (await world.discord.next_reply(call)).ephemeral
+
+
+async def test_reports_of_the_pipelines_own_runner_work_with_every_button(world: World) -> None:
+    """``bot.audit_runner`` keeps no per-account verdicts: the buttons say what they can."""
+    world.settings.worker.runner = "bot.audit_runner:build_runner"
+    populate(world.bsky)
+    world.start_worker()
+    await world.start_bot()
+    user = world.user(9)
+    call = await world.discord.command("audit", {"handle": SUBJECT}, user=user, guild=world.guild)
+    _, final = await world.final(call)
+    assert final.embeds[0]["title"].startswith("Grade ")
+    assert [a["filename"] for a in final.attachments] == ["chart.png"]
+    assert_inert(final)
+    report = world.discord.original(call)
+    assert report is not None
+    job = final.custom_ids[0].split(":")[2]
+    more = await world.discord.press(report, f"fa:more:{job}", user=user, guild=world.guild)
+    page = await world.discord.next_reply(more)
+    assert page.ephemeral and page.content.startswith("No more suspicious accounts")
+    csv = await world.discord.press(report, f"fa:csv:{job}", user=user, guild=world.guild)
+    sheet = await world.discord.next_reply(csv)
+    assert "only the suspicious accounts" in sheet.content
+    assert len(sheet.uploads[0].data.decode().splitlines()) == 1 + 5

@@ -116,6 +116,7 @@ class AuditBot(discord.Client):
             except (TimeoutError, asyncio.CancelledError):
                 self._consumer_task.cancel()
             self._consumer_task = None
+        await self.replies.aclose()
         await super().close()
 
     async def _on_command_error(

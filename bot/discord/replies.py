@@ -31,7 +31,7 @@ from bot.discord.render import (
     report_embed,
 )
 from bot.discord_format import CONTENT_LIMIT, escape_markdown, truncate
-from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery, Progress
+from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery
 from bot.pipeline.service import Submission, describe_age
 
 __all__ = ["NO_PINGS", "Replies"]
@@ -64,7 +64,17 @@ class Replies:
         self._locks: dict[str, asyncio.Lock] = {}
         #: request ids that a delivery has already touched, oldest first (bounded).
         self._touched: OrderedDict[str, bool] = OrderedDict()
+        #: the newest progress line not yet shown, and the task showing them, per request.
+        self._pending: dict[str, tuple[Conversation, str]] = {}
+        self._painters: dict[str, asyncio.Task[None]] = {}
         self.fallbacks = 0
+
+    async def aclose(self) -> None:
+        """Stop showing progress (answers are never left half-sent: they are awaited)."""
+        painters = list(self._painters.values())
+        for task in painters:
+            task.cancel()
+        await asyncio.gather(*painters, return_exceptions=True)
 
     # ------------------------------------------------------------------ bookkeeping
     def _lock(self, request_id: str) -> asyncio.Lock:
@@ -88,17 +98,39 @@ class Replies:
             log.error("delivery without a usable conversation dropped: %s", exc)
             return
         rid = delivery.request.request_id
-        async with self._lock(rid):
-            if delivery.kind == "progress" and delivery.progress is not None:
-                if self._touched.get(rid):
-                    return  # the answer is already there
+        if delivery.kind == "progress" and delivery.progress is not None:
+            if not self._touched.get(rid):  # else the answer is already there
                 self._touch(rid, final=False)
-                await self._progress(conv, label_of(delivery.request), delivery.progress)
-            elif delivery.kind == "result" and delivery.outcome is not None:
+                text = progress_text(label_of(delivery.request), delivery.progress)
+                self._show_progress(rid, conv, text)
+            return
+        if delivery.kind == "result" and delivery.outcome is not None:
+            async with self._lock(rid):
                 self._touch(rid, final=True)
+                self._pending.pop(rid, None)
                 await self._answer(conv, delivery.request, delivery.job_id, delivery.outcome)
-        if delivery.kind == "result":
             self._locks.pop(rid, None)
+
+    def _show_progress(self, rid: str, conv: Conversation, text: str) -> None:
+        """Progress is shown in the background, newest line only: a slow or rate-limited edit
+        never holds up other conversations' deliveries, and stale lines are skipped."""
+        self._pending[rid] = (conv, text)
+        if rid not in self._painters:
+            self._painters[rid] = asyncio.create_task(self._paint(rid), name=f"progress-{rid}")
+
+    async def _paint(self, rid: str) -> None:
+        try:
+            while rid in self._pending:
+                async with self._lock(rid):
+                    item = self._pending.pop(rid, None)
+                    if item is None or self._touched.get(rid):
+                        break  # answered meanwhile
+                    try:
+                        await self._progress_text(*item)
+                    except discord.HTTPException as exc:
+                        log.warning("progress edit failed (%s); skipped", exc.status)
+        finally:
+            self._painters.pop(rid, None)
 
     async def submitted(self, conv: Conversation, submission: Submission) -> None:
         """Show what ``submit`` said, unless a delivery has already overtaken it."""
@@ -118,9 +150,6 @@ class Replies:
             self._locks.pop(rid, None)
 
     # ------------------------------------------------------------------ progress
-    async def _progress(self, conv: Conversation, label: str, progress: Progress) -> None:
-        await self._progress_text(conv, progress_text(label, progress))
-
     async def _progress_text(self, conv: Conversation, text: str) -> None:
         if not conv.token_alive(self.clock()):
             return  # the report will go to the channel; progress there would be noise
