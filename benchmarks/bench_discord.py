@@ -5,9 +5,9 @@
 The real bot (``bot.discord``) on the fake Discord gateway and REST API, the real pipeline with
 one worker on a private redis-server, a fake Bluesky AppView (no added latency) and the packaged
 scoring model, all on this machine. Fresh audits (each of a different account) and cached ones
-(the same accounts again) are timed separately. Times are measured at the fake Discord: when it
-dispatched the INTERACTION_CREATE and when it received the callback or the webhook edit.
-Prints p50, p95 and max in milliseconds.
+(the same accounts again) are timed one at a time, then a crowd of fresh ones at once. Times are
+measured at the fake Discord: when it dispatched the INTERACTION_CREATE and when it received the
+callback or the webhook edit. Prints p50, p95 and max in milliseconds.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ async def bench(audits: int, followers: int, sample: int) -> None:
                 limits={"user_requests": 10**6, "chat_requests": 10**6, "user_in_flight": 1000},
             )  # fmt: skip
             handles = []
-            for i in range(audits):
+            for i in range(2 * audits):
                 handle = f"acct{i}.bsky.social"
                 did = bsky.add_account(handle)
                 bsky.add_followers(did, followers, prefix=f"a{i}f")
@@ -75,8 +75,12 @@ async def bench(audits: int, followers: int, sample: int) -> None:
             await world.start_bot()
             try:
                 await _one(world, handles[0], sample, 0)  # warm-up: model load, first chart
-                fresh = [await _one(world, h, sample, i) for i, h in enumerate(handles[1:], 1)]
-                cached = [await _one(world, h, sample, i) for i, h in enumerate(handles[1:], 1)]
+                one_by_one = handles[1:audits]
+                fresh = [await _one(world, h, sample, i) for i, h in enumerate(one_by_one, 1)]
+                cached = [await _one(world, h, sample, i) for i, h in enumerate(one_by_one, 1)]
+                crowd = await asyncio.gather(
+                    *(_one(world, h, sample, i) for i, h in enumerate(handles[audits:], audits))
+                )
             finally:
                 await world.close()
                 await redis.aclose()
@@ -85,6 +89,8 @@ async def bench(audits: int, followers: int, sample: int) -> None:
     print(f"fresh  final embed   {_ms([f for _, f in fresh])}")
     print(f"cached deferral      {_ms([d for d, _ in cached])}")
     print(f"cached final embed   {_ms([f for _, f in cached])}")
+    print(f"crowd  deferral      {_ms([d for d, _ in crowd])}  ({audits} at once)")
+    print(f"crowd  final embed   {_ms([f for _, f in crowd])}")
 
 
 def main() -> None:
