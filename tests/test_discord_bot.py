@@ -236,6 +236,7 @@ async def test_audit_defers_shows_progress_and_ends_with_the_report_embed(world:
     world.start_worker()
     await world.start_bot()
     assert [c["name"] for c in world.discord.commands[None]] == ["audit", "help", "Audit export"]
+    assert all(c["contexts"] == [0, 1] for c in world.discord.commands[None])  # servers and DMs
     call = await world.discord.command(
         "audit",
         {"handle": "@alice.bsky.social", "sample": 100},

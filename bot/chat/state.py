@@ -43,6 +43,8 @@ class ChatState:
 
     async def add_recent(self, scope: str, label: str) -> None:
         """Remember ``label`` (``bsky:alice.bsky.social``) as the newest audit in ``scope``."""
+        if self.recent_max <= 0:
+            return
         key = f"{self.base}recent:{scope}"
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.lrem(key, 0, label)
@@ -52,6 +54,8 @@ class ChatState:
             await pipe.execute()
 
     async def recent(self, scope: str) -> list[str]:
+        if self.recent_max <= 0:
+            return []
         raw = await self.redis.lrange(f"{self.base}recent:{scope}", 0, self.recent_max - 1)
         return [r.decode() if isinstance(r, bytes) else str(r) for r in raw]
 

@@ -28,6 +28,7 @@ EXAMPLES = (
     ("Mastodon: @user@example.social", "mastodon:user@example.social"),
     ("X: x:jack or https://x.com/jack", "x:jack"),
 )
+_CONTEXTS = app_commands.AppCommandContext(guild=True, dm_channel=True)
 _PLATFORM_NAMES = {"bluesky": "Bluesky", "mastodon": "Mastodon", "x": "X"}
 
 
@@ -72,6 +73,7 @@ def build_commands(
     """The commands of ``bot`` (an ``AuditBot``), closed over it: no global state."""
 
     @app_commands.command(name="audit", description="Audit an account's followers for fakes")
+    @app_commands.allowed_contexts(guilds=True, dms=True)
     @app_commands.describe(
         handle="bsky:alice.bsky.social, @user@example.social, x:jack or a profile link",
         sample="How many of the newest followers to read",
@@ -113,6 +115,7 @@ def build_commands(
         return handle_choices(current, recent, bot.settings)
 
     @app_commands.command(name="help", description="How to audit: handle forms and platforms")
+    @app_commands.allowed_contexts(guilds=True, dms=True)
     async def help_command(interaction: discord.Interaction) -> None:
         await interaction.response.send_message(HELP, ephemeral=True, allowed_mentions=NO_PINGS)
 
@@ -127,5 +130,7 @@ def build_commands(
             return
         await bot.audit_export(interaction, exports[0], None)
 
-    export_menu = app_commands.ContextMenu(name="Audit export", callback=audit_message)
+    export_menu = app_commands.ContextMenu(
+        name="Audit export", callback=audit_message, allowed_contexts=_CONTEXTS
+    )
     return [audit, help_command, export_menu]
