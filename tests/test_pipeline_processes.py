@@ -252,6 +252,6 @@ async def test_console_chat_says_so_when_its_worker_cannot_start(
 ) -> None:
     env = _env(redis_url, platform.url, FOLLOWAUDIT_WORKER__RUNNER="no.such.module:build")
     chat = await procs.start("chat", env=env, stdin=True)
-    out, err = await asyncio.wait_for(chat.communicate(b"/audit kim.test\n"), 60)
+    _out, err = await asyncio.wait_for(chat.communicate(b"/audit kim.test\n"), 60)
     assert chat.returncode == 2
     assert "the worker could not start" in err.decode()
