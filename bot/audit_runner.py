@@ -17,12 +17,17 @@ from bot.pipeline.runner import (
     Budgets,
     Checkpoint,
     ProgressSink,
+    RunnerContext,
     TransientAuditError,
+    Uploads,
     UserFacingError,
 )
 from bot.settings import Settings
 
-__all__ = ["PlatformAuditRunner", "build_runner", "error_code"]
+__all__ = ["UPLOAD_PLATFORM", "PlatformAuditRunner", "build_runner", "error_code"]
+
+#: The ``platform`` of a request that audits an uploaded export (see ``AuditService``).
+UPLOAD_PLATFORM = "upload"
 
 log = logging.getLogger("followaudit.runner")
 
@@ -36,9 +41,12 @@ def error_code(exc: BaseException) -> str:
 class PlatformAuditRunner:
     """One per worker process: one HTTP session, the model loaded once (in a thread)."""
 
-    def __init__(self, settings: Settings, budgets: Budgets | None = None) -> None:
+    def __init__(
+        self, settings: Settings, budgets: Budgets | None = None, uploads: Uploads | None = None
+    ) -> None:
         self.settings = settings
         self.budgets = budgets
+        self.uploads = uploads
         self._session: aiohttp.ClientSession | None = None
         self._model: Any = None
         self._model_lock = asyncio.Lock()
@@ -61,6 +69,13 @@ class PlatformAuditRunner:
     ) -> AuditOutcome:
         from bot.sources import SourceError, source_for
 
+        if job.platform == UPLOAD_PLATFORM:
+            try:
+                result = await self._read_upload(job)
+            except SourceError as exc:
+                raise UserFacingError(error_code(exc), exc.message) from exc
+            await progress("scoring")
+            return await asyncio.to_thread(_report, result, await self._load_model())
         handle = Handle(job.platform, job.handle)
         gate = self.budgets.request if self.budgets is not None else None
         source = source_for(handle.platform, await self._http(), self.settings, gate=gate)
@@ -94,6 +109,20 @@ class PlatformAuditRunner:
         model = await self._load_model()
         # Scoring and the chart are CPU work: in a thread, so heartbeats keep their pace.
         return await asyncio.to_thread(_report, result, model)
+
+    async def _read_upload(self, job: AuditJob) -> Any:
+        from bot.sources import read_upload
+
+        upload_id = job.options.get("upload")
+        data = await self.uploads.get(upload_id) if self.uploads and upload_id else None
+        if data is None:
+            raise UserFacingError(
+                "upload_expired", "That file is no longer available; please send it again."
+            )
+        return await read_upload(
+            data, self.settings, name=str(job.options.get("name") or job.handle),
+            format=str(job.options.get("format") or "auto"), sample=job.sample,
+        )  # fmt: skip
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -139,5 +168,5 @@ def _report(result: Any, model: Any) -> AuditOutcome:
     return AuditOutcome(report=data, texts=texts, attachments=attachments)
 
 
-def build_runner(settings: Settings, budgets: Budgets) -> PlatformAuditRunner:
-    return PlatformAuditRunner(settings, budgets)
+def build_runner(settings: Settings, context: RunnerContext) -> PlatformAuditRunner:
+    return PlatformAuditRunner(settings, context.budgets, context.uploads)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ import pytest
 from bot.audit_runner import PlatformAuditRunner, error_code
 from bot.pipeline.budget import RedisBudgets
 from bot.pipeline.delivery import DeliveryConsumer
+from bot.pipeline.messages import ReplyTo
 from bot.pipeline.service import AuditService
 from bot.pipeline.store import Store
 from bot.pipeline.worker import Worker
@@ -91,3 +93,48 @@ async def test_console_chat_with_the_real_runner(redis_url: str, bsky: FakeBlues
     assert text.count("Grade ") == 2  # once per report, never in progress lines
     progress = [line for line in text.splitlines() if "fetching" in line]
     assert progress and all("Grade" not in line for line in progress)
+
+
+def _export(n: int) -> bytes:
+    rows = [
+        {"platform": "bluesky", "id": f"did:plc:{i:024d}", "handle": f"u{i}.test",
+         "created_at": "2024-01-01T00:00:00Z", "followers_count": i % 40,
+         "following_count": 100 + i, "posts_count": i % 7}
+        for i in range(n)
+    ]  # fmt: skip
+    return "\n".join(json.dumps(r) for r in rows).encode()
+
+
+async def test_uploaded_export_is_audited_and_then_forgotten(
+    redis: Any, make_settings: Any
+) -> None:
+    settings = make_settings()
+    service = AuditService.from_settings(redis, settings)
+    budgets = RedisBudgets(Store(redis), settings.limits.platforms, clock=service.clock)
+    runner = PlatformAuditRunner(settings, budgets, service.uploads)
+    collector, stop = Collector(), asyncio.Event()
+    consumer = DeliveryConsumer(redis, "test", collector, block=0.05)
+    worker = Worker(redis, settings, runner)
+    tasks = [asyncio.create_task(consumer.run(stop)), asyncio.create_task(worker.run(stop))]
+    try:
+        reply = ReplyTo("test", {"chat": 1})
+        sub = await service.submit_upload(_export(120), user="u", chat="c", reply=reply,
+                                          name="followers.jsonl", sample=100)  # fmt: skip
+        assert sub.status == "queued"
+        upload_id = sub.request.options["upload"]
+        assert await service.uploads.get(upload_id) is not None
+        gone = await service.submit_upload(b"", user="u", chat="c", reply=reply, name="empty")
+        await wait_until(lambda: len(collector.results()) == 2, within=60, what="two answers")
+        (good,) = collector.results(sub.request.request_id)
+        assert good.outcome.ok and good.outcome.report["sample"]["size"] == 100
+        assert good.outcome.texts["plain"].count("Grade ") == 1
+        (bad,) = collector.results(gone.request.request_id)
+        assert bad.outcome.error is not None and bad.outcome.error.code == "bad_upload"
+        assert await service.uploads.get(upload_id) is None  # deleted once answered
+        again = await service.submit_upload(_export(120), user="u2", chat="c", reply=reply,
+                                            name="followers.jsonl", sample=100)  # fmt: skip
+        assert again.status == "queued"  # uploads are never cached or coalesced
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        await runner.aclose()

@@ -306,6 +306,10 @@ class Worker:
             error=outcome.error, finished_at=self.clock(),
         )  # fmt: skip
         answered = await retrying(lambda: self._finish(job, msg_id, outcome), what="finish")
+        upload = job.options.get("upload")
+        if isinstance(upload, str):
+            await retrying(lambda: self.store.redis.delete(self.store.key("upload", upload)),
+                           what="upload")  # fmt: skip
         self.metrics.audits.labels("ok" if outcome.ok else outcome.error.code).inc()  # type: ignore[union-attr]
         log.info("audit finished",
                  extra={"ok": outcome.ok, "answers": answered, "attempt": attempts})  # fmt: skip
