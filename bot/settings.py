@@ -11,18 +11,43 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class BlueskySettings(BaseModel):
+class HttpSettings(BaseModel):
+    """How one platform's API is called: timeouts, bounded retries, rate-limit patience."""
+
+    #: Whole-request timeout in seconds (connect, send, read the body).
+    timeout_seconds: float = Field(15.0, gt=0)
+    #: Retries after the first attempt, only for 5xx, timeouts, malformed bodies and short 429s.
+    max_retries: int = Field(3, ge=0, le=10)
+    #: First backoff in seconds; doubles each retry, with jitter.
+    backoff_seconds: float = Field(0.5, ge=0)
+    #: Longest wait for a rate-limit reset inside one fetch; longer means RateLimited is raised.
+    max_rate_limit_wait_seconds: float = Field(10.0, ge=0)
+    #: Largest response body read, in bytes.
+    max_body_bytes: int = Field(8_000_000, ge=1024)
+
+
+class BlueskySettings(HttpSettings):
     base_url: str = "https://public.api.bsky.app"
+    #: getProfiles batches in flight at once, overlapping the follower pages.
+    profile_concurrency: int = Field(8, ge=1, le=32)
 
 
-class MastodonSettings(BaseModel):
+class MastodonSettings(HttpSettings):
     #: Unset: each handle's own instance over https. Set: every Mastodon request goes here.
     base_url: str | None = None
 
 
-class XSettings(BaseModel):
+class XSettings(HttpSettings):
     base_url: str = "https://api.x.com"
     bearer_token: SecretStr | None = None
+
+
+class UploadSettings(BaseModel):
+    """Uploaded follower exports (CSV, JSON, JSON Lines)."""
+
+    max_bytes: int = Field(20_000_000, ge=1024)
+    #: Rows beyond this are not read.
+    max_rows: int = Field(50_000, ge=1)
 
 
 class SampleSettings(BaseModel):
@@ -65,6 +90,7 @@ class Settings(BaseSettings):
     bluesky: BlueskySettings = BlueskySettings()
     mastodon: MastodonSettings = MastodonSettings()
     x: XSettings = XSettings()
+    uploads: UploadSettings = UploadSettings()
     sample: SampleSettings = SampleSettings()
     worker: WorkerSettings = WorkerSettings()
     telegram: TelegramSettings = TelegramSettings()

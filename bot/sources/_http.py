@@ -1,0 +1,228 @@
+"""One polite JSON GET for every source: bounded retries, rate-limit headers, typed failures.
+
+Redirects are not followed (a platform-controlled ``Location`` must not aim our requests, or a
+token, at another host): a 3xx goes back to the caller like any other status. Retries only where
+they can help: timeouts and connection failures, 5xx, truncated or malformed
+JSON bodies, and 429s whose reset is within ``max_rate_limit_wait_seconds``. Everything else goes
+back to the caller with its status, to be read by the platform's own rules. Header values and
+request headers (tokens) never appear in messages or logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+
+from bot.settings import HttpSettings
+from bot.sources.base import RequestGate
+from bot.sources.errors import PlatformUnavailable, RateLimited
+
+__all__ = ["Reply", "Requester", "seconds_until_reset"]
+
+log = logging.getLogger(__name__)
+
+_RESET_HEADERS = ("x-rate-limit-reset", "ratelimit-reset", "x-ratelimit-reset")
+_REMAINING_HEADERS = ("x-rate-limit-remaining", "ratelimit-remaining", "x-ratelimit-remaining")
+_BACKOFF_CAP = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    data: Any  # parsed JSON, or None when the body was empty or not JSON (non-2xx only)
+    headers: Mapping[str, str]
+
+
+def _parse_when(value: str, now: float) -> float | None:
+    """Seconds from ``now`` until a reset given as epoch seconds, delta seconds or a date."""
+    value = value.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        pass
+    else:
+        # Epoch seconds (X, Bluesky) are large; small numbers are delta seconds (Retry-After).
+        return number - now if number > 1e9 else number
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+    if when.tzinfo is None:
+        return None
+    return when.timestamp() - now
+
+
+def seconds_until_reset(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """When the platform says a retry can succeed: Retry-After, or the rate-limit reset header."""
+    now = time.time() if now is None else now
+    for name in ("retry-after", *_RESET_HEADERS):
+        value = headers.get(name)
+        if value:
+            seconds = _parse_when(value[:64], now)
+            if seconds is not None:
+                return max(0.0, min(seconds, 86_400.0))
+    return None
+
+
+def _remaining(headers: Mapping[str, str]) -> int | None:
+    for name in _REMAINING_HEADERS:
+        value = headers.get(name)
+        if value is not None:
+            try:
+                return int(value.strip())
+            except ValueError:
+                return None
+    return None
+
+
+def _human(seconds: float) -> str:
+    seconds = max(1, round(seconds))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+class Requester:
+    """Makes JSON GETs to one platform and counts them; shared by one fetch."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        label: str,
+        settings: HttpSettings,
+        headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = False,
+        platform: str = "",
+        gate: RequestGate | None = None,
+    ) -> None:
+        self._session = session
+        self._platform = platform
+        self._gate = gate
+        self.label = label
+        self._settings = settings
+        self._headers = dict(headers or {})
+        self._redirects = follow_redirects
+        self._timeout = aiohttp.ClientTimeout(total=settings.timeout_seconds)
+        self.requests = 0
+        #: Monotonic time before which the platform said no budget is left, if any.
+        self._blocked_until: float | None = None
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(_BACKOFF_CAP, float(self._settings.backoff_seconds) * 2.0**attempt)
+        return base * (0.5 + random.random() / 2)
+
+    async def _respect_budget(self) -> None:
+        if self._blocked_until is None:
+            return
+        wait = self._blocked_until - time.monotonic()
+        if wait <= 0:
+            self._blocked_until = None
+            return
+        if wait > self._settings.max_rate_limit_wait_seconds:
+            raise RateLimited(self._limited_message(wait), wait)
+        await asyncio.sleep(wait)
+        self._blocked_until = None
+
+    def _limited_message(self, wait: float) -> str:
+        return f"{self.label} is rationing requests right now; try again in {_human(wait)}."
+
+    def _note_budget(self, headers: Mapping[str, str]) -> None:
+        if _remaining(headers) == 0:
+            reset = seconds_until_reset(headers)
+            if reset:
+                self._blocked_until = time.monotonic() + reset
+
+    async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
+        limit = self._settings.max_body_bytes
+        if (resp.content_length or 0) > limit:
+            raise PlatformUnavailable(f"{self.label} sent an answer too large to read.")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > limit:
+                raise PlatformUnavailable(f"{self.label} sent an answer too large to read.")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def get(self, url: str, params: Any = None) -> Reply:
+        """GET ``url`` and parse JSON; typed errors once the retries are spent."""
+        attempt = 0
+        while True:
+            await self._respect_budget()
+            self.requests += 1
+            problem: str
+            gate = self._gate(self._platform) if self._gate else contextlib.nullcontext()
+            try:
+                async with (
+                    gate,
+                    self._session.get(
+                        url,
+                        params=params,
+                        headers=self._headers,
+                        timeout=self._timeout,
+                        allow_redirects=self._redirects,
+                        max_redirects=3,
+                    ) as resp,
+                ):
+                    status = resp.status
+                    headers = resp.headers
+                    body = await self._read(resp)
+            except TimeoutError:
+                problem = f"{self.label} did not answer in time; try again later."
+            except aiohttp.TooManyRedirects:
+                raise PlatformUnavailable(f"{self.label} redirected too many times.") from None
+            except aiohttp.ClientError as exc:
+                problem = f"{self.label} could not be reached; try again later."
+                log.debug("%s request failed: %s", self.label, type(exc).__name__)
+            else:
+                self._note_budget(headers)
+                if status == 429:
+                    wait = seconds_until_reset(headers)
+                    wait = self._backoff(attempt) if wait is None else wait
+                    if attempt < self._settings.max_retries and (
+                        wait <= self._settings.max_rate_limit_wait_seconds
+                    ):
+                        log.info("%s rate limited; waiting %.2f s", self.label, wait)
+                        self._blocked_until = None
+                        await asyncio.sleep(wait)
+                        attempt += 1
+                        continue
+                    raise RateLimited(self._limited_message(wait), wait)
+                if status >= 500:
+                    problem = f"{self.label} is having trouble (HTTP {status}); try again later."
+                else:
+                    data, parsed = _parse(body)
+                    if parsed or not 200 <= status < 300:
+                        return Reply(status, data if parsed else None, headers)
+                    problem = f"{self.label} sent a malformed answer; try again later."
+            if attempt >= self._settings.max_retries:
+                raise PlatformUnavailable(problem)
+            delay = self._backoff(attempt)
+            log.info("%s: %s (retry %d in %.2f s)", self.label, problem, attempt + 1, delay)
+            await asyncio.sleep(delay)
+            attempt += 1
+
+
+def _parse(body: bytes) -> tuple[Any, bool]:
+    try:
+        return json.loads(body), True
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None, False

@@ -1,0 +1,198 @@
+"""What every follower source returns and accepts: the result, the checkpoint, the protocol.
+
+A fetch reads the subject's profile and up to ``sample`` followers, newest first. After each page
+it hands a JSON-serialisable ``Checkpoint`` to ``on_page``; a later fetch given ``resume=`` that
+checkpoint continues from the saved cursor instead of starting again (crash recovery, issue 5).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
+
+from bot.handles import Handle
+from scoring.account import Account, AccountError
+
+__all__ = [
+    "CHECKPOINT_VERSION",
+    "Checkpoint",
+    "FetchResult",
+    "FollowerSource",
+    "PageCallback",
+    "ProgressCallback",
+    "RequestGate",
+    "call_hook",
+    "call_progress",
+    "max_pages",
+    "sample_size",
+]
+
+CHECKPOINT_VERSION: Final = 1
+ORDER: Final = "newest_first"
+
+#: ``gate(platform)`` -> an async context manager held around every HTTP request of a source:
+#: the pipeline's shared per-platform budgets (requests per window, concurrency) plug in here.
+RequestGate = Callable[[str], AbstractAsyncContextManager[object]]
+#: ``progress(read, target)``; may be a plain function or a coroutine function.
+ProgressCallback = Callable[[int, int], Awaitable[None] | None]
+#: ``on_page(checkpoint)`` after each page is complete; may be sync or async.
+PageCallback = Callable[["Checkpoint"], Awaitable[None] | None]
+
+
+async def call_hook(hook: Callable[..., Any] | None, *args: Any) -> None:
+    """Call a sync or async callback."""
+    if hook is None:
+        return
+    result = hook(*args)
+    if inspect.isawaitable(result):
+        await result
+
+
+async def call_progress(hook: ProgressCallback | None, read: int, goal: int) -> None:
+    """Report ``(read, target)``; the target grows when a platform's count was too low."""
+    await call_hook(hook, read, max(read, goal))
+
+
+def max_pages(target: int, page: int) -> int:
+    """A bound on pages for one fetch, so a server that never ends a cursor chain cannot
+    keep a worker busy: twice the pages the sample needs, plus a few."""
+    return 2 * (-(-target // page)) + 3
+
+
+def sample_size(requested: int | None, default: int, maximum: int) -> int:
+    """The number of followers to read: ``requested`` or the default, within 1..maximum."""
+    n = default if requested is None else int(requested)
+    return max(1, min(n, maximum))
+
+
+@dataclass
+class FetchResult:
+    """The subject and a sample of its followers, newest first."""
+
+    handle: Handle
+    subject: Account
+    followers: list[Account]
+    #: The follower count the platform itself reports (``None`` when it does not say).
+    followers_total: int | None
+    order: str = ORDER
+    #: HTTP requests made for this fetch (including those before a resume).
+    requests: int = 0
+    #: True when the whole follower list was read (fewer followers than the sample).
+    complete: bool = False
+    #: Records that could not be read as accounts, and the first few reasons.
+    skipped: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def sample_block(self) -> dict[str, Any]:
+        """The report's ``"sample"`` block: how many of how many, in which order."""
+        return {"size": len(self.followers), "of": self.followers_total, "order": self.order}
+
+    def subject_block(self) -> dict[str, Any]:
+        """The report's ``"subject"`` block; ``handle`` is the normalised handle."""
+        s = self.subject
+        return {
+            "platform": self.handle.platform,
+            "handle": self.handle.handle,
+            "id": s.id,
+            "display_name": s.display_name,
+            "followers_count": s.followers_count,
+            "following_count": s.following_count,
+            "posts_count": s.posts_count,
+            "created_at": s.to_dict()["created_at"],
+        }
+
+
+@dataclass
+class Checkpoint:
+    """Where a fetch stands: enough to continue it in another process. JSON-serialisable."""
+
+    platform: str
+    handle: str
+    target: int
+    subject: dict[str, Any]
+    followers_total: int | None
+    followers: list[dict[str, Any]]
+    #: The platform's cursor for the next page; ``None`` with ``done`` when nothing is left.
+    cursor: str | None
+    done: bool = False
+    requests: int = 0
+    skipped: int = 0
+    #: Platform state needed to continue (e.g. the account id to page).
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A snapshot; the checkpoint itself keeps changing after ``on_page`` returns."""
+        return {
+            "version": CHECKPOINT_VERSION,
+            "platform": self.platform,
+            "handle": self.handle,
+            "target": self.target,
+            "subject": self.subject,
+            "followers_total": self.followers_total,
+            "followers": list(self.followers),
+            "cursor": self.cursor,
+            "done": self.done,
+            "requests": self.requests,
+            "skipped": self.skipped,
+            "state": self.state,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Checkpoint:
+        """Validate a saved checkpoint; raise ``ValueError`` when it is not one we wrote."""
+        if not isinstance(data, Mapping) or data.get("version") != CHECKPOINT_VERSION:
+            raise ValueError("not a follower checkpoint of a known version")
+        try:
+            cp = cls(
+                platform=str(data["platform"]),
+                handle=str(data["handle"]),
+                target=int(data["target"]),
+                subject=dict(data["subject"]),
+                followers_total=(
+                    None if data["followers_total"] is None else int(data["followers_total"])
+                ),
+                followers=[dict(f) for f in data["followers"]],
+                cursor=None if data["cursor"] is None else str(data["cursor"]),
+                done=bool(data["done"]),
+                requests=int(data.get("requests", 0)),
+                skipped=int(data.get("skipped", 0)),
+                state=dict(data.get("state") or {}),
+            )
+            Account.from_dict(cp.subject)
+        except (KeyError, TypeError, ValueError, AccountError) as exc:
+            raise ValueError(f"malformed follower checkpoint: {exc}") from None
+        return cp
+
+    def accounts(self) -> list[Account]:
+        return [Account.from_dict(f) for f in self.followers]
+
+
+def coerce_checkpoint(
+    resume: Checkpoint | Mapping[str, Any] | None, handle: Handle
+) -> Checkpoint | None:
+    """Accept a checkpoint or its dict; check that it belongs to this handle."""
+    if resume is None:
+        return None
+    cp = resume if isinstance(resume, Checkpoint) else Checkpoint.from_dict(resume)
+    if (cp.platform, cp.handle) != (handle.platform, handle.handle):
+        raise ValueError("the checkpoint belongs to another account")
+    return cp
+
+
+class FollowerSource(Protocol):
+    """Reads one platform's followers. Built with the caller's ``aiohttp.ClientSession``."""
+
+    platform: str
+
+    async def fetch(
+        self,
+        handle: Handle,
+        *,
+        sample: int | None = None,
+        progress: ProgressCallback | None = None,
+        on_page: PageCallback | None = None,
+        resume: Checkpoint | Mapping[str, Any] | None = None,
+    ) -> FetchResult: ...

@@ -1,0 +1,279 @@
+"""Mastodon followers from the account's home instance (or ``FOLLOWAUDIT_MASTODON__BASE_URL``).
+
+``/api/v1/accounts/lookup?acct=`` -> the Account entity; then ``/api/v1/accounts/:id/followers``
+(80 a page, newest first), following the ``Link: <...>; rel="next"`` header. Only the ``max_id``
+of that link is used, so a hostile server cannot point the next request at another host.
+An account that hides its network gets an empty list from Mastodon: that is FollowersHidden,
+never an empty audit. ``X-RateLimit-*`` headers are respected by the requester.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+import socket
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+
+from bot.handles import Handle
+from bot.settings import Settings
+from bot.sources._http import Reply, Requester
+from bot.sources.base import (
+    Checkpoint,
+    FetchResult,
+    PageCallback,
+    ProgressCallback,
+    RequestGate,
+    call_hook,
+    call_progress,
+    coerce_checkpoint,
+    max_pages,
+    sample_size,
+)
+from bot.sources.errors import (
+    AuthenticationNeeded,
+    FollowersHidden,
+    NotFound,
+    PlatformUnavailable,
+    SuspendedOrPrivate,
+)
+from scoring.account import Account, AccountError
+from scoring.loaders.mastodon import account_from_mastodon
+
+__all__ = ["PAGE", "MastodonSource", "is_public_address", "next_max_id"]
+
+PAGE: Final = 80
+_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_NEXT: Final = re.compile(r'<([^<>]{1,2048})>\s*;\s*rel="?next"?', re.IGNORECASE)
+#: Names that are never public Mastodon servers; refused unless a base URL is configured.
+_PRIVATE_TLDS: Final = frozenset(
+    {
+        "local",
+        "localhost",
+        "internal",
+        "intranet",
+        "lan",
+        "home",
+        "corp",
+        "private",
+        "arpa",
+        "invalid",
+        "test",
+        "example",
+        "onion",
+        "alt",
+        "localdomain",
+    }
+)
+
+
+def next_max_id(link: str | None) -> str | None:
+    """The ``max_id`` of the ``rel="next"`` URL in a ``Link`` header, if well-formed."""
+    if not link:
+        return None
+    match = _NEXT.search(link[:8192])
+    if not match:
+        return None
+    values = parse_qs(urlsplit(match.group(1)).query).get("max_id")
+    if not values or not _ID.fullmatch(values[0]):
+        return None
+    return values[0]
+
+
+def is_public_address(address: str) -> bool:
+    """Whether an IP address is on the public internet (not loopback, private, link-local...)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def _check_public(instance: str) -> None:
+    """Refuse a user-typed instance whose name resolves to a non-public address.
+
+    The handle is untrusted input and the bot runs next to private services. (A name that
+    changes its answer between this check and the request is not caught: DNS rebinding.)
+    """
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(instance, 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise NotFound(f"No Mastodon server answers at {instance}.") from None
+    if not infos or not all(is_public_address(str(info[4][0])) for info in infos):
+        raise NotFound(f"{instance} is not a public Mastodon server.")
+
+
+class MastodonSource:
+    """Reads a Mastodon account's followers."""
+
+    platform = "mastodon"
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: Settings,
+        *,
+        gate: RequestGate | None = None,
+    ) -> None:
+        self._session = session
+        self._gate = gate
+        self._settings = settings
+
+    async def _base(self, instance: str) -> str:
+        configured = self._settings.mastodon.base_url
+        if configured:
+            return configured.rstrip("/")
+        if instance.rpartition(".")[2] in _PRIVATE_TLDS:
+            raise NotFound(f"{instance} is not a public Mastodon server.")
+        await _check_public(instance)
+        return f"https://{instance}"
+
+    async def fetch(
+        self,
+        handle: Handle,
+        *,
+        sample: int | None = None,
+        progress: ProgressCallback | None = None,
+        on_page: PageCallback | None = None,
+        resume: Checkpoint | Mapping[str, Any] | None = None,
+    ) -> FetchResult:
+        cp = coerce_checkpoint(resume, handle)
+        instance = handle.instance or ""
+        base = await self._base(instance)
+        http = Requester(
+            self._session,
+            label=f"Mastodon ({instance})",
+            settings=self._settings.mastodon,
+            platform="mastodon",
+            gate=self._gate,
+        )
+        observed = datetime.now(UTC)
+        if cp is None:
+            target = sample_size(sample, self._settings.sample.default, self._settings.sample.max)
+            entity = await self._lookup(http, base, handle)
+            try:
+                subject = account_from_mastodon(entity, observed_at=observed, instance=instance)
+            except AccountError:
+                raise PlatformUnavailable(f"{http.label} sent a malformed profile.") from None
+            hidden = entity.get("hide_collections") is True
+            cp = Checkpoint(
+                platform="mastodon",
+                handle=handle.handle,
+                target=target,
+                subject=subject.to_dict(),
+                followers_total=subject.followers_count,
+                followers=[],
+                cursor=None,
+                state={"id": entity["id"], "hidden": hidden},
+            )
+        subject = Account.from_dict(cp.subject)
+        followers = cp.accounts()
+        total = cp.followers_total
+        goal = cp.target if total is None else min(cp.target, total)
+        await call_progress(progress, len(followers), goal)
+        if not cp.done:
+            await self._page_through(
+                http, base, handle, cp, followers, goal, observed, progress, on_page
+            )
+        return FetchResult(
+            handle=handle,
+            subject=subject,
+            followers=followers,
+            followers_total=total,
+            requests=cp.requests,
+            complete=cp.cursor is None,
+            skipped=cp.skipped,
+        )
+
+    async def _lookup(self, http: Requester, base: str, handle: Handle) -> dict[str, Any]:
+        reply = await http.get(f"{base}/api/v1/accounts/lookup", {"acct": handle.handle})
+        if reply.status == 200 and isinstance(reply.data, dict):
+            entity = reply.data
+            if entity.get("suspended") is True:
+                raise SuspendedOrPrivate("That Mastodon account is suspended.")
+            if not isinstance(entity.get("id"), str) or not _ID.fullmatch(entity["id"]):
+                raise PlatformUnavailable(f"{http.label} sent a malformed profile.")
+            return entity
+        raise _error(reply, http.label)
+
+    async def _page_through(
+        self,
+        http: Requester,
+        base: str,
+        handle: Handle,
+        cp: Checkpoint,
+        followers: list[Account],
+        goal: int,
+        observed: datetime,
+        progress: ProgressCallback | None,
+        on_page: PageCallback | None,
+    ) -> None:
+        url = f"{base}/api/v1/accounts/{cp.state['id']}/followers"
+        instance = handle.instance
+        base_requests = cp.requests
+        seen = {a.id for a in followers}
+        first = not followers and cp.cursor is None
+        page_limit = max_pages(cp.target, PAGE)
+        for page_no in range(page_limit):
+            wanted = cp.target - len(followers)
+            params = {"limit": str(min(PAGE, wanted))}
+            if cp.cursor:
+                params["max_id"] = cp.cursor
+            reply = await http.get(url, params)
+            if reply.status != 200:
+                raise _error(reply, http.label)
+            if not isinstance(reply.data, list):
+                raise PlatformUnavailable(f"{http.label} sent a malformed answer; try later.")
+            next_id = next_max_id(reply.headers.get("Link"))
+            if (
+                first
+                and not reply.data
+                and next_id is None
+                and (cp.state.get("hidden") or (cp.followers_total or 0) > 0)
+            ):
+                raise FollowersHidden(
+                    f"@{handle.handle} hides its followers, so there is nothing to audit."
+                )
+            first = False
+            for entity in reply.data[:wanted]:
+                try:
+                    account = account_from_mastodon(entity, observed_at=observed, instance=instance)
+                except AccountError:
+                    cp.skipped += 1
+                    continue
+                if account.id not in seen:
+                    seen.add(account.id)
+                    followers.append(account)
+                    if on_page is not None:  # dicts only for a checkpoint
+                        cp.followers.append(account.to_dict())
+            full = len(followers) >= cp.target
+            cp.cursor = None if next_id == cp.cursor else next_id
+            cp.done = full or cp.cursor is None or not reply.data
+            if not reply.data:
+                cp.cursor = None
+            cp.requests = base_requests + http.requests
+            if not cp.done and page_no == page_limit - 1:
+                cp.done, cp.cursor = True, None  # a cursor chain that never ends
+            await call_progress(progress, len(followers), goal)
+            await call_hook(on_page, cp)
+            if cp.done:
+                return
+
+
+def _error(reply: Reply, label: str) -> Exception:
+    data = reply.data if isinstance(reply.data, dict) else {}
+    message = str(data.get("error") or "").lower()
+    if reply.status == 404:
+        return NotFound("No Mastodon account has that handle.")
+    if reply.status == 410 or "suspended" in message:
+        return SuspendedOrPrivate("That Mastodon account is suspended.")
+    if reply.status in (401, 403):
+        return AuthenticationNeeded(f"{label} shows accounts only to signed-in users.")
+    return PlatformUnavailable(f"{label} answered HTTP {reply.status}; try again later.")

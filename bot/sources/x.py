@@ -1,0 +1,236 @@
+"""X followers through API v2 with the bearer token from settings.
+
+``/2/users/by/username/:username`` -> the subject; ``/2/users/:id/followers`` with
+``max_results=1000`` and the ``user.fields`` the scoring reads, paged by ``pagination_token``
+(most recent followers first). X often answers 200 with an ``errors`` list instead of ``data``;
+those are read here (not found, suspended, protected). 429s honour ``x-rate-limit-reset``.
+The token goes only into the Authorization header, never into messages or logs, and redirects
+are not followed so it is never sent elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import aiohttp
+
+from bot.handles import Handle
+from bot.settings import Settings
+from bot.sources._http import Reply, Requester
+from bot.sources.base import (
+    Checkpoint,
+    FetchResult,
+    PageCallback,
+    ProgressCallback,
+    RequestGate,
+    call_hook,
+    call_progress,
+    coerce_checkpoint,
+    max_pages,
+    sample_size,
+)
+from bot.sources.errors import (
+    AuthenticationNeeded,
+    NotFound,
+    PlatformUnavailable,
+    SuspendedOrPrivate,
+)
+from scoring.account import Account, AccountError
+from scoring.loaders.x_v2 import account_from_x
+
+__all__ = ["PAGE", "USER_FIELDS", "XSource"]
+
+PAGE: Final = 1000
+USER_FIELDS: Final = (
+    "created_at,description,location,profile_image_url,profile_banner_url,protected,"
+    "public_metrics,url,verified,verified_type,most_recent_tweet_id"
+)
+NO_TOKEN: Final = "Auditing X accounts needs an X API bearer token in FOLLOWAUDIT_X__BEARER_TOKEN."
+_ID: Final = re.compile(r"[0-9]{1,25}")
+_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{1,512}")
+
+
+class XSource:
+    """Reads an X account's followers (needs ``Settings.x.bearer_token``)."""
+
+    platform = "x"
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: Settings,
+        *,
+        gate: RequestGate | None = None,
+    ) -> None:
+        self._session = session
+        self._gate = gate
+        self._settings = settings
+        self._base = settings.x.base_url.rstrip("/")
+
+    def _requester(self) -> Requester:
+        token = self._settings.x.bearer_token
+        secret = token.get_secret_value().strip() if token is not None else ""
+        if not secret:
+            raise AuthenticationNeeded(NO_TOKEN)
+        return Requester(
+            self._session,
+            label="X",
+            settings=self._settings.x,
+            headers={"Authorization": f"Bearer {secret}"},
+            platform="x",
+            gate=self._gate,
+        )
+
+    async def fetch(
+        self,
+        handle: Handle,
+        *,
+        sample: int | None = None,
+        progress: ProgressCallback | None = None,
+        on_page: PageCallback | None = None,
+        resume: Checkpoint | Mapping[str, Any] | None = None,
+    ) -> FetchResult:
+        cp = coerce_checkpoint(resume, handle)
+        http = self._requester()
+        observed = datetime.now(UTC)
+        if cp is None:
+            target = sample_size(sample, self._settings.sample.default, self._settings.sample.max)
+            user = await self._user(http, handle.handle)
+            try:
+                subject = account_from_x(user, observed_at=observed)
+            except AccountError:
+                raise PlatformUnavailable("X sent a malformed profile; try again later.") from None
+            if subject.protected:
+                raise SuspendedOrPrivate(
+                    "That X account is protected, so its followers are private."
+                )
+            cp = Checkpoint(
+                platform="x",
+                handle=handle.handle,
+                target=target,
+                subject=subject.to_dict(),
+                followers_total=subject.followers_count,
+                followers=[],
+                cursor=None,
+            )
+        subject = Account.from_dict(cp.subject)
+        followers = cp.accounts()
+        total = cp.followers_total
+        goal = cp.target if total is None else min(cp.target, total)
+        await call_progress(progress, len(followers), goal)
+        if not cp.done:
+            await self._page_through(http, cp, followers, goal, observed, progress, on_page)
+        return FetchResult(
+            handle=handle,
+            subject=subject,
+            followers=followers,
+            followers_total=total,
+            requests=cp.requests,
+            complete=cp.cursor is None,
+            skipped=cp.skipped,
+        )
+
+    async def _user(self, http: Requester, username: str) -> dict[str, Any]:
+        reply = await http.get(
+            f"{self._base}/2/users/by/username/{username}", {"user.fields": USER_FIELDS}
+        )
+        data = reply.data if isinstance(reply.data, dict) else None
+        if reply.status == 200 and data is not None:
+            user = data.get("data")
+            if isinstance(user, dict) and isinstance(user.get("id"), str):
+                if not _ID.fullmatch(user["id"]):
+                    raise PlatformUnavailable("X sent a malformed profile; try again later.")
+                return user
+            if "errors" in data:
+                raise _problem(data["errors"])
+            raise PlatformUnavailable("X sent a malformed answer; try again later.")
+        raise _error(reply)
+
+    async def _page_through(
+        self,
+        http: Requester,
+        cp: Checkpoint,
+        followers: list[Account],
+        goal: int,
+        observed: datetime,
+        progress: ProgressCallback | None,
+        on_page: PageCallback | None,
+    ) -> None:
+        url = f"{self._base}/2/users/{cp.subject['id']}/followers"
+        base_requests = cp.requests
+        seen = {a.id for a in followers}
+        page_limit = max_pages(cp.target, PAGE)
+        for page_no in range(page_limit):
+            wanted = cp.target - len(followers)
+            params = {"max_results": str(min(PAGE, wanted)), "user.fields": USER_FIELDS}
+            if cp.cursor:
+                params["pagination_token"] = cp.cursor
+            reply = await http.get(url, params)
+            if reply.status != 200 or not isinstance(reply.data, dict):
+                raise _error(reply)
+            body = reply.data
+            users = body.get("data", [])
+            if "data" not in body and "errors" in body:
+                raise _problem(body["errors"])
+            raw_meta = body.get("meta")
+            meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
+            if not isinstance(users, list):
+                raise PlatformUnavailable("X sent a malformed answer; try again later.")
+            for user in users[:wanted]:
+                try:
+                    account = account_from_x(user, observed_at=observed)
+                except AccountError:
+                    cp.skipped += 1
+                    continue
+                if account.id not in seen:
+                    seen.add(account.id)
+                    followers.append(account)
+                    if on_page is not None:  # dicts only for a checkpoint
+                        cp.followers.append(account.to_dict())
+            token = meta.get("next_token")
+            valid = isinstance(token, str) and _TOKEN.fullmatch(token) and token != cp.cursor
+            cp.cursor = token if valid and users else None
+            cp.done = len(followers) >= cp.target or cp.cursor is None
+            cp.requests = base_requests + http.requests
+            if not cp.done and page_no == page_limit - 1:
+                cp.done, cp.cursor = True, None  # a cursor chain that never ends
+            await call_progress(progress, len(followers), goal)
+            await call_hook(on_page, cp)
+            if cp.done:
+                return
+
+
+def _problem(errors: object) -> Exception:
+    """Read X's 200-with-errors answers (``{"errors": [{"title", "detail", "type"}]}``)."""
+    first = errors[0] if isinstance(errors, list) and errors else {}
+    first = first if isinstance(first, dict) else {}
+    kind = str(first.get("type") or "")
+    detail = str(first.get("detail") or "").lower()
+    title = str(first.get("title") or "").lower()
+    if "suspended" in detail or "suspended" in title:
+        return SuspendedOrPrivate("That X account is suspended.")
+    if kind.endswith("not-authorized-for-resource") or "authorization" in title:
+        return SuspendedOrPrivate("That X account is protected, so its followers are private.")
+    if kind.endswith("resource-not-found") or "not found" in title:
+        return NotFound("No X account has that name.")
+    return PlatformUnavailable("X could not answer that request; try again later.")
+
+
+def _error(reply: Reply) -> Exception:
+    if reply.status == 401:
+        return AuthenticationNeeded("X refused the configured bearer token.")
+    if reply.status == 403:
+        return AuthenticationNeeded(
+            "X refused access with the configured token; its API plan may not include followers."
+        )
+    if reply.status == 404:
+        return NotFound("No X account has that name.")
+    if reply.status == 200:
+        return PlatformUnavailable("X sent a malformed answer; try again later.")
+    data = reply.data if isinstance(reply.data, dict) else {}
+    if "errors" in data:
+        return _problem(data["errors"])
+    return PlatformUnavailable(f"X answered HTTP {reply.status}; try again later.")

@@ -1,0 +1,42 @@
+"""The audit: from scored followers to a report you can trust (pure: no I/O, no asyncio).
+
+The chart (``scoring.audit.chart``) is kept out of this namespace so that matplotlib loads only
+when a chart is drawn.
+"""
+
+from scoring.audit.bursts import Burst, BurstConfig, find_bursts
+from scoring.audit.grade import GradeBands, grade_for, share_text, verdict_for
+from scoring.audit.inactive import InactiveShare, estimate_inactive
+from scoring.audit.profiles import display_handle, profile_url
+from scoring.audit.quantify import ShareEstimate, estimate_fake_share
+from scoring.audit.render import render_html, render_json, render_markdown, render_text
+from scoring.audit.report import AuditConfig, AuditReport, SampleInfo, audit_accounts, build_report
+from scoring.audit.samples import SuspiciousAccount, count_reasons, pick_suspicious
+
+__all__ = [
+    "AuditConfig",
+    "AuditReport",
+    "Burst",
+    "BurstConfig",
+    "GradeBands",
+    "InactiveShare",
+    "SampleInfo",
+    "ShareEstimate",
+    "SuspiciousAccount",
+    "audit_accounts",
+    "build_report",
+    "count_reasons",
+    "display_handle",
+    "estimate_fake_share",
+    "estimate_inactive",
+    "find_bursts",
+    "grade_for",
+    "pick_suspicious",
+    "profile_url",
+    "render_html",
+    "render_json",
+    "render_markdown",
+    "render_text",
+    "share_text",
+    "verdict_for",
+]

@@ -1,0 +1,379 @@
+"""Estimate the share of fakes in a sample, with a 95% interval (see README, "How the fake share is
+estimated").
+
+Counting ``p > 0.5`` is biased whenever the real share is far from the training mix, so the share
+is fitted as a two-component mixture: the sample's histogram of calibrated probabilities is
+matched, by maximum likelihood, to ``share * hist_pos + (1 - share) * hist_neg``, where the class
+histograms come from the model's out-of-sample validation. The interval joins the sampling error
+(a likelihood-ratio interval) with the model error (how far the estimate moves when each
+validated collection's histograms are used instead of the pooled ones).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from scoring.audit.types import FloatArray
+
+__all__ = [
+    "METHOD_AVERAGE",
+    "METHOD_MIXTURE",
+    "METHOD_MIXTURE_UNFAMILIAR",
+    "METHOD_PACC",
+    "ErrorProfile",
+    "Profiles",
+    "ShareEstimate",
+    "ShareEstimator",
+    "estimate_fake_share",
+    "estimator_for",
+    "read_profiles",
+]
+
+BINS: Final = 20
+METHOD_MIXTURE: Final = "mixture-mle"
+METHOD_MIXTURE_UNFAMILIAR: Final = "mixture-mle-unfamiliar"
+#: Lack of fit (G per degree of freedom) above which a sample is unlike every validated one.
+MISFIT_PER_BIN: Final = 3.0
+METHOD_PACC: Final = "pacc"
+METHOD_AVERAGE: Final = "probability-average"
+#: chi-square(1) 95% quantile: the likelihood-ratio interval's cut.
+_CHI2_95: Final = 3.841458820694124
+_Z95: Final = 1.959963984540054
+_GRID: Final = np.linspace(0.0, 1.0, 1001)
+
+
+@dataclass(frozen=True, slots=True)
+class ShareEstimate:
+    """A share in 0..1 with its 95% interval; ``estimate`` is ``None`` for an empty sample."""
+
+    estimate: float | None
+    low: float | None
+    high: float | None
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "estimate": _round(self.estimate),
+            "low": _round(self.low),
+            "high": _round(self.high),
+            "method": self.method,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorProfile:
+    """The model's validated behaviour on one collection (or pooled): class-conditional rates."""
+
+    name: str
+    n_pos: int
+    n_neg: int
+    mean_p_pos: float
+    mean_p_neg: float
+    hist_pos: FloatArray | None = None
+    hist_neg: FloatArray | None = None
+
+    def smoothed(self) -> tuple[FloatArray, FloatArray] | None:
+        """Histograms with half a count added to every bin, so no bin has probability zero."""
+        if self.hist_pos is None or self.hist_neg is None:
+            return None
+        return (_smooth(self.hist_pos, self.n_pos), _smooth(self.hist_neg, self.n_neg))
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _smooth(hist: FloatArray, n: int) -> FloatArray:
+    total = max(n, 1)
+    out = (hist * total + 0.5) / (total + 0.5 * len(hist))
+    return np.asarray(out / out.sum(), dtype=np.float64)
+
+
+def _as_hist(value: object) -> FloatArray | None:
+    if not isinstance(value, Sequence) or len(value) != BINS:
+        return None
+    try:
+        arr = np.asarray([float(v) for v in value], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or arr.sum() <= 0:
+        return None
+    return np.asarray(arr / arr.sum(), dtype=np.float64)
+
+
+def _profile(name: str, d: Mapping[str, Any]) -> ErrorProfile | None:
+    try:
+        mpp = float(d["mean_p_pos"])
+        mpn = float(d["mean_p_neg"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(mpp) and math.isfinite(mpn)):
+        return None
+    n_pos = d.get("n_pos")
+    n_neg = d.get("n_neg")
+    return ErrorProfile(
+        name=name,
+        n_pos=int(n_pos) if isinstance(n_pos, int | float) else 1000,
+        n_neg=int(n_neg) if isinstance(n_neg, int | float) else 1000,
+        mean_p_pos=mpp,
+        mean_p_neg=mpn,
+        hist_pos=_as_hist(d.get("hist_pos")),
+        hist_neg=_as_hist(d.get("hist_neg")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Profiles:
+    """The error profiles the estimate uses.
+
+    ``pooled`` and ``collections`` describe the shipped model on data like its training data
+    (cross-validation); ``unseen`` describes models scoring a collection they never saw
+    (leave-one-collection-out), which is how the shipped model may do on unfamiliar data.
+    """
+
+    pooled: ErrorProfile | None
+    collections: list[ErrorProfile]
+    unseen: list[ErrorProfile]
+
+
+def _collection_profiles(node: object, prefix: str) -> list[ErrorProfile]:
+    if not isinstance(node, Mapping):
+        return []
+    cols = node.get("collections")
+    if not isinstance(cols, Mapping):
+        return []
+    out = []
+    for name, d in cols.items():
+        prof = _profile(f"{prefix}/{name}", d) if isinstance(d, Mapping) else None
+        if prof is not None:
+            out.append(prof)
+    return out
+
+
+def _pooled_profile(node: object, name: str) -> ErrorProfile | None:
+    if isinstance(node, Mapping) and isinstance(node.get("pooled"), Mapping):
+        return _profile(name, node["pooled"])
+    return None
+
+
+def read_profiles(validation: Mapping[str, Any]) -> Profiles:
+    """Read ``Model.validation``: ``{"cv": {"pooled", "collections"}, "loco": {...}}`` as the
+    scoring model writes it, or a flat ``{"pooled", "collections"}``, or one profile alone."""
+    if isinstance(validation.get("cv"), Mapping):
+        return Profiles(
+            _pooled_profile(validation["cv"], "cv/pooled"),
+            _collection_profiles(validation["cv"], "cv"),
+            _collection_profiles(validation.get("loco"), "loco"),
+        )
+    pooled = _pooled_profile(validation, "pooled") or _profile("pooled", validation)
+    return Profiles(
+        pooled,
+        _collection_profiles(validation, "collections"),
+        _collection_profiles(validation.get("loco"), "loco"),
+    )
+
+
+def _bin_counts(p: FloatArray) -> FloatArray:
+    idx = np.minimum((p * BINS).astype(np.int64), BINS - 1)
+    return np.bincount(idx, minlength=BINS).astype(np.float64)
+
+
+def _log_mix(h1: FloatArray, h0: FloatArray) -> FloatArray:
+    """log(π·h1 + (1−π)·h0) for every π on the grid: a (grid, bins) table."""
+    out: FloatArray = np.log(_GRID[:, None] * h1[None, :] + (1.0 - _GRID[:, None]) * h0[None, :])
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    share: float
+    low: float
+    high: float
+    loglik: float
+    #: G statistic of lack of fit: twice the log-likelihood ratio of the saturated model.
+    misfit: float
+
+
+def _mixture(counts: FloatArray, table: FloatArray) -> _Fit:
+    ll: FloatArray = table @ counts
+    best = int(np.argmax(ll))
+    inside = np.nonzero(2.0 * (ll[best] - ll) <= _CHI2_95)[0]
+    n = counts.sum()
+    seen = counts > 0
+    saturated = float(np.sum(counts[seen] * np.log(counts[seen] / n)))
+    return _Fit(
+        float(_GRID[best]),
+        float(_GRID[inside[0]]),
+        float(_GRID[inside[-1]]),
+        float(ll[best]),
+        2.0 * (saturated - float(ll[best])),
+    )
+
+
+def _profile_noise(n: int, share: float, table: _Table) -> float:
+    """Factor by which histograms estimated from ``n_pos``/``n_neg`` accounts widen a sampling
+    interval of a sample of ``n``: sqrt(1 + n·(share/n_pos + (1 − share)/n_neg))."""
+    return math.sqrt(1.0 + n * (share / table.n_pos + (1.0 - share) / table.n_neg))
+
+
+def _misfit_limit(n: int, share: float, table: _Table) -> float:
+    """How much lack of fit is expected by chance: the sample's own noise, inflated by the noise
+    of histograms estimated from only ``n_pos``/``n_neg`` validation accounts."""
+    inflation = 1.0 + n * max(share / table.n_pos, (1.0 - share) / table.n_neg)
+    return MISFIT_PER_BIN * (BINS - 2) * inflation
+
+
+def _mixture_estimate(
+    p: FloatArray, tables: Sequence[_Table], unseen: Sequence[_Table]
+) -> ShareEstimate:
+    """Average the fits of every validated profile, weighted by how well each explains the
+    sample (Bayesian model averaging with equal priors); widen when none explains it."""
+    counts = _bin_counts(p)
+    fits = [_mixture(counts, t.log_mix) for t in tables]
+    ll = np.asarray([f.loglik for f in fits])
+    w = np.exp(ll - ll.max())
+    w /= w.sum()
+    shares = np.asarray([f.share for f in fits])
+    est = float(np.dot(w, shares))
+    # The validation histograms are themselves samples: widen each fit's interval by their noise.
+    grow = np.asarray(
+        [_profile_noise(p.size, f.share, t) for f, t in zip(fits, tables, strict=True)]
+    )
+    low = float(np.dot(w, shares - (shares - [f.low for f in fits]) * grow))
+    high = float(np.dot(w, shares + ([f.high for f in fits] - shares) * grow))
+    model_sd = math.sqrt(float(np.dot(w, (shares - est) ** 2)))
+    best_i = int(np.argmax(w))
+    best = fits[best_i]
+    lo, hi = _join(est, min(low, est), max(high, est), model_sd)
+    if best.misfit > _misfit_limit(p.size, best.share, tables[best_i]):
+        # Unlike every validated collection: the error rates are unknown here, so the interval
+        # spans every collection's answer, including those of models facing unseen data.
+        every = [*shares.tolist(), *(_mixture(counts, t.log_mix).share for t in unseen)]
+        lo, hi = min(lo, *every), max(hi, *every)
+        return ShareEstimate(est, lo, hi, METHOD_MIXTURE_UNFAMILIAR)
+    return ShareEstimate(est, lo, hi, METHOD_MIXTURE)
+
+
+def _pacc(mean_p: float, prof: ErrorProfile) -> float:
+    gap = prof.mean_p_pos - prof.mean_p_neg
+    if gap <= 0.05:
+        return mean_p
+    return float(np.clip((mean_p - prof.mean_p_neg) / gap, 0.0, 1.0))
+
+
+def _join(est: float, low: float, high: float, model_sd: float) -> tuple[float, float]:
+    """Widen a sampling interval by independent model error (sd), on each side separately."""
+    spread = (_Z95 * model_sd) ** 2
+    lo = est - math.sqrt((est - low) ** 2 + spread)
+    hi = est + math.sqrt((high - est) ** 2 + spread)
+    return max(0.0, lo), min(1.0, hi)
+
+
+def _spread(values: Sequence[float], centre: float) -> float:
+    if not values:
+        return 0.0
+    return math.sqrt(sum((v - centre) ** 2 for v in values) / len(values))
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """One profile's log-mixture table, with the class sizes its histograms came from."""
+
+    log_mix: FloatArray
+    n_pos: int
+    n_neg: int
+
+
+def _tables(profiles: Sequence[ErrorProfile]) -> list[_Table]:
+    out = []
+    for prof in profiles:
+        hists = prof.smoothed()
+        if hists is not None:
+            out.append(_Table(_log_mix(*hists), max(prof.n_pos, 1), max(prof.n_neg, 1)))
+    return out
+
+
+class ShareEstimator:
+    """Estimates fake shares with one model's validation, read and tabulated once."""
+
+    def __init__(self, validation: Mapping[str, Any] | None = None) -> None:
+        profiles = read_profiles(validation or {})
+        self.pooled, self.collections = profiles.pooled, profiles.collections
+        self._tables: list[_Table] = []
+        self._unseen: list[_Table] = []
+        if self.pooled is not None and self.pooled.smoothed() is not None:
+            self._tables = _tables((self.pooled, *self.collections))
+            self._unseen = _tables(profiles.unseen)
+
+    @property
+    def method(self) -> str:
+        if self._tables:
+            return METHOD_MIXTURE
+        return METHOD_PACC if self.pooled is not None else METHOD_AVERAGE
+
+    def scan_table(self, probabilities: FloatArray | Sequence[float]) -> FloatArray | None:
+        """The log-mixture table (51 shares x 20 bins) of the validated profile that best
+        explains the sample, for the burst scan; ``None`` without validated histograms."""
+        p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+        if not self._tables or p.size == 0:
+            return None
+        counts = _bin_counts(p)
+        best = max(self._tables, key=lambda t: float((t.log_mix @ counts).max()))
+        out: FloatArray = best.log_mix[::20]
+        return out
+
+    def estimate(self, probabilities: FloatArray | Sequence[float]) -> ShareEstimate:
+        """The fake share of a sample, with its 95% interval."""
+        p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+        n = int(p.size)
+        if n == 0:
+            return ShareEstimate(None, None, None, self.method)
+        if self._tables:
+            return _mixture_estimate(p, self._tables, self._unseen)
+        mean_p = float(p.mean())
+        # Sampling sd of a mean of values in 0..1 is at most a Bernoulli's with the same mean.
+        sd_sample = math.sqrt(max(mean_p * (1 - mean_p), 1.0 / n) / n)
+        pooled = self.pooled
+        if pooled is not None:
+            est = _pacc(mean_p, pooled)
+            gap = max(pooled.mean_p_pos - pooled.mean_p_neg, 0.05)
+            alt = [_pacc(mean_p, c) for c in self.collections]
+            sd = math.hypot(sd_sample / gap, _spread(alt, est))
+            low, high = est - _Z95 * sd, est + _Z95 * sd
+            return ShareEstimate(est, max(0.0, low), min(1.0, high), METHOD_PACC)
+        low, high = mean_p - _Z95 * sd_sample, mean_p + _Z95 * sd_sample
+        return ShareEstimate(mean_p, max(0.0, low), min(1.0, high), METHOD_AVERAGE)
+
+
+_CACHE: list[tuple[Mapping[str, Any], ShareEstimator]] = []
+
+
+def estimator_for(validation: Mapping[str, Any] | None) -> ShareEstimator:
+    """The estimator of a validation mapping, reused while the same mapping object is passed
+    (a model's validation is tabulated once, not once per audit)."""
+    if validation is None:
+        return ShareEstimator(None)
+    for held, estimator in _CACHE:
+        if held is validation:
+            return estimator
+    estimator = ShareEstimator(validation)
+    _CACHE.insert(0, (validation, estimator))
+    del _CACHE[4:]
+    return estimator
+
+
+def estimate_fake_share(
+    probabilities: FloatArray | Sequence[float],
+    validation: Mapping[str, Any] | None = None,
+) -> ShareEstimate:
+    """The fake share of a sample from its calibrated probabilities and the model's validation.
+
+    Uses the mixture fit when validated histograms exist, adjusted probability averaging (PACC)
+    when only the soft rates exist, and the plain probability average otherwise.
+    """
+    return estimator_for(validation).estimate(probabilities)

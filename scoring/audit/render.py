@@ -1,0 +1,163 @@
+"""Render an audit report as plain text, Discord Markdown, Telegram HTML or JSON.
+
+The three text renderings share one layout and differ only in markup and escaping: the grade is
+stated once as ``Grade X``, every share is a percentage with its interval (``23% (19–27%)``), each
+account is shown by its handle linked to its profile, and the sample's size, how it was drawn and
+the model version are always there. Every platform string is escaped for its target. A size
+bound (Discord allows 2,000 characters, Telegram 4,096) is met by showing fewer sample accounts.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from scoring.audit.bursts import Burst
+from scoring.audit.escape import escape_html, escape_markdown, escape_plain
+from scoring.audit.grade import percent, share_text
+from scoring.audit.profiles import display_handle, profile_url
+from scoring.audit.quantify import ShareEstimate
+from scoring.audit.report import AuditReport
+from scoring.audit.samples import SuspiciousAccount
+
+__all__ = [
+    "DISCORD_LIMIT",
+    "TELEGRAM_LIMIT",
+    "render_html",
+    "render_json",
+    "render_markdown",
+    "render_text",
+]
+
+DISCORD_LIMIT: Final = 2000
+TELEGRAM_LIMIT: Final = 4096
+_SHOWN_REASONS: Final = 3
+_SHOWN_COUNTS: Final = 6
+_LONG: Final = 400
+
+
+@dataclass(frozen=True, slots=True)
+class _Markup:
+    esc: Callable[[str, int], str]
+    bold: Callable[[str], str]
+    link: Callable[[str, str], str]
+    bullet: str
+
+
+def _plain_link(text: str, url: str) -> str:
+    return f"{text} ({url})"
+
+
+def _md_link(text: str, url: str) -> str:
+    return f"[{text}](<{url}>)"
+
+
+def _html_link(text: str, url: str) -> str:
+    return f'<a href="{html.escape(url, quote=True)}">{text}</a>'
+
+
+_PLAIN = _Markup(escape_plain, lambda s: s, _plain_link, "- ")
+_MARKDOWN = _Markup(escape_markdown, lambda s: f"**{s}**", _md_link, "- ")
+_HTML = _Markup(escape_html, lambda s: f"<b>{s}</b>", _html_link, "• ")
+
+
+def _day(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else "?"
+
+
+def _account(m: _Markup, s: SuspiciousAccount) -> str:
+    name = m.esc(display_handle(s.platform, s.id, s.handle), 80)
+    url = profile_url(s.platform, s.handle)
+    shown = m.link(name, url) if url else name
+    reasons = "; ".join(m.esc(r, 100) for r in s.reasons[:_SHOWN_REASONS])
+    tail = f": {reasons}" if reasons else ""
+    return f"{m.bullet}{shown}, {percent(s.fake_probability)}{tail}"
+
+
+def _burst(m: _Markup, b: Burst) -> str:
+    share = ShareEstimate(b.fake_share, b.low, b.high, "")
+    text = (
+        f"followers {b.start + 1:,}–{b.end + 1:,} of the list ({b.size:,} followers): "
+        f"{share_text(share)} fake"
+    )
+    if b.created_from is not None:
+        text += f", accounts created {_day(b.created_from)} to {_day(b.created_to)}"
+    if b.kind == "cohort":
+        text += ", created close together"
+    return m.bullet + m.esc(text, _LONG)
+
+
+def _lines(m: _Markup, r: AuditReport, shown: int, with_counts: bool) -> list[str]:
+    title = "Follower audit"
+    if r.subject:
+        who = m.esc(r.subject if r.subject.startswith("@") else "@" + r.subject, 80)
+        url = profile_url(r.platform or "", r.subject.removeprefix("@"))
+        title += " of " + (m.link(who, url) if url else who)
+    grade = f"Grade {r.grade}" if r.grade else "No grade"
+    out = [m.bold(title), f"{m.bold(grade)}: {m.esc(r.verdict, _LONG)}"]
+    out.append(m.esc(f"Fake followers: {share_text(r.fake_share)}", _LONG))
+    if r.inactive is not None:
+        ina = r.inactive
+        share = ShareEstimate(ina.share, ina.low, ina.high, "")
+        out.append(
+            m.esc(
+                f"Inactive (no post for {ina.days}+ days): {share_text(share)} of the "
+                f"{ina.known:,} accounts whose activity is known; counted apart from fakes",
+                _LONG,
+            )
+        )
+    out.append(m.esc(f"Sample: {r.sample.describe()}", _LONG))
+    if r.bursts:
+        out.append(m.esc(f"Bursts that arrived together ({len(r.bursts)}):", _LONG))
+        out.extend(_burst(m, b) for b in r.bursts)
+    elif r.sample.size:
+        out.append(m.esc("Bursts: none found", _LONG))
+    if r.suspicious and shown:
+        out.append(
+            m.esc(
+                f"Suspicious accounts ({min(shown, len(r.suspicious))} of {r.flagged:,} flagged):",
+                _LONG,
+            )
+        )
+        out.extend(_account(m, s) for s in r.suspicious[:shown])
+    if with_counts and r.reason_counts:
+        items = list(r.reason_counts.items())[:_SHOWN_COUNTS]
+        text = ", ".join(f"{m.esc(k, 60)} {v:,}" for k, v in items)
+        out.append(f"{m.esc(f'Reasons among the {r.flagged:,} flagged:', _LONG)} {text}")
+    out.append(m.esc(f"Model {r.model_version}, estimate by {r.fake_share.method}", _LONG))
+    return out
+
+
+def _render(m: _Markup, r: AuditReport, limit: int | None) -> str:
+    best = ""
+    for with_counts in (True, False):
+        for shown in range(len(r.suspicious), -1, -1):
+            best = "\n".join(_lines(m, r, shown, with_counts))
+            if limit is None or len(best) <= limit:
+                return best
+    return best
+
+
+def render_text(report: AuditReport, *, limit: int | None = None) -> str:
+    """Plain text (terminal, logs): mentions broken, control characters removed."""
+    return _render(_PLAIN, report, limit)
+
+
+def render_markdown(report: AuditReport, *, limit: int | None = DISCORD_LIMIT) -> str:
+    """Discord Markdown: markup escaped, handles as masked links, within Discord's limit."""
+    return _render(_MARKDOWN, report, limit)
+
+
+def render_html(report: AuditReport, *, limit: int | None = TELEGRAM_LIMIT) -> str:
+    """Telegram HTML (parse_mode HTML): entities escaped, handles as ``<a href>`` links."""
+    return _render(_HTML, report, limit)
+
+
+def render_json(report: AuditReport, *, indent: int | None = None) -> str:
+    """One JSON object; ``<``, ``>`` and ``&`` written as ``\\u`` escapes, safe to embed."""
+    text = json.dumps(report.to_dict(), ensure_ascii=False, indent=indent, allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

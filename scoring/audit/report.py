@@ -1,0 +1,198 @@
+"""The audit report: every part put together from scored followers, and its JSON shape."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from scoring.account import Account, format_datetime
+from scoring.audit.bursts import Burst, BurstConfig, find_bursts
+from scoring.audit.grade import GradeBands, grade_for, verdict_for
+from scoring.audit.inactive import InactiveShare, estimate_inactive
+from scoring.audit.quantify import ShareEstimate, estimator_for
+from scoring.audit.samples import MAX_SAMPLES, SuspiciousAccount, count_reasons, pick_suspicious
+from scoring.audit.types import FloatArray, ModelLike, ScoredLike
+
+__all__ = ["AuditConfig", "AuditReport", "SampleInfo", "audit_accounts", "build_report"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditConfig:
+    """Every tunable of the audit, with documented defaults."""
+
+    inactive_days: int = 90
+    bands: GradeBands = field(default_factory=GradeBands)
+    samples: int = 5
+    #: Above this probability an account counts as flagged (samples and reason counts).
+    threshold: float = 0.5
+    #: Below this many followers the verdict says there is not enough data.
+    min_sample: int = 30
+    bursts: BurstConfig = field(default_factory=BurstConfig)
+    max_reasons: int = 3
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.samples <= MAX_SAMPLES:
+            raise ValueError(f"samples must be 1..{MAX_SAMPLES}, got {self.samples}")
+        if self.inactive_days < 1:
+            raise ValueError(f"inactive_days must be at least 1, got {self.inactive_days}")
+
+
+@dataclass(frozen=True, slots=True)
+class SampleInfo:
+    """How many followers were audited, of how many, and how they were drawn."""
+
+    size: int
+    total: int | None = None
+    #: "newest": the most recent followers, as platforms list them.
+    order: str = "newest"
+
+    def describe(self) -> str:
+        """For example "the 1,000 most recent of 48,210 followers"."""
+        n, total = self.size, self.total
+        if n == 0:
+            return "no followers"
+        if total is not None and total <= n:
+            return "the only follower" if n == 1 else f"all {n:,} followers"
+        what = "most recent" if self.order == "newest" else "listed"
+        if total is None:
+            return f"the {what} follower" if n == 1 else f"the {n:,} {what} followers"
+        if n == 1:
+            return f"the {what} of {total:,} followers"
+        return f"the {n:,} {what} of {total:,} followers"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "size": self.size,
+            "total": self.total,
+            "order": self.order,
+            "description": self.describe(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    """Everything a user is told about one audience; renderers turn it into messages."""
+
+    sample: SampleInfo
+    fake_share: ShareEstimate
+    inactive: InactiveShare | None
+    grade: str | None
+    verdict: str
+    suspicious: tuple[SuspiciousAccount, ...]
+    flagged: int
+    reason_counts: Mapping[str, int]
+    bursts: tuple[Burst, ...]
+    model_version: str
+    subject: str | None = None
+    platform: str | None = None
+    observed_at: datetime | None = None
+
+    @property
+    def sample_size(self) -> int:
+        return self.sample.size
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape (issue 3's contract keys plus a few more); shares are fractions."""
+        return {
+            "sample_size": self.sample.size,
+            "sample": self.sample.to_dict(),
+            "fake_share": self.fake_share.to_dict(),
+            "inactive_share": None if self.inactive is None else round(self.inactive.share, 4),
+            "inactive": None if self.inactive is None else self.inactive.to_dict(),
+            "grade": self.grade,
+            "verdict": self.verdict,
+            "suspicious": [s.to_dict() for s in self.suspicious],
+            "flagged": self.flagged,
+            "reason_counts": dict(self.reason_counts),
+            "bursts": [b.to_dict() for b in self.bursts],
+            "model_version": self.model_version,
+            "subject": self.subject,
+            "platform": self.platform,
+            "observed_at": format_datetime(self.observed_at),
+        }
+
+
+def _latest_observed(accounts: Sequence[Account]) -> datetime | None:
+    seen = [a.observed_at for a in accounts if a.observed_at is not None]
+    return max(seen) if seen else None
+
+
+def build_report(
+    accounts: Sequence[Account],
+    scored: ScoredLike,
+    *,
+    model_version: str,
+    validation: Mapping[str, Any] | None = None,
+    reason_labels: Mapping[str, str] | None = None,
+    config: AuditConfig | None = None,
+    total: int | None = None,
+    subject: str | None = None,
+    platform: str | None = None,
+    observed_at: datetime | None = None,
+) -> AuditReport:
+    """Assemble the report from accounts (newest first) and their scores, in the same order."""
+    cfg = config or AuditConfig()
+    p = np.asarray(scored.probabilities, dtype=np.float64)
+    verdicts = scored.verdicts
+    if len(verdicts) != len(accounts) or p.shape != (len(accounts),):
+        raise ValueError("accounts, probabilities and verdicts must have the same length")
+    observed = observed_at or _latest_observed(accounts)
+    estimator = estimator_for(validation)
+    share = estimator.estimate(p)
+    bursts = []
+
+    def share_of(window: FloatArray) -> float:
+        return estimator.estimate(window).estimate or 0.0
+
+    created = [a.created_at for a in accounts]
+    table = estimator.scan_table(p)
+    for b in find_bursts(p, created, cfg.bursts, share_of, table):
+        window = estimator.estimate(p[b.start : b.end + 1])
+        if window.estimate is not None:
+            b = dataclasses.replace(b, fake_share=window.estimate, low=window.low, high=window.high)
+        bursts.append(b)
+    return AuditReport(
+        sample=SampleInfo(len(accounts), total),
+        fake_share=share,
+        inactive=estimate_inactive(accounts, days=cfg.inactive_days, observed_at=observed),
+        grade=grade_for(share, cfg.bands),
+        verdict=verdict_for(share, len(accounts), cfg.bands, min_sample=cfg.min_sample),
+        suspicious=tuple(pick_suspicious(verdicts, cfg.samples, threshold=cfg.threshold)),
+        flagged=int(np.count_nonzero(p > cfg.threshold)),
+        reason_counts=count_reasons(verdicts, reason_labels, threshold=cfg.threshold),
+        bursts=tuple(bursts),
+        model_version=model_version,
+        subject=subject,
+        platform=platform or (accounts[0].platform if accounts else None),
+        observed_at=observed,
+    )
+
+
+def audit_accounts(
+    accounts: Sequence[Account],
+    model: ModelLike,
+    *,
+    config: AuditConfig | None = None,
+    total: int | None = None,
+    subject: str | None = None,
+    platform: str | None = None,
+) -> AuditReport:
+    """Score the followers (newest first) with ``model`` and build their report."""
+    cfg = config or AuditConfig()
+    scored = model.score(accounts, max_reasons=cfg.max_reasons)
+    return build_report(
+        accounts,
+        scored,
+        model_version=model.version,
+        validation=model.validation,
+        reason_labels=model.reason_labels,
+        config=cfg,
+        total=total,
+        subject=subject,
+        platform=platform,
+    )

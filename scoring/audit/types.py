@@ -1,0 +1,57 @@
+"""The small shapes the audit reads from the scoring model, as Protocols.
+
+The audit needs only a few attributes of a verdict and of the model, so it depends on these
+Protocols rather than on the concrete classes; ``scoring.model.Verdict`` and ``Model`` fit them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from scoring.account import Account
+
+__all__ = ["FloatArray", "ModelLike", "ScoredLike", "VerdictLike"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class VerdictLike(Protocol):
+    """One scored account: who, how likely fake, and why."""
+
+    @property
+    def platform(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def handle(self) -> str | None: ...
+    @property
+    def fake_probability(self) -> float: ...
+    @property
+    def reasons(self) -> tuple[str, ...]: ...
+    @property
+    def reason_codes(self) -> tuple[str, ...]: ...
+
+
+class ScoredLike(Protocol):
+    """A scored batch: probabilities and verdicts in input order."""
+
+    @property
+    def probabilities(self) -> FloatArray: ...
+    @property
+    def verdicts(self) -> Sequence[VerdictLike]: ...
+
+
+class ModelLike(Protocol):
+    """What the audit needs of a model: its version, validated error rates and reason labels."""
+
+    @property
+    def version(self) -> str: ...
+    @property
+    def validation(self) -> Mapping[str, Any]: ...
+    @property
+    def reason_labels(self) -> Mapping[str, str]: ...
+    def score(self, accounts: Sequence[Account], *, max_reasons: int = 3) -> ScoredLike: ...

@@ -1,0 +1,493 @@
+"""The fake-follower model: an additive logistic model read from a versioned JSON artifact.
+
+The score of an account is ``sigmoid(a * (intercept + sum_j f_j(x_j)) + b)``: one shape
+``f_j`` per feature (piecewise-linear between knots, constant beyond them), centred on the
+training population so that an unknown feature contributes exactly 0, then a Platt map
+``(a, b)`` fitted on out-of-sample predictions. Because the score is a sum, the reasons are the
+terms that added most to it: they cannot disagree with the probability.
+
+Inference needs numpy only; the artifact is validated in full before anything is built from it.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from scoring.account import Account
+from scoring.features import FEATURE_NAMES, extract_columns
+
+__all__ = [
+    "FORMAT_VERSION",
+    "REASON_LABELS",
+    "SUPPORTED_FORMAT_VERSIONS",
+    "Model",
+    "ModelError",
+    "ScoredBatch",
+    "Term",
+    "Verdict",
+    "load_model",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+FORMAT_VERSION: Final = 1
+SUPPORTED_FORMAT_VERSIONS: Final = frozenset({1})
+DEFAULT_PATH: Final = Path(__file__).parent / "data" / "model.json"
+#: A term must add at least this much to the logit to be named as a reason.
+MIN_REASON_LOGIT: Final = 0.2
+#: Reasons explain why an account looks fake, so only accounts scored at least this are given any.
+MIN_REASON_PROBABILITY: Final = 0.5
+_MAX_KNOTS: Final = 256
+_MAX_ARTIFACT_BYTES: Final = 20_000_000
+
+#: feature -> (stable reason code, short label for counting across a sample).
+REASON_CODES: Final[Mapping[str, tuple[str, str]]] = {
+    "log_followers": ("few_followers", "few followers"),
+    "log_following": ("mass_following", "follows very many accounts"),
+    "follow_ratio": ("follow_ratio", "lopsided follow ratio"),
+    "log_posts": ("few_posts", "few or no posts"),
+    "log_likes": ("few_likes", "few or no likes"),
+    "log_listed": ("not_listed", "on no lists"),
+    "log_age_days": ("account_age", "new account"),
+    "posts_per_day": ("posting_rate", "unusual posting rate"),
+    "likes_per_day": ("like_rate", "unusual liking rate"),
+    "following_per_day": ("follow_rate", "follows accounts fast"),
+    "default_avatar": ("default_avatar", "default avatar"),
+    "has_banner": ("no_banner", "no banner image"),
+    "verified": ("not_verified", "not verified"),
+    "declared_bot": ("declared_bot", "declares itself a bot"),
+    "bio_length": ("bio", "empty or odd bio"),
+    "has_url": ("no_url", "no link in profile"),
+    "has_location": ("no_location", "no location"),
+    "handle_length": ("handle_length", "unusual handle length"),
+    "handle_digits": ("handle_digits", "digits in handle"),
+    "handle_trailing_digits": ("handle_number_suffix", "handle ends in digits"),
+    "name_handle_mismatch": ("name_mismatch", "name unlike handle"),
+}
+REASON_LABELS: Final[dict[str, str]] = {code: label for code, label in REASON_CODES.values()}
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch builds many small acyclic objects.
+
+    Creating 100,000 verdicts otherwise triggers full collections that walk every live object
+    (the accounts included), which costs more than the scoring itself.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class ModelError(Exception):
+    """The model artifact is missing, malformed or of an unsupported format version."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One account's calibrated fake probability and the reasons that drove it."""
+
+    platform: str
+    id: str
+    handle: str | None
+    fake_probability: float
+    reasons: tuple[str, ...]
+    reason_codes: tuple[str, ...]
+
+    def to_dict(self, model_version: str) -> dict[str, Any]:
+        """The ``followaudit score`` output object."""
+        return {
+            "platform": self.platform,
+            "id": self.id,
+            "handle": self.handle,
+            "fake_probability": self.fake_probability,
+            "reasons": list(self.reasons),
+            "model_version": model_version,
+        }
+
+
+@dataclass
+class ScoredBatch:
+    """Probabilities as one array and one verdict per account, both in input order."""
+
+    probabilities: FloatArray
+    verdicts: list[Verdict]
+
+
+@dataclass(frozen=True)
+class Term:
+    """One feature's shape: values at knots, linear between, constant outside; 0 when unknown."""
+
+    feature: str
+    knots: FloatArray
+    values: FloatArray
+
+    def evaluate(self, x: FloatArray) -> FloatArray:
+        """Contribution to the logit for each value of the feature (NaN -> 0)."""
+        out = np.interp(x, self.knots, self.values)
+        return np.where(np.isnan(x), 0.0, out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reason texts: each uses the account's own values, so a reader can check it against the profile.
+
+
+def _num(x: float) -> str:
+    return f"{round(x):,}" if math.isfinite(x) else "an unknown number of"
+
+
+def _plural(n: float, one: str, many: str | None = None) -> str:
+    if not math.isfinite(n):
+        return f"an unknown number of {many or one + 's'}"
+    k = round(n)
+    return f"{k:,} {one if k == 1 else (many or one + 's')}"
+
+
+def _age(days: float) -> str:
+    if not math.isfinite(days):
+        return "unknown age"
+    if days < 1:
+        return "less than a day"
+    if days < 60:
+        return _plural(days, "day")
+    if days < 730:
+        return _plural(days / 30.44, "month")
+    return _plural(days / 365.25, "year")
+
+
+def _rate(count: float, days: float, what: str, one: str) -> str:
+    if count == 0:
+        return f"no {what} in an account {_age(days)} old"
+    per_day = count / max(days, 1.0) if math.isfinite(days) else math.nan
+    if per_day >= 1:
+        return f"{per_day:,.0f} {what} a day over {_age(days)}"
+    return f"{_plural(count, one, what)} in {_age(days)}"
+
+
+# Row layout: Columns.matrix() -> followers, following, posts, likes, listed, age_days,
+# bio_chars, handle_chars, handle_digits, handle_trailing.
+_Row = Sequence[float]
+_TEXTS: Final[Mapping[str, Callable[[_Row, float], str]]] = {
+    "follow_ratio": lambda r, x: f"following {_num(r[1])}, followed by {_num(r[0])}",
+    "log_followers": lambda r, x: (
+        f"only {_plural(r[0], 'follower')}" if r[0] < 100 else _plural(r[0], "follower")
+    ),
+    "log_following": lambda r, x: f"following {_plural(r[1], 'account')}",
+    "log_posts": lambda r, x: "no posts" if r[2] == 0 else _plural(r[2], "post"),
+    "log_likes": lambda r, x: "no likes given" if r[3] == 0 else _plural(r[3], "like") + " given",
+    "log_listed": lambda r, x: "on no lists" if r[4] == 0 else f"on {_plural(r[4], 'list')}",
+    "log_age_days": lambda r, x: f"account {_age(r[5])} old",
+    "posts_per_day": lambda r, x: _rate(r[2], r[5], "posts", "post"),
+    "likes_per_day": lambda r, x: _rate(r[3], r[5], "likes", "like"),
+    "following_per_day": lambda r, x: f"followed {_plural(r[1], 'account')} in {_age(r[5])}",
+    "default_avatar": lambda r, x: "default avatar" if x >= 0.5 else "custom avatar",
+    "has_banner": lambda r, x: "no banner image" if x < 0.5 else "has a banner image",
+    "verified": lambda r, x: "not verified" if x < 0.5 else "verified",
+    "declared_bot": lambda r, x: "says it is a bot" if x >= 0.5 else "does not say it is a bot",
+    "bio_length": lambda r, x: "no bio" if r[6] == 0 else f"bio of {_plural(r[6], 'character')}",
+    "has_url": lambda r, x: "no link in profile" if x < 0.5 else "has a link in profile",
+    "has_location": lambda r, x: "no location" if x < 0.5 else "has a location",
+    "handle_length": lambda r, x: f"handle {_plural(r[7], 'character')} long",
+    "handle_digits": lambda r, x: f"handle contains {_plural(r[8], 'digit')}",
+    "handle_trailing_digits": lambda r, x: f"handle ends in {_plural(r[9], 'digit')}",
+    "name_handle_mismatch": lambda r, x: (
+        "display name unlike the handle" if x >= 0.5 else "display name like the handle"
+    ),
+}
+
+
+def reason_text(feature: str, row: _Row, x: float) -> str:
+    """Human text for one term: ``row`` is the account's ``Columns.matrix()`` row and ``x`` the
+    feature's value."""
+    return _TEXTS[feature](row, x)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class Model:
+    """A loaded, validated model: probabilities, contributions and reasons for accounts."""
+
+    def __init__(
+        self,
+        *,
+        version: str,
+        intercept: float,
+        terms: Sequence[Term],
+        calibration: tuple[float, float],
+        validation: Mapping[str, Any] | None = None,
+        training: Mapping[str, Any] | None = None,
+        hyperparameters: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.version = version
+        self.intercept = float(intercept)
+        self.terms: tuple[Term, ...] = tuple(terms)
+        self.calibration = (float(calibration[0]), float(calibration[1]))
+        self.validation: dict[str, Any] = dict(validation or {})
+        self.training: dict[str, Any] = dict(training or {})
+        self.hyperparameters: dict[str, Any] = dict(hyperparameters or {})
+        self.reason_labels: dict[str, str] = dict(REASON_LABELS)
+        self._columns = [FEATURE_NAMES.index(t.feature) for t in self.terms]
+
+    # -- numbers ----------------------------------------------------------------------------
+
+    def contributions_from_features(self, features: FloatArray) -> FloatArray:
+        """Per-term logit contributions, shape (n, len(terms)); unknown features give 0."""
+        out = np.empty((features.shape[0], len(self.terms)), dtype=np.float64)
+        for k, (term, col) in enumerate(zip(self.terms, self._columns, strict=True)):
+            out[:, k] = term.evaluate(features[:, col])
+        return out
+
+    def calibrate(self, logits: FloatArray) -> FloatArray:
+        """Calibrated probabilities from raw logits (the Platt map), finite and in [0, 1]."""
+        a, b = self.calibration
+        z = np.clip(a * logits + b, -500.0, 500.0)
+        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+
+    def logits(self, accounts: Sequence[Account]) -> FloatArray:
+        """Raw (uncalibrated) logits: intercept plus the sum of the contributions."""
+        _, features = extract_columns(accounts)
+        contrib = self.contributions_from_features(features)
+        return np.asarray(self.intercept + contrib.sum(axis=1), dtype=np.float64)
+
+    def contributions(self, accounts: Sequence[Account]) -> FloatArray:
+        """Per-term contributions for ``accounts``, columns in the order of ``self.terms``."""
+        _, features = extract_columns(accounts)
+        return self.contributions_from_features(features)
+
+    def predict_proba(self, accounts: Sequence[Account]) -> FloatArray:
+        """Calibrated fake probability of each account, shape (n,)."""
+        return self.calibrate(self.logits(accounts))
+
+    # -- verdicts ---------------------------------------------------------------------------
+
+    def score(self, accounts: Sequence[Account], *, max_reasons: int = 3) -> ScoredBatch:
+        """Probabilities and verdicts with up to ``max_reasons`` fake-pointing reasons each.
+
+        Reasons are the terms that added most to the account's logit (at least
+        ``MIN_REASON_LOGIT`` each), given only to accounts scored ``MIN_REASON_PROBABILITY`` or
+        more: the model's own contributions, so they cannot disagree with the score.
+        """
+        with _gc_paused():
+            return self._score(accounts, max_reasons)
+
+    def _score(self, accounts: Sequence[Account], max_reasons: int) -> ScoredBatch:
+        cols, features = extract_columns(accounts)
+        contrib = self.contributions_from_features(features)
+        probs = self.calibrate(self.intercept + contrib.sum(axis=1))
+        n = len(accounts)
+        texts: list[tuple[str, ...]] = [()] * n
+        kinds: list[tuple[str, ...]] = [()] * n
+        k = max(0, min(int(max_reasons), len(self.terms)))
+        rows = np.flatnonzero(
+            (probs >= MIN_REASON_PROBABILITY)
+            & (contrib.max(axis=1, initial=0.0) >= MIN_REASON_LOGIT)
+        )
+        if k and rows.size:
+            sub = contrib[rows]
+            top = np.argsort(-sub, axis=1, kind="stable")[:, :k]
+            top_values = np.take_along_axis(sub, top, axis=1).tolist()
+            top_terms = top.tolist()
+            term_cols = np.asarray(self._columns, dtype=np.intp)[top]
+            xs = features[rows[:, None], term_cols].tolist()
+            raw = cols.matrix()[rows].tolist()
+            codes = [REASON_CODES[t.feature][0] for t in self.terms]
+            fmt = [_TEXTS[t.feature] for t in self.terms]
+            for r, i in enumerate(rows.tolist()):
+                row, x_r, values_r, terms_r = raw[r], xs[r], top_values[r], top_terms[r]
+                text_i: list[str] = []
+                kind_i: list[str] = []
+                for j in range(k):
+                    if values_r[j] < MIN_REASON_LOGIT:
+                        break
+                    t = terms_r[j]
+                    text_i.append(fmt[t](row, x_r[j]))
+                    kind_i.append(codes[t])
+                texts[i] = tuple(text_i)
+                kinds[i] = tuple(kind_i)
+        verdicts = [
+            Verdict(a.platform, a.id, a.handle, p, t, c)
+            for a, p, t, c in zip(accounts, probs.tolist(), texts, kinds, strict=True)
+        ]
+        return ScoredBatch(probabilities=probs, verdicts=verdicts)
+
+    # -- artifact ---------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The artifact as JSON-ready data (see :func:`model_from_dict`)."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "model_version": self.version,
+            "kind": "additive-logistic",
+            "description": (
+                "p = sigmoid(a * (intercept + sum of terms) + b); each term interpolates its "
+                "values between its knots (constant outside) and is 0 when the feature is unknown"
+            ),
+            "intercept": self.intercept,
+            "calibration": {"method": "platt", "a": self.calibration[0], "b": self.calibration[1]},
+            "features": list(FEATURE_NAMES),
+            "terms": [
+                {
+                    "feature": t.feature,
+                    "knots": t.knots.tolist(),
+                    "values": t.values.tolist(),
+                }
+                for t in self.terms
+            ],
+            "hyperparameters": self.hyperparameters,
+            "training": self.training,
+            "validation": self.validation,
+        }
+
+    def to_json(self) -> str:
+        """Deterministic, human-readable JSON text of the artifact."""
+        return json.dumps(self.to_dict(), indent=1, sort_keys=False, ensure_ascii=True) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and validation
+
+
+def _need(cond: bool, message: str) -> None:
+    if not cond:
+        raise ModelError(message)
+
+
+def _finite(value: object, where: str) -> float:
+    _need(
+        isinstance(value, int | float) and not isinstance(value, bool),
+        f"{where}: expected a number, got {type(value).__name__}",
+    )
+    number = float(value)  # type: ignore[arg-type]
+    _need(math.isfinite(number), f"{where}: not a finite number")
+    return number
+
+
+def _number_list(value: object, where: str) -> FloatArray:
+    _need(isinstance(value, list), f"{where}: expected a list of numbers")
+    assert isinstance(value, list)
+    _need(2 <= len(value) <= _MAX_KNOTS, f"{where}: expected 2..{_MAX_KNOTS} numbers")
+    return np.array([_finite(v, f"{where}[{i}]") for i, v in enumerate(value)], dtype=np.float64)
+
+
+def model_from_dict(data: object) -> Model:
+    """Validate an artifact's data completely, then build the model; ModelError if invalid."""
+    _need(isinstance(data, dict), "artifact: expected a JSON object at the top level")
+    assert isinstance(data, dict)
+    version = data.get("format_version")
+    _need(
+        isinstance(version, int) and not isinstance(version, bool),
+        "format_version: missing or not an integer",
+    )
+    _need(
+        version in SUPPORTED_FORMAT_VERSIONS,
+        f"format_version {version} is not supported (this code reads "
+        f"{sorted(SUPPORTED_FORMAT_VERSIONS)}); retrain or upgrade followaudit",
+    )
+    model_version = data.get("model_version")
+    _need(
+        isinstance(model_version, str) and 0 < len(model_version) <= 100,
+        "model_version: expected a short string",
+    )
+    _need(data.get("kind") == "additive-logistic", "kind: expected 'additive-logistic'")
+    intercept = _finite(data.get("intercept"), "intercept")
+    cal = data.get("calibration")
+    _need(isinstance(cal, dict), "calibration: expected an object")
+    assert isinstance(cal, dict)
+    _need(cal.get("method") == "platt", "calibration.method: expected 'platt'")
+    a = _finite(cal.get("a"), "calibration.a")
+    b = _finite(cal.get("b"), "calibration.b")
+    _need(a > 0, "calibration.a: must be positive (the map must keep the ranking)")
+    features = data.get("features")
+    _need(
+        isinstance(features, list) and all(isinstance(f, str) for f in features),
+        "features: expected a list of feature names",
+    )
+    assert isinstance(features, list)
+    unknown = sorted(set(features) - set(FEATURE_NAMES))
+    _need(not unknown, f"features: unknown to this code: {unknown}")
+    raw_terms = data.get("terms")
+    _need(isinstance(raw_terms, list) and bool(raw_terms), "terms: expected a non-empty list")
+    assert isinstance(raw_terms, list)
+    terms: list[Term] = []
+    seen: set[str] = set()
+    for n, raw in enumerate(raw_terms):
+        where = f"terms[{n}]"
+        _need(isinstance(raw, dict), f"{where}: expected an object")
+        assert isinstance(raw, dict)
+        name = raw.get("feature")
+        _need(
+            isinstance(name, str) and name in FEATURE_NAMES,
+            f"{where}.feature: unknown feature {str(name)[:40]!r}",
+        )
+        assert isinstance(name, str)
+        _need(name not in seen, f"{where}.feature: {name!r} appears twice")
+        _need(name in features, f"{where}.feature: {name!r} is not in the features list")
+        seen.add(name)
+        knots = _number_list(raw.get("knots"), f"{where}.knots")
+        values = _number_list(raw.get("values"), f"{where}.values")
+        _need(knots.shape == values.shape, f"{where}: knots and values differ in length")
+        _need(bool(np.all(np.diff(knots) > 0)), f"{where}.knots: must strictly increase")
+        terms.append(Term(name, knots, values))
+    for key in ("validation", "training", "hyperparameters"):
+        _need(isinstance(data.get(key, {}), dict), f"{key}: expected an object")
+    return Model(
+        version=model_version,  # type: ignore[arg-type]
+        intercept=intercept,
+        terms=terms,
+        calibration=(a, b),
+        validation=data.get("validation", {}),
+        training=data.get("training", {}),
+        hyperparameters=data.get("hyperparameters", {}),
+    )
+
+
+def model_from_json(text: str) -> Model:
+    """Parse and validate artifact text."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ModelError(f"artifact is not valid JSON: {exc}") from None
+    return model_from_dict(data)
+
+
+def _read(path: Path) -> Model:
+    try:
+        size = path.stat().st_size
+        _need(size <= _MAX_ARTIFACT_BYTES, f"{path}: artifact larger than {_MAX_ARTIFACT_BYTES}")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelError(f"model artifact not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"cannot read model artifact {path}: {exc}") from None
+    try:
+        return model_from_json(text)
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from None
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> Model:
+    return _read(DEFAULT_PATH)
+
+
+def load_model(path: str | Path | None = None) -> Model:
+    """Load and validate a model artifact; ``None`` loads the packaged one (cached)."""
+    if path is None:
+        return _packaged()
+    return _read(Path(path))

@@ -1,0 +1,51 @@
+"""The audit with the packaged model on audiences built from labelled data (read at test time
+from ``<repo>/../shared/datasets``, or ``$FOLLOWAUDIT_DATASETS``; skipped when absent)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scoring.account import Account
+from scoring.audit import audit_accounts
+from scoring.model import load_model
+
+DATA = Path(
+    os.environ.get("FOLLOWAUDIT_DATASETS")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+)
+FILE = DATA / "accounts" / "cresci-2017.jsonl"
+
+pytestmark = pytest.mark.skipif(not FILE.is_file(), reason="shared/datasets is absent")
+
+
+def rows(label: int, n: int, seed: int) -> list[Account]:
+    with FILE.open(encoding="utf-8") as handle:
+        picked = [d for d in map(json.loads, handle) if d.get("label") == label]
+    rng = np.random.default_rng(seed)
+    return [Account.from_dict(picked[i]) for i in rng.choice(len(picked), n, replace=False)]
+
+
+def test_a_known_share_and_a_bought_run_are_found() -> None:
+    genuine, fakes = rows(0, 850, 1), rows(1, 150, 2)
+    # 30 fakes scattered, 120 in one run at positions 400..519
+    scattered = genuine[:400] + fakes[:120] + genuine[400:]
+    rng = np.random.default_rng(3)
+    followers = list(scattered)
+    for fake in fakes[120:]:
+        at = int(rng.integers(0, 400))
+        followers.insert(at, fake)
+    start = next(i for i, a in enumerate(followers) if a is fakes[0])
+    report = audit_accounts(followers, load_model(), total=10_000)
+    share = report.fake_share
+    assert share.estimate is not None and share.low is not None and share.high is not None
+    assert abs(share.estimate - 0.15) < 0.04
+    assert share.low <= 0.15 <= share.high
+    assert any(
+        abs(b.start - start) <= 10 and abs(b.end - (start + 119)) <= 10 for b in report.bursts
+    )
+    assert report.suspicious and all(s.fake_probability > 0.5 for s in report.suspicious)

@@ -1,0 +1,107 @@
+"""The ``followaudit audit-file`` contract (issue 3): one JSON object on stdout, logs on stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+CONTRACT = {
+    "sample_size",
+    "fake_share",
+    "inactive_share",
+    "grade",
+    "verdict",
+    "suspicious",
+    "reason_counts",
+    "bursts",
+    "model_version",
+}
+
+
+def write_followers(path: Path, n: int = 300) -> None:
+    """Invented Bluesky-like followers, newest first; a bought-looking run in the middle."""
+    lines = []
+    for i in range(n):
+        bought = 100 <= i < 200
+        handle = "<b>@everyone</b>&**[x](http://evil)**" if i == 150 else f"f{i}.bsky.social"
+        created = NOW - timedelta(days=2 + i % 3 if bought else 40 + (i * 37) % 2000)
+        lines.append(
+            json.dumps(
+                {
+                    "platform": "bluesky",
+                    "id": f"did:plc:t{i}",
+                    "handle": handle,
+                    "display_name": None if bought else f"Person {i}",
+                    "bio": None if bought else "I write about birds",
+                    "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "observed_at": NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "last_post_at": None
+                    if bought
+                    else (NOW - timedelta(days=i % 200)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "followers_count": 1 if bought else 100 + i,
+                    "following_count": 4000 if bought else 150 + i,
+                    "posts_count": 0 if bought else 500 + i,
+                    "has_default_avatar": bought,
+                    "has_banner": not bought,
+                }
+            )
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_bad_options_and_missing_files_exit_2_with_nothing_on_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["audit-file", str(tmp_path / "absent.jsonl"), "--json"]) == 2
+    followers = tmp_path / "f.jsonl"
+    write_followers(followers, 5)
+    assert main(["audit-file", str(followers), "--json", "--samples", "26"]) == 2
+    assert main(["audit-file", str(followers), "--json", "--format", "nope"]) == 2
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert "absent.jsonl" in out.err and "--samples" in out.err
+
+
+def test_the_cli_does_not_load_the_audit_until_it_runs() -> None:
+    code = "import sys, bot.cli; print(any(m.startswith('scoring.audit') for m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_json_contract_chart_and_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("scoring.model")
+    followers = tmp_path / "followers.jsonl"
+    write_followers(followers)
+    chart = tmp_path / "chart.png"
+    args = ["audit-file", str(followers), "--json", "--chart", str(chart), "--samples", "7"]
+    assert main(args) == 0
+    out = capsys.readouterr()
+    data = json.loads(out.out)  # exactly one JSON object, nothing else
+    assert isinstance(data, dict) and set(data) >= CONTRACT
+    assert data["sample_size"] == 300
+    share = data["fake_share"]
+    assert set(share) >= {"estimate", "low", "high", "method"}
+    assert 0.0 <= share["low"] <= share["estimate"] <= share["high"] <= 1.0
+    assert data["grade"] in list("ABCDF")
+    assert 0.0 <= data["inactive_share"] <= 1.0
+    assert len(data["suspicious"]) <= 7
+    for s in data["suspicious"]:
+        assert set(s) >= {"platform", "id", "handle", "fake_probability", "reasons"}
+    for b in data["bursts"]:
+        assert set(b) >= {"start", "end", "size", "fake_share", "created_from", "created_to"}
+        assert 0 <= b["start"] <= b["end"] < 300 and b["size"] == b["end"] - b["start"] + 1
+    assert isinstance(data["reason_counts"], dict) and data["model_version"]
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "read 300 followers" in out.err and "Grade" not in out.err
+
+    assert main(["audit-file", str(followers), "--render", "html"]) == 0
+    html = capsys.readouterr().out
+    assert html.count("Grade ") == 1 and "<b>@everyone" not in html

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from scoring.audit.grade import GradeBands, grade_for, share_text, verdict_for
+from scoring.audit.quantify import ShareEstimate
+
+
+def est(e: float | None, lo: float | None = None, hi: float | None = None) -> ShareEstimate:
+    return ShareEstimate(e, e if lo is None else lo, e if hi is None else hi, "test")
+
+
+@pytest.mark.parametrize(
+    ("share", "grade"),
+    [(0.0, "A"), (0.05, "A"), (0.06, "B"), (0.10, "B"), (0.2, "C"), (0.3, "D"), (0.36, "F")],
+)
+def test_default_bands(share: float, grade: str) -> None:
+    assert grade_for(est(share)) == grade
+
+
+def test_bands_are_configurable_and_checked() -> None:
+    assert grade_for(est(0.06), GradeBands(a=0.1, b=0.2, c=0.3, d=0.4)) == "A"
+    with pytest.raises(ValueError, match="rise"):
+        GradeBands(a=0.3, b=0.2)
+
+
+def test_no_estimate_no_grade() -> None:
+    assert grade_for(ShareEstimate(None, None, None, "m")) is None
+    assert "not enough data" in verdict_for(ShareEstimate(None, None, None, "m"), 0)
+
+
+def test_share_text_uses_an_en_dash_interval() -> None:
+    assert share_text(est(0.234, 0.19, 0.27)) == "23% (19–27%)"
+    assert share_text(ShareEstimate(None, None, None, "m")) == "unknown"
+
+
+def test_verdict_says_when_data_is_thin_or_uncertain() -> None:
+    tiny = verdict_for(est(1.0, 0.2, 1.0), 1)
+    assert tiny.startswith("Not enough data") and "1 follower " in tiny
+    wide = verdict_for(est(0.2, 0.05, 0.45), 200)
+    assert "uncertain" in wide and "20% (5–45%)" in wide
+    firm = verdict_for(est(0.02, 0.01, 0.03), 1000)
+    assert firm.startswith("Looks clean") and "uncertain" not in firm
+    assert "Grade" not in firm

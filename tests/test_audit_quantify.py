@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from scoring.audit.quantify import (
+    METHOD_AVERAGE,
+    METHOD_MIXTURE,
+    METHOD_MIXTURE_UNFAMILIAR,
+    METHOD_PACC,
+    estimate_fake_share,
+    read_profiles,
+)
+from tests.audit_support import synth_probabilities, synth_validation
+
+
+@pytest.mark.parametrize("share", [0.0, 0.05, 0.3, 0.7])
+def test_mixture_estimate_is_close_and_covers_the_truth(share: float) -> None:
+    rng = np.random.default_rng(7)
+    errors, covered = [], 0
+    for _ in range(40):
+        labels = (rng.random(1000) < share).astype(int)
+        truth = labels.mean()
+        est = estimate_fake_share(synth_probabilities(rng, labels), synth_validation())
+        assert est.method == METHOD_MIXTURE
+        assert est.estimate is not None and est.low is not None and est.high is not None
+        assert 0.0 <= est.low <= est.estimate <= est.high <= 1.0
+        errors.append(abs(est.estimate - truth))
+        covered += est.low <= truth <= est.high
+    assert np.mean(errors) < 0.02
+    assert covered >= 34
+
+
+def test_counting_above_half_is_biased_but_the_estimate_is_not() -> None:
+    rng = np.random.default_rng(1)
+    labels = np.zeros(2000, dtype=int)
+    p = synth_probabilities(rng, labels)
+    est = estimate_fake_share(p, synth_validation())
+    assert est.estimate is not None and est.estimate < 0.01
+    assert np.mean(p) > 0.08  # the plain average is far off
+
+
+def test_empty_sample_has_no_estimate() -> None:
+    est = estimate_fake_share([], synth_validation())
+    assert est.estimate is None and est.low is None and est.high is None
+    assert est.to_dict() == {"estimate": None, "low": None, "high": None, "method": METHOD_MIXTURE}
+
+
+def test_one_follower_gives_a_wide_interval() -> None:
+    est = estimate_fake_share([0.97], synth_validation())
+    assert est.estimate is not None and est.low is not None and est.high is not None
+    assert est.high - est.low > 0.5
+
+
+def test_all_fakes_is_near_one_and_clipped() -> None:
+    est = estimate_fake_share(np.full(500, 0.99), synth_validation())
+    assert est.estimate is not None and est.estimate > 0.97
+    assert est.high == 1.0
+
+
+def shifted_validation(*, inverted: bool = False) -> dict[str, Any]:
+    """Collection b scores differently: its fakes lower, or (inverted) its classes swapped."""
+    val = synth_validation()
+    other = dict(val["collections"]["b"])
+    if inverted:
+        other["hist_pos"], other["hist_neg"] = other["hist_neg"], other["hist_pos"]
+    else:
+        shifted = np.roll(np.asarray(other["hist_pos"]), -4)
+        other["hist_pos"] = list(shifted / shifted.sum())
+    val["collections"]["b"] = other
+    return val
+
+
+def test_the_collection_that_explains_the_sample_wins() -> None:
+    rng = np.random.default_rng(3)
+    p = synth_probabilities(rng, (rng.random(1000) < 0.3).astype(int))
+    est = estimate_fake_share(p, shifted_validation())
+    assert est.method == METHOD_MIXTURE
+    assert est.estimate == pytest.approx(0.3, abs=0.04)
+
+
+def test_an_unfamiliar_sample_carries_the_spread_of_the_collections() -> None:
+    p = np.random.default_rng(4).random(1000)  # flat: unlike any validated histogram
+    same = estimate_fake_share(p, synth_validation())
+    wide = estimate_fake_share(p, shifted_validation(inverted=True))
+    assert wide.method == METHOD_MIXTURE_UNFAMILIAR
+    assert same.low is not None and same.high is not None
+    assert wide.low is not None and wide.high is not None
+    assert wide.high - wide.low > same.high - same.low + 0.02
+
+
+def test_soft_rates_only_use_adjusted_averaging() -> None:
+    val = {"mean_p_pos": 0.8, "mean_p_neg": 0.1, "n_pos": 100, "n_neg": 100}
+    est = estimate_fake_share(np.full(1000, 0.45), val)
+    assert est.method == METHOD_PACC
+    assert est.estimate == pytest.approx(0.5)
+
+
+def test_without_validation_the_average_is_used() -> None:
+    est = estimate_fake_share([0.2, 0.4], None)
+    assert est.method == METHOD_AVERAGE
+    assert est.estimate == pytest.approx(0.3)
+
+
+def test_profiles_in_the_scoring_model_shape() -> None:
+    val = synth_validation()
+    shaped = {
+        "description": "x",
+        "cv": {"pooled": val["pooled"], "collections": val["collections"]},
+        "loco": {"pooled": val["pooled"], "collections": {"a": val["pooled"], "bad": {"x": 1}}},
+        "counts_only": {"cv": {"pooled": val["pooled"]}},
+    }
+    prof = read_profiles(shaped)
+    assert prof.pooled is not None and prof.pooled.name == "cv/pooled"
+    assert [c.name for c in prof.collections] == ["cv/a", "cv/b"]
+    assert [c.name for c in prof.unseen] == ["loco/a"]
+    flat = read_profiles(val)
+    assert flat.pooled is not None and len(flat.collections) == 2 and flat.unseen == []
+    assert read_profiles({"mean_p_pos": 0.9, "mean_p_neg": 0.1}).pooled is not None
+    assert read_profiles({}).pooled is None
+
+
+def test_unseen_profiles_widen_an_unfamiliar_sample() -> None:
+    val = synth_validation()
+    p = np.random.default_rng(4).random(1000)
+    plain = estimate_fake_share(p, {"cv": {"pooled": val["pooled"]}})
+    other = shifted_validation(inverted=True)["collections"]["b"]
+    wide = estimate_fake_share(
+        p, {"cv": {"pooled": val["pooled"]}, "loco": {"collections": {"b": other}}}
+    )
+    assert plain.method == wide.method == METHOD_MIXTURE_UNFAMILIAR
+    assert plain.low is not None and plain.high is not None
+    assert wide.low is not None and wide.high is not None
+    assert wide.high - wide.low > plain.high - plain.low + 0.02
+
+
+def test_malformed_histograms_fall_back_to_rates() -> None:
+    val = {"pooled": {"mean_p_pos": 0.9, "mean_p_neg": 0.1, "hist_pos": [1, 2], "hist_neg": "x"}}
+    est = estimate_fake_share(np.full(10, 0.5), val)
+    assert est.method == METHOD_PACC

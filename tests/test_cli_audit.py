@@ -1,0 +1,123 @@
+"""``followaudit audit HANDLE``: exit codes, one-line errors, and the JSON contract (issue 4)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bot.cli import main
+from tests.fakes._server import serve_in_thread
+from tests.fakes.bluesky import FakeBluesky
+
+AUDIT_FILE_KEYS = {
+    "sample_size",
+    "fake_share",
+    "inactive_share",
+    "grade",
+    "verdict",
+    "suspicious",
+    "reason_counts",
+    "bursts",
+    "model_version",
+}
+
+
+@pytest.fixture(autouse=True)
+def quiet_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    for name in (
+        "FOLLOWAUDIT_X__BEARER_TOKEN",
+        "FOLLOWAUDIT_BLUESKY__BASE_URL",
+        "FOLLOWAUDIT_MASTODON__BASE_URL",
+        "FOLLOWAUDIT_DEFAULT_PLATFORM",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FOLLOWAUDIT_BLUESKY__BACKOFF_SECONDS", "0.01")
+    monkeypatch.setenv("FOLLOWAUDIT_BLUESKY__MAX_RETRIES", "1")
+
+
+@pytest.mark.parametrize(
+    "handle", ["javascript:alert(1)", "https://bsky.app@evil.com/profile/x", "bsky:a\u202eb.test"]
+)
+def test_bad_handle_exits_2_with_one_line(handle: str, capsys) -> None:
+    assert main(["audit", handle, "--json"]) == 2
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert out.err.count("\n") == 1 and "bsky:alice.bsky.social" in out.err
+
+
+def test_bad_sample_exits_2(capsys) -> None:
+    assert main(["audit", "bsky:alice.test", "--sample", "0"]) == 2
+    assert "--sample" in capsys.readouterr().err
+
+
+def test_x_without_a_token_exits_3_in_one_sentence(capsys) -> None:
+    assert main(["audit", "x:jack"]) == 3
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert out.err.strip() == (
+        "Auditing X accounts needs an X API bearer token in FOLLOWAUDIT_X__BEARER_TOKEN."
+    )
+
+
+def test_platform_errors_exit_3(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    fake = FakeBluesky()
+    did = fake.add_account("gone.test")
+    fake.taken_down.add(did)
+    with serve_in_thread(fake) as base_url:
+        monkeypatch.setenv("FOLLOWAUDIT_BLUESKY__BASE_URL", base_url)
+        assert main(["audit", "bsky:nobody.test"]) == 3
+        assert capsys.readouterr().err.strip().endswith("No Bluesky account has that handle.")
+        assert main(["audit", "@gone.test", "--json"]) == 3
+        out = capsys.readouterr()
+        assert out.out == "" and "suspended" in out.err
+        fake.fail("getFollowers", "503", times=5)
+        assert main(["audit", "bsky:gone.test"]) == 3
+
+
+def test_json_report_with_subject_and_sample(
+    monkeypatch: pytest.MonkeyPatch, capsys, tmp_path
+) -> None:
+    pytest.importorskip("scoring.model")
+    fake = FakeBluesky()
+    did = fake.add_account("Alice.test", displayName="<b>Alice</b>")
+    fake.add_followers(did, 260)
+    with serve_in_thread(fake) as base_url:
+        monkeypatch.setenv("FOLLOWAUDIT_BLUESKY__BASE_URL", base_url)
+        chart = tmp_path / "chart.png"
+        code = main(
+            [
+                "audit",
+                "https://bsky.app/profile/Alice.test",
+                "--sample",
+                "200",
+                "--json",
+                "--chart",
+                str(chart),
+            ]
+        )
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    report = json.loads(out.out)
+    assert set(report) >= AUDIT_FILE_KEYS
+    assert report["subject"]["platform"] == "bluesky"
+    assert report["subject"]["handle"] == "alice.test"
+    assert report["subject"]["id"] == did and report["subject"]["followers_count"] == 260
+    assert report["sample"]["size"] == 200 and report["sample"]["of"] == 260
+    assert report["sample"]["order"] == "newest_first"
+    assert report["sample_size"] == 200
+    assert "<b>" not in out.out  # platform strings are escaped in the JSON too
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "fetched 200 of 200 followers" in out.err
+
+
+def test_the_cli_does_not_load_network_code_until_audit_runs() -> None:
+    code = (
+        "import sys, bot.cli; bot.cli.build_parser(); "
+        "print(any(m.startswith(('aiohttp', 'bot.sources')) for m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -1,0 +1,245 @@
+import copy
+import json
+import math
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scoring.account import Account
+from scoring.features import FEATURE_NAMES
+from scoring.model import (
+    FORMAT_VERSION,
+    MIN_REASON_LOGIT,
+    MIN_REASON_PROBABILITY,
+    REASON_CODES,
+    Model,
+    ModelError,
+    Verdict,
+    load_model,
+    model_from_dict,
+    model_from_json,
+)
+
+OBSERVED = datetime(2015, 2, 14, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def model() -> Model:
+    return load_model()
+
+
+def bought_follower() -> Account:
+    return Account(
+        platform="twitter",
+        id="1",
+        handle="xqzpt82738475",
+        display_name="Laura",
+        created_at=OBSERVED - timedelta(days=40),
+        observed_at=OBSERVED,
+        followers_count=3,
+        following_count=4812,
+        posts_count=0,
+        likes_count=0,
+        listed_count=0,
+        has_default_avatar=True,
+        has_banner=False,
+    )
+
+
+def genuine() -> Account:
+    return Account(
+        platform="twitter",
+        id="2",
+        handle="maria_rossi",
+        display_name="Maria Rossi",
+        bio="Journalist in Rome. Coffee, books, trains.",
+        url="https://example.org",
+        location="Roma",
+        created_at=OBSERVED - timedelta(days=2500),
+        observed_at=OBSERVED,
+        followers_count=1850,
+        following_count=410,
+        posts_count=12000,
+        likes_count=3100,
+        listed_count=45,
+        has_default_avatar=False,
+        has_banner=True,
+        verified=False,
+    )
+
+
+def hostile() -> list[Account]:
+    far = datetime(9999, 1, 1, tzinfo=UTC)
+    return [
+        Account(platform="twitter", id="a"),
+        Account(platform="x", id="b", followers_count=0, following_count=0, posts_count=0),
+        Account(platform="twitter", id="c", followers_count=10**18, following_count=10**18),
+        Account(platform="bluesky", id="d", created_at=far, observed_at=OBSERVED),
+        Account(platform="twitter", id="e", created_at=OBSERVED, observed_at=far, posts_count=9),
+        Account(platform="t", id="f", handle="\ud800\n", display_name="\u202e名前🙂" * 500),
+        Account(platform="mastodon", id="g", handle="@", declared_bot=True, verified=True),
+    ]
+
+
+def test_packaged_artifact_loads_and_knows_its_features(model: Model) -> None:
+    assert model.version.startswith("fa-")
+    assert {t.feature for t in model.terms} <= set(FEATURE_NAMES)
+    assert model.validation["loco"]["collections"]
+    assert set(model.reason_labels) == {code for code, _ in REASON_CODES.values()}
+
+
+def test_probabilities_are_finite_and_in_range_for_hostile_inputs(model: Model) -> None:
+    p = model.predict_proba(hostile())
+    assert p.shape == (7,)
+    assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+    batch = model.score(hostile())
+    assert [v.id for v in batch.verdicts] == list("abcdefg")
+    assert np.array_equal(batch.probabilities, p)
+
+
+def test_empty_batch(model: Model) -> None:
+    batch = model.score([])
+    assert batch.probabilities.shape == (0,) and batch.verdicts == []
+
+
+def test_contributions_reproduce_the_logit_and_probability(model: Model) -> None:
+    accounts = [bought_follower(), genuine(), *hostile()]
+    contrib = model.contributions(accounts)
+    logits = model.logits(accounts)
+    assert np.allclose(model.intercept + contrib.sum(axis=1), logits)
+    assert np.allclose(model.calibrate(logits), model.predict_proba(accounts))
+
+
+def test_unknown_features_contribute_nothing(model: Model) -> None:
+    contrib = model.contributions([Account(platform="instagram", id="1")])
+    assert np.all(contrib == 0.0)
+
+
+def test_bought_follower_scores_high_with_reasons_that_carry_its_values(model: Model) -> None:
+    batch = model.score([bought_follower(), genuine()])
+    fake, real = batch.verdicts
+    assert fake.fake_probability > 0.8 > 0.2 > real.fake_probability
+    assert fake.reasons and len(fake.reasons) == len(fake.reason_codes) <= 3
+    assert "following 4,812, followed by 3" in fake.reasons
+    assert "follow_ratio" in fake.reason_codes
+    assert real.reasons == () and real.reason_codes == ()
+
+
+def test_reasons_are_the_largest_contributions_in_order(model: Model) -> None:
+    accounts = [bought_follower(), genuine(), *hostile()]
+    batch = model.score(accounts, max_reasons=5)
+    contrib = model.contributions(accounts)
+    codes = [REASON_CODES[t.feature][0] for t in model.terms]
+    for verdict, row in zip(batch.verdicts, contrib, strict=True):
+        if verdict.fake_probability < MIN_REASON_PROBABILITY:
+            assert verdict.reasons == ()
+            continue
+        expected = [codes[t] for t in np.argsort(-row, kind="stable") if row[t] >= MIN_REASON_LOGIT]
+        assert list(verdict.reason_codes) == expected[:5]
+
+
+def test_removing_the_top_reason_lowers_the_score(model: Model) -> None:
+    acct = bought_follower()
+    verdict = model.score([acct]).verdicts[0]
+    top = verdict.reason_codes[0]
+    feature = next(f for f, (code, _) in REASON_CODES.items() if code == top)
+    term = next(t for t in model.terms if t.feature == feature)
+    from scoring.features import FEATURES
+
+    fields = next(s.fields for s in FEATURES if s.name == term.feature)
+    blanked = replace(acct, **{f: None for f in fields})
+    assert model.predict_proba([blanked])[0] < verdict.fake_probability
+
+
+def test_max_reasons_zero_and_verdict_dict(model: Model) -> None:
+    v = model.score([bought_follower()], max_reasons=0).verdicts[0]
+    assert v.reasons == () and v.fake_probability > 0.5
+    out = Verdict("twitter", "1", "h", 0.75, ("r",), ("c",)).to_dict("fa-x")
+    assert out == {
+        "platform": "twitter",
+        "id": "1",
+        "handle": "h",
+        "fake_probability": 0.75,
+        "reasons": ["r"],
+        "model_version": "fa-x",
+    }
+
+
+def test_artifact_round_trips(model: Model, tmp_path: Path) -> None:
+    text = model.to_json()
+    path = tmp_path / "m.json"
+    path.write_text(text, encoding="utf-8")
+    again = load_model(path)
+    assert again.to_json() == text
+    accounts = [bought_follower(), genuine(), *hostile()]
+    assert np.array_equal(again.predict_proba(accounts), model.predict_proba(accounts))
+    assert json.loads(text)["format_version"] == FORMAT_VERSION
+
+
+def _artifact(model: Model) -> dict:  # type: ignore[type-arg]
+    return copy.deepcopy(model.to_dict())
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(format_version=FORMAT_VERSION + 1), "not supported"),
+        (lambda d: d.pop("format_version"), "format_version"),
+        (lambda d: d.update(format_version="1"), "format_version"),
+        (lambda d: d.update(intercept=float("nan")), "intercept"),
+        (lambda d: d.update(intercept="0.1"), "intercept"),
+        (lambda d: d["calibration"].update(a=-1.0), "calibration.a"),
+        (lambda d: d["terms"][0].update(feature="shoe_size"), "unknown feature"),
+        (lambda d: d["terms"][0]["knots"].reverse(), "strictly increase"),
+        (lambda d: d["terms"][0]["values"].append(0.0), "differ in length"),
+        (lambda d: d["terms"][0].update(knots=[0.0]), "2.."),
+        (lambda d: d["terms"].append(copy.deepcopy(d["terms"][0])), "twice"),
+        (lambda d: d.update(terms=[]), "terms"),
+        (lambda d: d.update(features=["log_followers", "nope"]), "unknown"),
+        (lambda d: d.update(validation=[]), "validation"),
+        (lambda d: d.update(kind="forest"), "kind"),
+    ],
+)
+def test_invalid_artifacts_are_refused_with_a_clear_message(
+    model: Model, mutate: object, message: str
+) -> None:
+    data = _artifact(model)
+    mutate(data)  # type: ignore[operator]
+    with pytest.raises(ModelError, match=message):
+        model_from_dict(data)
+
+
+def test_corrupted_or_missing_files_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not valid JSON"):
+        model_from_json('{"format_version": 1, "terms": [')
+    with pytest.raises(ModelError, match="top level"):
+        model_from_json("[1, 2]")
+    with pytest.raises(ModelError, match="not found"):
+        load_model(tmp_path / "absent.json")
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ModelError):
+        load_model(bad)
+
+
+def test_importing_the_model_stays_light() -> None:
+    code = (
+        "import sys, scoring.model; "
+        "heavy = [m for m in ('scipy', 'sklearn', 'pandas', 'aiohttp') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_counts_only_records_get_sensible_scores(model: Model) -> None:
+    fake_like = Account(platform="instagram", id="1", followers_count=5, following_count=3000)
+    real_like = Account(platform="instagram", id="2", followers_count=900, following_count=300)
+    p = model.predict_proba([fake_like, real_like])
+    assert p[0] > 0.5 > p[1]
+    assert math.isfinite(float(p.sum()))

@@ -1,0 +1,142 @@
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scoring.account import Account
+from scoring.model import load_model, model_from_json
+from scoring.train import auc, balanced_weights, binary_metrics, fit, stratified_folds
+
+REPO = Path(__file__).resolve().parents[1]
+# <repo>/../shared in CI; a git worktree under /work/wt/<name> sits one level deeper.
+DATA = next(
+    (
+        d / "shared" / "datasets" / "accounts"
+        for d in (REPO.parent, REPO.parent.parent)
+        if (d / "shared" / "datasets" / "accounts").is_dir()
+    ),
+    REPO.parent / "shared" / "datasets" / "accounts",
+)
+OBSERVED = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def synthetic(n_per: int = 60, seed: int = 3) -> list[Account]:
+    """Two invented collections where fakes follow many, are followed by few and post little."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for coll in ("alpha", "beta"):
+        for label in (0, 1):
+            for i in range(n_per):
+                fake = label == 1
+                out.append(
+                    Account(
+                        platform="twitter",
+                        id=f"{coll}-{label}-{i}",
+                        handle=f"user{i}" + ("8271" if fake and i % 2 else ""),
+                        display_name=f"User {i}",
+                        bio=None if fake and i % 3 else "hello there",
+                        created_at=OBSERVED - timedelta(days=int(rng.integers(5, 3000))),
+                        observed_at=OBSERVED,
+                        followers_count=int(rng.lognormal(1.5 if fake else 5.5, 1.0)),
+                        following_count=int(rng.lognormal(6.5 if fake else 5.0, 1.0)),
+                        posts_count=int(rng.lognormal(1.0 if fake else 6.0, 1.5)),
+                        likes_count=int(rng.lognormal(1.0 if fake else 5.0, 1.5)),
+                        has_banner=bool(rng.random() < (0.1 if fake else 0.7)),
+                        label=label,
+                        source=f"{coll}/{'fake' if fake else 'human'}",
+                    )
+                )
+    return out
+
+
+def test_fit_is_deterministic_and_learns_the_signal() -> None:
+    accounts = synthetic()
+    first = fit(accounts)
+    second = fit(list(accounts))
+    assert first.to_json() == second.to_json()
+    v = first.validation
+    assert v["cv"]["pooled"]["auc"] > 0.9
+    assert set(v["loco"]["collections"]) == {"alpha", "beta"}
+    assert v["loco"]["collections"]["alpha"]["n_pos"] == 60
+    assert abs(sum(v["cv"]["pooled"]["hist_pos"]) - 1.0) < 1e-3
+    p = first.predict_proba(accounts)
+    labels = np.array([a.label for a in accounts])
+    assert p[labels == 1].mean() > 0.7 > 0.3 > p[labels == 0].mean()
+    # the artifact text it writes is valid and loads back to the same model
+    assert model_from_json(first.to_json()).to_json() == first.to_json()
+
+
+def test_fit_refuses_unlabelled_accounts() -> None:
+    with pytest.raises(ValueError, match="label"):
+        fit([Account(platform="twitter", id="1")])
+
+
+def test_auc_handles_ties_and_single_class() -> None:
+    y = np.array([0, 0, 1, 1])
+    assert auc(y, np.array([0.1, 0.2, 0.8, 0.9])) == 1.0
+    assert auc(y, np.array([0.9, 0.8, 0.2, 0.1])) == 0.0
+    assert auc(y, np.full(4, 0.5)) == 0.5
+    assert auc(np.array([1, 1]), np.array([0.2, 0.3])) is None
+
+
+def test_binary_metrics_soft_rates_and_histograms() -> None:
+    y = np.array([1, 1, 0, 0, 0])
+    p = np.array([0.97, 0.47, 0.02, 0.55, 1.0])
+    m = binary_metrics(y, p)
+    assert (m["n_pos"], m["n_neg"]) == (2, 3)
+    assert m["tpr"] == 0.5 and m["fpr"] == pytest.approx(0.6667, abs=1e-4)
+    assert m["mean_p_pos"] == pytest.approx(0.72)
+    assert len(m["hist_pos"]) == 20 and m["hist_pos"][19] == 0.5 and m["hist_pos"][9] == 0.5
+    assert m["hist_neg"][19] == pytest.approx(1 / 3, abs=1e-4)  # p = 1.0 falls in the last bin
+
+
+def test_weights_balance_collections_classes_and_parts() -> None:
+    accounts = [
+        Account(platform="t", id=str(i), label=lab, source=src)
+        for i, (lab, src) in enumerate(
+            [(0, "a/h")] * 6 + [(1, "a/f1")] * 1 + [(1, "a/f2")] * 3 + [(0, "b/h")] * 2
+        )
+    ]
+    cols = [a.source.split("/")[0] for a in accounts]  # type: ignore[union-attr]
+    y = np.array([a.label for a in accounts])
+    w = balanced_weights(accounts, cols, y)
+    assert w[:10].sum() == pytest.approx(0.5) and w[10:].sum() == pytest.approx(0.5)
+    assert w[6] == pytest.approx(w[7:10].sum())  # each part of a class weighs the same
+
+
+def test_stratified_folds_are_balanced_and_seeded() -> None:
+    strata = ["a"] * 10 + ["b"] * 5
+    f = stratified_folds(strata, 5)
+    assert np.array_equal(f, stratified_folds(strata, 5))
+    for k in range(5):
+        assert (f[:10] == k).sum() == 2 and (f[10:] == k).sum() == 1
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared labelled data sets absent")
+def test_packaged_artifact_was_trained_on_these_files_and_reports_every_collection() -> None:
+    model = load_model()
+    files = model.training["files"]
+    for path in sorted(DATA.glob("*.jsonl")):
+        assert files[path.name] == hashlib.sha256(path.read_bytes()).hexdigest()
+    v = model.validation
+    for block in (v["loco"], v["cv"], v["counts_only"]["loco"]):
+        assert set(block["collections"]) == set(model.training["collections"])
+    assert v["cresci_2015_cv"]["auc"] >= 0.995
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared labelled data sets absent")
+def test_model_separates_real_labelled_rows() -> None:
+    rows = []
+    for path in sorted(DATA.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh):
+                if n % 25 == 0:
+                    rows.append(Account.from_dict(json.loads(line)))
+    model = load_model()
+    p = model.predict_proba(rows)
+    y = np.array([a.label for a in rows])
+    assert np.isfinite(p).all()
+    assert auc(y, p) > 0.9
