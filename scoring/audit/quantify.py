@@ -342,13 +342,17 @@ class ShareEstimator:
 
     def scan_table(self, probabilities: FloatArray | Sequence[float]) -> FloatArray | None:
         """The log-mixture table (51 shares x 20 bins) of the validated profile that best
-        explains the sample, for the burst scan; ``None`` without validated histograms."""
+        explains the sample, for the burst scan; ``None`` without validated histograms or when
+        the sample is unlike all of them (the scan then reads probabilities as coin flips)."""
         p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
         if not self._tables or p.size == 0:
             return None
         counts = _bin_counts(p)
-        best = max(self._tables, key=lambda t: float((t.log_mix @ counts).max()))
-        out: FloatArray = best.log_mix[::20]
+        fits = [_mixture(counts, t.log_mix) for t in self._tables]
+        i = int(np.argmax([f.loglik for f in fits]))
+        if fits[i].misfit > _misfit_limit(p.size, fits[i].share, self._tables[i]):
+            return None
+        out: FloatArray = self._tables[i].log_mix[::20]
         return out
 
     def estimate(self, probabilities: FloatArray | Sequence[float]) -> ShareEstimate:
