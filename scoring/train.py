@@ -59,6 +59,8 @@ HIST_BINS: Final = 20
 #: Share of the leave-one-collection-out predictions in the data the Platt map is fitted on
 #: (the rest: in-domain cross-validation).
 CALIBRATION_LOCO_SHARE: Final = 0.0
+#: Ridge penalty on the per-collection offsets used while fitting (see ``fit_raw``).
+OFFSET_PENALTY: Final = 0.001
 
 #: Fields a collection did not record (null there means unknown, not empty/false).
 UNRECORDED: Final[Mapping[str, tuple[str, ...]]] = {
@@ -133,6 +135,7 @@ class Recipe:
     #: Weights of the copies: original, random group dropout, counts only.
     copy_weights: tuple[float, float, float]
     dropout_p: float
+    collection_offsets: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -142,6 +145,7 @@ class Recipe:
             "lambda_shrink": self.lambda_shrink,
             "copy_weights": list(self.copy_weights),
             "dropout_p": self.dropout_p,
+            "collection_offsets": self.collection_offsets,
         }
 
 
@@ -153,6 +157,7 @@ SHIPPED: Final = Recipe(
     lambda_shrink=0.002,
     copy_weights=(1.0, 1.0, 0.5),
     dropout_p=0.4,
+    collection_offsets=True,
 )
 #: The same model family tuned for one collection (reported for comparison, never shipped):
 #: every feature, a tenth of the penalty, no augmentation.
@@ -254,6 +259,12 @@ class Data:
     y: IntArray
     w: FloatArray
     collection: list[str]
+
+    @property
+    def groups(self) -> IntArray:
+        """Collection number of each row (collections in sorted order)."""
+        names = sorted(set(self.collection))
+        return np.array([names.index(c) for c in self.collection], dtype=np.int64)
 
 
 def prepare(accounts: Sequence[Account]) -> Data:
@@ -388,8 +399,15 @@ def fit_raw(
     knots: list[FloatArray],
     recipe: Recipe = SHIPPED,
     seed: int = SEED,
+    groups: IntArray | None = None,
 ) -> Fitted:
-    """Penalised weighted logistic fit on the ramp basis with augmented copies (L-BFGS-B)."""
+    """Penalised weighted logistic fit on the ramp basis with augmented copies (L-BFGS-B).
+
+    With ``groups`` (a collection number per row) and ``recipe.collection_offsets``, each
+    collection gets its own offset during the fit (sum-to-zero coded, dropped afterwards), so
+    the shapes learn what separates fakes from genuine accounts *within* collections rather
+    than how one collection's accounts differ from another's.
+    """
     from scipy.optimize import minimize  # type: ignore[import-untyped]  # training only
 
     n = r.shape[0]
@@ -409,14 +427,22 @@ def fit_raw(
         ys.append(y)
         ws.append(wn * cw)
     xd = np.vstack(xs)
+    n_terms = xd.shape[1]
+    if groups is not None and recipe.collection_offsets:
+        ids = np.unique(groups)
+        if ids.size > 1:
+            onehot = (groups[:, None] == ids[None, :]).astype(np.float64) - 1.0 / ids.size
+            xd = np.hstack((xd, np.vstack([onehot] * len(xs))))
     yd = np.concatenate(ys).astype(np.float64)
     wd = np.concatenate(ws)
     wd /= wd.sum()
-    pen = penalty_matrix(knots, recipe)
-    sign = np.zeros(r.shape[1])
+    pen = np.zeros((xd.shape[1], xd.shape[1]))
+    pen[:n_terms, :n_terms] = penalty_matrix(knots, recipe)
+    pen[n_terms:, n_terms:] = np.eye(xd.shape[1] - n_terms) * OFFSET_PENALTY
+    sign = np.zeros(xd.shape[1])
     for name, s in recipe.monotone.items():
         if name in recipe.fitted:
-            sign[owner == recipe.fitted.index(name)] = s
+            sign[:n_terms][owner == recipe.fitted.index(name)] = s
     bounds = [(None, None)] + [
         (0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None) for s in sign
     ]
@@ -432,14 +458,14 @@ def fit_raw(
 
     res = minimize(
         objective,
-        np.zeros(r.shape[1] + 1),
+        np.zeros(xd.shape[1] + 1),
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
         options={"maxiter": 3000, "ftol": 1e-12, "gtol": 1e-8},
     )
     theta = np.asarray(res.x, dtype=np.float64)
-    return Fitted(intercept=float(theta[0]), increments=theta[1:], means=means)
+    return Fitted(intercept=float(theta[0]), increments=theta[1 : n_terms + 1], means=means)
 
 
 def predict_raw(fitted: Fitted, r: FloatArray, present: BoolArray, owner: IntArray) -> FloatArray:
@@ -543,7 +569,7 @@ def fit(accounts: Sequence[Account], *, validate: bool = True) -> Model:
     r, present, owner = ramps(data.x, knots, recipe)
     y, w, cols = data.y, data.w, data.collection
     carr = np.array(cols)
-    final = fit_raw(r, present, owner, y, w, knots, recipe)
+    final = fit_raw(r, present, owner, y, w, knots, recipe, groups=data.groups)
     validation: dict[str, Any] = {}
     calibration = (1.0, 0.0)
     if validate:
@@ -602,7 +628,7 @@ def _validate(
     knots: list[FloatArray],
     recipe: Recipe,
 ) -> tuple[dict[str, Any], tuple[float, float]]:
-    y, w, cols = data.y, data.w, data.collection
+    y, w, cols, g = data.y, data.w, data.collection, data.groups
     carr = np.array(cols)
     n = y.shape[0]
     counts_present = _counts_only(present, recipe)
@@ -614,7 +640,7 @@ def _validate(
         tr, te = folds != f, folds == f
         if not te.any() or len(set(y[tr].tolist())) < 2:
             continue
-        m = fit_raw(r[tr], present[tr], owner, y[tr], w[tr], knots, recipe)
+        m = fit_raw(r[tr], present[tr], owner, y[tr], w[tr], knots, recipe, groups=g[tr])
         cv[te] = predict_raw(m, r[te], present[te], owner)
         cv_counts[te] = predict_raw(m, r[te], counts_present[te], owner)
     # Leave one collection out.
@@ -626,7 +652,7 @@ def _validate(
             tr, te = carr != c, carr == c
             if len(set(y[tr].tolist())) < 2:
                 continue
-            m = fit_raw(r[tr], present[tr], owner, y[tr], w[tr], knots, recipe)
+            m = fit_raw(r[tr], present[tr], owner, y[tr], w[tr], knots, recipe, groups=g[tr])
             loco[te] = predict_raw(m, r[te], present[te], owner)
             loco_counts[te] = predict_raw(m, r[te], counts_present[te], owner)
     # Platt map on out-of-sample logits (by default the in-domain cross-validated ones).
