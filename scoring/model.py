@@ -7,6 +7,19 @@ training population so that an unknown feature contributes exactly 0, then a Pla
 terms that added most to it: they cannot disagree with the probability.
 
 Inference needs numpy only; the artifact is validated in full before anything is built from it.
+
+``Model.validation`` (written by ``scoring.train``) holds out-of-sample figures only::
+
+    {"cv":   {"pooled": M, "collections": {name: M, ...}},   # stratified 5-fold, all data
+     "loco": {"pooled": M, "collections": {name: M, ...}},   # each collection held out
+     "counts_only": {"cv": {...}, "loco": {...}},            # same, only counts known
+     "reliability": {"cv": [...], "loco": [...]},            # 10 bins: n, mean_p, observed
+     "cresci_2015_cv": M, "cresci_2015_cv_in_domain": M, "description": str, ...}
+
+where each M is ``{"n_pos", "n_neg", "auc", "accuracy", "brier", "tpr", "fpr", "mean_p_pos",
+"mean_p_neg", "hist_pos", "hist_neg"}`` (rates at p >= 0.5; histograms: 20 equal bins of p on
+[0, 1], fractions of each class) and a collection's name is its ``source`` up to the first
+``/`` (``cresci-2015``, ``cresci-2017``, ``instafake``, ``twitter-human-bots-kaggle-2020``).
 """
 
 from __future__ import annotations
@@ -185,7 +198,11 @@ _Row = Sequence[float]
 _TEXTS: Final[Mapping[str, Callable[[_Row, float], str]]] = {
     "follow_ratio": lambda r, x: f"following {_num(r[1])}, followed by {_num(r[0])}",
     "log_followers": lambda r, x: (
-        f"only {_plural(r[0], 'follower')}" if r[0] < 100 else _plural(r[0], "follower")
+        "no followers"
+        if r[0] == 0
+        else f"only {_plural(r[0], 'follower')}"
+        if r[0] < 100
+        else _plural(r[0], "follower")
     ),
     "log_following": lambda r, x: f"following {_plural(r[1], 'account')}",
     "log_posts": lambda r, x: "no posts" if r[2] == 0 else _plural(r[2], "post"),
