@@ -192,6 +192,14 @@ def _rate(count: float, days: float, what: str, one: str) -> str:
     return f"{_plural(count, one, what)} in {_age(days)}"
 
 
+def _few(count: float, days: float, one: str, many: str, verb: str = "") -> str:
+    """'no posts in an account 2 years old', 'only 12 posts', '1,200 posts'."""
+    if count == 0:
+        return f"no {many}{verb} in an account {_age(days)} old" if days >= 1 else f"no {many}"
+    text = _plural(count, one, many) + verb
+    return f"only {text}" if count < 100 else text
+
+
 # Row layout: Columns.matrix() -> followers, following, posts, likes, listed, age_days,
 # bio_chars, handle_chars, handle_digits, handle_trailing.
 _Row = Sequence[float]
@@ -205,8 +213,8 @@ _TEXTS: Final[Mapping[str, Callable[[_Row, float], str]]] = {
         else _plural(r[0], "follower")
     ),
     "log_following": lambda r, x: f"following {_plural(r[1], 'account')}",
-    "log_posts": lambda r, x: "no posts" if r[2] == 0 else _plural(r[2], "post"),
-    "log_likes": lambda r, x: "no likes given" if r[3] == 0 else _plural(r[3], "like") + " given",
+    "log_posts": lambda r, x: _few(r[2], r[5], "post", "posts"),
+    "log_likes": lambda r, x: _few(r[3], r[5], "like", "likes", " given"),
     "log_listed": lambda r, x: "on no lists" if r[4] == 0 else f"on {_plural(r[4], 'list')}",
     "log_age_days": lambda r, x: f"account {_age(r[5])} old",
     "posts_per_day": lambda r, x: _rate(r[2], r[5], "posts", "post"),
@@ -220,7 +228,11 @@ _TEXTS: Final[Mapping[str, Callable[[_Row, float], str]]] = {
     "has_url": lambda r, x: "no link in profile" if x < 0.5 else "has a link in profile",
     "has_location": lambda r, x: "no location" if x < 0.5 else "has a location",
     "handle_length": lambda r, x: f"handle {_plural(r[7], 'character')} long",
-    "handle_digits": lambda r, x: f"handle contains {_plural(r[8], 'digit')}",
+    "handle_digits": lambda r, x: (
+        f"handle ends in {_plural(r[8], 'digit')}"
+        if r[9] == r[8] and r[8] > 0
+        else f"handle contains {_plural(r[8], 'digit')}"
+    ),
     "handle_trailing_digits": lambda r, x: f"handle ends in {_plural(r[9], 'digit')}",
     "name_handle_mismatch": lambda r, x: (
         "display name unlike the handle" if x >= 0.5 else "display name like the handle"

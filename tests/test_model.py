@@ -128,6 +128,10 @@ def test_bought_follower_scores_high_with_reasons_that_carry_its_values(model: M
     assert "following 4,812, followed by 3" in fake.reasons
     assert "follow_ratio" in fake.reason_codes
     assert real.reasons == () and real.reason_codes == ()
+    more = model.score([bought_follower()], max_reasons=8).verdicts[0].reasons
+    assert "no posts in an account 40 days old" in more
+    assert "handle ends in 8 digits" in more
+    assert "only 3 followers" in more
 
 
 def test_reasons_are_the_largest_contributions_in_order(model: Model) -> None:
