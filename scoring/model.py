@@ -414,6 +414,62 @@ def _number_list(value: object, where: str) -> FloatArray:
     return np.array([_finite(v, f"{where}[{i}]") for i, v in enumerate(value)], dtype=np.float64)
 
 
+_METRIC_NUMBERS: Final = (
+    "auc",
+    "accuracy",
+    "brier",
+    "tpr",
+    "fpr",
+    "mean_p_pos",
+    "mean_p_neg",
+)
+
+
+def _check_metrics(m: object, where: str) -> None:
+    """One block of validation figures, as the audit reads them."""
+    _need(isinstance(m, dict), f"{where}: expected an object")
+    assert isinstance(m, dict)
+    for key in ("n_pos", "n_neg"):
+        v = m.get(key)
+        _need(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+            f"{where}.{key}: expected a count",
+        )
+    for key in _METRIC_NUMBERS:
+        v = m.get(key)
+        if v is not None:
+            _need(0.0 <= _finite(v, f"{where}.{key}") <= 1.0, f"{where}.{key}: not in [0, 1]")
+    for key in ("hist_pos", "hist_neg"):
+        h = m.get(key)
+        _need(isinstance(h, list) and len(h) == 20, f"{where}.{key}: expected 20 numbers")
+        assert isinstance(h, list)
+        for i, v in enumerate(h):
+            _need(0.0 <= _finite(v, f"{where}.{key}[{i}]") <= 1.0, f"{where}.{key}: not in [0, 1]")
+
+
+def _check_validation(v: object) -> None:
+    """The metric blocks of ``validation`` (cv, loco, counts_only) when present."""
+    assert isinstance(v, dict)
+    blocks: list[tuple[str, object]] = [
+        ("validation.cv", v.get("cv")),
+        ("validation.loco", v.get("loco")),
+    ]
+    counts = v.get("counts_only")
+    if isinstance(counts, dict):
+        blocks += [(f"validation.counts_only.{k}", counts.get(k)) for k in ("cv", "loco")]
+    for where, block in blocks:
+        if block is None or block == {}:
+            continue
+        _need(isinstance(block, dict), f"{where}: expected an object")
+        assert isinstance(block, dict)
+        _check_metrics(block.get("pooled"), f"{where}.pooled")
+        cols = block.get("collections")
+        _need(isinstance(cols, dict), f"{where}.collections: expected an object")
+        assert isinstance(cols, dict)
+        for name, m in cols.items():
+            _check_metrics(m, f"{where}.collections.{name}")
+
+
 def model_from_dict(data: object) -> Model:
     """Validate an artifact's data completely, then build the model; ModelError if invalid."""
     _need(isinstance(data, dict), "artifact: expected a JSON object at the top level")
@@ -475,6 +531,7 @@ def model_from_dict(data: object) -> Model:
         terms.append(Term(name, knots, values))
     for key in ("validation", "training", "hyperparameters"):
         _need(isinstance(data.get(key, {}), dict), f"{key}: expected an object")
+    _check_validation(data.get("validation", {}))
     return Model(
         version=model_version,  # type: ignore[arg-type]
         intercept=intercept,

@@ -207,6 +207,9 @@ def _artifact(model: Model) -> dict:  # type: ignore[type-arg]
         (lambda d: d.update(features=["log_followers", "nope"]), "unknown"),
         (lambda d: d.update(validation=[]), "validation"),
         (lambda d: d.update(kind="forest"), "kind"),
+        (lambda d: d["validation"]["loco"]["pooled"].update(auc=1.5), "loco.pooled.auc"),
+        (lambda d: d["validation"]["cv"]["pooled"]["hist_pos"].pop(), "20 numbers"),
+        (lambda d: d["validation"]["cv"]["collections"].update(x={"n_pos": -1}), "n_pos"),
     ],
 )
 def test_invalid_artifacts_are_refused_with_a_clear_message(
