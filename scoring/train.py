@@ -99,7 +99,7 @@ MONOTONE: Final[Mapping[str, int]] = {
 EXCLUDED: Final = ("log_following", "following_per_day", "posts_per_day", "likes_per_day")
 #: No labelled data has it; a fixed prior: an account that declares itself automated is a bot.
 FIXED_TERMS: Final[Mapping[str, tuple[tuple[float, float], tuple[float, float]]]] = {
-    "declared_bot": ((0.0, 1.0), (0.0, 2.5)),
+    "declared_bot": ((0.0, 1.0), (0.0, 4.0)),
 }
 COUNT_FEATURES: Final = (
     "log_followers",
