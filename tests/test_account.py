@@ -54,3 +54,42 @@ def test_naive_dates_are_utc_and_text_is_bounded() -> None:
     assert format_datetime(None) is None
     acc = Account.from_dict({"platform": "x", "id": "1", "bio": "a" * 100_000})
     assert acc.bio is not None and len(acc.bio) == 4096
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", None),
+        ("x\x00y", "xy"),
+        ("\x00", None),
+        ("b" * 5000, "b" * 4096),
+    ],
+)
+def test_unusual_text_takes_the_careful_path(value: str, expected: str | None) -> None:
+    acc = Account.from_dict({"platform": "x", "id": "1", "location": value, "handle": value})
+    assert acc.location == expected
+
+
+def test_counts_flags_and_dates_of_every_accepted_shape() -> None:
+    acc = Account.from_dict(
+        {
+            "platform": "x",
+            "id": "1",
+            "posts_count": 7.0,
+            "likes_count": 0,
+            "protected": False,
+            "created_at": datetime(2020, 1, 1, 2, tzinfo=UTC),
+            "last_post_at": "2020-01-01T03:00:00+02:00",
+        }
+    )
+    assert acc.posts_count == 7 and type(acc.posts_count) is int and acc.likes_count == 0
+    assert acc.protected is False
+    assert acc.created_at == datetime(2020, 1, 1, 2, tzinfo=UTC)
+    assert acc.last_post_at == datetime(2020, 1, 1, 1, tzinfo=UTC)
+    assert acc.last_post_at.tzinfo is UTC
+    with pytest.raises(AccountError, match="expected a count, got a boolean"):
+        Account.from_dict({"platform": "x", "id": "1", "likes_count": True})
+    with pytest.raises(AccountError, match="has_banner"):
+        Account.from_dict({"platform": "x", "id": "1", "has_banner": "yes"})
+    with pytest.raises(AccountError, match="expected text"):
+        Account.from_dict({"platform": "x", "id": "1", "bio": 12})

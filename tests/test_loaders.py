@@ -198,7 +198,7 @@ def test_pretty_printed_single_object_and_csv_of_neutral_rows() -> None:
     first, second = result.accounts
     assert first.followers_count == 12 and first.verified is True and first.label == 1
     assert first.created_at == datetime(2008, 8, 27, 13, 8, 45, tzinfo=UTC)
-    assert first.extra == {"bio_length": "40"}
+    assert first.extra == {"bio_length": 40}
     assert second.handle == "bob, jr" and second.followers_count is None
     assert [(e.line, e.message) for e in result.errors] == [
         (4, "followers_count: negative count -1"),
@@ -307,7 +307,8 @@ def test_twitter_v1_json_user_object() -> None:
     assert (acc.id, acc.handle, acc.display_name) == ("6253282", "emile", "Émile")
     assert acc.created_at == datetime(2007, 5, 23, 6, 1, 13, tzinfo=UTC)
     assert acc.last_post_at == datetime(2024, 11, 25, 10, tzinfo=UTC)
-    assert acc.observed_at == SEEN and acc.has_banner is None and acc.verified is True
+    # a full API object leaves profile_banner_url out when there is no banner
+    assert acc.observed_at == SEEN and acc.has_banner is False and acc.verified is True
     assert acc.bio is None and acc.location is None
     with pytest.raises(AccountError, match="created_at"):
         account_from_twitter_v1({**user, "created_at": "Someday"}, observed_at=None)
@@ -350,7 +351,7 @@ def test_mixed_and_unknown_records_are_row_errors() -> None:
     result = load_accounts("\n".join(lines))
     assert result.format == "bluesky" and len(result.accounts) == 2
     assert [(e.line, e.message) for e in result.errors] == [
-        (2, "a mastodon record in bluesky input"),
+        (2, "a mastodon record in input read as bluesky"),
         (3, "not an account record (keys: foo, bar)"),
     ]
 
@@ -373,3 +374,168 @@ def test_account_round_trip_through_jsonl() -> None:
     acc = account_from_mastodon(MASTODON_ACCOUNT, observed_at=SEEN)
     (back,) = load_accounts(json.dumps(acc.to_dict())).accounts
     assert back == acc and isinstance(back, Account)
+
+
+def test_records_inside_api_responses_are_numbered_across_the_document() -> None:
+    page1 = json.loads(json.dumps(BLUESKY_FOLLOWERS))
+    page2 = json.loads(json.dumps(BLUESKY_FOLLOWERS))
+    page2["followers"][0]["followersCount"] = -3
+    page2["followers"][1]["did"] = "not-a-did"
+    result = load_accounts(json.dumps([page1, page2], indent=2))
+    assert result.format == "bluesky" and len(result.accounts) == 2
+    assert [(e.line, e.message.split(":")[0]) for e in result.errors] == [
+        (3, "record 3"),
+        (4, "record 4"),
+    ]
+    assert "followersCount: negative count -3" in result.errors[0].message
+
+
+def test_wrapper_items_on_a_json_lines_line_share_its_line_number() -> None:
+    broken = json.loads(json.dumps(X_FOLLOWERS))
+    del broken["data"][1]["id"]
+    text = json.dumps(X_FOLLOWERS) + "\n" + json.dumps(broken) + "\n"
+    result = load_accounts(text)
+    assert len(result.accounts) == 3
+    assert [(e.line, e.message[:8]) for e in result.errors] == [(2, "item 2: ")]
+
+
+def test_lines_without_line_breaks_are_lines() -> None:
+    records = [{"platform": "twitter", "id": str(i), "followers_count": i} for i in range(3)]
+    pretty = json.dumps(records, indent=2).splitlines()
+    assert [a.followers_count for a in load_accounts(pretty).accounts] == [0, 1, 2]
+    jsonl = [json.dumps(r) for r in records]
+    assert [a.id for a in load_accounts(jsonl).accounts] == ["0", "1", "2"]
+
+
+def test_csv_long_lines_and_fields_are_row_errors() -> None:
+    long_bio = "y" * (MAX_LINE + 5)
+    big_field = "z" * 200_000  # beyond the csv module's field limit, under MAX_LINE
+    text = (
+        "platform,id,bio\n"
+        "twitter,1,ok\n"
+        f"twitter,2,{long_bio}\n"
+        f'twitter,3,"{big_field}"\n'
+        "twitter,4,fine\n"
+    )
+    result = load_accounts(text)
+    assert [a.id for a in result.accounts] == ["1", "4"]
+    assert [e.line for e in result.errors] == [3, 4]
+    assert "1 MiB" in result.errors[0].message and "CSV" in result.errors[1].message
+
+
+def test_instafake_format_reads_raw_records_and_neutral_rows_with_extras() -> None:
+    raw = {
+        "userFollowerCount": 25,
+        "userFollowingCount": 1937,
+        "userBiographyLength": 0,
+        "userMediaCount": 0,
+        "userHasProfilPic": 1,
+        "userIsPrivate": 1,
+        "usernameDigitCount": 0,
+        "usernameLength": 10,
+        "isFake": 1,
+    }
+    (acc,) = load_accounts(json.dumps([raw]), format="instafake").accounts
+    assert acc.platform == "instagram" and acc.id == "instafake-0001" and acc.label == 1
+    assert acc.has_default_avatar is False and acc.protected is True
+    assert acc.extra["handle_length"] == 10 and acc.extra["has_url"] is None
+    neutral_row = {**acc.to_dict(), "id": "instafake-real-0007"}
+    (again,) = load_accounts(json.dumps(neutral_row), format="instafake").accounts
+    assert again.id == "instafake-real-0007" and again.extra == acc.extra
+    bad = load_accounts(json.dumps([{**raw, "userFollowerCount": "lots"}]))
+    assert bad.errors[0].line == 1 and "userFollowerCount" in bad.errors[0].message
+
+
+def test_api_records_with_bad_fields_name_the_field() -> None:
+    toot = {**MASTODON_ACCOUNT, "followers_count": -1}
+    (error,) = load_accounts(json.dumps(toot)).errors  # JSON Lines: the line says where
+    assert (error.line, error.message) == (1, "followers_count: negative count -1")
+    (error,) = load_accounts(json.dumps(toot, indent=2)).errors  # a document: the record
+    assert (error.line, error.message) == (1, "record 1: followers_count: negative count -1")
+    x_user = {"data": [{"username": "noid", "name": "No Id"}]}
+    (error,) = load_accounts(json.dumps(x_user)).errors
+    assert error.line == 1 and "id" in error.message
+    fields = {**MASTODON_ACCOUNT, "fields": "not a list"}
+    (error,) = load_accounts(json.dumps(fields)).errors
+    assert "fields" in error.message
+
+
+def test_twitter_v1_csv_without_crawl_time_takes_the_default_observed_at() -> None:
+    text = (
+        "id,screen_name,name,followers_count,friends_count,statuses_count,created_at,"
+        "default_profile_image,verified,protected,description\n"
+        '12,léa_b,Léa,3,900,0,Wed Aug 27 13:08:45 +0000 2008,1,,,"NULL"\n'
+        "13,x,,1.0,2,3,NULL,,,1,\n"
+    )
+    result = load_accounts(text, observed_at=SEEN)
+    assert result.format == "twitter-v1" and result.errors == []
+    lea, other = result.accounts
+    assert lea.handle == "léa_b" and lea.observed_at == SEEN and lea.has_default_avatar is True
+    assert lea.bio is None and lea.verified is False and lea.has_banner is None
+    assert other.followers_count == 1 and other.protected is True and other.created_at is None
+
+
+def test_a_document_nested_too_deeply_keeps_what_came_before() -> None:
+    text = '[{"platform": "twitter", "id": "1"},\n' + "[" * 200_000 + "]" * 200_000 + "]"
+    result = load_accounts(text)
+    assert [a.id for a in result.accounts] == ["1"]
+    (error,) = result.errors
+    assert error.line == 2 and "nested too deeply" in error.message
+
+
+@pytest.mark.parametrize("text", ['"just a string"', "42", "null"])
+def test_a_bare_json_scalar_is_not_an_input(text: str) -> None:
+    with pytest.raises(LoadError):
+        load_accounts(text)
+
+
+def test_bytes_and_binary_streams() -> None:
+    data = ("\ufeff" + neutral("1", display_name="Zoë") + "\n").encode()
+    (acc,) = load_accounts(data).accounts
+    assert acc.display_name == "Zoë"
+    with pytest.raises(LoadError, match="UTF-8"):
+        load_accounts(b"\xff\xfe\x00garbage")
+    with pytest.raises(LoadError, match="binary stream"):
+        load_accounts(io.BytesIO(neutral("1").encode()))  # type: ignore[arg-type]
+
+
+def test_null_marker_is_null_only_in_csv_dumps() -> None:
+    user = {"id_str": "5", "screen_name": "null", "name": "NULL", "profile_banner_url": "NULL"}
+    acc = account_from_twitter_v1(user, observed_at=None)
+    assert (acc.handle, acc.display_name, acc.has_banner) == ("null", "NULL", False)
+    row = load_accounts("id,screen_name,name,profile_banner_url\n5,null,NULL,NULL\n").accounts[0]
+    assert (row.handle, row.display_name, row.has_banner) == ("null", None, False)
+    bsky = account_from_bluesky({**BLUESKY_DETAILED, "displayName": "NULL"}, observed_at=None)
+    assert bsky.display_name == "NULL"
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_csv_delimiters(delimiter: str) -> None:
+    text = delimiter.join(["platform", "id", "display_name"]) + "\n"
+    text += delimiter.join(["bluesky", "did:plc:a", '"Smith, Jo; Dr"']) + "\n"
+    (acc,) = load_accounts(text).accounts
+    assert (acc.platform, acc.id, acc.display_name) == ("bluesky", "did:plc:a", "Smith, Jo; Dr")
+
+
+def test_a_broken_first_line_does_not_hide_json_lines() -> None:
+    text = '{"platform": "twitter", "id": \n' + neutral("2") + "\n" + neutral("3") + "\n"
+    result = load_accounts(text)
+    assert [a.id for a in result.accounts] == ["2", "3"]
+    assert [e.line for e in result.errors] == [1]
+
+
+def test_a_broken_pretty_printed_document_is_one_error() -> None:
+    text = json.dumps(BLUESKY_FOLLOWERS, indent=2)
+    cut = text[: len(text) // 2]
+    result = load_accounts(cut)
+    assert result.accounts == []
+    (error,) = result.errors
+    assert error.line == 1 and "invalid JSON" in error.message and "line " in error.message
+
+
+@pytest.mark.parametrize(
+    "instance", ["fosstodon.example", "https://Fosstodon.example/", "@fosstodon.example", None]
+)
+def test_mastodon_local_accounts_get_the_instance_domain(instance: str | None) -> None:
+    acc = account_from_mastodon(MASTODON_ACCOUNT, observed_at=None, instance=instance)
+    assert acc.handle == "aiko@fosstodon.example"

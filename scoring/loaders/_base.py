@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Final, TypeAlias
+from typing import Final
 
 from scoring.account import Account
 
-__all__ = ["MAX_LINE", "LoadError", "LoadResult", "Mapper", "RowError"]
+__all__ = ["MAX_LINE", "LoadError", "LoadResult", "RowError"]
 
 #: Longest physical line (in characters) read as one record; a longer line is a RowError.
 MAX_LINE: Final = 1 << 20
-
-#: Turns one decoded record into an Account, raising AccountError with a specific message.
-Mapper: TypeAlias = Callable[[Mapping[str, Any], "datetime | None"], Account]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from functools import cache
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -20,17 +21,17 @@ __all__ = [
 _TRUE: Final = frozenset(("1", "1.0", "true", "True", "TRUE", "t", "yes"))
 _FALSE: Final = frozenset(("0", "0.0", "false", "False", "FALSE", "f", "no"))
 _NULLS: Final = frozenset(("", "NULL", "null", "None"))
-_ROME: Final = ZoneInfo("Europe/Rome")
 _TWITTER_FORMAT: Final = "%a %b %d %H:%M:%S %z %Y"
 
 
-def text(value: Any, name: str) -> str | None:
-    """Text or None; empty and the MySQL ``NULL`` marker are None, NUL bytes go, length is cut."""
+def text(value: Any, name: str, *, null_marker: bool = False) -> str | None:
+    """Text or None: empty is None, NUL bytes go, length is cut. With ``null_marker`` (MySQL
+    dumps) the literal ``NULL`` is None too; in API JSON it is someone's name."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise AccountError(f"{name}: expected text, got {type(value).__name__}")
-    if value in _NULLS:
+    if not value or (null_marker and value == "NULL"):
         return None
     if "\x00" in value:
         value = value.replace("\x00", "")
@@ -109,4 +110,10 @@ def local_rome(value: Any, name: str) -> datetime | None:
         raise AccountError(f"{name}: not a date: {value[:40]!r}") from None
     if naive.tzinfo is not None:
         return naive.astimezone(UTC)
-    return naive.replace(tzinfo=_ROME).astimezone(UTC)
+    return naive.replace(tzinfo=_rome()).astimezone(UTC)
+
+
+@cache
+def _rome() -> tzinfo:
+    """Italian time, looked up the first time a Cresci crawl column is read."""
+    return ZoneInfo("Europe/Rome")

@@ -6,16 +6,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["JSONError", "loads"]
+__all__ = ["JSONError", "fast_loads", "loads"]
 
-_decoders: list[Callable[[str], Any]] = []
+fast_loads: Callable[[str], Any]
 try:  # pragma: no branch - depends on the environment
-    import orjson
-
-    _decoders.append(orjson.loads)
+    from orjson import loads as fast_loads
 except ImportError:  # pragma: no cover - orjson is a declared dependency
-    pass
-_decoders.append(json.loads)
+    fast_loads = json.loads
 
 
 class JSONError(ValueError):
@@ -24,10 +21,10 @@ class JSONError(ValueError):
 
 def loads(text: str) -> Any:
     """Decode one JSON text. orjson rejects a few things the standard library reads (NaN,
-    integers beyond 64 bits, lone surrogates), so those get a second chance there; a document
+    integers beyond 64 bits, lone surrogates), so those get a second chance there; a value
     nested too deeply for either is an error, not a crash."""
     try:
-        return _decoders[0](text)
+        return fast_loads(text)
     except ValueError:
         pass
     except RecursionError:

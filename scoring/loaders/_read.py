@@ -16,9 +16,8 @@ from typing import Any, Final, TextIO
 
 from scoring.account import Account, AccountError
 from scoring.loaders._base import MAX_LINE, LoadError, RowError
-from scoring.loaders._json import JSONError, loads
-from scoring.loaders._records import MAPPERS, detect_record, unwrap
-from scoring.loaders.neutral import account_from_neutral_csv
+from scoring.loaders._json import JSONError, fast_loads, loads
+from scoring.loaders._records import CSV_MAPPERS, MAPPERS, detect_record, unwrap
 
 __all__ = ["FORMATS", "Reader"]
 
@@ -30,14 +29,14 @@ _CSV_MARKS: Final = (
     ("screen_name", "twitter-v1"),
     ("userFollowerCount", "instafake"),
 )
-_CSV_FORMATS: Final = frozenset(("accounts", "twitter-v1", "instafake"))
 #: Largest JSON document (array or API response) read whole, in characters.
 MAX_DOCUMENT: Final = 256 << 20
-#: Items read at most from one API response wrapper or JSON array line.
-_MAX_ITEMS_PER_LINE: Final = 100_000
+#: Items read at most from one API response wrapper or one array on a line.
+_MAX_ITEMS: Final = 1_000_000
 _decoder = json.JSONDecoder()
 
-Source = TextIO | Iterable[str] | str
+#: The text itself, an open text file, or lines (bytes are taken as UTF-8).
+Source = TextIO | Iterable[str] | str | bytes
 Item = Account | RowError
 
 
@@ -56,19 +55,29 @@ Line = str | _Long
 
 def _physical_lines(source: Source) -> Iterator[Line]:
     """Lines of the input, with long lines wrapped in _Long."""
+    if isinstance(source, bytes | bytearray):
+        try:
+            source = bytes(source).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise LoadError(f"the input is not UTF-8 text ({exc.reason})") from None
     if isinstance(source, str):
         source = io.StringIO(source)
     readline = getattr(source, "readline", None)
     try:
-        if readline is None:
+        if readline is None:  # an iterable of lines, with or without their line breaks
             for line in source:
-                yield (
-                    _Long(line if len(line) <= MAX_DOCUMENT else None)
-                    if len(line) > MAX_LINE
-                    else line
-                )
+                if not isinstance(line, str):
+                    raise LoadError(f"expected lines of text, got {type(line).__name__}")
+                if len(line) > MAX_LINE:
+                    yield _Long(line if len(line) <= MAX_DOCUMENT else None)
+                else:
+                    yield line if line.endswith("\n") else line + "\n"
             return
+        first = True
         while line := readline(MAX_LINE + 1):
+            if first and not isinstance(line, str):
+                raise LoadError("the input is a binary stream; open it as UTF-8 text")
+            first = False
             if len(line) > MAX_LINE and not line.endswith("\n"):
                 parts, size = [line], len(line)
                 while (rest := readline(MAX_LINE)) and not rest.endswith("\n"):
@@ -115,47 +124,66 @@ class Reader:
 
     # -- records ---------------------------------------------------------------------------
 
-    def _one(self, obj: Any, line: int, where: str, record: int) -> Item:
-        """One decoded record -> Account, or RowError saying why not."""
+    def _one(self, obj: Any, line: int, where: str, record: int, hint: str | None = None) -> Item:
+        """One decoded record -> Account, or RowError saying why not. ``hint`` is the format
+        of the API response the record came in, for records too broken to recognise."""
         if not isinstance(obj, Mapping):
             return RowError(line, f"{where}expected a JSON object, got {_kind(obj)}")
         fmt = self.format
         if fmt == "accounts" and "platform" in obj:  # the lean path for neutral rows
             kind: str | None = fmt
         else:
-            kind = detect_record(obj)
+            kind = detect_record(obj) or hint
         if kind is None:
             return RowError(line, f"{where}not an account record (keys: {_keys(obj)})")
         if kind != fmt and not self._fixed:
             if fmt == "auto":
                 self.format = fmt = kind
             else:
-                return RowError(line, f"{where}a {kind} record in {fmt} input")
+                return RowError(line, f"{where}a {kind} record in input read as {fmt}")
         try:
             return MAPPERS[fmt](obj, self._observed_at, record)
         except AccountError as exc:
             return RowError(line, f"{where}{exc}")
 
-    def _records(self, obj: Any, line: int, where: str, record: int) -> Iterator[Item]:
-        """A decoded value: a record, an API response wrapping records, or a list of them."""
+    def _items(self, obj: Any) -> tuple[list[Any], str | None] | None:
+        """The records a list or an API response holds, with the response's format; None for
+        a single record."""
+        if isinstance(obj, list):
+            return obj[:_MAX_ITEMS], None
         if isinstance(obj, Mapping) and detect_record(obj) is None:
             wrapped = unwrap(obj)
             if wrapped is not None:
                 kind, items = wrapped
                 if self.format == "auto":
                     self.format = kind
-                for k, item in enumerate(items[:_MAX_ITEMS_PER_LINE], 1):
-                    yield self._one(item, line, f"{where}item {k}: ", k)
-                return
-        if isinstance(obj, list):
-            for k, item in enumerate(obj[:_MAX_ITEMS_PER_LINE], 1):
-                yield self._one(item, line, f"{where}item {k}: ", k)
+                return items[:_MAX_ITEMS], kind
+        return None
+
+    def _line_records(self, obj: Any, line: int) -> Iterator[Item]:
+        """The records of one JSON Lines line: one record, or the items of a wrapper/list."""
+        expanded = self._items(obj)
+        if expanded is None:
+            yield self._one(obj, line, "", line)
             return
-        yield self._one(obj, line, where, record)
+        items, hint = expanded
+        for k, item in enumerate(items, 1):
+            yield self._one(item, line, f"item {k}: ", k, hint)
+
+    def _document_records(self, obj: Any, record: int) -> Generator[Item, None, int]:
+        """The records of one top-level value of a document, numbered on from ``record``."""
+        items, hint = self._items(obj) or ([obj], None)
+        for item in items:
+            record += 1
+            self.position = record
+            yield self._one(item, record, f"record {record}: ", record, hint)
+        return record
 
     # -- containers ------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Item]:
+        """Pick the container by the first non-blank line: ``[`` a JSON document, ``{`` JSON
+        Lines (or a pretty-printed document), anything else CSV with a header."""
         lines = _physical_lines(self._source)
         number = 0
         first: Line | None = None
@@ -213,28 +241,40 @@ class Reader:
         yield from self._document(iter(kept))
 
     def _json_lines(self, lines: Iterator[Line], start: int) -> Iterator[Item]:
-        """One JSON value per physical line; blank lines are skipped."""
+        """One JSON value per physical line; blank lines are skipped.
+
+        Neutral rows take a lean path (decode, Account.from_dict) since scoring a large file
+        is dominated by it; everything else goes through detection and the mappers.
+        """
         number = start - 1
+        seen = self._observed_at
+        from_dict = Account.from_dict
         for raw in lines:
             number += 1
-            if isinstance(raw, _Long):
+            if type(raw) is not str:
                 yield _huge(number)
                 continue
-            if not raw or raw.isspace():
-                continue
-            self.position = number
             try:
-                obj = loads(raw)
-            except JSONError as exc:
-                yield RowError(number, f"{exc}{_truncated(raw)}")
-                continue
-            if type(obj) is dict and "platform" in obj and self.format == "accounts":
-                try:  # the lean path: one neutral row per line
-                    yield MAPPERS["accounts"](obj, self._observed_at, number)
+                obj = fast_loads(raw)
+            except (ValueError, RecursionError):
+                if not raw or raw.isspace():
+                    continue
+                try:
+                    obj = loads(raw)
+                except JSONError as exc:
+                    self.position = number
+                    yield RowError(number, f"{exc}{_truncated(raw)}")
+                    continue
+            self.position = number
+            if type(obj) is dict and self.format == "accounts" and "platform" in obj:
+                if seen is not None and obj.get("observed_at") is None:
+                    obj["observed_at"] = seen
+                try:
+                    yield from_dict(obj)
                 except AccountError as exc:
                     yield RowError(number, str(exc))
                 continue
-            yield from self._records(obj, number, "", number)
+            yield from self._line_records(obj, number)
 
     def _document(self, lines: Iterable[Line]) -> Iterator[Item]:
         """One or more JSON values (an array, an API response), records numbered from 1."""
@@ -250,9 +290,7 @@ class Reader:
                 except (json.JSONDecodeError, RecursionError) as exc:
                     yield self._broken(text, pos, record + 1, exc)
                     return
-                record += 1
-                self.position = record
-                yield from self._records(obj, record, f"record {record}: ", record)
+                record = yield from self._document_records(obj, record)
             pos = _skip_space(text, pos)
 
     def _array(self, text: str, pos: int, record: int) -> Generator[Item, None, tuple[int, int]]:
@@ -261,14 +299,12 @@ class Reader:
         if text.startswith("]", pos):
             return pos + 1, record
         while True:
-            record += 1
             try:
                 obj, pos = _decoder.raw_decode(text, pos)
             except (json.JSONDecodeError, RecursionError) as exc:
-                yield self._broken(text, pos, record, exc)
+                yield self._broken(text, pos, record + 1, exc)
                 return len(text), record
-            self.position = record
-            yield from self._records(obj, record, f"record {record}: ", record)
+            record = yield from self._document_records(obj, record)
             pos = _skip_space(text, pos)
             if text.startswith(",", pos):
                 pos = _skip_space(text, pos + 1)
@@ -278,7 +314,7 @@ class Reader:
                 yield RowError(
                     record + 1,
                     f"record {record + 1}: expected ',' or ']' at line "
-                    f"{text.count(chr(10), 0, pos) + 1}; the rest of the input was not read",
+                    f"{text.count(chr(10), 0, pos) + 1}; the rest was not read",
                 )
                 return len(text), record
 
@@ -293,8 +329,8 @@ class Reader:
     def _csv(self, lines: Iterator[Line], start: int) -> Iterator[Item]:
         first = next(lines)
         assert isinstance(first, str)
-        header = next(csv.reader([first]), [])
-        header = [name.strip() for name in header]
+        delimiter = max(",;\t", key=first.count)  # comma, or the semicolon/tab of some exports
+        header = [name.strip() for name in next(csv.reader([first], delimiter=delimiter), [])]
         if len(header) < 2:
             raise LoadError("the input is neither JSON nor CSV with a header line")
         fmt = self.format
@@ -306,14 +342,14 @@ class Reader:
                     f"userFollowerCount): {', '.join(header[:8])[:200]}"
                 )
             fmt = self.format = found[0]
-        elif fmt not in _CSV_FORMATS:
+        elif fmt not in CSV_MAPPERS:
             raise LoadError(f"CSV input is read as accounts, twitter-v1 or instafake, not {fmt}")
-        if "id" not in header and fmt != "instafake":
+        if fmt != "instafake" and "id" not in header and "id_str" not in header:
             raise LoadError("the CSV header has no id column")
-        yield from self._csv_rows(lines, header, fmt, start)
+        yield from self._csv_rows(lines, header, fmt, start, delimiter)
 
     def _csv_rows(
-        self, lines: Iterator[Line], header: list[str], fmt: str, start: int
+        self, lines: Iterator[Line], header: list[str], fmt: str, start: int, delimiter: str
     ) -> Iterator[Item]:
         huge: list[int] = []
         number = start
@@ -328,7 +364,8 @@ class Reader:
                 else:
                     yield raw
 
-        reader = csv.reader(feed())
+        reader = csv.reader(feed(), delimiter=delimiter)
+        mapper = CSV_MAPPERS[fmt]
         width = len(header)
         record = 0
         row_start = start + 1
@@ -353,10 +390,7 @@ class Reader:
                 continue
             row = dict(zip(header, cells, strict=True))
             try:
-                if fmt == "accounts":
-                    yield account_from_neutral_csv(row, observed_at=self._observed_at)
-                else:
-                    yield MAPPERS[fmt](row, self._observed_at, record)
+                yield mapper(row, self._observed_at, record)
             except AccountError as exc:
                 yield RowError(line, str(exc))
         while huge:

@@ -10,11 +10,11 @@ from scoring.account import Account
 from scoring.loaders.bluesky import account_from_bluesky, is_bluesky
 from scoring.loaders.instafake import account_from_instafake, is_instafake
 from scoring.loaders.mastodon import account_from_mastodon, is_mastodon
-from scoring.loaders.neutral import account_from_neutral, is_neutral
+from scoring.loaders.neutral import account_from_neutral, account_from_neutral_csv, is_neutral
 from scoring.loaders.twitter_v1 import account_from_twitter_v1, is_twitter_v1
 from scoring.loaders.x_v2 import account_from_x, is_x_v2
 
-__all__ = ["MAPPERS", "RecordMapper", "detect_record", "unwrap"]
+__all__ = ["CSV_MAPPERS", "MAPPERS", "RecordMapper", "detect_record", "unwrap"]
 
 #: (record, observed_at default, record number) -> Account; raises AccountError.
 RecordMapper: TypeAlias = Callable[[Mapping[str, Any], "datetime | None", int], Account]
@@ -26,6 +26,15 @@ MAPPERS: Final[dict[str, RecordMapper]] = {
     "bluesky": lambda obj, seen, _n: account_from_bluesky(obj, observed_at=seen),
     "mastodon": lambda obj, seen, _n: account_from_mastodon(obj, observed_at=seen),
     "instafake": lambda obj, seen, n: account_from_instafake(obj, observed_at=seen, record=n),
+}
+
+#: CSV rows of the formats that have a CSV form (the neutral one is typed in neutral.py).
+CSV_MAPPERS: Final[dict[str, RecordMapper]] = {
+    "accounts": lambda row, seen, _n: account_from_neutral_csv(row, observed_at=seen),
+    "twitter-v1": lambda row, seen, _n: account_from_twitter_v1(
+        row, observed_at=seen, from_csv=True
+    ),
+    "instafake": MAPPERS["instafake"],
 }
 
 _DETECTORS: Final = (

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from scoring.account import Account, AccountError
 from scoring.loaders._coerce import count, flag
+from scoring.loaders.neutral import account_from_neutral
 
 __all__ = ["EXTRAS", "account_from_instafake", "is_instafake"]
 
@@ -48,8 +49,6 @@ def account_from_instafake(
     if not isinstance(obj, Mapping):
         raise AccountError(f"expected a JSON object, got {type(obj).__name__}")
     if "platform" in obj:
-        from scoring.loaders.neutral import account_from_neutral
-
         return account_from_neutral(obj, observed_at=observed_at)
     if not is_instafake(obj):
         raise AccountError("not an InstaFake record: userFollowerCount is missing")

@@ -29,8 +29,12 @@ def is_mastodon(obj: Mapping[str, Any]) -> bool:
 
 
 def _instance_of(obj: Mapping[str, Any], instance: str | None) -> str | None:
-    if instance:
-        return instance.strip().lower().removeprefix("@")[:253] or None
+    """The server's domain: as given (a bare domain or a URL), else the profile URL's host."""
+    given = instance.strip() if instance else ""
+    if "://" in given:
+        given = urlsplit(given[:2048]).hostname or ""
+    if given:
+        return given.lower().removeprefix("@").rstrip("/")[:253] or None
     url = obj.get("url")
     if isinstance(url, str) and url.startswith(("https://", "http://")):
         host = urlsplit(url[:2048]).hostname

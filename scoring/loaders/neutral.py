@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from scoring.account import BOOL_FIELDS, COUNT_FIELDS, Account, AccountError
+from scoring.account import (
+    BOOL_FIELDS,
+    COUNT_FIELDS,
+    DATE_FIELDS,
+    TEXT_FIELDS,
+    Account,
+    AccountError,
+)
 from scoring.loaders._coerce import count, flag
 
 __all__ = ["account_from_neutral", "account_from_neutral_csv", "is_neutral"]
 
 _COUNTS: Final = frozenset((*COUNT_FIELDS, "label"))
 _FLAGS: Final = frozenset(BOOL_FIELDS)
+_TEXT_COLUMNS: Final = frozenset(("platform", "id", "source", *TEXT_FIELDS, *DATE_FIELDS))
+_WHOLE = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
 
 
 def is_neutral(obj: Mapping[str, Any]) -> bool:
@@ -41,6 +51,18 @@ def account_from_neutral_csv(row: Mapping[str, str], *, observed_at: datetime | 
             typed[key] = count(cell, key)
         elif key in _FLAGS:
             typed[key] = flag(cell, key)
-        else:
+        elif key in _TEXT_COLUMNS:
             typed[key] = cell
+        else:
+            typed[key] = _extra(cell)
     return account_from_neutral(typed, observed_at=observed_at)
+
+
+def _extra(cell: str) -> Any:
+    """An extra column's cell: whole numbers and true/false typed, anything else kept as text
+    (so ``bio_length`` reads as 40 but a code like ``007`` stays ``"007"``)."""
+    if _WHOLE.fullmatch(cell):
+        return int(cell)
+    if cell in ("true", "false"):
+        return cell == "true"
+    return cell

@@ -66,10 +66,14 @@ def _label(obj: Mapping[str, Any]) -> int | None:
     raise AccountError(f"account_type: expected bot or human, got {str(kind)[:40]!r}")
 
 
-def _banner(obj: Mapping[str, Any]) -> bool | None:
-    if "profile_banner_url" not in obj:
-        return None
-    return text(obj["profile_banner_url"], "profile_banner_url") is not None
+def _banner(obj: Mapping[str, Any], from_csv: bool) -> bool | None:
+    if "profile_banner_url" in obj:
+        banner = text(obj["profile_banner_url"], "profile_banner_url", null_marker=True)
+        return banner is not None
+    # The API leaves the key out when there is no banner; a CSV without the column says nothing.
+    if not from_csv and "default_profile_image" in obj:
+        return False
+    return None
 
 
 def _last_post(obj: Mapping[str, Any]) -> datetime | None:
@@ -79,28 +83,32 @@ def _last_post(obj: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-def account_from_twitter_v1(obj: Mapping[str, Any], *, observed_at: datetime | None) -> Account:
+def account_from_twitter_v1(
+    obj: Mapping[str, Any], *, observed_at: datetime | None, from_csv: bool = False
+) -> Account:
     """Map one v1.1 user object (JSON values or CSV strings) to an Account.
 
     In CSV rows an empty boolean cell is false, as in the research dumps; a column that is
-    absent stays unknown. ``observed_at`` is used when the row carries no crawl time.
+    absent stays unknown. A full API object (one with ``default_profile_image``) without
+    ``profile_banner_url`` has no banner. ``observed_at`` is used when the row carries no
+    crawl time.
     """
     if not isinstance(obj, Mapping):
         raise AccountError(f"expected a JSON object, got {type(obj).__name__}")
     ident = _ident(obj)
     created = twitter_date(obj.get("created_at"), "created_at")
-    location = text(obj.get("location"), "location")
+    location = text(obj.get("location"), "location", null_marker=from_csv)
     kaggle = "account_age_days" in obj
     if kaggle and location == _KAGGLE_MISSING_LOCATION:
         location = None
-    handle = text(obj.get("screen_name"), "screen_name")
+    handle = text(obj.get("screen_name"), "screen_name", null_marker=from_csv)
     return Account(
         platform="twitter",
         id=ident,
         handle=handle[1:] if handle and handle.startswith("@") else handle,
-        display_name=text(obj.get("name"), "name"),
-        bio=text(obj.get("description"), "description"),
-        url=text(obj.get("url"), "url"),
+        display_name=text(obj.get("name"), "name", null_marker=from_csv),
+        bio=text(obj.get("description"), "description", null_marker=from_csv),
+        url=text(obj.get("url"), "url", null_marker=from_csv),
         location=location,
         created_at=created,
         observed_at=_observed(obj, created) or observed_at,
@@ -113,7 +121,7 @@ def account_from_twitter_v1(obj: Mapping[str, Any], *, observed_at: datetime | N
         has_default_avatar=flag(
             obj.get("default_profile_image"), "default_profile_image", empty=False
         ),
-        has_banner=_banner(obj),
+        has_banner=_banner(obj, from_csv),
         verified=flag(obj.get("verified"), "verified", empty=False),
         protected=flag(obj.get("protected"), "protected", empty=False),
         declared_bot=None,
