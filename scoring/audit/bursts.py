@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.account import format_datetime
-from scoring.audit.types import FloatArray
+from scoring.audit.types import FloatArray, as_probabilities
 
 __all__ = ["Burst", "BurstConfig", "created_days", "find_bursts", "null_threshold"]
 
@@ -93,7 +93,7 @@ class Burst:
             "created_from": format_datetime(self.created_from),
             "created_to": format_datetime(self.created_to),
             "kind": self.kind,
-            "score": round(self.score, 2),
+            "score": round(self.score, 2) if math.isfinite(self.score) else None,
         }
 
 
@@ -265,7 +265,7 @@ def find_bursts(
     """
     cfg = config or BurstConfig()
     share = share_of or _mean
-    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    p = as_probabilities(probabilities)
     n = int(p.size)
     if created is None:
         days = np.full(n, np.nan)

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from scoring.audit.types import FloatArray
+from scoring.audit.types import FloatArray, as_probabilities
 
 __all__ = [
     "METHOD_AVERAGE",
@@ -344,7 +344,7 @@ class ShareEstimator:
         """The log-mixture table (51 shares x 20 bins) of the validated profile that best
         explains the sample, for the burst scan; ``None`` without validated histograms or when
         the sample is unlike all of them (the scan then reads probabilities as coin flips)."""
-        p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+        p = as_probabilities(probabilities)
         if not self._tables or p.size == 0:
             return None
         counts = _bin_counts(p)
@@ -357,7 +357,7 @@ class ShareEstimator:
 
     def estimate(self, probabilities: FloatArray | Sequence[float]) -> ShareEstimate:
         """The fake share of a sample, with its 95% interval."""
-        p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+        p = as_probabilities(probabilities)
         n = int(p.size)
         if n == 0:
             return ShareEstimate(None, None, None, self.method)

@@ -16,7 +16,7 @@ from scoring.audit.grade import GradeBands, grade_for, verdict_for
 from scoring.audit.inactive import InactiveShare, estimate_inactive
 from scoring.audit.quantify import ShareEstimate, ShareEstimator, estimator_for
 from scoring.audit.samples import MAX_SAMPLES, SuspiciousAccount, count_reasons, pick_suspicious
-from scoring.audit.types import FloatArray, ModelLike, ScoredLike
+from scoring.audit.types import FloatArray, ModelLike, ScoredLike, as_probabilities
 
 __all__ = [
     "AuditConfig",
@@ -165,7 +165,7 @@ def build_report(
 ) -> AuditReport:
     """Assemble the report from accounts (newest first) and their scores, in the same order."""
     cfg = config or AuditConfig()
-    p = np.asarray(scored.probabilities, dtype=np.float64)
+    p = as_probabilities(scored.probabilities)
     verdicts = scored.verdicts
     if len(verdicts) != len(accounts) or p.shape != (len(accounts),):
         raise ValueError("accounts, probabilities and verdicts must have the same length")
