@@ -4,9 +4,11 @@ estimated").
 Counting ``p > 0.5`` is biased whenever the real share is far from the training mix, so the share
 is fitted as a two-component mixture: the sample's histogram of calibrated probabilities is
 matched, by maximum likelihood, to ``share * hist_pos + (1 - share) * hist_neg``, where the class
-histograms come from the model's out-of-sample validation. The interval joins the sampling error
-(a likelihood-ratio interval) with the model error (how far the estimate moves when each
-validated collection's histograms are used instead of the pooled ones).
+histograms come from the model's out-of-sample validation. The fits with the pooled and with
+each collection's histograms are averaged by likelihood. The interval joins the sampling error (a
+likelihood-ratio interval, widened for the histograms' own noise) with the model error (the
+spread of those fits). A sample that no validated histogram explains falls back to counting
+``p >= 0.5``, with an interval over every collection's error rates.
 """
 
 from __future__ import annotations
