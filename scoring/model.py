@@ -301,7 +301,8 @@ class Model:
 
     def predict_proba(self, accounts: Sequence[Account]) -> FloatArray:
         """Calibrated fake probability of each account, shape (n,)."""
-        return self.calibrate(self.logits(accounts))
+        with _gc_paused():
+            return self.calibrate(self.logits(accounts))
 
     # -- verdicts ---------------------------------------------------------------------------
 

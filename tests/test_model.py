@@ -83,6 +83,9 @@ def hostile() -> list[Account]:
         Account(platform="twitter", id="e", created_at=OBSERVED, observed_at=far, posts_count=9),
         Account(platform="t", id="f", handle="\ud800\n", display_name="\u202e名前🙂" * 500),
         Account(platform="mastodon", id="g", handle="@", declared_bot=True, verified=True),
+        Account.from_dict(
+            {"platform": "instagram", "id": "h", "followers_count": 10**400, "bio_length": 10**400}
+        ),
     ]
 
 
@@ -95,10 +98,10 @@ def test_packaged_artifact_loads_and_knows_its_features(model: Model) -> None:
 
 def test_probabilities_are_finite_and_in_range_for_hostile_inputs(model: Model) -> None:
     p = model.predict_proba(hostile())
-    assert p.shape == (7,)
+    assert p.shape == (8,)
     assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
     batch = model.score(hostile())
-    assert [v.id for v in batch.verdicts] == list("abcdefg")
+    assert [v.id for v in batch.verdicts] == list("abcdefgh")
     assert np.array_equal(batch.probabilities, p)
 
 
