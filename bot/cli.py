@@ -20,7 +20,23 @@ def build_parser() -> argparse.ArgumentParser:
         prog="followaudit", description="Audit social-media followers for fakes and bought bursts."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_score(sub)
+    _add_pipeline_commands(sub)
+    _add_audit_file(sub)
+    _add_audit(sub)
+    return parser
 
+
+def _lazy(module: str) -> Callable[[argparse.Namespace], int]:
+    """A handler that imports its command's module only when the command runs."""
+
+    def handler(args: argparse.Namespace) -> int:
+        return int(importlib.import_module(module).run(args))
+
+    return handler
+
+
+def _add_score(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     score = sub.add_parser("score", help="score accounts: one JSON verdict per input account")
     score.add_argument(
         "--input", default="-", metavar="FILE|-", help="accounts to score (default: stdin)"
@@ -37,19 +53,57 @@ def build_parser() -> argparse.ArgumentParser:
         help="when the profiles were seen, for records that do not say (ages are measured then)",
     )
     score.set_defaults(handler=_lazy("bot.commands.score"))
-    _add_pipeline_commands(sub)
-    _add_audit_file(sub)
-    _add_audit(sub)
-    return parser
 
 
-def _lazy(module: str) -> Callable[[argparse.Namespace], int]:
-    """A handler that imports its command's module only when the command runs."""
+def _add_audit_file(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = sub.add_parser(
+        "audit-file",
+        help="audit a file of followers listed newest first",
+        description="Audit a file of followers listed newest first (any format `score` reads): "
+        "fake share with its interval, inactive share, grade, bursts, suspicious samples.",
+    )
+    cmd.add_argument("file", metavar="FILE", help="followers, newest first; - for standard input")
+    cmd.add_argument("--format", default="auto", help="input format (default: auto-detect)")
+    cmd.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    cmd.add_argument(
+        "--render",
+        choices=("text", "markdown", "html"),
+        default="text",
+        help="rendering without --json (default: text)",
+    )
+    cmd.add_argument("--chart", metavar="PNG", help="also write the burst chart to this file")
+    cmd.add_argument(
+        "--samples", type=int, default=5, metavar="N", help="suspicious accounts shown (1-25)"
+    )
+    cmd.add_argument("--total", type=int, metavar="N", help="the account's follower count")
+    cmd.add_argument("--model", metavar="PATH", help="model artifact (default: the packaged one)")
+    cmd.add_argument(
+        "--inactive-days", type=int, default=90, metavar="DAYS", help="days of silence = inactive"
+    )
+    cmd.set_defaults(handler=_lazy("bot.commands.audit_file"))
 
-    def handler(args: argparse.Namespace) -> int:
-        return int(importlib.import_module(module).run(args))
 
-    return handler
+def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = sub.add_parser(
+        "audit",
+        help="audit an account's followers directly (fetch, score, report)",
+        description="Fetch the newest followers of HANDLE (bsky:alice.bsky.social, "
+        "@user@example.social, x:jack, a profile link, ...), score them and print the report. "
+        "Exit 0 done, 2 bad handle or option, 3 platform error.",
+    )
+    cmd.add_argument("handle", metavar="HANDLE", help="the account to audit")
+    cmd.add_argument(
+        "--sample", type=int, metavar="N", help="followers to read (default and maximum: settings)"
+    )
+    cmd.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    cmd.add_argument(
+        "--render",
+        choices=("text", "markdown", "html"),
+        default="text",
+        help="rendering without --json (default: text)",
+    )
+    cmd.add_argument("--chart", metavar="PNG", help="also write the burst chart to this file")
+    cmd.set_defaults(handler=_lazy("bot.commands.audit"))
 
 
 def _add_pipeline_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -95,69 +149,6 @@ def _run_pipeline(name: str) -> Callable[[argparse.Namespace], int]:
         return result
 
     return handler
-
-
-def _add_audit_file(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    cmd = sub.add_parser(
-        "audit-file",
-        help="audit a file of followers listed newest first",
-        description="Audit a file of followers listed newest first (any format `score` reads): "
-        "fake share with its interval, inactive share, grade, bursts, suspicious samples.",
-    )
-    cmd.add_argument("file", metavar="FILE", help="followers, newest first; - for standard input")
-    cmd.add_argument("--format", default="auto", help="input format (default: auto-detect)")
-    cmd.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    cmd.add_argument(
-        "--render",
-        choices=("text", "markdown", "html"),
-        default="text",
-        help="rendering without --json (default: text)",
-    )
-    cmd.add_argument("--chart", metavar="PNG", help="also write the burst chart to this file")
-    cmd.add_argument(
-        "--samples", type=int, default=5, metavar="N", help="suspicious accounts shown (1-25)"
-    )
-    cmd.add_argument("--total", type=int, metavar="N", help="the account's follower count")
-    cmd.add_argument("--model", metavar="PATH", help="model artifact (default: the packaged one)")
-    cmd.add_argument(
-        "--inactive-days", type=int, default=90, metavar="DAYS", help="days of silence = inactive"
-    )
-    cmd.set_defaults(handler=_run_audit_file)
-
-
-def _run_audit_file(args: argparse.Namespace) -> int:
-    from bot.commands.audit_file import run
-
-    return run(args)
-
-
-def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    cmd = sub.add_parser(
-        "audit",
-        help="audit an account's followers directly (fetch, score, report)",
-        description="Fetch the newest followers of HANDLE (bsky:alice.bsky.social, "
-        "@user@example.social, x:jack, a profile link, ...), score them and print the report. "
-        "Exit 0 done, 2 bad handle or option, 3 platform error.",
-    )
-    cmd.add_argument("handle", metavar="HANDLE", help="the account to audit")
-    cmd.add_argument(
-        "--sample", type=int, metavar="N", help="followers to read (default and maximum: settings)"
-    )
-    cmd.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    cmd.add_argument(
-        "--render",
-        choices=("text", "markdown", "html"),
-        default="text",
-        help="rendering without --json (default: text)",
-    )
-    cmd.add_argument("--chart", metavar="PNG", help="also write the burst chart to this file")
-    cmd.set_defaults(handler=_run_audit)
-
-
-def _run_audit(args: argparse.Namespace) -> int:
-    from bot.commands.audit import run
-
-    return run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
