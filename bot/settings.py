@@ -71,6 +71,10 @@ class WorkerSettings(BaseModel):
     shutdown_grace_seconds: float = Field(20.0, ge=0)
     #: Progress updates to chats at most this often (stage changes always go out).
     progress_interval_seconds: float = Field(0.5, ge=0)
+    #: Checkpoints are saved at most this often (each holds the followers read so far).
+    checkpoint_interval_seconds: float = Field(1.0, ge=0)
+    #: An audit running longer than this is answered with a failure.
+    audit_timeout_seconds: float = Field(600.0, gt=0)
     #: ``module:callable`` building the AuditRunner from Settings.
     runner: str = "bot.audit_runner:build_runner"
     #: ``/healthz`` and ``/metrics``; port 0 turns the endpoint off.

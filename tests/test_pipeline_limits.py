@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import FakeClock
-from pipeline_fakes import request
-
 from bot.pipeline.resilience import connect
 from bot.pipeline.service import AuditService
+from tests.helpers import FakeClock
+from tests.pipeline_fakes import request
 
 
 def _service(redis: Any, make_settings: Any, clock: FakeClock, **limits: Any) -> AuditService:

@@ -10,8 +10,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import wait_until
-from pipeline_fakes import request
 
 from bot.ops import start_ops_server
 from bot.pipeline.messages import (
@@ -26,6 +24,8 @@ from bot.pipeline.messages import (
 from bot.pipeline.metrics import Metrics
 from bot.pipeline.resilience import TRANSIENT, connect
 from bot.redis_server import RedisServer
+from tests.helpers import wait_until
+from tests.pipeline_fakes import request
 
 
 def test_redis_server_keeps_data_across_restart_and_socket_is_private() -> None:

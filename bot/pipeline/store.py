@@ -160,7 +160,8 @@ class Store:
                 args=[
                     self.prefix, job.job_id, msg_id, outcome.to_json(), repr(now),
                     "1" if outcome.ok else "0", repr(cache_ttl), repr(retention), history_max,
-                    job.platform, job.handle, maxlen, JOB_MEMORY_SECONDS,
+                    job.platform, job.handle, maxlen,
+                    max(1, min(JOB_MEMORY_SECONDS, int(retention))),
                 ]
             )
         )  # fmt: skip
