@@ -435,3 +435,37 @@ async def test_webhook_mode_receives_updates_from_the_api(
     first = await first_reply(tg, jo["id"])
     await final_report(tg, jo["id"], first.message_id)
     assert any(status == 200 for _, status in tg.webhook_deliveries)
+
+
+async def test_a_cached_result_comes_with_its_age_and_a_refusal_says_when_to_retry(
+    world: World, make_settings: Callable[..., Settings]
+) -> None:
+    tg = world.tg
+    kai = tg.user(1011, "Kai")
+    chat = tg.private_chat(kai)
+    tg.inject_command(chat, kai, "/audit bsky:alice.bsky.social")
+    first = await first_reply(tg, kai["id"])
+    await final_report(tg, kai["id"], first.message_id)
+    await tg.next_sent(kai["id"], methods={"sendPhoto"}, deadline=10)
+    lee = tg.user(1012, "Lee")
+    tg.inject_command(tg.private_chat(lee), lee, "/audit @alice.bsky.social")
+    again = await first_reply(tg, lee["id"])
+    cached = await final_report(tg, lee["id"], again.message_id)
+    assert "From a cached audit" in visible(cached) and " s old" in visible(cached)
+    # one request a minute per user: the second is refused with when to retry
+    await world.stop_bot()
+    settings = telegram_settings(make_settings, tg, world.bsky.base_url)
+    settings.limits.user_requests = 1
+    world.settings = settings
+    await world.start_bot()
+    max_ = tg.user(1013, "Max")
+    tg.inject_command(tg.private_chat(max_), max_, "/audit bsky:boss.bsky.social")
+    allowed = await first_reply(tg, max_["id"])
+    await final_report(tg, max_["id"], allowed.message_id)
+    tg.inject_command(tg.private_chat(max_), max_, "/audit bsky:alice.bsky.social fresh")
+    refused = await first_reply(tg, max_["id"])
+
+    def answered() -> bool:
+        return "Try again in" in visible(tg.message(max_["id"], refused.message_id))
+
+    await tg.wait_for(answered, 10)

@@ -226,3 +226,30 @@ async def test_upload_bytes_travel_by_reference(redis: Any) -> None:
     await redis.delete(options["upload"]["key"])
     with pytest.raises(UploadError, match="expired"):
         await load_upload(redis, options)
+
+
+def test_the_token_is_redacted_from_every_log_record(settings: Settings) -> None:
+    import io
+    import logging
+
+    from pydantic import SecretStr
+
+    from bot.telegram.app import quiet_token_logs
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        settings.telegram.token = SecretStr("999:TOPSECRET")
+        quiet_token_logs(settings)
+        log = logging.getLogger("followaudit.test")
+        log.warning("GET %s", "http://x/bot999:TOPSECRET/getMe")
+        try:
+            raise RuntimeError("Client error for url http://x/bot999:TOPSECRET/sendMessage")
+        except RuntimeError:
+            log.exception("failed")
+    finally:
+        root.removeHandler(handler)
+    out = stream.getvalue()
+    assert "TOPSECRET" not in out and out.count("<token>") >= 2 and "RuntimeError" in out

@@ -19,6 +19,7 @@ from scoring.audit.types import VerdictLike
 
 __all__ = [
     "MAX_MORE",
+    "MAX_VERDICTS",
     "extend_report",
     "reason_breakdown",
     "subject_of",
@@ -28,7 +29,9 @@ __all__ = [
 
 #: Suspicious accounts kept for the "more" action (the audit's own maximum).
 MAX_MORE: Final = 25
-_MAX_REASON: Final = 160
+#: Verdicts kept for the CSV (the outcome crosses Redis in every delivery: keep it bounded).
+MAX_VERDICTS: Final = 5000
+_MAX_REASON: Final = 120
 _MAX_NAME: Final = 120
 #: A CSV cell starting with one of these is read as a formula by spreadsheets.
 _FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
@@ -60,8 +63,9 @@ def extend_report(
             "p": round(float(v.fake_probability), 4),
             "reasons": [r[:_MAX_REASON] for r in v.reasons[:3]],
         }
-        for v in verdicts
+        for v in verdicts[:MAX_VERDICTS]
     ]
+    report["verdicts_complete"] = len(verdicts) <= MAX_VERDICTS
     report["threshold"] = threshold
     return report
 
@@ -113,7 +117,7 @@ def verdicts_csv(report: Mapping[str, Any]) -> tuple[bytes, bool]:
     """
     threshold = float(report.get("threshold") or 0.5)
     rows = report.get("verdicts")
-    complete = isinstance(rows, list)
+    complete = isinstance(rows, list) and report.get("verdicts_complete", True) is not False
     if not isinstance(rows, list):
         rows = [
             {

@@ -221,9 +221,10 @@ class TelegramAdapter:
             return
         doc = message.document
         words = (message.caption or "").split()[1:] if message.caption else []
-        sample = self.settings.uploads.max_rows
+        most = min(self.settings.uploads.max_rows, self.settings.sample.max)
+        sample = most
         if words and words[0].isdigit() and len(words[0]) <= 9:
-            sample = max(1, min(int(words[0]), self.settings.uploads.max_rows))
+            sample = max(1, min(int(words[0]), most))
         try:
             check_upload(doc.file_name, doc.file_size, self.max_upload)
             tg_file = await doc.get_file()
@@ -278,7 +279,14 @@ class TelegramAdapter:
         """The delivery stream's handler: progress edits (throttled, never after the report)
         and the final report."""
         if delivery.kind == "result" and delivery.outcome is not None:
-            await self.show_outcome(delivery.request, delivery.job_id, delivery.outcome)
+            try:
+                await self.show_outcome(delivery.request, delivery.job_id, delivery.outcome)
+            except Forbidden as exc:  # blocked by the user or removed from the group: for good
+                log.warning("report not deliverable: %s", exc)
+            except BadRequest as exc:
+                if "chat not found" not in str(exc).lower():
+                    raise  # anything else is retried by the delivery stream
+                log.warning("report not deliverable: %s", exc)
         elif delivery.kind == "progress" and delivery.progress is not None:
             task = asyncio.create_task(self._progress(delivery.request, delivery.progress))
             self._progress_tasks.add(task)

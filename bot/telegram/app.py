@@ -18,7 +18,13 @@ from bot.pipeline.service import AuditService
 from bot.settings import Settings
 from bot.telegram.adapter import ADAPTER, COMMANDS, TelegramAdapter
 
-__all__ = ["build_application", "delivery_consumer", "run_adapter", "serve"]
+__all__ = [
+    "build_application",
+    "delivery_consumer",
+    "quiet_token_logs",
+    "run_adapter",
+    "serve",
+]
 
 log = logging.getLogger("followaudit.telegram")
 
@@ -78,8 +84,7 @@ async def run_adapter(
 ) -> None:
     """Run the bot until ``stop``: initialise (getMe), register commands, poll or serve the
     webhook, and consume deliveries."""
-    # httpx logs every request URL at INFO, and the URL holds the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    quiet_token_logs(settings)
     service = service or AuditService.from_settings(redis, settings)
     adapter = TelegramAdapter(settings, redis, service)
     app = build_application(settings, adapter)
@@ -128,6 +133,39 @@ async def run_adapter(
             await adapter.aclose()
             await updater.stop()
             await app.stop()
+
+
+class _RedactToken(logging.Filter):
+    """Replace the bot token in any record a handler emits (the Bot API's URLs contain it)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info:
+            trace = logging.Formatter().formatException(record.exc_info)
+            if self.token in trace:  # e.g. an httpx error quoting the request URL
+                message, record.exc_info, record.exc_text = f"{message}\n{trace}", None, None
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), None
+        return True
+
+
+def quiet_token_logs(settings: Settings) -> None:
+    """The token never reaches a log: httpx and PTB log request URLs (which hold it) at INFO and
+    DEBUG, so they are capped, and every root handler redacts it besides."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    if logging.getLogger("telegram").getEffectiveLevel() < logging.INFO:
+        logging.getLogger("telegram").setLevel(logging.INFO)
+    token = settings.telegram.token
+    if token is None:
+        return
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _RedactToken) for f in handler.filters):
+            handler.addFilter(_RedactToken(token.get_secret_value()))
 
 
 async def serve(settings: Settings, redis: aioredis.Redis, stop: asyncio.Event) -> None:
