@@ -19,13 +19,12 @@ import aiohttp
 import pytest
 
 from bot.chat.actions import extend_report
-from bot.chat.uploads import load_upload
 from bot.discord_format import ZWSP
 from bot.pipeline.messages import AuditJob, AuditOutcome
 from bot.pipeline.runner import (
-    Budgets,
     Checkpoint,
     ProgressSink,
+    RunnerContext,
     TransientAuditError,
     UserFacingError,
 )
@@ -45,11 +44,10 @@ class SourcesRunner:
     """Fetch with ``bot.sources`` (or read a parked upload), score with the packaged model,
     build the report, its renderings and the chart."""
 
-    def __init__(self, settings: Any, budgets: Budgets) -> None:
+    def __init__(self, settings: Any, context: RunnerContext) -> None:
         self.settings = settings
-        self.budgets = budgets
+        self.context = context
         self._session: aiohttp.ClientSession | None = None
-        self._redis: Any = None
 
     async def run(
         self, job: AuditJob, progress: ProgressSink, checkpoint: Checkpoint
@@ -65,16 +63,16 @@ class SourcesRunner:
 
         try:
             if job.platform == "upload":
-                from bot.pipeline.resilience import connect
-
-                self._redis = self._redis or connect(self.settings.redis_url)
-                data, name, fmt = await load_upload(self._redis, job.options)
+                data = await self.context.uploads.get(str(job.options["upload"]))
+                if data is None:
+                    raise UserFacingError("upload_expired", "That file is no longer available.")
                 result = await read_upload(
-                    data, self.settings, name=name, format=fmt, sample=job.sample
-                )
+                    data, self.settings, name=str(job.options["name"]),
+                    format=str(job.options.get("format") or "auto"), sample=job.sample,
+                )  # fmt: skip
             else:
                 source = source_for(
-                    job.platform, self._session, self.settings, gate=self.budgets.request
+                    job.platform, self._session, self.settings, gate=self.context.budgets.request
                 )
                 result = await source.fetch(
                     Handle(job.platform, job.handle), sample=job.sample, progress=report
@@ -89,8 +87,6 @@ class SourcesRunner:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
-        if self._redis is not None:
-            await self._redis.aclose()
 
 
 def _score(result: Any) -> AuditOutcome:
@@ -120,8 +116,8 @@ def _score(result: Any) -> AuditOutcome:
     )
 
 
-def build_runner(settings: Any, budgets: Budgets) -> SourcesRunner:
-    return SourcesRunner(settings, budgets)
+def build_runner(settings: Any, context: RunnerContext) -> SourcesRunner:
+    return SourcesRunner(settings, context)
 
 
 # ---------------------------------------------------------------------------- the world
@@ -425,6 +421,7 @@ async def test_an_uploaded_export_is_audited(world: World) -> None:
     sample = next(f["value"] for f in embed["fields"] if f["name"] == "Sample")
     assert sample == "50 followers, in the order of the uploaded file"
     assert "redo" not in " ".join(final.custom_ids)
+    assert await world.redis.keys("fa:upload:*") == []  # the parked file is gone once answered
 
 
 async def test_dev_guild_sync_and_gateway_from_rest(world: World) -> None:

@@ -19,7 +19,7 @@ from discord import app_commands
 from bot.chat.actions import reason_breakdown, subject_of, suspicious_accounts, verdicts_csv
 from bot.chat.commands import AuditCommand, build_request
 from bot.chat.state import ChatState
-from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, check_upload, store_upload
+from bot.chat.uploads import UploadError, check_upload, safe_name
 from bot.discord.buttons import ReportButton, report_view
 from bot.discord.commands import build_commands
 from bot.discord.conversation import TOKEN_LIFETIME, Conversation
@@ -29,7 +29,7 @@ from bot.discord_format import escape_markdown
 from bot.discord_transport import use_gateway_from_api
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.messages import AuditRequest, ReplyTo
-from bot.pipeline.service import AuditService
+from bot.pipeline.service import AuditService, Submission
 from bot.settings import Settings
 
 __all__ = ["ADAPTER", "AuditBot"]
@@ -181,8 +181,8 @@ class AuditBot(discord.Client):
         self, interaction: discord.Interaction[Any], export: discord.Attachment,
         sample: int | None,
     ) -> None:  # fmt: skip
-        """Audit an uploaded export: refuse what is clearly not one, download it (bounded),
-        park it in Redis (``bot.chat.uploads``), submit."""
+        """Audit an uploaded export: refuse what is clearly not one, download it (bounded) and
+        hand it to the service, which parks it in Redis for the worker."""
         limit = self.settings.uploads.max_bytes
         try:
             check_upload(export.filename, export.size, limit)
@@ -192,28 +192,29 @@ class AuditBot(discord.Client):
             )
             return
         await interaction.response.defer(thinking=True)
-        try:
-            options = await store_upload(
-                self.redis, await export.read(), export.filename,
-                prefix=self.settings.redis.prefix, max_bytes=limit,
-            )  # fmt: skip
-        except UploadError as exc:
+        data = await export.read()
+        if len(data) > limit or not data.strip():
             await interaction.edit_original_response(
-                content=f"⚠️ {escape_markdown(str(exc))}", allowed_mentions=NO_PINGS
+                content="⚠️ That file is empty or too large.", allowed_mentions=NO_PINGS
             )
             return
-        size = self.settings.sample.max if sample is None else sample
-        command = AuditCommand(
-            UPLOAD_PLATFORM, options["upload"]["name"], max(1, min(size, self.settings.sample.max)),
-            fresh=True, options=options,
+        conv = self.conversation_of(interaction)
+        maximum = self.settings.sample.max
+        submission = await self.service.submit_upload(
+            data, user=f"discord:{interaction.user.id}", chat=f"discord:{interaction.channel_id}",
+            reply=ReplyTo(ADAPTER, conv.to_dict()), name=safe_name(export.filename),
+            sample=maximum if sample is None else max(1, min(sample, maximum)),
         )  # fmt: skip
-        conv, request = self._request(interaction, command)
-        await self._submit(interaction, conv, request)
+        await self._answer_submission(interaction, conv, submission)
 
     async def _submit(
         self, interaction: discord.Interaction[Any], conv: Conversation, request: AuditRequest
     ) -> None:
-        submission = await self.service.submit(request)
+        await self._answer_submission(interaction, conv, await self.service.submit(request))
+
+    async def _answer_submission(
+        self, interaction: discord.Interaction[Any], conv: Conversation, submission: Submission
+    ) -> None:
         if submission.status == "refused":
             assert submission.refusal is not None
             await interaction.followup.send(
