@@ -131,6 +131,7 @@ class PlatformAuditRunner:
 
 
 def _report(result: Any, model: Any) -> AuditOutcome:
+    from bot.chat.actions import extend_report
     from scoring.audit import (
         AuditConfig,
         build_report,
@@ -153,6 +154,8 @@ def _report(result: Any, model: Any) -> AuditOutcome:
     )  # fmt: skip
     data = report.to_dict()
     data["subject"] = result.subject_block()
+    # What the buttons under a chat report need: 25 suspicious accounts and every verdict (CSV).
+    extend_report(data, scored.verdicts, followers, threshold=config.threshold)
     data["sample"] = {**data.get("sample", {}), **result.sample_block()}
     data["requests"] = result.requests
     data["skipped"] = result.skipped

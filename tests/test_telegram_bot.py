@@ -1,107 +1,36 @@
 """End to end: the REAL python-telegram-bot Application long-polls the fake Bot API server, the
-real pipeline (service, worker, delivery stream) runs on a real redis-server, and the real
-Bluesky source reads a fake AppView; the runner scores with the packaged model and renders with
-the audit's renderers. Waits are deadlines on events, never sleeps.
+real pipeline (service, worker with the real runner, delivery stream) runs on a real
+redis-server, and the real Bluesky source reads a fake AppView; the runner scores with the
+packaged model and renders with the audit's renderers. Waits are deadlines on events, never
+sleeps.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aiohttp
 import pytest
-from conftest import wait_until
 from pydantic import SecretStr
 
-from bot.chat.actions import extend_report
-from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, drop_upload, load_upload
-from bot.handles import Handle
-from bot.pipeline.messages import AuditJob, AuditOutcome
-from bot.pipeline.runner import Checkpoint, ProgressSink, TransientAuditError, UserFacingError
+from bot.audit_runner import build_runner
+from bot.pipeline.budget import RedisBudgets
+from bot.pipeline.runner import RunnerContext
+from bot.pipeline.store import Store
+from bot.pipeline.uploads import UploadStore
 from bot.pipeline.worker import Worker
 from bot.settings import Settings
-from bot.sources import source_for
-from bot.sources.errors import SourceError
-from bot.sources.uploads import read_upload
 from bot.telegram.app import run_adapter
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.telegram_api import FakeTelegram, Sent
+from tests.helpers import wait_until
 
 HOSTILE_NAME = "<b>Boss</b> & @everyone"
-
-
-# ----------------------------------------------------------------------------- the audit runner
-class SourcesRunner:
-    """An AuditRunner on the real sources and the real audit: fetch (or read an uploaded export),
-    score with the packaged model, build the report, extend it for the buttons, render, chart."""
-
-    def __init__(self, settings: Settings, redis: Any) -> None:
-        self.settings = settings
-        self.redis = redis
-        self.session: aiohttp.ClientSession | None = None
-
-    async def run(
-        self, job: AuditJob, progress: ProgressSink, checkpoint: Checkpoint
-    ) -> AuditOutcome:
-        if self.session is None:
-            self.session = aiohttp.ClientSession()
-        try:
-            if job.platform == UPLOAD_PLATFORM:
-                data, name, fmt = await load_upload(self.redis, job.options)
-                result = await read_upload(data, self.settings, name=name, format=fmt,
-                                           sample=job.sample)  # fmt: skip
-            else:
-                source = source_for(job.platform, self.session, self.settings)
-
-                async def step(read: int, target: int) -> None:
-                    await progress("fetching", read, target)
-
-                result = await source.fetch(Handle(job.platform, job.handle), sample=job.sample,
-                                            progress=step)  # fmt: skip
-        except UploadError as exc:
-            raise UserFacingError("upload", str(exc)) from None
-        except SourceError as exc:
-            if exc.retryable:
-                raise TransientAuditError(str(exc), getattr(exc, "retry_after", None)) from None
-            raise UserFacingError(type(exc).__name__, str(exc)) from None
-        await progress("scoring")
-        outcome = await asyncio.to_thread(self._audit, result)
-        if job.platform == UPLOAD_PLATFORM:
-            await drop_upload(self.redis, job.options)
-        return outcome
-
-    def _audit(self, result: Any) -> AuditOutcome:
-        from scoring.audit import build_report, render_html, render_text
-        from scoring.audit.chart import render_chart
-        from scoring.model import load_model
-
-        model = load_model(None)
-        scored = model.score(result.followers)
-        report = build_report(
-            result.followers, scored, model_version=model.version, validation=model.validation,
-            reason_labels=model.reason_labels, total=result.followers_total,
-            subject=result.handle.handle, platform=result.handle.platform,
-        )  # fmt: skip
-        data = report.to_dict()
-        data["subject"] = result.subject_block()
-        extend_report(data, scored.verdicts, result.followers)
-        png = render_chart(scored.probabilities, [a.created_at for a in result.followers],
-                           report.bursts)  # fmt: skip
-        return AuditOutcome(
-            report=data,
-            texts={"plain": render_text(report), "html": render_html(report)},
-            attachments={"chart.png": base64.b64encode(png).decode()},
-        )
-
-    async def aclose(self) -> None:
-        if self.session is not None:
-            await self.session.close()
 
 
 # ----------------------------------------------------------------------------- the world
@@ -126,7 +55,15 @@ class World:
         self.worker_stop = asyncio.Event()
         self.bot_task: asyncio.Task[None] | None = None
         self.worker_task: asyncio.Task[None] | None = None
-        self.runner = SourcesRunner(settings, redis)
+        self.runner = build_runner(
+            settings,
+            RunnerContext(
+                RedisBudgets(
+                    Store(redis, settings.redis.prefix), settings.limits.platforms, clock=time.time
+                ),
+                UploadStore(redis, settings.redis.prefix),
+            ),
+        )
 
     async def start_bot(self) -> None:
         self.bot_stop = asyncio.Event()

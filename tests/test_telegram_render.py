@@ -11,7 +11,14 @@ import pytest
 
 from bot.chat.actions import extend_report, reason_breakdown, suspicious_accounts, verdicts_csv
 from bot.chat.commands import CommandError, looks_like_handle, parse_audit_args
-from bot.chat.uploads import UploadError, check_upload, load_upload, safe_name, store_upload
+from bot.chat.uploads import (
+    UploadError,
+    check_upload,
+    drop_upload,
+    load_upload,
+    safe_name,
+    store_upload,
+)
 from bot.pipeline.messages import AuditOutcome, AuditRequest, Progress, ReplyTo, UserError
 from bot.pipeline.service import Submission
 from bot.settings import Settings
@@ -219,13 +226,14 @@ def test_uploads_are_checked_before_download() -> None:
 
 async def test_upload_bytes_travel_by_reference(redis: Any) -> None:
     options = await store_upload(redis, b"a,b\n1,2\n", "my file.csv", prefix="t:", max_bytes=100)
-    assert set(options["upload"]) == {"key", "name", "format", "size"}
-    assert await load_upload(redis, options) == (b"a,b\n1,2\n", "my_file.csv", "auto")
+    assert set(options) == {"upload", "name", "format"} and options["name"] == "my_file.csv"
+    assert await redis.get(f"t:upload:{options['upload']}") == b"a,b\n1,2\n"
+    assert await load_upload(redis, options, prefix="t:") == (b"a,b\n1,2\n", "my_file.csv", "auto")
     with pytest.raises(UploadError):
         await store_upload(redis, b"x" * 101, "big.csv", prefix="t:", max_bytes=100)
-    await redis.delete(options["upload"]["key"])
+    await drop_upload(redis, options, prefix="t:")
     with pytest.raises(UploadError, match="expired"):
-        await load_upload(redis, options)
+        await load_upload(redis, options, prefix="t:")
 
 
 def test_the_token_is_redacted_from_every_log_record(settings: Settings) -> None:

@@ -1,9 +1,10 @@
-"""Uploaded follower exports travel to the runner by reference: the bytes wait in Redis (bounded,
-with a time to live) and the request's ``options`` name the key, so neither the queue entry nor
-the deliveries (which repeat the request) carry the file.
+"""Uploaded follower exports, as chat adapters see them: checks before downloading, and the
+pipeline's way to park the bytes (``bot.pipeline.uploads.UploadStore``) so neither the queue
+entry nor the deliveries (which repeat the request) carry the file.
 
-``options = {"upload": {"key": ..., "name": ..., "format": "auto", "size": n}}``; the runner
-reads the bytes with ``load_upload`` (and should delete them when done with ``drop_upload``).
+The request's options are the pipeline's: ``{"upload": <id>, "name": ..., "format": "auto"}``;
+the real runner reads the bytes and the worker deletes them once the audit is answered. Adapters
+that hold an ``AuditService`` can call ``service.submit_upload`` instead of ``store_upload``.
 """
 
 from __future__ import annotations
@@ -13,21 +14,22 @@ from typing import Any, Final
 
 import redis.asyncio as aioredis
 
-from bot.pipeline.messages import new_id
+from bot.pipeline.uploads import UploadStore
 
 __all__ = [
     "UPLOAD_PLATFORM",
     "UploadError",
+    "check_upload",
     "drop_upload",
     "load_upload",
+    "safe_name",
     "store_upload",
-    "upload_ref",
 ]
 
 #: The ``AuditRequest.platform`` of an uploaded export (its budget is ``limits.platforms.upload``).
 UPLOAD_PLATFORM: Final = "upload"
 #: Kept long enough to wait in a busy queue, then forgotten.
-DEFAULT_TTL_SECONDS: Final = 6 * 3600
+DEFAULT_TTL_SECONDS: Final = 86400
 _NAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
 _EXTENSIONS: Final = (".csv", ".json", ".jsonl", ".ndjson", ".txt", ".tsv")
 
@@ -50,6 +52,8 @@ def check_upload(name: str | None, size: int | None, max_bytes: int) -> None:
         )
     if name and not name.lower().endswith(_EXTENSIONS):
         raise UploadError("Send a follower export as CSV, JSON or JSON Lines (.csv, .json).")
+    if size == 0:
+        raise UploadError("That file is empty.")
 
 
 async def store_upload(
@@ -61,36 +65,31 @@ async def store_upload(
     max_bytes: int,
     ttl: int = DEFAULT_TTL_SECONDS,
 ) -> dict[str, Any]:
-    """Keep the export's bytes in Redis and return the request ``options`` naming them."""
+    """Park the export's bytes in the pipeline's upload store; the request ``options``."""
     if len(data) > max_bytes:
         raise UploadError(f"That file is too large; the limit is {max_bytes / 1e6:.1f} MB.")
     if not data.strip():
         raise UploadError("That file is empty.")
-    key = f"{prefix}upload:{new_id()}"
-    await redis.set(key, data, ex=ttl)
-    return {"upload": {"key": key, "name": safe_name(name), "format": "auto", "size": len(data)}}
+    upload_id = await UploadStore(redis, prefix, ttl).put(data)
+    return {"upload": upload_id, "name": safe_name(name), "format": "auto"}
 
 
-def upload_ref(options: dict[str, Any]) -> dict[str, Any] | None:
-    """The upload reference of a request's options, or ``None``."""
-    ref = options.get("upload")
-    if isinstance(ref, dict) and isinstance(ref.get("key"), str):
-        return ref
-    return None
-
-
-async def load_upload(redis: aioredis.Redis, options: dict[str, Any]) -> tuple[bytes, str, str]:
+async def load_upload(
+    redis: aioredis.Redis, options: dict[str, Any], *, prefix: str = "fa:"
+) -> tuple[bytes, str, str]:
     """(bytes, name, format) of the upload the options name; ``UploadError`` when gone."""
-    ref = upload_ref(options)
-    if ref is None:
+    upload_id = options.get("upload")
+    if not isinstance(upload_id, str):
         raise UploadError("This request names no uploaded file.")
-    data = await redis.get(ref["key"])
+    data = await UploadStore(redis, prefix).get(upload_id)
     if data is None:
         raise UploadError("The uploaded file has expired; send it again.")
-    return bytes(data), safe_name(str(ref.get("name") or "")), str(ref.get("format") or "auto")
+    return data, safe_name(str(options.get("name") or "")), str(options.get("format") or "auto")
 
 
-async def drop_upload(redis: aioredis.Redis, options: dict[str, Any]) -> None:
-    ref = upload_ref(options)
-    if ref is not None:
-        await redis.delete(ref["key"])
+async def drop_upload(
+    redis: aioredis.Redis, options: dict[str, Any], *, prefix: str = "fa:"
+) -> None:
+    upload_id = options.get("upload")
+    if isinstance(upload_id, str):
+        await UploadStore(redis, prefix).delete(upload_id)

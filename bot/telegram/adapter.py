@@ -47,7 +47,7 @@ from bot.chat.commands import (
     looks_like_handle,
     parse_audit_args,
 )
-from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, check_upload, safe_name, store_upload
+from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, check_upload, safe_name
 from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery, Progress, ReplyTo
 from bot.pipeline.service import AuditService
 from bot.settings import Settings
@@ -230,20 +230,21 @@ class TelegramAdapter:
             tg_file = await doc.get_file()
             check_upload(None, tg_file.file_size, self.max_upload)
             data = bytes(await tg_file.download_as_bytearray())
-            options = await store_upload(
-                self.redis, data, doc.file_name, prefix=self.settings.redis.prefix,
-                max_bytes=self.max_upload,
-            )  # fmt: skip
+            check_upload(None, len(data), self.max_upload)
         except UploadError as exc:
             await message.reply_text(str(exc))
             return
-        name = safe_name(doc.file_name)
-        command = AuditCommand(UPLOAD_PLATFORM, name, sample, True, options)
-        await self.start_audit(message, command)
+        command = AuditCommand(UPLOAD_PLATFORM, safe_name(doc.file_name), sample, fresh=True)
+        await self.start_audit(message, command, upload=data)
 
     # ------------------------------------------------------------------ the audit flow
     async def start_audit(
-        self, message: Message, command: AuditCommand, *, user_id: int | None = None
+        self,
+        message: Message,
+        command: AuditCommand,
+        *,
+        user_id: int | None = None,
+        upload: bytes | None = None,
     ) -> None:
         """Answer at once, submit, then turn the answer into queued / joined / cached / refused."""
         bot = self._bot()
@@ -258,11 +259,15 @@ class TelegramAdapter:
         conv = _conversation(chat_id, first.message_id, thread)
         sender = user_id if user_id is not None else (message.from_user.id if message.from_user
                                                        else chat_id)  # fmt: skip
-        request = build_request(
-            command, user=f"telegram:{sender}", chat=f"telegram:{chat_id}",
-            reply=ReplyTo(ADAPTER, conv),
-        )  # fmt: skip
-        sub = await self.service.submit(request)
+        user, chat, reply = f"telegram:{sender}", f"telegram:{chat_id}", ReplyTo(ADAPTER, conv)
+        if upload is not None:
+            sub = await self.service.submit_upload(
+                upload, user=user, chat=chat, reply=reply, name=command.handle,
+                sample=command.sample,
+            )  # fmt: skip
+        else:
+            sub = await self.service.submit(build_request(command, user=user, chat=chat,
+                                                          reply=reply))  # fmt: skip
         rid = sub.request.request_id
         if sub.status == "cached" and sub.outcome is not None and sub.job_id:
             await self.show_outcome(sub.request, sub.job_id, sub.outcome,
