@@ -21,7 +21,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_score(sub)
-    _add_pipeline_commands(sub)
     _add_audit_file(sub)
     _add_audit(sub)
     _add_pipeline_commands(sub)

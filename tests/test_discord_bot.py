@@ -2,32 +2,21 @@
 the real pipeline (service, Redis queue, a worker, delivery stream) on a real redis-server, and a
 fake Bluesky AppView serving the followers. Deadlines only, never sleeping.
 
-``SourcesRunner`` audits with the real sources and the real scoring model, as
-``followaudit audit`` does, and adds the per-account verdicts the buttons read.
+The worker runs the pipeline's own runner (``bot.audit_runner``): the real Bluesky source and
+the packaged scoring model, with what the buttons read (``bot.chat.actions.extend_report``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import pytest
 
-from bot.chat.actions import extend_report
 from bot.discord_format import ZWSP
-from bot.pipeline.messages import AuditJob, AuditOutcome
-from bot.pipeline.runner import (
-    Checkpoint,
-    ProgressSink,
-    RunnerContext,
-    TransientAuditError,
-    UserFacingError,
-)
 from bot.pipeline.store import Store
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.discord_api import FakeDiscord, Interaction, Reply, check_message_limits
@@ -36,88 +25,7 @@ from tests.helpers import wait_until
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SUBJECT = "alice.bsky.social"
 HOSTILE = "**Boss** @everyone [free nitro](https://evil.example/x) <@123> @here"
-RUNNER = "tests.test_discord_bot:build_runner"
-
-
-# ---------------------------------------------------------------------------- the audit runner
-class SourcesRunner:
-    """Fetch with ``bot.sources`` (or read a parked upload), score with the packaged model,
-    build the report, its renderings and the chart."""
-
-    def __init__(self, settings: Any, context: RunnerContext) -> None:
-        self.settings = settings
-        self.context = context
-        self._session: aiohttp.ClientSession | None = None
-
-    async def run(
-        self, job: AuditJob, progress: ProgressSink, checkpoint: Checkpoint
-    ) -> AuditOutcome:
-        from bot.handles import Handle
-        from bot.sources import SourceError, read_upload, source_for
-
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-
-        async def report(read: int, target: int) -> None:
-            await progress("fetching", read, target)
-
-        try:
-            if job.platform == "upload":
-                data = await self.context.uploads.get(str(job.options["upload"]))
-                if data is None:
-                    raise UserFacingError("upload_expired", "That file is no longer available.")
-                result = await read_upload(
-                    data, self.settings, name=str(job.options["name"]),
-                    format=str(job.options.get("format") or "auto"), sample=job.sample,
-                )  # fmt: skip
-            else:
-                source = source_for(
-                    job.platform, self._session, self.settings, gate=self.context.budgets.request
-                )
-                result = await source.fetch(
-                    Handle(job.platform, job.handle), sample=job.sample, progress=report
-                )
-        except SourceError as exc:
-            if exc.retryable:
-                raise TransientAuditError(exc.message) from None
-            raise UserFacingError(type(exc).__name__, exc.message) from None
-        await progress("scoring")
-        return await asyncio.to_thread(_score, result)
-
-    async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-
-def _score(result: Any) -> AuditOutcome:
-    from scoring.audit import AuditConfig, build_report, render_html, render_markdown, render_text
-    from scoring.audit.chart import render_chart
-    from scoring.model import load_model
-
-    model = load_model(None)
-    followers = result.followers
-    scored = model.score(followers, max_reasons=3)
-    total = result.followers_total
-    report = build_report(
-        followers, scored, model_version=model.version, validation=model.validation,
-        reason_labels=model.reason_labels, config=AuditConfig(),
-        total=None if total is None else max(total, len(followers)),
-        subject=result.handle.handle, platform=result.handle.platform,
-    )  # fmt: skip
-    data = report.to_dict()
-    data["subject"] = result.subject_block()
-    data["sample"] = {**data["sample"], "order": result.order}
-    extend_report(data, scored.verdicts, followers)
-    chart = render_chart(scored.probabilities, [a.created_at for a in followers], report.bursts)
-    texts = {"plain": render_text(report), "markdown": render_markdown(report),
-             "html": render_html(report)}  # fmt: skip
-    return AuditOutcome(
-        report=data, texts=texts, attachments={"chart.png": base64.b64encode(chart).decode()}
-    )
-
-
-def build_runner(settings: Any, context: RunnerContext) -> SourcesRunner:
-    return SourcesRunner(settings, context)
+RUNNER = "bot.audit_runner:build_runner"
 
 
 # ---------------------------------------------------------------------------- the world
@@ -440,27 +348,3 @@ async def test_dev_guild_sync_and_gateway_from_rest(world: World) -> None:
     assert ("GET", "/gateway/bot", 200) in world.discord.requests
     call = await world.discord.command("help", user=world.user(8), guild=world.guild)
     assert (await world.discord.next_reply(call)).ephemeral
-
-
-async def test_reports_of_the_pipelines_own_runner_work_with_every_button(world: World) -> None:
-    """``bot.audit_runner`` keeps no per-account verdicts: the buttons say what they can."""
-    world.settings.worker.runner = "bot.audit_runner:build_runner"
-    populate(world.bsky)
-    world.start_worker()
-    await world.start_bot()
-    user = world.user(9)
-    call = await world.discord.command("audit", {"handle": SUBJECT}, user=user, guild=world.guild)
-    _, final = await world.final(call)
-    assert final.embeds[0]["title"].startswith("Grade ")
-    assert [a["filename"] for a in final.attachments] == ["chart.png"]
-    assert_inert(final)
-    report = world.discord.original(call)
-    assert report is not None
-    job = final.custom_ids[0].split(":")[2]
-    more = await world.discord.press(report, f"fa:more:{job}", user=user, guild=world.guild)
-    page = await world.discord.next_reply(more)
-    assert page.ephemeral and page.content.startswith("No more suspicious accounts")
-    csv = await world.discord.press(report, f"fa:csv:{job}", user=user, guild=world.guild)
-    sheet = await world.discord.next_reply(csv)
-    assert "only the suspicious accounts" in sheet.content
-    assert len(sheet.uploads[0].data.decode().splitlines()) == 1 + 5
