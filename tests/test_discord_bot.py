@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,12 +62,14 @@ class World:
         self.tasks.append(asyncio.create_task(run_worker(self.settings, self.redis,
                                                          self.worker_stop)))  # fmt: skip
 
-    async def start_bot(self) -> None:
+    async def start_bot(self, clock: Any = time.time) -> None:
         from bot.discord import serve
 
         self.bot_stop = asyncio.Event()
         sessions = len(self.discord._ready_sessions)
-        self.bot_task = asyncio.create_task(serve(self.settings, self.redis, self.bot_stop))
+        self.bot_task = asyncio.create_task(
+            serve(self.settings, self.redis, self.bot_stop, clock=clock)
+        )
         await self.discord.wait_for(lambda: len(self.discord._ready_sessions) > sessions, 10)
 
     async def stop_bot(self) -> None:
@@ -261,6 +264,26 @@ async def test_audit_slower_than_its_token_arrives_in_the_channel(world: World) 
     assert [a["filename"] for a in notice.attachments] == ["chart.png"]
     assert len(notice.custom_ids) == 4
     assert_inert(notice)
+
+
+async def test_past_the_tokens_lifetime_the_bot_posts_without_trying_the_token(
+    world: World,
+) -> None:
+    populate(world.bsky)
+    offset = [0.0]
+    await world.start_bot(clock=lambda: time.time() + offset[0])
+    call = await world.discord.command(
+        "audit", {"handle": SUBJECT}, user=world.user(10), guild=world.guild
+    )
+    await world.discord.next_reply(call)
+    assert "queued" in (await world.discord.next_reply(call)).content
+    offset[0] = 15 * 60.0  # fifteen minutes later, by the bot's clock
+    world.start_worker()
+    notice = await world.discord.next_channel_message(world.guild["channels"][0]["id"], 20)
+    assert notice.embeds[0]["title"].startswith("Grade ")
+    assert_inert(notice)
+    webhook_calls = [p for m, p, _s in world.discord.requests if p.startswith("/webhooks/")]
+    assert len(webhook_calls) == 1  # only the "queued" edit, made while the token was young
 
 
 async def test_cached_answer_in_a_dm_is_deferred_too_and_autocomplete_knows_it(

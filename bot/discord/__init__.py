@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,8 +25,15 @@ __all__ = ["serve"]
 log = logging.getLogger("followaudit.discord")
 
 
-async def serve(settings: Settings, redis: aioredis.Redis, stop: asyncio.Event) -> None:
-    """Run the bot until ``stop`` is set (or the gateway connection fails for good)."""
+async def serve(
+    settings: Settings,
+    redis: aioredis.Redis,
+    stop: asyncio.Event,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Run the bot until ``stop`` is set (or the gateway connection fails for good); ``clock``
+    (wall-clock seconds) decides when interaction tokens have expired."""
     from bot.discord.client import AuditBot
     from bot.discord_transport import discord_endpoints, endpoints_from_settings
     from bot.pipeline.service import AuditService
@@ -34,7 +43,10 @@ async def serve(settings: Settings, redis: aioredis.Redis, stop: asyncio.Event) 
         raise ValueError("FOLLOWAUDIT_DISCORD__TOKEN is not set")
     with discord_endpoints(endpoints_from_settings(settings.discord)):
         bot = AuditBot(
-            settings=settings, redis=redis, service=AuditService.from_settings(redis, settings)
+            settings=settings,
+            redis=redis,
+            service=AuditService.from_settings(redis, settings),
+            clock=clock,
         )
         async with bot:
             await bot.login(token.get_secret_value())

@@ -8,6 +8,7 @@ import contextlib
 import io
 import logging
 import re
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -71,6 +72,7 @@ class AuditBot(discord.Client):
         self.replies = Replies(self, self.state, clock=clock)
         self.consumer = DeliveryConsumer(
             redis, ADAPTER, self.replies.deliver, prefix=settings.redis.prefix,
+            consumer=f"{ADAPTER}-{socket.gethostname()}",
             claim_idle=settings.delivery.claim_idle_seconds,
         )  # fmt: skip
         self.tree = app_commands.CommandTree(self)
