@@ -371,3 +371,19 @@ async def test_dev_guild_sync_and_gateway_from_rest(world: World) -> None:
     assert ("GET", "/gateway/bot", 200) in world.discord.requests
     call = await world.discord.command("help", user=world.user(8), guild=world.guild)
     assert (await world.discord.next_reply(call)).ephemeral
+
+
+async def test_an_embed_discord_refuses_is_replaced_by_the_text_report(world: World) -> None:
+    populate(world.bsky)
+    world.start_worker()
+    await world.start_bot()
+    user = world.user(11)
+    await world.final(await world.discord.command("audit", {"handle": SUBJECT}, user=user))
+    world.discord.fail_next("/messages/@original", status=400, code=50035, message="Invalid Form")
+    cached = await world.discord.command("audit", {"handle": SUBJECT}, user=user)
+    assert (await world.discord.next_reply(cached)).callback_type == 5
+    text = await world.discord.next_reply(cached)
+    assert text.kind == "edit" and not text.embeds and text.custom_ids == []
+    assert "Grade " in text.content and "alice" in text.content
+    assert len(text.content) <= 2000
+    assert_inert(text)

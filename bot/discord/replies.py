@@ -172,7 +172,11 @@ class Replies:
         label = label_of(request)
         if not outcome.ok or outcome.report is None:
             error = outcome.error
-            text = error_text(label, error) if error else f"⚠️ The audit of {label} failed."
+            text = (
+                error_text(label, error)
+                if error
+                else f"⚠️ The audit of {escape_markdown(label)} failed."
+            )
             return {"content": text, "embeds": [], "attachments": [], "view": None}
         files = []
         chart = outcome.attachments.get(CHART_NAME)
@@ -211,10 +215,32 @@ class Replies:
                 )
                 return
             except discord.HTTPException as exc:
+                if exc.status == 400:
+                    await self._plain(conv, outcome, exc)
+                    return
                 if exc.status not in _TOKEN_GONE:
-                    raise
+                    raise  # Discord trouble: the delivery is retried later
                 log.info("original response gone (%s); posting in the channel", exc.status)
-        await self._to_channel(conv, request, job_id, outcome, cached_age)
+        try:
+            await self._to_channel(conv, request, job_id, outcome, cached_age)
+        except discord.HTTPException as exc:
+            if exc.status not in (400, 403, 404):
+                raise
+            # No way to post there (no access, channel gone): retrying cannot help.
+            log.warning("report for channel %s dropped: %s", conv.channel_id, exc.status)
+
+    async def _plain(self, conv: Conversation, outcome: AuditOutcome, exc: Exception) -> None:
+        """Discord refused the embed (a bug of ours): the report's Markdown text instead, once."""
+        log.error("report embed refused by Discord; sending the text rendering", exc_info=exc)
+        text = outcome.texts.get("markdown") or outcome.texts.get("plain") or "(no report)"
+        try:
+            await self._webhook(conv).edit_message(
+                "@original",  # type: ignore[arg-type]
+                content=truncate(text, CONTENT_LIMIT), embeds=[], attachments=[], view=None,
+                allowed_mentions=NO_PINGS,
+            )  # fmt: skip
+        except discord.HTTPException:
+            log.exception("the text rendering was refused too; report dropped")
 
     async def _to_channel(
         self,
