@@ -354,6 +354,23 @@ async def test_an_uploaded_export_is_audited(world: World) -> None:
     assert "redo" not in " ".join(final.custom_ids)
     assert await world.redis.keys("fa:upload:*") == []  # the parked file is gone once answered
 
+    option = await world.discord.command(
+        "audit", {"export": export, "sample": 20}, user=user, guild=world.guild
+    )
+    _, by_option = await world.final(option)
+    fields = {f["name"]: f["value"] for f in by_option.embeds[0]["fields"]}
+    assert fields["Sample"] == "20 followers, in the order of the uploaded file"
+
+    wrong = world.discord.add_attachment("notes.pdf", b"%PDF-1.4", "application/pdf")
+    refused = await world.discord.command("audit", {"export": wrong}, user=user)
+    answer = await world.discord.next_reply(refused)
+    assert answer.ephemeral and "CSV, JSON or JSON Lines" in answer.content
+    bare = world.discord.user_message(world.guild["channels"][0], user, "no file here")
+    nothing = await world.discord.message_command(
+        "Audit export", bare, user=user, guild=world.guild
+    )
+    assert (await world.discord.next_reply(nothing)).ephemeral
+
 
 async def test_dev_guild_sync_and_gateway_from_rest(world: World) -> None:
     from bot.commands.pipeline import ADAPTER_MODULES
