@@ -62,7 +62,7 @@ async def platform() -> AsyncIterator[FakePlatform]:
 async def harness(redis: Any, make_settings: Any, platform: FakePlatform, clock: FakeClock,
                   ) -> AsyncIterator[Harness]:  # fmt: skip
     settings = make_settings(
-        worker={"stall_seconds": 0.6, "concurrency": 4, "retry_base_seconds": 0.0,
+        worker={"stall_seconds": 1.0, "concurrency": 4, "retry_base_seconds": 0.0,
                 "progress_interval_seconds": 0.0, "shutdown_grace_seconds": 0.5,
                 "checkpoint_interval_seconds": 0.0},
         limits={"user_requests": 1000, "chat_requests": 1000, "user_in_flight": 100},
