@@ -45,7 +45,14 @@ class Harness:
 
     async def close(self) -> None:
         self.stop.set()
-        await asyncio.gather(*self.tasks)
+        done, pending = await asyncio.wait(self.tasks, timeout=30)
+        if pending:  # say which part did not stop, with its stack, rather than hang
+            stacks = "\n".join(f"{t.get_name()}: {t.get_stack()}" for t in pending)
+            for t in pending:
+                t.cancel()
+            raise AssertionError(f"did not stop within 30 s:\n{stacks}")
+        for t in done:
+            t.result()
         for runner in self.runners:
             await runner.aclose()
 
