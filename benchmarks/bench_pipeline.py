@@ -73,6 +73,8 @@ async def main(ns: argparse.Namespace) -> None:
                 "concurrency": ns.platform_concurrency}}),
             PYTHONPATH=str(ROOT),
         )  # fmt: skip
+        if ns.chaos:
+            env["FOLLOWAUDIT_WORKER__STALL_SECONDS"] = "2"
         for _ in range(ns.workers):
             procs.append(await start(sys.executable, "-m", "bot.cli", "worker",
                                      "--log-level", "warning", env=env))  # fmt: skip
@@ -132,7 +134,20 @@ async def main(ns: argparse.Namespace) -> None:
                 if len(answered) >= expected:
                     done.set()
 
+        async def chaos() -> None:
+            # kill a worker (and everything it started) mid-load, start another; restart Redis
+            await asyncio.sleep(ns.spread / 2)
+            victim = procs[1]
+            os.killpg(victim.pid, signal.SIGKILL)
+            procs.append(await start(sys.executable, "-m", "bot.cli", "worker",
+                                     "--log-level", "warning", env=env))  # fmt: skip
+            await asyncio.sleep(ns.spread / 2)
+            await asyncio.to_thread(server.restart)
+
+        chaos_task = asyncio.create_task(chaos()) if ns.chaos else None
         await asyncio.gather(*(one(i) for i in range(ns.requests)))
+        if chaos_task is not None:
+            await chaos_task
         await asyncio.wait_for(done.wait(), 300)
         wall = time.perf_counter() - t0
         after = await commands(redis)
@@ -156,12 +171,18 @@ async def main(ns: argparse.Namespace) -> None:
         print(f"  platform: {stats['requests']} requests for {stats['audits']} audits "
               f"({stats['requests'] / max(1, stats['audits']):.1f} per audit, "
               f"{stats['requests'] / ns.requests:.2f} per user request)")  # fmt: skip
-        print(f"  redis: {used} commands, {used / max(1, stats['audits']):.0f} per audit, "
+        if ns.chaos:
+            print(
+                "  chaos: a worker killed with SIGKILL at half the arrival window, a new one "
+                "started; Redis restarted at its end (stall period 2 s)"
+            )
+        else:
+            print(f"  redis: {used} commands, {used / max(1, stats['audits']):.0f} per audit, "
               f"{used / ns.requests:.1f} per user request")  # fmt: skip
-        print(
-            "  redis top commands per audit: "
-            + ", ".join(f"{k} {n / max(1, stats['audits']):.0f}" for k, n in top)
-        )
+            print(
+                "  redis top commands per audit: "
+                + ", ".join(f"{k} {n / max(1, stats['audits']):.0f}" for k, n in top)
+            )
 
         # queue overhead with an idle queue: submit -> a worker's first platform request is an
         # upper bound; the worker's own measure is in its metrics. Here: time to the first
@@ -224,4 +245,7 @@ if __name__ == "__main__":
         "--spread", type=float, default=2.0, help="seconds over which requests arrive"
     )
     parser.add_argument("--idle-samples", type=int, default=50)
+    parser.add_argument(
+        "--chaos", action="store_true", help="SIGKILL a worker and restart Redis during the load"
+    )
     asyncio.run(main(parser.parse_args()))

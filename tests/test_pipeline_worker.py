@@ -45,7 +45,14 @@ class Harness:
 
     async def close(self) -> None:
         self.stop.set()
-        await asyncio.gather(*self.tasks)
+        done, pending = await asyncio.wait(self.tasks, timeout=30)
+        if pending:  # say which part did not stop, with its stack, rather than hang
+            stacks = "\n".join(f"{t.get_name()}: {t.get_stack()}" for t in pending)
+            for t in pending:
+                t.cancel()
+            raise AssertionError(f"did not stop within 30 s:\n{stacks}")
+        for t in done:
+            t.result()
         for runner in self.runners:
             await runner.aclose()
 
@@ -62,7 +69,7 @@ async def platform() -> AsyncIterator[FakePlatform]:
 async def harness(redis: Any, make_settings: Any, platform: FakePlatform, clock: FakeClock,
                   ) -> AsyncIterator[Harness]:  # fmt: skip
     settings = make_settings(
-        worker={"stall_seconds": 0.6, "concurrency": 4, "retry_base_seconds": 0.0,
+        worker={"stall_seconds": 1.0, "concurrency": 4, "retry_base_seconds": 0.0,
                 "progress_interval_seconds": 0.0, "shutdown_grace_seconds": 0.5,
                 "checkpoint_interval_seconds": 0.0},
         limits={"user_requests": 1000, "chat_requests": 1000, "user_in_flight": 100},

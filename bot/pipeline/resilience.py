@@ -32,6 +32,9 @@ def connect(url: str, *, max_connections: int = 64) -> aioredis.Redis:
         decode_responses=False,
         retry=Retry(NoBackoff(), 0),
         socket_connect_timeout=5,
+        # Longer than any blocking read we issue (at most a few seconds), so a connection that
+        # silently died fails instead of hanging; the caller's retry then reconnects.
+        socket_timeout=30,
         health_check_interval=15,
         max_connections=max_connections,
     )

@@ -242,7 +242,7 @@ class Worker:
             try:
                 lost = await retrying(lambda ids=ids: self.store.heartbeat(self.name, ids),  # type: ignore[misc]
                                       what="heartbeat")  # fmt: skip
-                self.metrics.queue_depth.set(await self.store.queued())
+                self.metrics.queue_depth.set(await retrying(self.store.queued, what="queued"))
             except Exception:
                 log.exception("heartbeat failed")
                 continue
