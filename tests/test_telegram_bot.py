@@ -198,6 +198,16 @@ async def test_group_chatter_is_ignored_and_commands_and_mentions_answered(world
     await final_report(tg, group["id"], first.message_id)
     sent = [s for s in tg.sent_to(group["id"]) if s.method == "sendMessage"]
     assert len(sent) == 2, [s.text for s in sent]  # the help and the audit's first reply
+    # an anonymous admin's command (sent by GroupAnonymousBot for the group) is answered too
+    tg.inject_anonymous_admin_command(group, "/audit@followaudit_test_bot bsky:boss.bsky.social")
+    anonymous = await first_reply(tg, group["id"])
+    await final_report(tg, group["id"], anonymous.message_id)
+    # a command for another bot is not ours
+    tg.inject_command(group, carol, "/audit@other_bot bsky:alice.bsky.social")
+    tg.inject_command(group, carol, "/help")
+    await tg.next_sent(group["id"], methods={"sendMessage"}, deadline=10)
+    assert not any("other_bot" in s.text for s in tg.sent_to(group["id"]))
+    assert len([s for s in tg.sent_to(group["id"]) if s.method == "sendMessage"]) == 4
 
 
 async def test_a_document_upload_is_audited(world: World) -> None:

@@ -257,8 +257,7 @@ class TelegramAdapter:
             message_thread_id=thread,
         )
         conv = _conversation(chat_id, first.message_id, thread)
-        sender = user_id if user_id is not None else (message.from_user.id if message.from_user
-                                                       else chat_id)  # fmt: skip
+        sender = user_id if user_id is not None else _sender(message)
         user, chat, reply = f"telegram:{sender}", f"telegram:{chat_id}", ReplyTo(ADAPTER, conv)
         if upload is not None:
             sub = await self.service.submit_upload(
@@ -458,6 +457,13 @@ class TelegramAdapter:
                 )
             except TelegramError:
                 log.warning("could not tell the chat about the failure")
+
+
+def _sender(message: Message) -> int:
+    """Who asked, for the per-user limits: anonymous admins and channels count as their chat."""
+    if message.sender_chat is not None:
+        return message.sender_chat.id
+    return message.from_user.id if message.from_user is not None else message.chat.id
 
 
 def _message_key(conv: Conversation) -> tuple[int, int] | None:
