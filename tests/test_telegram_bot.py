@@ -8,6 +8,7 @@ sleeps.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import socket
@@ -20,6 +21,7 @@ from pydantic import SecretStr
 
 from bot.audit_runner import build_runner
 from bot.pipeline.budget import RedisBudgets
+from bot.pipeline.messages import AuditOutcome, AuditRequest, ReplyTo, dumps, new_id
 from bot.pipeline.runner import RunnerContext
 from bot.pipeline.store import Store
 from bot.pipeline.uploads import UploadStore
@@ -416,3 +418,35 @@ async def test_a_cached_result_comes_with_its_age_and_a_refusal_says_when_to_ret
         return "Try again in" in visible(tg.message(max_["id"], refused.message_id))
 
     await tg.wait_for(answered, 10)
+
+
+async def test_a_long_report_is_split_with_the_buttons_under_its_last_part(world: World) -> None:
+    """A result delivery (as the worker writes it) whose HTML exceeds one message."""
+    tg = world.tg
+    ned = tg.user(1014, "Ned")
+    tg.inject_command(tg.private_chat(ned), ned, "/help")
+    helped = await tg.next_sent(ned["id"], deadline=10)
+    request = AuditRequest(
+        user="telegram:1014", chat="telegram:1014",
+        reply=ReplyTo("telegram", {"chat_id": ned["id"], "message_id": helped.message_id}),
+        platform="bluesky", handle="alice.bsky.social", sample=100,
+    )  # fmt: skip
+    long_html = "\n".join(f"<b>Grade</b> line {i} &amp; <i>more</i>" for i in range(400))
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    outcome = AuditOutcome(
+        report={"grade": "B", "subject": "alice.bsky.social", "platform": "bluesky"},
+        texts={"html": long_html},
+        attachments={"chart.png": base64.b64encode(png).decode()},
+    )
+    entry = {"v": 1, "kind": "result", "delivery_id": new_id(), "job_id": new_id(),
+             "request": request.to_dict(), "payload": outcome.to_dict()}  # fmt: skip
+    stream = world.settings.redis.prefix + "deliver:telegram"
+    await world.redis.xadd(stream, {"d": dumps(entry)})
+    photo = await tg.next_sent(ned["id"], methods={"sendPhoto"}, deadline=10)
+    sent = [s for s in tg.sent_to(ned["id"]) if s.method in ("editMessageText", "sendMessage")]
+    first, *rest = sent[-3:]
+    assert first.method == "editMessageText" and first.message_id == helped.message_id
+    assert [s.method for s in rest] == ["sendMessage", "sendMessage"]  # three parts at most
+    assert not first.buttons and not rest[0].buttons and rest[1].buttons
+    assert all(len(s.text) <= 4096 for s in sent[-3:]) and rest[1].text.endswith("…")
+    assert photo.params["reply_parameters"]["message_id"] == rest[1].message_id

@@ -331,10 +331,11 @@ class TelegramAdapter:
             self._finish(request.request_id)
             last = await self._edit(conv, parts[0], markup if len(parts) == 1 else None)
             for index, part in enumerate(parts[1:], start=2):
-                last = await self._bot().send_message(
+                sent = await self._bot().send_message(
                     chat_id, part, reply_markup=markup if index == len(parts) else None,
                     message_thread_id=conv.get("thread_id"),
                 )  # fmt: skip
+                last = sent.message_id
             self._last_edit.pop((chat_id, int(conv.get("message_id") or 0)), None)
         png = render.chart_png(outcome) if report is not None else None
         if png is not None and report is not None:
