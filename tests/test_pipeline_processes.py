@@ -245,3 +245,13 @@ async def test_run_without_chat_tokens_is_the_console_chat(
     out, err = await asyncio.wait_for(run.communicate(b"/audit lee.test 250\n"), 60)
     assert run.returncode == 0, err.decode()[-2000:]
     assert out.decode().count("Audit of lee.test") == 1
+
+
+async def test_console_chat_says_so_when_its_worker_cannot_start(
+    redis_url: str, platform: FakePlatform, procs: Procs
+) -> None:
+    env = _env(redis_url, platform.url, FOLLOWAUDIT_WORKER__RUNNER="no.such.module:build")
+    chat = await procs.start("chat", env=env, stdin=True)
+    _out, err = await asyncio.wait_for(chat.communicate(b"/audit kim.test\n"), 60)
+    assert chat.returncode == 2
+    assert "the worker could not start" in err.decode()

@@ -62,7 +62,7 @@ async def platform() -> AsyncIterator[FakePlatform]:
 async def harness(redis: Any, make_settings: Any, platform: FakePlatform, clock: FakeClock,
                   ) -> AsyncIterator[Harness]:  # fmt: skip
     settings = make_settings(
-        worker={"stall_seconds": 0.6, "concurrency": 4, "retry_base_seconds": 0.0,
+        worker={"stall_seconds": 1.0, "concurrency": 4, "retry_base_seconds": 0.0,
                 "progress_interval_seconds": 0.0, "shutdown_grace_seconds": 0.5,
                 "checkpoint_interval_seconds": 0.0},
         limits={"user_requests": 1000, "chat_requests": 1000, "user_in_flight": 100},
@@ -293,3 +293,25 @@ async def test_an_audit_that_keeps_killing_workers_is_failed_and_dead_lettered(
     (dead,) = await harness.redis.xrange(store.dead)
     assert b"gave up" in dead[1][b"dead_reason"]
     assert harness.platform.fetches("poison.test") == 1
+
+
+async def test_a_running_audit_is_joined_only_when_its_sample_is_large_enough(
+    harness: Harness,
+) -> None:
+    harness.platform.hold("size.test", 0)
+    await harness.start_adapter()
+    harness.start_worker()
+    big = await harness.service.submit(request("size.test", sample=200))
+    smaller = await harness.service.submit(request("size.test", user="u2", sample=100))
+    larger = await harness.service.submit(request("size.test", user="u3", sample=250))
+    assert (big.status, smaller.status, larger.status) == ("queued", "coalesced", "queued")
+    assert smaller.job_id == big.job_id and larger.job_id != big.job_id
+    after = await harness.service.submit(request("size.test", user="u4", sample=250))
+    assert after.status == "coalesced" and after.job_id == larger.job_id
+    harness.platform.release("size.test", 0)
+    await wait_until(lambda: len(harness.collector.results()) == 4, what="four answers")
+    sizes = sorted(d.outcome.report["sample"]["size"] for d in harness.collector.results())
+    assert sizes == [200, 200, 250, 250]
+    assert harness.platform.fetches("size.test") == 2
+    # both finished: nothing is in flight for the handle any more
+    assert await harness.redis.get("fa:inflight:bluesky:size.test") is None
