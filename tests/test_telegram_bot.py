@@ -269,6 +269,14 @@ async def test_buttons_send_more_accounts_reasons_and_a_csv(world: World) -> Non
     answer = await tg.next_callback_answer(press["callback_query"]["id"], deadline=10)
     assert "expired" in answer.get("text", "")
 
+    fetched = world.bsky.requests["getFollowers"]
+    tg.inject_callback(chat, erin, first.message_id, keys["Re-run fresh"])
+    rerun = await first_reply(tg, erin["id"])
+    assert rerun.message_id != first.message_id
+    await final_report(tg, erin["id"], rerun.message_id)
+    assert "cached" not in visible(tg.message(erin["id"], rerun.message_id))
+    assert world.bsky.requests["getFollowers"] > fetched, "fresh: the followers were read again"
+
 
 async def test_a_hostile_display_name_arrives_escaped(world: World) -> None:
     tg = world.tg

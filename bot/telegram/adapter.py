@@ -421,6 +421,9 @@ class TelegramAdapter:
         thread = message.message_thread_id if message.is_topic_message else None
         bot = self._bot()
         if action == "f":
+            if state.platform == UPLOAD_PLATFORM:
+                await query.answer("Send the file again to audit it anew.", show_alert=True)
+                return
             await query.answer("Running it again…")
             command = AuditCommand(state.platform, state.handle, state.sample, fresh=True)
             await self.start_audit(message, command, user_id=query.from_user.id)
