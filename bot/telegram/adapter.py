@@ -273,8 +273,8 @@ class TelegramAdapter:
                                     note=render.cached_note(sub))  # fmt: skip
             return
         async with self._lock(conv):
-            if rid in self._finished:
-                return  # the report (or a later progress) is already there
+            if rid in self._finished or _message_key(conv) in self._last_edit:
+                return  # the report, or a later progress, is already there
             await self._edit(conv, render.submission_html(sub))
             if sub.status == "refused":
                 self._finish(rid)
