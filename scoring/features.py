@@ -206,15 +206,19 @@ def _name_handle_mismatch(handle: str | None, name: str | None) -> float:
     """
     if not handle or not name or not name.isascii():
         return math.nan
-    h = handle.split("@", 1)[0].split(".", 1)[0].casefold().strip(_HANDLE_EDGES)
-    words = name.casefold().split()
-    n = "".join(words)
+    h = handle.casefold()
+    if "@" in h:
+        h = h.split("@", 1)[0]
+    if "." in h:
+        h = h.split(".", 1)[0]
+    h = h.strip(_HANDLE_EDGES)
+    n = name.casefold()
     if len(h) < 3 or len(n) < 3:
         return math.nan
-    if h[:3] in n or n[:3] in h:
+    if h[:3] in n:
         return 0.0
-    for w in words:
-        if len(w) >= 3 and w[:3] in h:
+    for word in n.split():
+        if len(word) >= 3 and word[:3] in h:
             return 0.0
     return 1.0
 

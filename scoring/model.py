@@ -150,6 +150,11 @@ class Term:
     knots: FloatArray
     values: FloatArray
 
+    @property
+    def active(self) -> bool:
+        """False when the shape is flat zero (the feature taught the model nothing)."""
+        return bool(np.any(self.values != 0.0))
+
     def evaluate(self, x: FloatArray) -> FloatArray:
         """Contribution to the logit for each value of the feature (NaN -> 0)."""
         out = np.interp(x, self.knots, self.values)
@@ -277,9 +282,10 @@ class Model:
 
     def contributions_from_features(self, features: FloatArray) -> FloatArray:
         """Per-term logit contributions, shape (n, len(terms)); unknown features give 0."""
-        out = np.empty((features.shape[0], len(self.terms)), dtype=np.float64)
+        out = np.zeros((features.shape[0], len(self.terms)), dtype=np.float64)
         for k, (term, col) in enumerate(zip(self.terms, self._columns, strict=True)):
-            out[:, k] = term.evaluate(features[:, col])
+            if term.active:
+                out[:, k] = term.evaluate(features[:, col])
         return out
 
     def calibrate(self, logits: FloatArray) -> FloatArray:

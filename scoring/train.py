@@ -12,12 +12,17 @@ known, so an unknown feature contributes exactly 0. Training handles the data se
   profiles are one third of Cresci-2017's bots, not two thirds);
 * fields a collection did not record are blanked (unknown), not read as "empty" or "false";
 * two augmented copies of the data teach the model to score partial records: one with random
-  groups of fields blanked, one reduced to counts only.
+  groups of fields blanked, one reduced to counts only;
+* while fitting, each collection has its own offset (dropped afterwards), so the shapes learn
+  what separates fakes from genuine accounts within a collection, not between eras;
+* features whose direction flips between collections are left out and the others are held to
+  the direction every collection agrees on (``EXCLUDED``, ``MONOTONE``).
 
 Validation uses out-of-sample predictions only: stratified 5-fold cross-validation over all
-collections, leave-one-collection-out, a counts-only variant of both, and a Cresci-2015-only
-5-fold for comparison with the paper. A Platt map fitted on those out-of-sample logits makes the
-probabilities calibrated. scipy is needed here only, never at scoring time.
+collections, leave-one-collection-out, a counts-only variant of both, and Cresci-2015-only
+5-folds (shipped and in-domain recipes) for comparison with the paper. A Platt map fitted on the
+cross-validated logits makes the probabilities calibrated. scipy is needed here only, never at
+scoring time.
 """
 
 from __future__ import annotations
@@ -40,11 +45,15 @@ from scoring.features import FEATURE_NAMES, FIELD_FEATURES, extract
 from scoring.model import Model, Term
 
 __all__ = [
+    "IN_DOMAIN",
     "MODEL_VERSION",
+    "SHIPPED",
+    "Recipe",
     "auc",
     "binary_metrics",
     "fit",
     "main",
+    "reliability",
 ]
 
 FloatArray = npt.NDArray[np.float64]

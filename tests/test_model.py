@@ -6,6 +6,7 @@ import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -300,3 +301,42 @@ def test_platforms_without_training_data_get_sensible_scores(model: Model) -> No
     assert p[0] < 0.3 and p[1] > 0.9
     assert p[2] > 0.7 and p[2] > p[3]
     assert "says it is a bot" in model.score([feed]).verdicts[0].reasons
+
+
+def test_random_partial_records_score_consistently(model: Model) -> None:
+    rng = np.random.default_rng(11)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def maybe(value: Any) -> Any:
+        return None if rng.random() < 0.3 else value
+
+    accounts = [
+        Account(
+            platform=str(rng.choice(["twitter", "bluesky", "mastodon", "instagram", "x"])),
+            id=str(i),
+            handle=maybe(f"h{int(rng.integers(0, 10**6))}"),
+            display_name=maybe("Some Name"),
+            bio=maybe("b" * int(rng.integers(1, 200))),
+            created_at=maybe(now - timedelta(days=int(rng.integers(-30, 6000)))),
+            observed_at=maybe(now),
+            followers_count=maybe(int(rng.integers(0, 10**7))),
+            following_count=maybe(int(rng.integers(0, 10**5))),
+            posts_count=maybe(int(rng.integers(0, 10**6))),
+            likes_count=maybe(int(rng.integers(0, 10**6))),
+            has_default_avatar=maybe(bool(rng.random() < 0.2)),
+            has_banner=maybe(bool(rng.random() < 0.5)),
+            verified=maybe(bool(rng.random() < 0.1)),
+        )
+        for i in range(2000)
+    ]
+    batch = model.score(accounts)
+    p = batch.probabilities
+    assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+    assert np.allclose(p, model.predict_proba(accounts))
+    assert np.allclose(model.calibrate(model.logits(accounts)), p)
+    for v in batch.verdicts:
+        assert set(v.reason_codes) <= set(model.reason_labels)
+        assert all(v.reasons) and len(v.reasons) == len(v.reason_codes)
+        if v.fake_probability < MIN_REASON_PROBABILITY:
+            assert v.reasons == ()
+    assert any(v.reasons for v in batch.verdicts)
