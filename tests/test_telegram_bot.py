@@ -8,6 +8,7 @@ sleeps.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import socket
@@ -20,6 +21,7 @@ from pydantic import SecretStr
 
 from bot.audit_runner import build_runner
 from bot.pipeline.budget import RedisBudgets
+from bot.pipeline.messages import AuditOutcome, AuditRequest, ReplyTo, dumps, new_id
 from bot.pipeline.runner import RunnerContext
 from bot.pipeline.store import Store
 from bot.pipeline.uploads import UploadStore
@@ -198,6 +200,16 @@ async def test_group_chatter_is_ignored_and_commands_and_mentions_answered(world
     await final_report(tg, group["id"], first.message_id)
     sent = [s for s in tg.sent_to(group["id"]) if s.method == "sendMessage"]
     assert len(sent) == 2, [s.text for s in sent]  # the help and the audit's first reply
+    # an anonymous admin's command (sent by GroupAnonymousBot for the group) is answered too
+    tg.inject_anonymous_admin_command(group, "/audit@followaudit_test_bot bsky:boss.bsky.social")
+    anonymous = await first_reply(tg, group["id"])
+    await final_report(tg, group["id"], anonymous.message_id)
+    # a command for another bot is not ours
+    tg.inject_command(group, carol, "/audit@other_bot bsky:alice.bsky.social")
+    tg.inject_command(group, carol, "/help")
+    await tg.next_sent(group["id"], methods={"sendMessage"}, deadline=10)
+    assert not any("other_bot" in s.text for s in tg.sent_to(group["id"]))
+    assert len([s for s in tg.sent_to(group["id"]) if s.method == "sendMessage"]) == 4
 
 
 async def test_a_document_upload_is_audited(world: World) -> None:
@@ -256,6 +268,14 @@ async def test_buttons_send_more_accounts_reasons_and_a_csv(world: World) -> Non
     press = tg.inject_callback(chat, erin, first.message_id, "m:nosuchkey")
     answer = await tg.next_callback_answer(press["callback_query"]["id"], deadline=10)
     assert "expired" in answer.get("text", "")
+
+    fetched = world.bsky.requests["getFollowers"]
+    tg.inject_callback(chat, erin, first.message_id, keys["Re-run fresh"])
+    rerun = await first_reply(tg, erin["id"])
+    assert rerun.message_id != first.message_id
+    await final_report(tg, erin["id"], rerun.message_id)
+    assert "cached" not in visible(tg.message(erin["id"], rerun.message_id))
+    assert world.bsky.requests["getFollowers"] > fetched, "fresh: the followers were read again"
 
 
 async def test_a_hostile_display_name_arrives_escaped(world: World) -> None:
@@ -406,3 +426,35 @@ async def test_a_cached_result_comes_with_its_age_and_a_refusal_says_when_to_ret
         return "Try again in" in visible(tg.message(max_["id"], refused.message_id))
 
     await tg.wait_for(answered, 10)
+
+
+async def test_a_long_report_is_split_with_the_buttons_under_its_last_part(world: World) -> None:
+    """A result delivery (as the worker writes it) whose HTML exceeds one message."""
+    tg = world.tg
+    ned = tg.user(1014, "Ned")
+    tg.inject_command(tg.private_chat(ned), ned, "/help")
+    helped = await tg.next_sent(ned["id"], deadline=10)
+    request = AuditRequest(
+        user="telegram:1014", chat="telegram:1014",
+        reply=ReplyTo("telegram", {"chat_id": ned["id"], "message_id": helped.message_id}),
+        platform="bluesky", handle="alice.bsky.social", sample=100,
+    )  # fmt: skip
+    long_html = "\n".join(f"<b>Grade</b> line {i} &amp; <i>more</i>" for i in range(400))
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    outcome = AuditOutcome(
+        report={"grade": "B", "subject": "alice.bsky.social", "platform": "bluesky"},
+        texts={"html": long_html},
+        attachments={"chart.png": base64.b64encode(png).decode()},
+    )
+    entry = {"v": 1, "kind": "result", "delivery_id": new_id(), "job_id": new_id(),
+             "request": request.to_dict(), "payload": outcome.to_dict()}  # fmt: skip
+    stream = world.settings.redis.prefix + "deliver:telegram"
+    await world.redis.xadd(stream, {"d": dumps(entry)})
+    photo = await tg.next_sent(ned["id"], methods={"sendPhoto"}, deadline=10)
+    sent = [s for s in tg.sent_to(ned["id"]) if s.method in ("editMessageText", "sendMessage")]
+    first, *rest = sent[-3:]
+    assert first.method == "editMessageText" and first.message_id == helped.message_id
+    assert [s.method for s in rest] == ["sendMessage", "sendMessage"]  # three parts at most
+    assert not first.buttons and not rest[0].buttons and rest[1].buttons
+    assert all(len(s.text) <= 4096 for s in sent[-3:]) and rest[1].text.endswith("…")
+    assert photo.params["reply_parameters"]["message_id"] == rest[1].message_id

@@ -257,8 +257,7 @@ class TelegramAdapter:
             message_thread_id=thread,
         )
         conv = _conversation(chat_id, first.message_id, thread)
-        sender = user_id if user_id is not None else (message.from_user.id if message.from_user
-                                                       else chat_id)  # fmt: skip
+        sender = user_id if user_id is not None else _sender(message)
         user, chat, reply = f"telegram:{sender}", f"telegram:{chat_id}", ReplyTo(ADAPTER, conv)
         if upload is not None:
             sub = await self.service.submit_upload(
@@ -274,8 +273,8 @@ class TelegramAdapter:
                                     note=render.cached_note(sub))  # fmt: skip
             return
         async with self._lock(conv):
-            if rid in self._finished:
-                return  # the report (or a later progress) is already there
+            if rid in self._finished or _message_key(conv) in self._last_edit:
+                return  # the report, or a later progress, is already there
             await self._edit(conv, render.submission_html(sub))
             if sub.status == "refused":
                 self._finish(rid)
@@ -332,10 +331,11 @@ class TelegramAdapter:
             self._finish(request.request_id)
             last = await self._edit(conv, parts[0], markup if len(parts) == 1 else None)
             for index, part in enumerate(parts[1:], start=2):
-                last = await self._bot().send_message(
+                sent = await self._bot().send_message(
                     chat_id, part, reply_markup=markup if index == len(parts) else None,
                     message_thread_id=conv.get("thread_id"),
                 )  # fmt: skip
+                last = sent.message_id
             self._last_edit.pop((chat_id, int(conv.get("message_id") or 0)), None)
         png = render.chart_png(outcome) if report is not None else None
         if png is not None and report is not None:
@@ -421,6 +421,9 @@ class TelegramAdapter:
         thread = message.message_thread_id if message.is_topic_message else None
         bot = self._bot()
         if action == "f":
+            if state.platform == UPLOAD_PLATFORM:
+                await query.answer("Send the file again to audit it anew.", show_alert=True)
+                return
             await query.answer("Running it again…")
             command = AuditCommand(state.platform, state.handle, state.sample, fresh=True)
             await self.start_audit(message, command, user_id=query.from_user.id)
@@ -458,6 +461,13 @@ class TelegramAdapter:
                 )
             except TelegramError:
                 log.warning("could not tell the chat about the failure")
+
+
+def _sender(message: Message) -> int:
+    """Who asked, for the per-user limits: anonymous admins and channels count as their chat."""
+    if message.sender_chat is not None:
+        return message.sender_chat.id
+    return message.from_user.id if message.from_user is not None else message.chat.id
 
 
 def _message_key(conv: Conversation) -> tuple[int, int] | None:

@@ -140,11 +140,12 @@ def chart_caption(report: Mapping[str, Any]) -> str:
     platform, handle, _name = subject_of(report)
     who = escape_html(label(platform, handle), 120) if handle else "this account"
     grade = report.get("grade")
-    share = report.get("fake_share") if isinstance(report.get("fake_share"), Mapping) else {}
+    found = report.get("fake_share")
+    share: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     parts = [f"Fake-probability chart of <b>{who}</b>"]
     if grade:
         parts.append(f"Grade {escape(str(grade))}")
-    estimate = share.get("estimate") if share else None
+    estimate = share.get("estimate")
     if isinstance(estimate, int | float):
         low, high = share.get("low"), share.get("high")
         text = f"fake {round(100 * estimate)}%"
