@@ -20,9 +20,17 @@ if TYPE_CHECKING:
 
     from bot.settings import Settings
 
-__all__ = ["serve"]
+__all__ = ["quiet_discord_logs", "serve"]
 
 log = logging.getLogger("followaudit.discord")
+
+
+def quiet_discord_logs() -> None:
+    """discord.py logs gateway payloads and webhook URLs at DEBUG, and both hold interaction
+    tokens (secrets for fifteen minutes): its loggers stay at INFO or above."""
+    library = logging.getLogger("discord")
+    if library.getEffectiveLevel() < logging.INFO:
+        library.setLevel(logging.INFO)
 
 
 async def serve(
@@ -41,6 +49,7 @@ async def serve(
     token = settings.discord.token
     if token is None:
         raise ValueError("FOLLOWAUDIT_DISCORD__TOKEN is not set")
+    quiet_discord_logs()
     with discord_endpoints(endpoints_from_settings(settings.discord)):
         bot = AuditBot(
             settings=settings,
