@@ -255,3 +255,27 @@ async def test_console_chat_says_so_when_its_worker_cannot_start(
     _out, err = await asyncio.wait_for(chat.communicate(b"/audit kim.test\n"), 60)
     assert chat.returncode == 2
     assert "the worker could not start" in err.decode()
+
+
+async def test_chat_without_worker_and_a_worker_share_the_embedded_redis(
+    platform: FakePlatform, procs: Procs
+) -> None:
+    import shutil
+    import tempfile
+
+    data_dir = tempfile.mkdtemp(prefix="fa-emb-")  # short: the socket lives in it
+    try:
+        env = _env("", platform.url, FOLLOWAUDIT_REDIS__DATA_DIR=data_dir)
+        del env["FOLLOWAUDIT_REDIS_URL"]
+        chat = await procs.start("chat", "--no-worker", env=env, stdin=True)
+        assert chat.stdin is not None
+        chat.stdin.write(b"/audit moe.test 250\n")
+        await chat.stdin.drain()
+        chat.stdin.close()
+        await wait_until(lambda: RedisServer.embedded(data_dir).answers(), what="embedded redis")
+        await procs.start("worker", env=env)  # finds the chat's redis-server on its socket
+        out, err = await asyncio.wait_for(chat.communicate(), 60)
+        assert chat.returncode == 0, err.decode()[-2000:]
+        assert out.decode().count("Audit of moe.test") == 1
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
