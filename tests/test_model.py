@@ -83,6 +83,9 @@ def hostile() -> list[Account]:
         Account(platform="twitter", id="e", created_at=OBSERVED, observed_at=far, posts_count=9),
         Account(platform="t", id="f", handle="\ud800\n", display_name="\u202e名前🙂" * 500),
         Account(platform="mastodon", id="g", handle="@", declared_bot=True, verified=True),
+        Account.from_dict(
+            {"platform": "instagram", "id": "h", "followers_count": 10**400, "bio_length": 10**400}
+        ),
     ]
 
 
@@ -95,10 +98,10 @@ def test_packaged_artifact_loads_and_knows_its_features(model: Model) -> None:
 
 def test_probabilities_are_finite_and_in_range_for_hostile_inputs(model: Model) -> None:
     p = model.predict_proba(hostile())
-    assert p.shape == (7,)
+    assert p.shape == (8,)
     assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
     batch = model.score(hostile())
-    assert [v.id for v in batch.verdicts] == list("abcdefg")
+    assert [v.id for v in batch.verdicts] == list("abcdefgh")
     assert np.array_equal(batch.probabilities, p)
 
 
@@ -128,6 +131,10 @@ def test_bought_follower_scores_high_with_reasons_that_carry_its_values(model: M
     assert "following 4,812, followed by 3" in fake.reasons
     assert "follow_ratio" in fake.reason_codes
     assert real.reasons == () and real.reason_codes == ()
+    more = model.score([bought_follower()], max_reasons=8).verdicts[0].reasons
+    assert "no posts in an account 40 days old" in more
+    assert "handle ends in 8 digits" in more
+    assert "only 3 followers" in more
 
 
 def test_reasons_are_the_largest_contributions_in_order(model: Model) -> None:
@@ -203,6 +210,9 @@ def _artifact(model: Model) -> dict:  # type: ignore[type-arg]
         (lambda d: d.update(features=["log_followers", "nope"]), "unknown"),
         (lambda d: d.update(validation=[]), "validation"),
         (lambda d: d.update(kind="forest"), "kind"),
+        (lambda d: d["validation"]["loco"]["pooled"].update(auc=1.5), "loco.pooled.auc"),
+        (lambda d: d["validation"]["cv"]["pooled"]["hist_pos"].pop(), "20 numbers"),
+        (lambda d: d["validation"]["cv"]["collections"].update(x={"n_pos": -1}), "n_pos"),
     ],
 )
 def test_invalid_artifacts_are_refused_with_a_clear_message(
@@ -243,3 +253,50 @@ def test_counts_only_records_get_sensible_scores(model: Model) -> None:
     p = model.predict_proba([fake_like, real_like])
     assert p[0] > 0.5 > p[1]
     assert math.isfinite(float(p.sum()))
+
+
+def test_platforms_without_training_data_get_sensible_scores(model: Model) -> None:
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    person = Account(
+        platform="bluesky",
+        id="did:plc:person",
+        handle="alice.bsky.social",
+        display_name="Alice Martin",
+        bio="Illustrator. Cats.",
+        created_at=now - timedelta(days=400),
+        observed_at=now,
+        followers_count=300,
+        following_count=200,
+        posts_count=1500,
+        has_default_avatar=False,
+        has_banner=True,
+    )
+    fresh_fake = Account(
+        platform="bluesky",
+        id="did:plc:fake",
+        handle="xk2938471.bsky.social",
+        created_at=now - timedelta(days=3),
+        observed_at=now,
+        followers_count=0,
+        following_count=900,
+        posts_count=0,
+        has_default_avatar=True,
+        has_banner=False,
+    )
+    feed = Account(
+        platform="mastodon",
+        id="7",
+        handle="news@botsin.space",
+        display_name="News feed",
+        created_at=now - timedelta(days=900),
+        observed_at=now,
+        followers_count=1200,
+        following_count=0,
+        posts_count=40000,
+        has_banner=True,
+        declared_bot=True,
+    )
+    p = model.predict_proba([person, fresh_fake, feed, replace(feed, declared_bot=False)])
+    assert p[0] < 0.3 and p[1] > 0.9
+    assert p[2] > 0.7 and p[2] > p[3]
+    assert "says it is a bot" in model.score([feed]).verdicts[0].reasons
