@@ -279,3 +279,36 @@ async def test_chat_without_worker_and_a_worker_share_the_embedded_redis(
         assert out.decode().count("Audit of moe.test") == 1
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def test_a_paused_worker_that_wakes_after_takeover_does_not_answer_again(
+    redis: Any, redis_url: str, platform: FakePlatform, procs: Procs, make_settings: Any
+) -> None:
+    env = _env(redis_url, platform.url, FOLLOWAUDIT_WORKER__CHECKPOINT_INTERVAL_SECONDS="0")
+    service = AuditService.from_settings(redis, make_settings())
+    collector, stop = Collector(), asyncio.Event()
+    adapter = await _adapter(redis, collector, stop)
+    platform.hold("nap.test", 200)
+    sleeper = await procs.start("worker", env=env)
+    await service.submit(request("nap.test"))
+    await platform.wait_request("nap.test", 200)
+    os.killpg(sleeper.pid, signal.SIGSTOP)  # paused, not dead: it will wake up later
+    await procs.start("worker", env=env)
+    await wait_until(lambda: platform.requests.count(("nap.test", 200)) == 2, within=20,
+                     what="the takeover reaching the held page")  # fmt: skip
+    platform.release("nap.test", 200)
+    await wait_until(lambda: collector.results(), within=20, what="the taken-over answer")
+    os.killpg(sleeper.pid, signal.SIGCONT)  # the sleeper gets its page and carries on
+    await wait_until(lambda: _idle(redis), what="queue drained")
+    sleeper.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(sleeper.wait(), 20)
+    assert sleeper.stderr is not None
+    logs = [json.loads(line) for line in (await sleeper.stderr.read()).splitlines()]
+    said = {e["msg"] for e in logs}
+    # it either learnt from its heartbeat that it lost the audit, or finished to no one
+    assert "audit taken over by another worker; stopping here" in said or any(
+        e["msg"] == "audit finished" and e["answers"] == -1 for e in logs
+    )
+    assert len(collector.results()) == 1
+    stop.set()
+    await adapter
