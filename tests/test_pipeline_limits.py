@@ -112,3 +112,13 @@ async def test_platform_request_budget_is_shared_by_every_client(
             pass
     finally:
         await other.aclose()
+
+
+async def test_sample_is_kept_within_the_configured_maximum(
+    redis: Any, make_settings: Any, clock: FakeClock
+) -> None:
+    service = AuditService.from_settings(redis, make_settings(sample={"max": 300}), clock=clock)
+    sub = await service.submit(request("big.test", sample=100_000))
+    assert sub.status == "queued" and sub.request.sample == 300
+    joined = await service.submit(request("big.test", user="u2", sample=300))
+    assert joined.status == "coalesced" and joined.job_id == sub.job_id

@@ -255,3 +255,60 @@ async def test_console_chat_says_so_when_its_worker_cannot_start(
     _out, err = await asyncio.wait_for(chat.communicate(b"/audit kim.test\n"), 60)
     assert chat.returncode == 2
     assert "the worker could not start" in err.decode()
+
+
+async def test_chat_without_worker_and_a_worker_share_the_embedded_redis(
+    platform: FakePlatform, procs: Procs
+) -> None:
+    import shutil
+    import tempfile
+
+    data_dir = tempfile.mkdtemp(prefix="fa-emb-")  # short: the socket lives in it
+    try:
+        env = _env("", platform.url, FOLLOWAUDIT_REDIS__DATA_DIR=data_dir)
+        del env["FOLLOWAUDIT_REDIS_URL"]
+        chat = await procs.start("chat", "--no-worker", env=env, stdin=True)
+        assert chat.stdin is not None
+        chat.stdin.write(b"/audit moe.test 250\n")
+        await chat.stdin.drain()
+        chat.stdin.close()
+        await wait_until(lambda: RedisServer.embedded(data_dir).answers(), what="embedded redis")
+        await procs.start("worker", env=env)  # finds the chat's redis-server on its socket
+        out, err = await asyncio.wait_for(chat.communicate(), 60)
+        assert chat.returncode == 0, err.decode()[-2000:]
+        assert out.decode().count("Audit of moe.test") == 1
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def test_a_paused_worker_that_wakes_after_takeover_does_not_answer_again(
+    redis: Any, redis_url: str, platform: FakePlatform, procs: Procs, make_settings: Any
+) -> None:
+    env = _env(redis_url, platform.url, FOLLOWAUDIT_WORKER__CHECKPOINT_INTERVAL_SECONDS="0")
+    service = AuditService.from_settings(redis, make_settings())
+    collector, stop = Collector(), asyncio.Event()
+    adapter = await _adapter(redis, collector, stop)
+    platform.hold("nap.test", 200)
+    sleeper = await procs.start("worker", env=env)
+    await service.submit(request("nap.test"))
+    await platform.wait_request("nap.test", 200)
+    os.killpg(sleeper.pid, signal.SIGSTOP)  # paused, not dead: it will wake up later
+    await procs.start("worker", env=env)
+    await wait_until(lambda: platform.requests.count(("nap.test", 200)) == 2, within=20,
+                     what="the takeover reaching the held page")  # fmt: skip
+    platform.release("nap.test", 200)
+    await wait_until(lambda: collector.results(), within=20, what="the taken-over answer")
+    os.killpg(sleeper.pid, signal.SIGCONT)  # the sleeper gets its page and carries on
+    await wait_until(lambda: _idle(redis), what="queue drained")
+    sleeper.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(sleeper.wait(), 20)
+    assert sleeper.stderr is not None
+    logs = [json.loads(line) for line in (await sleeper.stderr.read()).splitlines()]
+    said = {e["msg"] for e in logs}
+    # it either learnt from its heartbeat that it lost the audit, or finished to no one
+    assert "audit taken over by another worker; stopping here" in said or any(
+        e["msg"] == "audit finished" and e["answers"] == -1 for e in logs
+    )
+    assert len(collector.results()) == 1
+    stop.set()
+    await adapter

@@ -322,3 +322,15 @@ async def test_a_running_audit_is_joined_only_when_its_sample_is_large_enough(
     assert harness.platform.fetches("size.test") == 2
     # both finished: nothing is in flight for the handle any more
     assert await harness.redis.get("fa:inflight:bluesky:size.test") is None
+
+
+async def test_burst_mode_returns_once_the_queue_is_drained(harness: Harness) -> None:
+    await harness.start_adapter()
+    for name in ("b1.test", "b2.test"):
+        await harness.service.submit(request(name))
+    runner = PlatformRunner(harness.platform.url)
+    harness.runners.append(runner)
+    worker = Worker(harness.redis, harness.settings, runner, clock=harness.clock)
+    await asyncio.wait_for(worker.run(burst=True), 30)
+    assert worker.audits_started == 2
+    await wait_until(lambda: len(harness.collector.results()) == 2, what="two answers")

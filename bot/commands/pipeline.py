@@ -81,6 +81,9 @@ async def _chat(settings: Settings, *, with_worker: bool) -> int:
 
             worker_task.add_done_callback(worker_done)
             tasks.append(worker_task)
+        if sys.stdin.isatty():
+            console.say("Type /audit HANDLE [SAMPLE] [fresh], e.g. /audit bsky:alice.bsky.social; "
+                        "/help for the handle forms; Ctrl-D to finish.")  # fmt: skip
         lines = await read_lines(sys.stdin)
         try:
             while not stop.is_set():

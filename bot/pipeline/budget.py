@@ -43,6 +43,7 @@ class RedisBudgets:
             return
         token = new_id()
         waited = False
+        poll = 0.01
         while True:
             wait = await retrying(
                 lambda: self.store.acquire_budget(
@@ -57,7 +58,10 @@ class RedisBudgets:
             if not waited and self.metrics:
                 self.metrics.budget_waits.labels(platform).inc()
             waited = True
-            await asyncio.sleep(min(max(wait, 0.005), 1.0))  # the budget frees up with time
+            # The budget frees up with time (rate) or when a request ends (concurrency): poll,
+            # less often the longer we wait, so waiting workers do not flood Redis.
+            await asyncio.sleep(min(max(wait, poll), 1.0))
+            poll = min(poll * 2, 0.1)
         if self.metrics:
             self.metrics.budget_requests.labels(platform).inc()
         try:

@@ -78,6 +78,7 @@ class AuditService:
         chat_rate: tuple[int, float] = (30, 60.0),
         user_in_flight: int = 3,
         upload_ttl: int = 86400,
+        max_sample: int = 5000,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = Store(redis, prefix)
@@ -86,6 +87,7 @@ class AuditService:
         self.user_rate = user_rate
         self.chat_rate = chat_rate
         self.user_in_flight = user_in_flight
+        self.max_sample = max_sample
         self.clock = clock
 
     @classmethod
@@ -104,6 +106,7 @@ class AuditService:
             chat_rate=(lim.chat_requests, lim.chat_window_seconds),
             user_in_flight=lim.user_in_flight,
             upload_ttl=int(min(86400, settings.history.retention_seconds)),
+            max_sample=settings.sample.max,
             clock=clock,
         )
 
@@ -116,6 +119,10 @@ class AuditService:
         """
         if not request.submitted_at:
             request = dataclasses.replace(request, submitted_at=self.clock())
+        if not 1 <= request.sample <= self.max_sample:
+            request = dataclasses.replace(
+                request, sample=max(1, min(request.sample, self.max_sample))
+            )
         unlimited = (1 << 30, 1.0)
         reply = await retrying(
             lambda: self.store.submit(

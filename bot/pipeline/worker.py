@@ -168,9 +168,10 @@ class Worker:
                     if loop_now >= next_cleanup:
                         next_cleanup = loop_now + CLEANUP_INTERVAL_SECONDS
                         await retrying(self._forget_dead_consumers, what="cleanup")
-                    if entries:
-                        self.metrics.takeovers.inc(len(entries))
-                        log.info("took over stalled audits", extra={"count": len(entries)})
+                    taken = [e for e in entries if e[0] not in self._tasks]
+                    if taken:
+                        self.metrics.takeovers.inc(len(taken))
+                        log.info("took over stalled audits", extra={"count": len(taken)})
                 if not entries:
                     entries = await retrying(
                         lambda n=free: self._read(n, self.block_ms),
