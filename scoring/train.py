@@ -42,7 +42,12 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.account import Account
-from scoring.features import FEATURE_NAMES, FIELD_FEATURES, extract
+from scoring.features import (
+    BANNER_BASE_RATE_PLATFORMS,
+    FEATURE_NAMES,
+    FIELD_FEATURES,
+    extract,
+)
 from scoring.model import Model, Term
 
 __all__ = [
@@ -667,6 +672,13 @@ def fit(accounts: Sequence[Account], *, validate: bool = True) -> Model:
         "augmentation": ["original", "random group dropout", "counts only"],
         "fixed_terms": {k: "prior, no labelled data has this field" for k in FIXED_TERMS},
         "excluded_features": list(EXCLUDED),
+        "platform_rules": {
+            "has_banner": (
+                "a missing banner is read as unknown outside "
+                f"{sorted(BANNER_BASE_RATE_PLATFORMS)} (its base rate among genuine accounts "
+                "elsewhere is not measured); a present banner counts everywhere"
+            ),
+        },
         "selection_note": SELECTION_NOTE,
     }
     hyper = {"n_knots": N_KNOTS, "seed": SEED, **recipe.to_dict()}
