@@ -34,6 +34,11 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Platforms whose profile always has a link and a location slot, so an absent one means empty.
 PROFILE_SLOT_PLATFORMS: Final = frozenset({"twitter", "x"})
+#: Platforms whose rate of banner-less genuine accounts the training data measured. Elsewhere
+#: (Bluesky, Mastodon, ...) a missing banner is read as unknown rather than as evidence: how
+#: often genuine people skip the header image there is not known, while a banner that *is* set
+#: still counts (bought and bot accounts almost never have one in any collection).
+BANNER_BASE_RATE_PLATFORMS: Final = frozenset({"twitter", "x"})
 _DIGITS: Final = "0123456789"
 _SECONDS_PER_DAY: Final = 86400.0
 _MAX_COUNT: Final = 1e15
@@ -57,6 +62,12 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
         "follow_ratio",
         ("followers_count", "following_count"),
         "log((followers + 1) / (following + 1))",
+    ),
+    FeatureSpec(
+        "lopsided_following",
+        ("followers_count", "following_count"),
+        "log(1 + following), scaled by how far following exceeds followers (0 when it does not, "
+        "full from e times as many)",
     ),
     FeatureSpec("log_posts", ("posts_count",), "log(1 + posts)"),
     FeatureSpec("log_likes", ("likes_count",), "log(1 + likes given)"),
@@ -301,11 +312,13 @@ def extract_columns(accounts: Sequence[Account]) -> tuple[Columns, FloatArray]:
     )
     lf = np.log1p(followers)
     lg = np.log1p(following)
+    ratio = lf - lg
     matrix = np.empty((n, len(FEATURES)), dtype=np.float64)
     values: dict[str, FloatArray] = {
         "log_followers": lf,
         "log_following": lg,
-        "follow_ratio": lf - lg,
+        "follow_ratio": ratio,
+        "lopsided_following": lg * np.clip(-ratio, 0.0, 1.0),
         "log_posts": np.log1p(posts),
         "log_likes": np.log1p(likes),
         "log_listed": np.log1p(listed),
@@ -314,7 +327,12 @@ def extract_columns(accounts: Sequence[Account]) -> tuple[Columns, FloatArray]:
         "likes_per_day": np.log1p(likes / days),
         "following_per_day": np.log1p(following / days),
         "default_avatar": _flag_column([a.has_default_avatar for a in accounts]),
-        "has_banner": _flag_column([a.has_banner for a in accounts]),
+        "has_banner": _flag_column(
+            [
+                a.has_banner if a.has_banner or a.platform in BANNER_BASE_RATE_PLATFORMS else None
+                for a in accounts
+            ]
+        ),
         "verified": _flag_column([a.verified for a in accounts]),
         "declared_bot": _flag_column([a.declared_bot for a in accounts]),
         "bio_length": np.log1p(bio_chars),

@@ -69,6 +69,7 @@ REASON_CODES: Final[Mapping[str, tuple[str, str]]] = {
     "log_followers": ("few_followers", "few followers"),
     "log_following": ("mass_following", "follows very many accounts"),
     "follow_ratio": ("follow_ratio", "lopsided follow ratio"),
+    "lopsided_following": ("mass_following_unreturned", "follows many, followed by few"),
     "log_posts": ("few_posts", "few or no posts"),
     "log_likes": ("few_likes", "few or no likes"),
     "log_listed": ("not_listed", "on no lists"),
@@ -218,6 +219,7 @@ _TEXTS: Final[Mapping[str, Callable[[_Row, float], str]]] = {
         else _plural(r[0], "follower")
     ),
     "log_following": lambda r, x: f"following {_plural(r[1], 'account')}",
+    "lopsided_following": lambda r, x: f"following {_num(r[1])}, followed by {_num(r[0])}",
     "log_posts": lambda r, x: _few(r[2], r[5], "post", "posts"),
     "log_likes": lambda r, x: _few(r[3], r[5], "like", "likes", " given"),
     "log_listed": lambda r, x: "on no lists" if r[4] == 0 else f"on {_plural(r[4], 'list')}",
@@ -336,7 +338,9 @@ class Model:
         )
         if k and rows.size:
             sub = contrib[rows]
-            top = np.argsort(-sub, axis=1, kind="stable")[:, :k]
+            # One spare column: two terms can word the same fact ("following 900, followed by
+            # 4"); the text is given once.
+            top = np.argsort(-sub, axis=1, kind="stable")[:, : k + 1]
             top_values = np.take_along_axis(sub, top, axis=1).tolist()
             top_terms = top.tolist()
             term_cols = np.asarray(self._columns, dtype=np.intp)[top]
@@ -348,12 +352,14 @@ class Model:
                 row, x_r, values_r, terms_r = raw[r], xs[r], top_values[r], top_terms[r]
                 text_i: list[str] = []
                 kind_i: list[str] = []
-                for j in range(k):
-                    if values_r[j] < MIN_REASON_LOGIT:
+                for j in range(len(terms_r)):
+                    if values_r[j] < MIN_REASON_LOGIT or len(text_i) == k:
                         break
                     t = terms_r[j]
-                    text_i.append(fmt[t](row, x_r[j]))
-                    kind_i.append(codes[t])
+                    text = fmt[t](row, x_r[j])
+                    if text not in text_i:
+                        text_i.append(text)
+                        kind_i.append(codes[t])
                 texts[i] = tuple(text_i)
                 kinds[i] = tuple(kind_i)
         verdicts = [

@@ -155,3 +155,23 @@ def test_empty_batch_and_field_map() -> None:
 def test_huge_counts_stay_finite() -> None:
     x = one(followers_count=10**400, following_count=0, posts_count=10**18)
     assert np.isfinite(x[[col("log_followers"), col("follow_ratio"), col("log_posts")]]).all()
+
+
+def test_lopsided_following_counts_following_only_beyond_followers() -> None:
+    balanced = one(followers_count=300, following_count=300)
+    bought = one(followers_count=3, following_count=4000)
+    popular = one(followers_count=5000, following_count=10)
+    assert balanced[col("lopsided_following")] == 0.0
+    assert popular[col("lopsided_following")] == 0.0
+    assert bought[col("lopsided_following")] == pytest.approx(math.log1p(4000))
+    half = one(followers_count=99, following_count=int(100 * math.exp(0.5)) - 1)
+    assert half[col("lopsided_following")] == pytest.approx(0.5 * math.log1p(164), rel=0.02)
+    assert math.isnan(one(followers_count=3)[col("lopsided_following")])
+
+
+def test_missing_banner_is_evidence_only_where_its_base_rate_was_measured() -> None:
+    for platform in ("twitter", "x"):
+        assert one(platform=platform, has_banner=False)[col("has_banner")] == 0.0
+    for platform in ("bluesky", "mastodon", "instagram"):
+        assert math.isnan(one(platform=platform, has_banner=False)[col("has_banner")])
+        assert one(platform=platform, has_banner=True)[col("has_banner")] == 1.0

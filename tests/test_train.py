@@ -8,7 +8,7 @@ import pytest
 
 from scoring.account import Account
 from scoring.model import load_model, model_from_json
-from scoring.train import auc, balanced_weights, binary_metrics, fit, stratified_folds
+from scoring.train import auc, balanced_weights, binary_metrics, fit, platt, stratified_folds
 
 REPO = Path(__file__).resolve().parents[1]
 # <repo>/../shared in CI; a git worktree under /work/wt/<name> sits one level deeper.
@@ -125,6 +125,11 @@ def test_packaged_artifact_was_trained_on_these_files_and_reports_every_collecti
     for block in (v["loco"], v["cv"], v["counts_only"]["loco"]):
         assert set(block["collections"]) == set(model.training["collections"])
     assert v["cresci_2015_cv"]["auc"] >= 0.995
+    assert v["cresci_2015_cv"]["accuracy"] >= 0.985
+    # The shipped calibration is the one that transferred better to held-out collections.
+    choice = v["calibration_choice"]
+    assert choice["temperature"]["mean"] <= choice["platt"]["mean"]
+    assert model.calibration[1] == 0.0
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared labelled data sets absent")
@@ -150,3 +155,14 @@ def test_fit_copes_with_one_small_collection() -> None:
         assert model.validation["cv"]["pooled"]["n_pos"] == 6
         p = model.predict_proba(accounts)
         assert np.isfinite(p).all() and model.calibration[0] > 0
+
+
+def test_temperature_calibration_fits_the_slope_only() -> None:
+    rng = np.random.default_rng(5)
+    z = rng.normal(0.0, 3.0, 4000)
+    y = (rng.random(4000) < 1.0 / (1.0 + np.exp(-(0.5 * z + 1.0)))).astype(np.int64)
+    w = np.ones(4000)
+    a, b = platt(z, y, w)
+    assert abs(a - 0.5) < 0.1 and abs(b - 1.0) < 0.2
+    a0, b0 = platt(z, y, w, fit_intercept=False)
+    assert b0 == 0.0 and a0 > 0
