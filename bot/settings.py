@@ -59,6 +59,78 @@ class WorkerSettings(BaseModel):
     #: An audit whose heartbeat is older than this is stalled and taken over by a live worker.
     stall_seconds: float = Field(30.0, gt=0)
     concurrency: int = Field(4, ge=1)
+    #: Retries of one audit after transient platform errors, backing off exponentially from
+    #: ``retry_base_seconds``.
+    retries: int = Field(3, ge=0)
+    retry_base_seconds: float = Field(1.0, ge=0)
+    #: Deliveries of one queue message (takeovers included) before it is failed and dead-lettered.
+    max_deliveries: int = Field(5, ge=1)
+    #: Graceful shutdown: how long running audits may finish before they are handed back.
+    shutdown_grace_seconds: float = Field(20.0, ge=0)
+    #: Progress updates to chats at most this often (stage changes always go out).
+    progress_interval_seconds: float = Field(0.5, ge=0)
+    #: ``module:callable`` building the AuditRunner from Settings.
+    runner: str = "bot.audit_runner:build_runner"
+    #: ``/healthz`` and ``/metrics``; port 0 turns the endpoint off.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(0, ge=0, le=65535)
+
+
+class RedisSettings(BaseModel):
+    """The embedded redis-server (used when ``FOLLOWAUDIT_REDIS_URL`` is unset) and key naming."""
+
+    #: Where the embedded server keeps its append-only file.
+    #: Unset: ``$XDG_DATA_HOME/followaudit/redis`` (``~/.local/share/...``).
+    data_dir: str | None = None
+    binary: str = "redis-server"
+    #: Prefix of every key, so several deployments can share one Redis.
+    prefix: str = "fa:"
+
+
+class PlatformBudget(BaseModel):
+    """A platform's API budget, shared by every worker: requests per window, and concurrency."""
+
+    requests: int = Field(3000, ge=1)
+    window_seconds: float = Field(300.0, gt=0)
+    concurrency: int = Field(8, ge=1)
+
+
+def _default_budgets() -> dict[str, PlatformBudget]:
+    return {
+        "bluesky": PlatformBudget(requests=3000, window_seconds=300, concurrency=8),
+        "mastodon": PlatformBudget(requests=300, window_seconds=300, concurrency=4),
+        "x": PlatformBudget(requests=15, window_seconds=900, concurrency=1),
+        "upload": PlatformBudget(requests=100000, window_seconds=60, concurrency=16),
+    }
+
+
+class LimitsSettings(BaseModel):
+    """Per user and per chat request rates, in-flight cap per user, per-platform API budgets."""
+
+    user_requests: int = Field(10, ge=1)
+    user_window_seconds: float = Field(60.0, gt=0)
+    chat_requests: int = Field(30, ge=1)
+    chat_window_seconds: float = Field(60.0, gt=0)
+    user_in_flight: int = Field(3, ge=1)
+    platforms: dict[str, PlatformBudget] = Field(default_factory=_default_budgets)
+
+
+class CacheSettings(BaseModel):
+    #: A finished audit answers the same handle and sample for this long.
+    ttl_seconds: float = Field(6 * 3600.0, ge=0)
+
+
+class DeliverySettings(BaseModel):
+    #: Safety bound on a chat adapter's delivery stream (entries are deleted once delivered).
+    stream_max_len: int = Field(100_000, ge=100)
+    #: A delivery held by a dead adapter instance is taken over after this long.
+    claim_idle_seconds: float = Field(30.0, gt=0)
+
+
+class HistorySettings(BaseModel):
+    #: Finished reports are kept this long, by platform and handle, then forgotten.
+    retention_seconds: float = Field(30 * 86400.0, gt=0)
+    max_per_handle: int = Field(50, ge=1)
 
 
 class TelegramSettings(BaseModel):
@@ -93,5 +165,10 @@ class Settings(BaseSettings):
     uploads: UploadSettings = UploadSettings()
     sample: SampleSettings = SampleSettings()
     worker: WorkerSettings = WorkerSettings()
+    redis: RedisSettings = RedisSettings()
+    limits: LimitsSettings = LimitsSettings()
+    cache: CacheSettings = CacheSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    history: HistorySettings = HistorySettings()
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()

@@ -1,0 +1,158 @@
+"""``followaudit worker``, ``run`` and ``chat``: the processes of the audit pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+
+from bot.logs import setup_logging
+from bot.settings import Settings
+
+log = logging.getLogger("followaudit")
+
+
+def worker(args: argparse.Namespace) -> int:
+    setup_logging(args.log_level)
+    settings = Settings()
+    if args.concurrency:
+        settings.worker.concurrency = args.concurrency
+    return asyncio.run(_worker(settings))
+
+
+async def _worker(settings: Settings) -> int:
+    from bot.pipeline.metrics import Metrics
+    from bot.runtime import install_stop_signals, open_redis, run_worker
+
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    metrics = Metrics()
+    async with open_redis(settings) as redis, _ops(settings, redis, metrics):
+        await run_worker(settings, redis, stop, metrics=metrics)
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def _ops(settings: Settings, redis: object, metrics: object):  # type: ignore[no-untyped-def]
+    if not settings.worker.metrics_port:
+        yield None
+        return
+    from bot.ops import start_ops_server
+
+    runner = await start_ops_server(
+        redis,  # type: ignore[arg-type]
+        metrics,  # type: ignore[arg-type]
+        settings.worker.metrics_host,
+        settings.worker.metrics_port,
+    )
+    try:
+        yield runner
+    finally:
+        await runner.cleanup()
+
+
+def chat(args: argparse.Namespace) -> int:
+    setup_logging(args.log_level)
+    settings = Settings()
+    return asyncio.run(_chat(settings, with_worker=not args.no_worker))
+
+
+async def _chat(settings: Settings, *, with_worker: bool) -> int:
+    from bot.console_chat import ConsoleChat, read_lines
+    from bot.runtime import install_stop_signals, open_redis, run_worker
+
+    stop = asyncio.Event()  # a signal: stop waiting and leave
+    install_stop_signals(stop)
+    worker_stop = asyncio.Event()
+    async with open_redis(settings) as redis:
+        console = ConsoleChat(redis, settings)
+        consumer_stop = asyncio.Event()
+        tasks = [asyncio.create_task(console.consumer.run(consumer_stop))]
+        if with_worker:
+            tasks.append(asyncio.create_task(run_worker(settings, redis, worker_stop)))
+        lines = await read_lines(sys.stdin)
+        try:
+            while not stop.is_set():
+                line = await _next(lines, stop)
+                if line is None:
+                    break
+                await console.handle_line(line)
+            await _first(console.wait_answered(), stop.wait())
+        finally:
+            consumer_stop.set()
+            worker_stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if not console.owed:
+                await console.close()
+    return 0 if not console.owed else 1
+
+
+async def _next(lines: asyncio.Queue[str | None], stop: asyncio.Event) -> str | None:
+    getter = asyncio.ensure_future(lines.get())
+    await _first(getter, stop.wait())
+    if getter.done():
+        return getter.result()
+    getter.cancel()
+    return None
+
+
+async def _first(*aws: object) -> None:
+    tasks = [asyncio.ensure_future(a) for a in aws]  # type: ignore[arg-type]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            if not t.done():
+                t.cancel()
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging(args.log_level)
+    settings = Settings()
+    adapters = _configured_adapters(settings)
+    if not adapters:
+        log.warning("no chat token configured: running the console chat")
+        return asyncio.run(_chat(settings, with_worker=True))
+    return asyncio.run(_run(settings, adapters))
+
+
+def _configured_adapters(settings: Settings) -> list[str]:
+    names = []
+    if settings.telegram.token is not None:
+        names.append("telegram")
+    if settings.discord.token is not None:
+        names.append("discord")
+    return names
+
+
+#: Each chat adapter module exposes ``async def serve(settings, redis, stop) -> None``.
+ADAPTER_MODULES = {"telegram": "bot.telegram_bot", "discord": "bot.discord_bot"}
+
+
+async def _run(settings: Settings, adapters: list[str]) -> int:
+    import importlib
+
+    from bot.pipeline.metrics import Metrics
+    from bot.runtime import install_stop_signals, open_redis, run_worker
+
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    metrics = Metrics()
+    async with open_redis(settings) as redis, _ops(settings, redis, metrics):
+        tasks = [asyncio.create_task(run_worker(settings, redis, stop, metrics=metrics))]
+        for name in adapters:
+            try:
+                module = importlib.import_module(ADAPTER_MODULES[name])
+            except ImportError:
+                log.error("the %s adapter is not installed in this build", name)
+                continue
+            tasks.append(asyncio.create_task(module.serve(settings, redis, stop)))
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        stop.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        for exc in failed:
+            log.error("process part failed", exc_info=exc)
+    return 1 if failed else 0

@@ -1,0 +1,223 @@
+"""The console chat adapter: ``/audit bsky:someone`` lines on standard input, progress and
+reports on standard output, over the same pipeline a Discord or Telegram user reaches.
+
+At the end of its input it waits for every audit it queued (through worker crashes and Redis
+restarts), prints each report exactly once as plain text, and returns. Progress lines never state
+a grade.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from typing import TextIO
+
+import redis.asyncio as aioredis
+
+from bot.pipeline.delivery import DeliveryConsumer
+from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery, ReplyTo, new_id
+from bot.pipeline.service import AuditService, Submission
+from bot.settings import Settings
+
+__all__ = ["HELP", "ConsoleChat", "parse_command"]
+
+log = logging.getLogger("followaudit.console")
+
+HELP = (
+    "Commands: /audit HANDLE [SAMPLE] [fresh]  (e.g. /audit bsky:alice.bsky.social 500), "
+    "/help. Handles: bsky:name.bsky.social, @name.bsky.social, https://bsky.app/profile/name, "
+    "mastodon:@user@example.social, @user@example.social, x:jack, https://x.com/jack."
+)
+
+#: A parsed handle: (platform, normalised handle), or ValueError with a message for the user.
+HandleParser = Callable[[str], tuple[str, str]]
+
+
+class CommandError(ValueError):
+    """A line that is not a command we understand; the message is shown as is."""
+
+
+def parse_command(line: str, parse_handle: HandleParser, settings: Settings) -> tuple[
+    str, str, int, bool] | None:  # fmt: skip
+    """``/audit HANDLE [SAMPLE] [fresh]`` (or a bare handle) -> (platform, handle, sample, fresh);
+    None for an empty line; CommandError otherwise."""
+    words = line.strip().split()
+    if not words:
+        return None
+    if words[0].startswith("/"):
+        command = words[0].split("@", 1)[0].lower()
+        if command in ("/help", "/start"):
+            raise CommandError(HELP)
+        if command != "/audit":
+            raise CommandError(f"Unknown command {words[0][:40]!r}. {HELP}")
+        words = words[1:]
+    if not words:
+        raise CommandError("Give a handle to audit, e.g. /audit bsky:alice.bsky.social")
+    sample = settings.sample.default
+    fresh = False
+    for extra in words[1:]:
+        if extra.lower() in ("fresh", "--fresh"):
+            fresh = True
+        elif extra.isdigit():
+            sample = max(1, min(int(extra), settings.sample.max))
+        else:
+            raise CommandError(f"Unexpected {extra[:40]!r}. {HELP}")
+    try:
+        platform, handle = parse_handle(words[0])
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    return platform, handle, sample, fresh
+
+
+def default_handle_parser(settings: Settings) -> HandleParser:
+    """The sources' parser (``bot.handles``) when present, else a minimal Bluesky-only one."""
+    try:
+        from bot.handles import parse_handle  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # the sources branch is not merged yet
+        return _minimal_parser
+
+    def parse(text: str) -> tuple[str, str]:
+        h = parse_handle(text, settings.default_platform)
+        return h.platform, h.handle
+
+    return parse
+
+
+def _minimal_parser(text: str) -> tuple[str, str]:
+    body = text.strip()
+    for prefix in ("bsky:", "bluesky:", "@"):
+        if body.lower().startswith(prefix):
+            body = body[len(prefix) :]
+    body = body.lstrip("@").lower()
+    if not body or len(body) > 253 or not all(c.isalnum() or c in ".-" for c in body):
+        raise ValueError(f"Not a handle: {text[:60]!r}. {HELP}")
+    return "bluesky", body
+
+
+class ConsoleChat:
+    """One console conversation: submit lines, print what comes back, remember what is owed."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        settings: Settings,
+        *,
+        out: TextIO | None = None,
+        parse_handle: HandleParser | None = None,
+        service: AuditService | None = None,
+    ) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.out = out or sys.stdout
+        self.parse_handle = parse_handle or default_handle_parser(settings)
+        self.service = service or AuditService.from_settings(redis, settings)
+        self.adapter = f"console-{new_id()[:12]}"
+        self.user = f"console:{_user()}"
+        self.owed: dict[str, str] = {}  # request id -> label
+        self.printed: set[str] = set()
+        self._all_answered = asyncio.Event()
+        self._all_answered.set()
+        self.consumer = DeliveryConsumer(
+            redis, self.adapter, self._on_delivery, prefix=settings.redis.prefix,
+            claim_idle=settings.delivery.claim_idle_seconds, block=0.5,
+        )  # fmt: skip
+
+    def say(self, text: str) -> None:
+        self.out.write(text.rstrip("\n") + "\n")
+        self.out.flush()
+
+    async def handle_line(self, line: str) -> None:
+        try:
+            parsed = parse_command(line, self.parse_handle, self.settings)
+        except CommandError as exc:
+            self.say(str(exc))
+            return
+        if parsed is None:
+            return
+        platform, handle, sample, fresh = parsed
+        request = AuditRequest(
+            user=self.user, chat=f"console:{self.adapter}",
+            reply=ReplyTo(self.adapter, {}), platform=platform, handle=handle,
+            sample=sample, fresh=fresh,
+        )  # fmt: skip
+        label = _label(platform, handle)
+        # Owed before submitting: a fast worker may deliver before submit returns.
+        self.owed[request.request_id] = label
+        self._all_answered.clear()
+        submission = await self.service.submit(request, trusted=True)
+        if submission.request.request_id != request.request_id:
+            self.owed.pop(request.request_id, None)
+            self.owed[submission.request.request_id] = label
+        self._on_submission(submission, label)
+
+    def _on_submission(self, sub: Submission, label: str) -> None:
+        self.say(f"[{label}] {sub.describe()}")
+        if sub.status == "cached" and sub.outcome is not None:
+            self._answer(sub.request.request_id, label, sub.outcome)
+        elif sub.status == "refused":
+            self._settle(sub.request.request_id)
+
+    async def _on_delivery(self, delivery: Delivery) -> None:
+        rid = delivery.request.request_id
+        label = self.owed.get(rid) or _label(delivery.request.platform, delivery.request.handle)
+        if delivery.kind == "progress" and delivery.progress is not None:
+            if rid in self.owed:
+                self.say(f"[{label}] {delivery.progress.describe()}")
+        elif delivery.kind == "result" and delivery.outcome is not None:
+            self._answer(rid, label, delivery.outcome)
+
+    def _answer(self, rid: str, label: str, outcome: AuditOutcome) -> None:
+        if rid in self.printed:
+            return
+        self.printed.add(rid)
+        if outcome.ok:
+            text = outcome.texts.get("plain") or outcome.texts.get("text") or "(empty report)"
+            self.say(f"[{label}] report:\n{text}")
+        else:
+            assert outcome.error is not None
+            self.say(f"[{label}] {outcome.error.message}")
+        self._settle(rid)
+
+    def _settle(self, rid: str) -> None:
+        self.owed.pop(rid, None)
+        if not self.owed:
+            self._all_answered.set()
+
+    async def wait_answered(self) -> None:
+        await self._all_answered.wait()
+
+    async def close(self) -> None:
+        """Forget this console's delivery stream (everything owed has been printed)."""
+        try:
+            await self.redis.delete(self.consumer.stream)
+        except Exception:  # best effort cleanup
+            log.debug("could not delete the console stream", exc_info=True)
+
+
+def _label(platform: str, handle: str) -> str:
+    return f"{'bsky' if platform == 'bluesky' else platform}:{handle}"
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "local"
+
+
+async def read_lines(stream: TextIO) -> asyncio.Queue[str | None]:
+    """Lines of ``stream`` (a terminal, a pipe or a file) as they come; None at the end."""
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+
+    def pump() -> None:
+        for line in stream:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=pump, name="stdin", daemon=True).start()
+    return queue

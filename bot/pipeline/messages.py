@@ -1,0 +1,342 @@
+"""Versioned JSON messages that cross Redis: requests, queued jobs, outcomes and deliveries.
+
+Every message carries ``"v": VERSION``; a reader rejects other versions and malformed shapes with
+``MessageError`` (the worker dead-letters such queue entries). Never pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "VERSION",
+    "AuditJob",
+    "AuditOutcome",
+    "AuditRequest",
+    "Delivery",
+    "MessageError",
+    "Progress",
+    "ReplyTo",
+    "UserError",
+    "dumps",
+    "new_id",
+]
+
+VERSION = 1
+#: A queue or delivery message larger than this is malformed (reports are far smaller).
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+class MessageError(ValueError):
+    """A message that is not valid JSON of the expected version and shape."""
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def loads(raw: str | bytes) -> dict[str, Any]:
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise MessageError(f"message of {len(raw)} bytes is too large")
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MessageError(f"not JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise MessageError("not a JSON object")
+    if obj.get("v") != VERSION:
+        raise MessageError(f"unsupported message version {obj.get('v')!r}")
+    return obj
+
+
+def _str(obj: dict[str, Any], key: str, *, max_len: int = 2048) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value or len(value) > max_len:
+        raise MessageError(f"{key!r} must be a non-empty string")
+    return value
+
+
+def _int(obj: dict[str, Any], key: str) -> int:
+    value = obj.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise MessageError(f"{key!r} must be a non-negative integer")
+    return value
+
+
+def _num(obj: dict[str, Any], key: str) -> float:
+    value = obj.get(key)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise MessageError(f"{key!r} must be a number")
+    return float(value)
+
+
+def _dict(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    value = obj.get(key, {})
+    if not isinstance(value, dict):
+        raise MessageError(f"{key!r} must be an object")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTo:
+    """Where answers go: the adapter's delivery stream and its opaque conversation reference
+    (chat id, message to edit, interaction token...)."""
+
+    adapter: str
+    conversation: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"adapter": self.adapter, "conversation": self.conversation}
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> ReplyTo:
+        return cls(
+            adapter=_str(obj, "adapter", max_len=200), conversation=_dict(obj, "conversation")
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRequest:
+    """One user's request, as an adapter submits it. ``handle`` is already normalised."""
+
+    user: str
+    chat: str
+    reply: ReplyTo
+    platform: str
+    handle: str
+    sample: int
+    fresh: bool = False
+    #: Opaque to the pipeline, handed to the runner (e.g. a reference to an uploaded export).
+    options: dict[str, Any] = field(default_factory=dict)
+    request_id: str = field(default_factory=new_id)
+    submitted_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": VERSION,
+            "request_id": self.request_id,
+            "user": self.user,
+            "chat": self.chat,
+            "reply": self.reply.to_dict(),
+            "platform": self.platform,
+            "handle": self.handle,
+            "sample": self.sample,
+            "fresh": self.fresh,
+            "options": self.options,
+            "submitted_at": self.submitted_at,
+        }
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> AuditRequest:
+        if obj.get("v") != VERSION:
+            raise MessageError(f"unsupported request version {obj.get('v')!r}")
+        return cls(
+            request_id=_str(obj, "request_id", max_len=64),
+            user=_str(obj, "user", max_len=200),
+            chat=_str(obj, "chat", max_len=200),
+            reply=ReplyTo.from_dict(_dict(obj, "reply")),
+            platform=_str(obj, "platform", max_len=32),
+            handle=_str(obj, "handle", max_len=512),
+            sample=_int(obj, "sample"),
+            fresh=bool(obj.get("fresh", False)),
+            options=_dict(obj, "options"),
+            submitted_at=_num(obj, "submitted_at"),
+        )
+
+    @property
+    def coalesce_key(self) -> str:
+        """Requests with the same key share one audit (and one cached result)."""
+        return f"{self.platform}:{self.handle}:{self.sample}"
+
+    @property
+    def coalescable(self) -> bool:
+        """Uploaded exports and other runner options are private to one request."""
+        return not self.options
+
+
+@dataclass(frozen=True, slots=True)
+class AuditJob:
+    """One audit in the queue; any number of requests may wait on it."""
+
+    job_id: str
+    platform: str
+    handle: str
+    sample: int
+    fresh: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": VERSION,
+            "job_id": self.job_id,
+            "platform": self.platform,
+            "handle": self.handle,
+            "sample": self.sample,
+            "fresh": self.fresh,
+            "options": self.options,
+            "created_at": self.created_at,
+        }
+
+    def to_json(self) -> str:
+        return dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> AuditJob:
+        obj = loads(raw)
+        return cls(
+            job_id=_str(obj, "job_id", max_len=64),
+            platform=_str(obj, "platform", max_len=32),
+            handle=_str(obj, "handle", max_len=512),
+            sample=_int(obj, "sample"),
+            fresh=bool(obj.get("fresh", False)),
+            options=_dict(obj, "options"),
+            created_at=_num(obj, "created_at"),
+        )
+
+    @property
+    def label(self) -> str:
+        return f"{self.platform}:{self.handle}"
+
+
+@dataclass(frozen=True, slots=True)
+class UserError:
+    """A failure told to the user in one line; ``retry_after`` in seconds when a retry can help."""
+
+    code: str
+    message: str
+    retry_after: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "retry_after": self.retry_after}
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> UserError:
+        retry = obj.get("retry_after")
+        return cls(
+            code=_str(obj, "code", max_len=64),
+            message=_str(obj, "message", max_len=2000),
+            retry_after=float(retry) if isinstance(retry, int | float) else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOutcome:
+    """What an audit ends with: a report (JSON-able dict) and its renderings, or a user error.
+
+    ``texts`` maps a rendering name (``plain``, ``markdown``, ``html``) to its text;
+    ``attachments`` maps a name (``chart.png``) to base64 data.
+    """
+
+    report: dict[str, Any] | None = None
+    texts: dict[str, str] = field(default_factory=dict)
+    attachments: dict[str, str] = field(default_factory=dict)
+    error: UserError | None = None
+    finished_at: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": VERSION,
+            "ok": self.ok,
+            "report": self.report,
+            "texts": self.texts,
+            "attachments": self.attachments,
+            "error": self.error.to_dict() if self.error else None,
+            "finished_at": self.finished_at,
+        }
+
+    def to_json(self) -> str:
+        return dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> AuditOutcome:
+        if obj.get("v") != VERSION:
+            raise MessageError(f"unsupported outcome version {obj.get('v')!r}")
+        report = obj.get("report")
+        error = obj.get("error")
+        texts = _dict(obj, "texts")
+        attachments = _dict(obj, "attachments")
+        if not all(isinstance(v, str) for v in (*texts.values(), *attachments.values())):
+            raise MessageError("texts and attachments must be strings")
+        return cls(
+            report=report if isinstance(report, dict) else None,
+            texts=texts,
+            attachments=attachments,
+            error=UserError.from_dict(error) if isinstance(error, dict) else None,
+            finished_at=float(obj.get("finished_at") or 0.0),
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> AuditOutcome:
+        return cls.from_dict(loads(raw))
+
+    @classmethod
+    def failure(cls, code: str, message: str, retry_after: float | None = None) -> AuditOutcome:
+        return cls(error=UserError(code, message, retry_after))
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where an audit is: ``queued``, ``fetching`` (``done`` of ``total``), ``scoring``."""
+
+    stage: str
+    done: int | None = None
+    total: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage, "done": self.done, "total": self.total}
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> Progress:
+        done, total = obj.get("done"), obj.get("total")
+        return cls(
+            stage=_str(obj, "stage", max_len=32),
+            done=done if isinstance(done, int) else None,
+            total=total if isinstance(total, int) else None,
+        )
+
+    def describe(self) -> str:
+        """Plain words for a progress line (never a grade)."""
+        if self.stage == "fetching" and self.total:
+            return f"fetching {self.done or 0:,} of {self.total:,} followers"
+        if self.stage == "fetching":
+            return "fetching followers"
+        return self.stage
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An entry of an adapter's delivery stream: progress of, or the outcome for, one request."""
+
+    kind: str  # "progress" | "result"
+    delivery_id: str
+    job_id: str
+    request: AuditRequest
+    progress: Progress | None = None
+    outcome: AuditOutcome | None = None
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Delivery:
+        obj = loads(raw)
+        kind = _str(obj, "kind", max_len=16)
+        request = AuditRequest.from_dict(_dict(obj, "request"))
+        payload = _dict(obj, "payload")
+        if kind == "progress":
+            return cls(kind, _str(obj, "delivery_id"), _str(obj, "job_id"), request,
+                       progress=Progress.from_dict(payload))  # fmt: skip
+        if kind == "result":
+            return cls(kind, _str(obj, "delivery_id"), _str(obj, "job_id"), request,
+                       outcome=AuditOutcome.from_dict(payload))  # fmt: skip
+        raise MessageError(f"unknown delivery kind {kind!r}")

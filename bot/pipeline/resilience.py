@@ -1,0 +1,69 @@
+"""Riding out Redis restarts and outages: connect without redis-py's own retries, and repeat an
+idempotent operation with capped exponential backoff until Redis answers again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+__all__ = ["TRANSIENT", "connect", "retrying"]
+
+T = TypeVar("T")
+log = logging.getLogger("followaudit.redis")
+
+#: Errors after which the same call can succeed once Redis is back (LOADING is a ConnectionError).
+TRANSIENT: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def connect(url: str, *, max_connections: int = 64) -> aioredis.Redis:
+    """A client that fails fast on a lost connection, so ``retrying`` decides what to repeat."""
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=False,
+        retry=Retry(NoBackoff(), 0),
+        socket_connect_timeout=5,
+        health_check_interval=15,
+        max_connections=max_connections,
+    )
+
+
+async def retrying(
+    op: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    give_up_after: float | None = None,
+    base: float = 0.02,
+    cap: float = 2.0,
+) -> T:
+    """Run ``op`` until it succeeds, backing off while Redis is unreachable.
+
+    ``op`` must be safe to repeat (our scripts are idempotent by request or job id).
+    """
+    started = time.monotonic()
+    delay = base
+    failures = 0
+    while True:
+        try:
+            return await op()
+        except TRANSIENT as exc:
+            failures += 1
+            elapsed = time.monotonic() - started
+            if give_up_after is not None and elapsed > give_up_after:
+                raise
+            if failures == 1 or failures % 20 == 0:
+                log.warning(
+                    "redis unavailable, retrying",
+                    extra={"what": what, "error": type(exc).__name__, "failures": failures},
+                )
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(cap, delay * 2)

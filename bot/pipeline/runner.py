@@ -1,0 +1,94 @@
+"""The seam between the pipeline and the audit itself (sources + scoring).
+
+A worker hands each job to an ``AuditRunner`` with a progress sink, a checkpoint store and the
+shared platform budgets. The runner returns an ``AuditOutcome`` (report + renderings, or a user
+error), raises ``TransientAuditError`` when a later try can succeed (the worker retries with
+backoff), or ``UserFacingError`` for a failure the user should read.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.pipeline.messages import AuditJob, AuditOutcome
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+__all__ = [
+    "AuditRunner",
+    "Budgets",
+    "Checkpoint",
+    "ProgressSink",
+    "RunnerFactory",
+    "TransientAuditError",
+    "UserFacingError",
+    "load_runner_factory",
+]
+
+
+class UserFacingError(Exception):
+    """An audit failure with a one-line message for the chat (not found, private, ...)."""
+
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+class TransientAuditError(Exception):
+    """A failure a later try can fix (platform 5xx, timeout, rate limit)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class ProgressSink(Protocol):
+    """Report where the audit is: ``fetching`` with ``done``/``total``, then ``scoring``."""
+
+    async def __call__(
+        self, stage: str, done: int | None = None, total: int | None = None
+    ) -> None: ...
+
+
+class Checkpoint(Protocol):
+    """Resumable state of one audit (e.g. followers read so far and the next cursor)."""
+
+    async def load(self) -> dict[str, Any] | None: ...
+
+    async def save(self, state: dict[str, Any]) -> None: ...
+
+
+class Budgets(Protocol):
+    """Per-platform API budgets shared by every worker: wrap each platform request in
+    ``async with budgets.request(platform):``."""
+
+    def request(self, platform: str) -> AbstractAsyncContextManager[None]: ...
+
+
+class AuditRunner(Protocol):
+    async def run(
+        self, job: AuditJob, progress: ProgressSink, checkpoint: Checkpoint
+    ) -> AuditOutcome: ...
+
+    async def aclose(self) -> None: ...
+
+
+#: Builds a runner from the settings and the shared budgets; named by ``worker.runner``. The
+#: worker calls ``aclose()`` when it stops (close HTTP sessions there).
+RunnerFactory = Callable[["Settings", Budgets], AuditRunner]
+
+
+def load_runner_factory(spec: str) -> RunnerFactory:
+    """Import ``module:callable``."""
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"runner must be 'module:callable', not {spec!r}")
+    factory: RunnerFactory = getattr(importlib.import_module(module_name), attr)
+    return factory

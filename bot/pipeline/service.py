@@ -1,0 +1,161 @@
+"""What a chat adapter talks to: submit an audit request and read results and history.
+
+``submit`` returns at once with one of: queued (with position; only once Redis has it),
+coalesced (joined the running audit of the same handle and sample), cached (a fresh result,
+with its age), or refused (a limit, with when to retry).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from bot.pipeline.messages import AuditOutcome, AuditRequest, UserError, new_id
+from bot.pipeline.resilience import retrying
+from bot.pipeline.store import Store
+
+__all__ = ["AuditService", "Submission", "describe_age"]
+
+_REFUSALS = {
+    "user_rate": "You have asked for many audits in a short time.",
+    "chat_rate": "This chat has asked for many audits in a short time.",
+    "in_flight": "You already have several audits running; wait for one to finish.",
+}
+
+
+def describe_age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    status: str  # queued | coalesced | cached | refused
+    request: AuditRequest
+    job_id: str | None = None
+    position: int | None = None
+    age: float | None = None
+    outcome: AuditOutcome | None = None  # for cached answers
+    refusal: UserError | None = None
+
+    @property
+    def answered(self) -> bool:
+        """True when this reply is the final answer (cached or refused): no delivery follows."""
+        return self.status in ("cached", "refused")
+
+    def describe(self) -> str:
+        """One line for the chat."""
+        what = f"{self.request.platform}:{self.request.handle}"
+        if self.status == "queued":
+            return f"Audit of {what} queued (position {self.position})."
+        if self.status == "coalesced":
+            return f"An audit of {what} is already running; you will get its result."
+        if self.status == "cached":
+            return f"Result for {what} from {describe_age(self.age or 0)} ago (cached)."
+        assert self.refusal is not None
+        return self.refusal.message
+
+
+class AuditService:
+    """Submit requests and read results; one per process, shared by its adapters."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        prefix: str = "fa:",
+        cache_ttl: float = 6 * 3600.0,
+        user_rate: tuple[int, float] = (10, 60.0),
+        chat_rate: tuple[int, float] = (30, 60.0),
+        user_in_flight: int = 3,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = Store(redis, prefix)
+        self.cache_ttl = cache_ttl
+        self.user_rate = user_rate
+        self.chat_rate = chat_rate
+        self.user_in_flight = user_in_flight
+        self.clock = clock
+
+    @classmethod
+    def from_settings(
+        cls, redis: aioredis.Redis, settings: object, *, clock: Callable[[], float] = time.time
+    ) -> AuditService:
+        from bot.settings import Settings
+
+        assert isinstance(settings, Settings)
+        lim = settings.limits
+        return cls(
+            redis,
+            prefix=settings.redis.prefix,
+            cache_ttl=settings.cache.ttl_seconds,
+            user_rate=(lim.user_requests, lim.user_window_seconds),
+            chat_rate=(lim.chat_requests, lim.chat_window_seconds),
+            user_in_flight=lim.user_in_flight,
+            clock=clock,
+        )
+
+    async def submit(self, request: AuditRequest, *, trusted: bool = False) -> Submission:
+        """Queue, join or answer from cache; retried through Redis outages (idempotent by
+        ``request.request_id``; use ``submission.request.request_id`` from then on).
+
+        ``trusted`` (the operator's own console) skips the per user and per chat limits; platform
+        budgets still apply in the workers.
+        """
+        if not request.submitted_at:
+            request = dataclasses.replace(request, submitted_at=self.clock())
+        unlimited = (1 << 30, 1.0)
+        reply = await retrying(
+            lambda: self.store.submit(
+                request, now=self.clock(), cache_ttl=self.cache_ttl,
+                user_rate=unlimited if trusted else self.user_rate,
+                chat_rate=unlimited if trusted else self.chat_rate,
+                user_in_flight=1 << 30 if trusted else self.user_in_flight,
+            ),
+            what="submit",
+        )  # fmt: skip
+        if reply.status == "refused":
+            reason = reply.reason or "limit"
+            message = _REFUSALS.get(reason, "Too many requests.")
+            if reply.retry_after is not None:
+                message += f" Try again in {max(1, int(reply.retry_after + 0.999))} s."
+            else:
+                message += " Try again when it has finished."
+            return Submission("refused", request, refusal=UserError(reason, message,
+                                                                    reply.retry_after))  # fmt: skip
+        outcome = None
+        if reply.status == "cached" and reply.job_id:
+            outcome = await self.result(reply.job_id)
+            if outcome is None:  # expired between the two calls: ask for a fresh audit
+                again = dataclasses.replace(request, fresh=True, request_id=new_id())
+                return await self.submit(again, trusted=trusted)
+        return Submission(
+            reply.status, request, job_id=reply.job_id, position=reply.position, age=reply.age,
+            outcome=outcome,
+        )  # fmt: skip
+
+    async def result(self, job_id: str) -> AuditOutcome | None:
+        return await retrying(lambda: self.store.result(job_id), what="result")
+
+    async def history(
+        self, platform: str, handle: str, limit: int = 10
+    ) -> list[tuple[str, AuditOutcome]]:
+        """Finished audits of a handle, newest first, within the retention."""
+        ids = await retrying(lambda: self.store.history(platform, handle, limit), what="history")
+        out = []
+        for job_id in ids:
+            outcome = await self.result(job_id)
+            if outcome is not None:
+                out.append((job_id, outcome))
+        return out
+
+    async def queue_depth(self) -> int:
+        return await retrying(self.store.queued, what="queued")

@@ -1,0 +1,214 @@
+"""The pipeline's Redis layout and the atomic steps on it (see ``scripts``).
+
+Layout (prefix ``fa:`` by default): ``audits`` is the queue stream (group ``workers``);
+``job:<id>`` a hash with its ``:waiters`` list and ``:ckpt`` checkpoint; ``inflight:<key>`` and
+``cache:<key>`` point at the running and the last finished job for a platform, handle and sample;
+``result:<id>`` an outcome; ``history:<platform>:<handle>`` finished job ids by time;
+``deliver:<adapter>`` a chat adapter's stream (group ``adapter``); ``audits:dead`` dead letters.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from bot.pipeline import scripts
+from bot.pipeline.messages import AuditJob, AuditOutcome, AuditRequest, dumps, new_id
+
+__all__ = ["ADAPTER_GROUP", "WORKER_GROUP", "Store", "SubmitReply"]
+
+WORKER_GROUP = "workers"
+ADAPTER_GROUP = "adapter"
+#: How long a submit's reply is remembered, so a retry after a lost reply is not a second request.
+REQUEST_MEMORY_SECONDS = 3600
+#: How long a finished job's hash stays (it tells a stale worker that the job was answered).
+JOB_MEMORY_SECONDS = 86400
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitReply:
+    status: str  # queued | coalesced | cached | refused
+    job_id: str | None = None
+    position: int | None = None
+    age: float | None = None
+    stage: str | None = None
+    reason: str | None = None
+    retry_after: float | None = None
+
+
+class Store:
+    """Thin typed wrappers around the scripts and stream commands; no policy here."""
+
+    def __init__(self, redis: aioredis.Redis, prefix: str = "fa:") -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.stream = f"{prefix}audits"
+        self.dead = f"{prefix}audits:dead"
+        self._submit = redis.register_script(scripts.SUBMIT)
+        self._start = redis.register_script(scripts.START)
+        self._heartbeat = redis.register_script(scripts.HEARTBEAT)
+        self._progress = redis.register_script(scripts.PROGRESS)
+        self._checkpoint = redis.register_script(scripts.CHECKPOINT)
+        self._finish = redis.register_script(scripts.FINISH)
+        self._budget = redis.register_script(scripts.BUDGET_ACQUIRE)
+
+    def key(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    def delivery_stream(self, adapter: str) -> str:
+        return self.key("deliver", adapter)
+
+    # -- groups -----------------------------------------------------------------------------
+    async def ensure_group(self, stream: str, group: str) -> None:
+        """Create the consumer group (and stream) if missing; harmless when it exists."""
+        try:
+            await self.redis.xgroup_create(stream, group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    # -- submit -----------------------------------------------------------------------------
+    async def submit(
+        self,
+        request: AuditRequest,
+        *,
+        now: float,
+        cache_ttl: float,
+        user_rate: tuple[int, float],
+        chat_rate: tuple[int, float],
+        user_in_flight: int,
+    ) -> SubmitReply:
+        job = AuditJob(
+            job_id=new_id(),
+            platform=request.platform,
+            handle=request.handle,
+            sample=request.sample,
+            fresh=request.fresh,
+            options=request.options,
+            created_at=now,
+        )
+        raw = await self._submit(
+            args=[
+                self.prefix, dumps(request.to_dict()), request.request_id, request.user,
+                request.chat, request.coalesce_key if request.coalescable else "",
+                "1" if request.fresh else "0", repr(now), repr(cache_ttl),
+                user_rate[0], repr(user_rate[1]), chat_rate[0], repr(chat_rate[1]),
+                user_in_flight, job.job_id, job.to_json(), REQUEST_MEMORY_SECONDS,
+            ]
+        )  # fmt: skip
+        obj = json.loads(raw)
+        return SubmitReply(
+            status=obj["status"],
+            job_id=obj.get("job_id"),
+            position=obj.get("position"),
+            age=obj.get("age"),
+            stage=obj.get("stage"),
+            reason=obj.get("reason"),
+            retry_after=obj.get("retry_after"),
+        )
+
+    # -- worker side ------------------------------------------------------------------------
+    async def start(self, job_id: str, consumer: str, now: float) -> tuple[str, int]:
+        state, attempts = await self._start(args=[self.prefix, job_id, consumer, repr(now)])
+        return _s(state), int(attempts)
+
+    async def heartbeat(self, consumer: str, msg_ids: list[str]) -> list[str]:
+        """Renew the given entries; return those this consumer no longer owns."""
+        if not msg_ids:
+            return []
+        lost = await self._heartbeat(keys=[self.stream], args=[WORKER_GROUP, consumer, *msg_ids])
+        return [_s(x) for x in lost]
+
+    async def progress(
+        self, job_id: str, owner: str, payload: dict[str, Any], tag: str, maxlen: int
+    ) -> int:
+        return int(
+            await self._progress(
+                args=[self.prefix, job_id, owner, payload["stage"], dumps(payload), tag, maxlen]
+            )
+        )
+
+    async def save_checkpoint(self, job_id: str, owner: str, data: str, ttl: int) -> bool:
+        return bool(await self._checkpoint(args=[self.prefix, job_id, owner, data, ttl]))
+
+    async def load_checkpoint(self, job_id: str) -> str | None:
+        raw = await self.redis.get(self.key("job", job_id, "ckpt"))
+        return None if raw is None else _s(raw)
+
+    async def finish(
+        self,
+        job: AuditJob,
+        msg_id: str,
+        outcome: AuditOutcome,
+        *,
+        now: float,
+        cache_ttl: float,
+        retention: float,
+        history_max: int,
+        maxlen: int,
+    ) -> int:
+        return int(
+            await self._finish(
+                args=[
+                    self.prefix, job.job_id, msg_id, outcome.to_json(), repr(now),
+                    "1" if outcome.ok else "0", repr(cache_ttl), repr(retention), history_max,
+                    job.platform, job.handle, maxlen, JOB_MEMORY_SECONDS,
+                ]
+            )
+        )  # fmt: skip
+
+    async def dead_letter(self, msg_id: str, fields: dict[bytes, bytes], reason: str) -> None:
+        """Move a queue entry to the dead-letter stream (kept bounded) and acknowledge it."""
+        entry = {k: v for k, v in fields.items()} or {b"empty": b""}
+        entry[b"dead_reason"] = reason.encode()
+        entry[b"dead_id"] = msg_id.encode()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(self.dead, entry, maxlen=10_000, approximate=True)
+            pipe.xack(self.stream, WORKER_GROUP, msg_id)
+            pipe.xdel(self.stream, msg_id)
+            await pipe.execute()
+
+    async def release(self, consumer: str, msg_id: str, idle_ms: int) -> None:
+        """Hand a running entry back: mark it idle so the next XAUTOCLAIM takes it at once."""
+        await self.redis.xclaim(
+            self.stream, WORKER_GROUP, consumer, 0, [msg_id], idle=idle_ms, justid=True
+        )
+
+    async def acquire_budget(
+        self, platform: str, *, now: float, requests: int, window: float, concurrency: int,
+        lease: float, token: str,
+    ) -> float:  # fmt: skip
+        wait = await self._budget(
+            keys=[self.key("budget", platform, "rate"), self.key("budget", platform, "slots")],
+            args=[repr(now), requests, repr(window), concurrency, repr(lease), token],
+        )
+        return float(_s(wait))
+
+    async def release_budget(self, platform: str, token: str) -> None:
+        await self.redis.zrem(self.key("budget", platform, "slots"), token)
+
+    # -- reading ----------------------------------------------------------------------------
+    async def result(self, job_id: str) -> AuditOutcome | None:
+        raw = await self.redis.get(self.key("result", job_id))
+        return None if raw is None else AuditOutcome.from_json(raw)
+
+    async def history(self, platform: str, handle: str, limit: int = 10) -> list[str]:
+        """Finished job ids for a handle, newest first."""
+        ids = await self.redis.zrevrange(self.key("history", platform, handle), 0, limit - 1)
+        return [_s(x) for x in ids]
+
+    async def queued(self) -> int:
+        raw = await self.redis.get(self.key("queued"))
+        return int(raw or 0)
+
+    async def job_info(self, job_id: str) -> dict[str, str]:
+        raw = await self.redis.hgetall(self.key("job", job_id))
+        return {_s(k): _s(v) for k, v in raw.items()}

@@ -1,0 +1,192 @@
+"""A private ``redis-server`` child process: for ``followaudit run/chat`` without a Redis URL, and
+for the test suite.
+
+The server listens on a unix socket (or a private loopback port) and keeps an append-only file in
+its data directory, so a restart (``restart()``) finds every queued audit again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["RedisServer", "RedisServerError", "free_port"]
+
+
+class RedisServerError(RuntimeError):
+    """The redis-server binary is missing, or the server did not start or answer in time."""
+
+
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """Start, stop and restart one private redis-server.
+
+    ``data_dir`` holds the AOF (kept across restarts); the socket lives in a short temporary
+    directory because unix socket paths are limited to about 100 bytes. With ``port`` set the
+    server listens on 127.0.0.1:port instead of a socket.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        *,
+        port: int | None = None,
+        binary: str = "redis-server",
+        appendfsync: str = "everysec",
+        start_timeout: float = 10.0,
+    ) -> None:
+        self._own_data_dir = data_dir is None
+        self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="fa-redis-data-"))
+        self.port = port
+        self.binary = binary
+        self.appendfsync = appendfsync
+        self.start_timeout = start_timeout
+        self._sock_dir: str | None = None
+        self._own_sock_dir = True
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def socket_path(self) -> str | None:
+        return None if self.port is not None else os.path.join(self._socket_dir(), "redis.sock")
+
+    @property
+    def url(self) -> str:
+        if self.port is not None:
+            return f"redis://127.0.0.1:{self.port}/0"
+        return f"unix://{self.socket_path}?db=0"
+
+    def _socket_dir(self) -> str:
+        if self._sock_dir is None:
+            self._sock_dir = tempfile.mkdtemp(prefix="fa-redis-")
+            os.chmod(self._sock_dir, 0o700)
+        return self._sock_dir
+
+    def _command(self) -> list[str]:
+        binary = shutil.which(self.binary)
+        if binary is None:
+            raise RedisServerError(
+                f"{self.binary!r} not found: install Redis (e.g. `apt-get install redis-server`) "
+                "or set FOLLOWAUDIT_REDIS_URL"
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            binary,
+            "--dir", str(self.data_dir),
+            "--appendonly", "yes",
+            "--appendfsync", self.appendfsync,
+            "--save", "",
+            "--daemonize", "no",
+            "--protected-mode", "yes",
+            "--loglevel", "warning",
+            "--logfile", str(self.data_dir / "redis.log"),
+        ]  # fmt: skip
+        if self.port is not None:
+            cmd += ["--port", str(self.port), "--bind", "127.0.0.1"]
+        else:
+            cmd += ["--port", "0", "--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
+        return cmd
+
+    def start(self) -> None:
+        """Start the server and return once it answers PING (loading the AOF included)."""
+        if self.process is not None and self.process.poll() is None:
+            return
+        self.process = subprocess.Popen(
+            self._command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+        )
+        self._wait_ready()
+
+    def _ping(self) -> bool:
+        family = socket.AF_INET if self.port is not None else socket.AF_UNIX
+        address = ("127.0.0.1", self.port) if self.port is not None else str(self.socket_path)
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.settimeout(1.0)
+                sock.connect(address)
+                sock.sendall(b"PING\r\n")
+                return sock.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        delay = 0.005
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                log = self.data_dir / "redis.log"
+                tail = log.read_text(errors="replace")[-500:] if log.exists() else ""
+                code = self.process.returncode
+                raise RedisServerError(f"redis-server exited with {code}: {tail}")
+            if self._ping():
+                return
+            time.sleep(delay)  # waiting for a child process to come up: no event to wait on
+            delay = min(delay * 2, 0.1)
+        raise RedisServerError(f"redis-server did not answer within {self.start_timeout}s")
+
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop the server: SIGTERM (AOF flushed) or SIGKILL (``kill=True``)."""
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        if kill:
+            proc.kill()
+        else:
+            proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def restart(self) -> None:
+        """Stop gracefully and start again on the same socket or port and data directory."""
+        self.stop()
+        self.start()
+
+    def close(self) -> None:
+        """Stop, and remove the temporary directories this object created."""
+        self.stop()
+        if self._sock_dir is not None and self._own_sock_dir:
+            shutil.rmtree(self._sock_dir, ignore_errors=True)
+            self._sock_dir = None
+        if self._own_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @classmethod
+    def embedded(cls, data_dir: str | Path, *, binary: str = "redis-server") -> RedisServer:
+        """The embedded server of ``followaudit run/chat``, with its socket in ``data_dir`` when
+        that path is short enough, so a second local process can find and share it."""
+        server = cls(data_dir, binary=binary)
+        candidate = Path(data_dir) / "redis.sock"
+        if len(str(candidate)) < 100:
+            server._sock_dir = str(Path(data_dir))
+            server._own_sock_dir = False
+        return server
+
+    def answers(self) -> bool:
+        """True when a server (this one or another) answers on our socket or port."""
+        return self._ping()
+
+
+def default_data_dir() -> Path:
+    """Where the embedded server keeps its AOF unless ``FOLLOWAUDIT_REDIS__DATA_DIR`` says."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local/share")
+    return Path(base) / "followaudit" / "redis"

@@ -1,0 +1,93 @@
+"""Building blocks for the commands that start processes: Redis (external or embedded), stop
+signals, the supervised worker. Everything is built here and handed down, never global."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from bot.pipeline.metrics import Metrics
+from bot.pipeline.resilience import connect
+from bot.redis_server import RedisServer, default_data_dir
+from bot.settings import Settings
+
+__all__ = ["install_stop_signals", "open_redis", "run_worker"]
+
+log = logging.getLogger("followaudit.runtime")
+
+
+@contextlib.asynccontextmanager
+async def open_redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    """A client for ``FOLLOWAUDIT_REDIS_URL``; when unset, an embedded redis-server with its
+    socket and AOF in ``redis.data_dir`` (shared with other local processes that find it
+    answering there, stopped on exit by the process that started it)."""
+    server: RedisServer | None = None
+    url = settings.redis_url
+    if url is None:
+        data_dir = Path(settings.redis.data_dir or default_data_dir())
+        candidate = RedisServer.embedded(data_dir, binary=settings.redis.binary)
+        if not candidate.answers():
+            await asyncio.to_thread(candidate.start)
+            server = candidate
+            log.info("embedded redis-server started", extra={"data_dir": str(data_dir)})
+        url = candidate.url
+    client = connect(url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        if server is not None:
+            await asyncio.to_thread(server.stop)
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT set ``stop`` (graceful shutdown)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def run_worker(
+    settings: Settings,
+    redis: aioredis.Redis,
+    stop: asyncio.Event,
+    *,
+    metrics: Metrics | None = None,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Build the runner named by ``worker.runner`` and work until ``stop``; a crash of the worker
+    loop itself is logged and the loop restarted (audits in flight are taken over by heartbeat)."""
+    from bot.pipeline.budget import RedisBudgets
+    from bot.pipeline.runner import load_runner_factory
+    from bot.pipeline.store import Store
+    from bot.pipeline.worker import Worker
+
+    metrics = metrics or Metrics()
+    budgets = RedisBudgets(
+        Store(redis, settings.redis.prefix), settings.limits.platforms, clock=clock,
+        metrics=metrics,
+    )  # fmt: skip
+    runner = load_runner_factory(settings.worker.runner)(settings, budgets)
+    delay = 0.1
+    try:
+        while not stop.is_set():
+            worker = Worker(redis, settings, runner, clock=clock, metrics=metrics)
+            try:
+                await worker.run(stop)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("worker loop crashed; restarting")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                delay = min(delay * 2, 5.0)
+    finally:
+        await runner.aclose()

@@ -1,0 +1,77 @@
+"""Limits in Redis: per user and per chat rates, in-flight cap, refusals with a retry time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import FakeClock
+from pipeline_fakes import request
+
+from bot.pipeline.resilience import connect
+from bot.pipeline.service import AuditService
+
+
+def _service(redis: Any, make_settings: Any, clock: FakeClock, **limits: Any) -> AuditService:
+    base = {"user_requests": 3, "user_window_seconds": 60, "chat_requests": 5,
+            "chat_window_seconds": 60, "user_in_flight": 10}  # fmt: skip
+    return AuditService.from_settings(redis, make_settings(limits={**base, **limits}), clock=clock)
+
+
+async def test_user_rate_refuses_with_retry_time_across_clients(
+    redis: Any, redis_url: str, make_settings: Any, clock: FakeClock
+) -> None:
+    other = connect(redis_url)  # a second process's client: limits live in Redis
+    try:
+        a = _service(redis, make_settings, clock)
+        b = _service(other, make_settings, clock)
+        assert (await a.submit(request("h1.test"))).status == "queued"
+        clock.advance(10)
+        assert (await b.submit(request("h2.test"))).status == "queued"
+        assert (await a.submit(request("h3.test"))).status == "queued"
+        refused = await b.submit(request("h4.test"))
+        assert refused.status == "refused" and refused.refusal is not None
+        assert refused.refusal.code == "user_rate"
+        assert refused.refusal.retry_after == 50  # the oldest request leaves the window then
+        assert "Try again in 50 s" in refused.describe()
+        assert (await b.submit(request("h4.test", user="someone-else"))).status == "queued"
+        clock.advance(50)
+        assert (await a.submit(request("h4.test"))).status in ("queued", "coalesced")
+    finally:
+        await other.aclose()
+
+
+async def test_chat_rate_counts_every_user_in_the_chat(
+    redis: Any, make_settings: Any, clock: FakeClock
+) -> None:
+    service = _service(redis, make_settings, clock, chat_requests=2)
+    assert (await service.submit(request("a.test", user="x", chat="g"))).status == "queued"
+    assert (await service.submit(request("b.test", user="y", chat="g"))).status == "queued"
+    refused = await service.submit(request("c.test", user="z", chat="g"))
+    assert refused.status == "refused" and refused.refusal.code == "chat_rate"  # type: ignore[union-attr]
+    assert (await service.submit(request("c.test", user="z", chat="h"))).status == "queued"
+
+
+async def test_in_flight_cap_per_user_and_trusted_console(
+    redis: Any, make_settings: Any, clock: FakeClock
+) -> None:
+    service = _service(redis, make_settings, clock, user_requests=100, user_in_flight=2)
+    assert (await service.submit(request("a.test"))).status == "queued"
+    assert (await service.submit(request("b.test"))).status == "queued"
+    refused = await service.submit(request("c.test"))
+    assert refused.status == "refused" and refused.refusal.code == "in_flight"  # type: ignore[union-attr]
+    assert "wait for one to finish" in refused.describe()
+    assert (await service.submit(request("c.test"), trusted=True)).status == "queued"
+
+
+async def test_submit_is_idempotent_by_request_id(
+    redis: Any, make_settings: Any, clock: FakeClock
+) -> None:
+    service = _service(redis, make_settings, clock)
+    req = request("same.test")
+    first = await service.submit(req)
+    again = await service.submit(req)  # a retry after a lost reply
+    assert (first.status, first.job_id, again.status, again.job_id) == (
+        "queued", first.job_id, "queued", first.job_id,
+    )  # fmt: skip
+    assert await redis.xlen("fa:audits") == 1
+    assert await service.queue_depth() == 1

@@ -1,0 +1,218 @@
+"""Real processes on a real redis-server: workers killed with SIGKILL, budgets shared by two
+worker processes, Redis restarts, and the console chat's contract."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from conftest import REPO_ROOT, TESTS_DIR, wait_until
+from pipeline_fakes import Collector, FakePlatform, request
+
+from bot.pipeline.delivery import DeliveryConsumer
+from bot.pipeline.service import AuditService
+from bot.redis_server import RedisServer
+
+STALL = "1.0"
+
+
+def _env(redis_url: str, platform_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWAUDIT_")}
+    env.update(
+        FOLLOWAUDIT_REDIS_URL=redis_url,
+        FOLLOWAUDIT_BLUESKY__BASE_URL=platform_url,
+        FOLLOWAUDIT_WORKER__RUNNER="pipeline_fakes:build_runner",
+        FOLLOWAUDIT_WORKER__STALL_SECONDS=STALL,
+        FOLLOWAUDIT_WORKER__RETRY_BASE_SECONDS="0",
+        FOLLOWAUDIT_WORKER__SHUTDOWN_GRACE_SECONDS="1",
+        FOLLOWAUDIT_DELIVERY__CLAIM_IDLE_SECONDS="1",
+        PYTHONPATH=os.pathsep.join([str(TESTS_DIR), str(REPO_ROOT)]),
+    )
+    env.update(extra)
+    return env
+
+
+class Procs:
+    """Processes started by a test, each in its own session so a kill reaches its children."""
+
+    def __init__(self) -> None:
+        self.procs: list[asyncio.subprocess.Process] = []
+
+    async def start(self, *args: str, env: dict[str, str], stdin: bool = False,
+                    ) -> asyncio.subprocess.Process:  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", *args, env=env, cwd=str(REPO_ROOT),
+            stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )  # fmt: skip
+        self.procs.append(proc)
+        return proc
+
+    @staticmethod
+    def kill(proc: asyncio.subprocess.Process) -> None:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+    async def close(self) -> None:
+        for proc in self.procs:
+            if proc.returncode is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.communicate()
+
+
+@pytest.fixture
+async def procs() -> AsyncIterator[Procs]:
+    p = Procs()
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def platform() -> AsyncIterator[FakePlatform]:
+    p = FakePlatform(followers=250)
+    await p.start()
+    yield p
+    await p.close()
+
+
+async def _adapter(redis: Any, collector: Collector, stop: asyncio.Event) -> asyncio.Task[None]:
+    consumer = DeliveryConsumer(redis, "test", collector, block=0.05)
+    task = asyncio.create_task(consumer.run(stop))
+    await consumer.ready.wait()
+    return task
+
+
+async def test_worker_killed_mid_audit_is_finished_by_another_with_one_answer(
+    redis: Any, redis_url: str, platform: FakePlatform, procs: Procs, make_settings: Any
+) -> None:
+    env = _env(redis_url, platform.url)
+    service = AuditService.from_settings(redis, make_settings())
+    collector, stop = Collector(), asyncio.Event()
+    adapter = await _adapter(redis, collector, stop)
+    platform.hold("gina.test", 200)  # the first worker will hang on the third page
+    first = await procs.start("worker", env=env)
+    req = request("gina.test")
+    await service.submit(req)
+    await platform.wait_request("gina.test", 200)
+    procs.kill(first)
+    await first.wait()
+    platform.release("gina.test", 200)
+    second = await procs.start("worker", env=env)
+    await wait_until(lambda: collector.results(), within=20, what="answer after takeover")
+    # give a duplicate every chance to appear: the second worker finishes and goes idle
+    await wait_until(lambda: _idle(redis), what="queue drained")
+    assert len(collector.results()) == 1
+    assert collector.results()[0].outcome.ok
+    # resumed from the saved checkpoint (page 200), not restarted from the first page
+    assert platform.fetches("gina.test") == 1
+    assert platform.requests.count(("gina.test", 200)) == 2
+    second.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(second.wait(), 10) == 0
+    stop.set()
+    await adapter
+
+
+async def _idle(redis: Any) -> bool:
+    pending = await redis.xpending("fa:audits", "workers")
+    return bool(pending["pending"] == 0 and await redis.xlen("fa:audits") == 0)
+
+
+async def test_platform_concurrency_budget_holds_across_two_worker_processes(
+    redis: Any, redis_url: str, procs: Procs, make_settings: Any
+) -> None:
+    platform = FakePlatform(followers=300, latency=0.03)
+    await platform.start()
+    try:
+        env = _env(redis_url, platform.url, FOLLOWAUDIT_LIMITS__PLATFORMS='{"bluesky": '
+                   '{"requests": 100000, "window_seconds": 60, "concurrency": 2}}')  # fmt: skip
+        await procs.start("worker", env=env)
+        await procs.start("worker", env=env)
+        service = AuditService.from_settings(redis, make_settings(
+            limits={"user_requests": 100, "user_in_flight": 100}))  # fmt: skip
+        collector, stop = Collector(), asyncio.Event()
+        adapter = await _adapter(redis, collector, stop)
+        for i in range(8):
+            await service.submit(request(f"h{i}.test", user=f"u{i}", sample=300))
+        await wait_until(lambda: len(collector.results()) == 8, within=30, what="eight answers")
+        assert len(platform.requests) == 8 * 3
+        assert platform.max_active == 2  # both workers ran audits, never over the shared cap
+        workers = await redis.xinfo_consumers("fa:audits", "workers")
+        assert len(workers) == 2
+        stop.set()
+        await adapter
+    finally:
+        await platform.close()
+
+
+async def test_redis_restart_with_aof_loses_no_queued_audit(
+    redis: Any, redis_server: RedisServer, redis_url: str, platform: FakePlatform, procs: Procs,
+    make_settings: Any,
+) -> None:  # fmt: skip
+    service = AuditService.from_settings(redis, make_settings(
+        limits={"user_requests": 100, "user_in_flight": 100}))  # fmt: skip
+    reqs = [request(f"q{i}.test", user=f"u{i}") for i in range(5)]
+    for r in reqs:
+        assert (await service.submit(r)).status == "queued"
+    redis_server.restart()
+    await procs.start("worker", env=_env(redis_url, platform.url))
+    collector, stop = Collector(), asyncio.Event()
+    adapter = await _adapter(redis, collector, stop)  # reconnects after the restart
+    await wait_until(lambda: len(collector.results()) == 5, within=20, what="five answers")
+    # a restart while a worker and the adapter are connected and audits run
+    platform.hold("late.test", 100)
+    late = request("late.test")
+    await service.submit(late)
+    await platform.wait_request("late.test", 100)
+    redis_server.restart()
+    platform.release("late.test", 100)
+    await wait_until(lambda: len(collector.results()) == 6, within=20, what="answer after restart")
+    await wait_until(lambda: _idle(redis), what="queue drained")
+    ids = [d.request.request_id for d in collector.results()]
+    assert sorted(ids) == sorted(r.request_id for r in [*reqs, late])
+    stop.set()
+    await adapter
+
+
+async def test_console_chat_prints_each_report_once_and_exits_zero(
+    redis_url: str, platform: FakePlatform, procs: Procs
+) -> None:
+    chat = await procs.start("chat", env=_env(redis_url, platform.url), stdin=True)
+    lines = b"/audit bsky:alice.test 250\n/help\n@bob.test\n/audit bsky:alice.test 250\n/nope\n"
+    out, err = await asyncio.wait_for(chat.communicate(lines), 60)
+    text = out.decode()
+    assert chat.returncode == 0, err.decode()[-2000:]
+    assert text.count("report:") == 3
+    assert text.count("Grade A") == 3
+    assert text.count("Audit of alice.test") == 2 and text.count("Audit of bob.test") == 1
+    progress = [line for line in text.splitlines() if "fetching" in line]
+    assert progress and not any("grade" in line.lower() for line in progress)
+    assert "Commands: /audit" in text and "Unknown command" in text
+
+
+async def test_console_chat_waits_through_worker_kill_and_redis_restart(
+    redis_server: RedisServer, redis_url: str, platform: FakePlatform, procs: Procs
+) -> None:
+    env = _env(redis_url, platform.url)
+    platform.hold("ivy.test", 100)
+    chat = await procs.start("chat", "--no-worker", env=env, stdin=True)
+    assert chat.stdin is not None
+    chat.stdin.write(b"/audit ivy.test 250\n/audit jay.test 250\n")
+    await chat.stdin.drain()
+    chat.stdin.close()
+    worker = await procs.start("worker", env=env)
+    await platform.wait_request("ivy.test", 100)
+    procs.kill(worker)
+    await worker.wait()
+    redis_server.restart()
+    platform.release("ivy.test", 100)
+    await procs.start("worker", env=env)
+    out, err = await asyncio.wait_for(chat.communicate(), 60)
+    text = out.decode()
+    assert chat.returncode == 0, err.decode()[-2000:]
+    assert text.count("Audit of ivy.test") == 1 and text.count("Audit of jay.test") == 1
+    assert text.count("report:") == 2
