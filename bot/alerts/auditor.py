@@ -4,14 +4,14 @@ score them, and summarise the audit as a ``Snapshot`` with burst members and new
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from bot.handles import Handle
+from scoring.account import Account
 from scoring.audit import AuditConfig, Burst, build_report
 from scoring.audit.compare import (
     HEAD_SIZE,
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
     from bot.settings import Settings
     from bot.sources.base import RequestGate
-    from scoring.account import Account
     from scoring.model import Model
 
 __all__ = ["AuditResult", "Auditor", "SourceAuditor", "snapshot_of"]
@@ -39,13 +38,25 @@ log = logging.getLogger("followaudit.alerts")
 
 @dataclass
 class AuditResult:
-    """A re-audit: its snapshot, the report (JSON shape) and what the chart is drawn from."""
+    """One audit of a watched account: the report (JSON shape) and the scored followers, from
+    which each watch takes its own snapshot (new followers are counted against its own previous
+    audit) and the alert its chart."""
 
-    snapshot: Snapshot
     report: dict[str, Any]
-    probabilities: Sequence[float] = ()
-    created: Sequence[datetime | None] = ()
-    bursts: Sequence[Burst] = field(default_factory=tuple)
+    followers: Sequence[Account]
+    probabilities: Sequence[float]
+    share: ShareEstimate
+    grade: str | None
+    bursts: Sequence[Burst] = ()
+    followers_total: int | None = None
+    estimate: Callable[[np.ndarray], ShareEstimate] | None = None
+
+    def snapshot(self, previous: Snapshot | None, at: float) -> Snapshot:
+        return snapshot_of(
+            self.followers, self.probabilities, share=self.share, grade=self.grade,
+            bursts=self.bursts, followers_total=self.followers_total, previous=previous, at=at,
+            estimate=self.estimate,
+        )  # fmt: skip
 
     def chart_png(self, title: str | None = None) -> bytes | None:
         """The report's chart (matplotlib loads only when an alert needs it)."""
@@ -53,15 +64,14 @@ class AuditResult:
             return None
         from scoring.audit.chart import render_chart
 
-        return render_chart(self.probabilities, list(self.created), self.bursts, title=title)
+        created = [a.created_at for a in self.followers]
+        return render_chart(self.probabilities, created, self.bursts, title=title)
 
 
 class Auditor(Protocol):
     """Audits a watched account; raises ``bot.sources.SourceError`` (retryable or not)."""
 
-    async def audit(
-        self, platform: str, handle: str, *, previous: Snapshot | None, at: float
-    ) -> AuditResult: ...
+    async def audit(self, platform: str, handle: str) -> AuditResult: ...
 
 
 def _share(est: ShareEstimate) -> Share | None:
@@ -134,9 +144,7 @@ class SourceAuditor:
         self.sample = sample or settings.alerts.sample
         self.config = config or AuditConfig()
 
-    async def audit(
-        self, platform: str, handle: str, *, previous: Snapshot | None, at: float
-    ) -> AuditResult:
+    async def audit(self, platform: str, handle: str) -> AuditResult:
         from bot.sources import source_for
 
         source = source_for(platform, self.session, self.settings, gate=self.gate)
@@ -151,15 +159,9 @@ class SourceAuditor:
             validation=self.model.validation, reason_labels=self.model.reason_labels,
             config=self.config, total=total, subject=handle, platform=platform,
         )  # fmt: skip
-        estimator = estimator_for(self.model.validation)
-        snapshot = snapshot_of(
-            followers, scored.probabilities, share=report.fake_share, grade=report.grade,
-            bursts=report.bursts, followers_total=total, previous=previous, at=at,
-            estimate=estimator.estimate,
-        )  # fmt: skip
         data = report.to_dict()
         data["subject"] = result.subject_block()
         return AuditResult(
-            snapshot, data, [float(x) for x in scored.probabilities],
-            [a.created_at for a in followers], report.bursts,
+            data, followers, [float(x) for x in scored.probabilities], report.fake_share,
+            report.grade, report.bursts, total, estimator_for(self.model.validation).estimate,
         )  # fmt: skip

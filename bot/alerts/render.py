@@ -122,7 +122,11 @@ def digest_message(items: Sequence[tuple[Watch, Change]], now: float) -> AlertMe
     return AlertMessage(texts, None, tuple(w.id for w, _ in items), "digest")
 
 
-def notice_message(watch: Watch, text: str) -> AlertMessage:
-    """A one-off notice about a watch (paused, ...); ``text`` is ours, not a platform's."""
-    texts = {fmt: f"{_label(watch, _escaper(fmt))}: {text}" for fmt in FORMATS}
+def notice_message(watch: Watch, text: str, detail: str = "") -> AlertMessage:
+    """A one-off notice about a watch (paused, ...): ``text`` is ours, with ``{}`` where
+    ``detail`` (which may quote a platform, so it is escaped) goes."""
+    texts = {}
+    for fmt in FORMATS:
+        esc = _escaper(fmt)
+        texts[fmt] = f"{_label(watch, esc)}: " + text.replace("{}", esc(detail, 300))
     return AlertMessage(texts, None, (watch.id,), "notice")

@@ -145,6 +145,15 @@ class WatchStore:
         """Move the next due time of an existing watch (XX: never re-adds a removed one)."""
         await self._r(lambda: self.redis.zadd(self.key("due"), {watch_id: at}, xx=True), "sched")
 
+    async def claim(self, watch_id: str, seconds: int) -> bool:
+        """Take a watch for one run, so concurrent runners (cron and a serving loop) do not both
+        re-audit it; the claim expires if this runner dies."""
+        key = self.key("claim", watch_id)
+        return bool(await self._r(lambda: self.redis.set(key, "1", nx=True, ex=seconds), "claim"))
+
+    async def unclaim(self, watch_id: str) -> None:
+        await self._r(lambda: self.redis.delete(self.key("claim", watch_id)), "unclaim")
+
     # -- history and alerted bursts ---------------------------------------------------------
     async def history(self, watch_id: str, limit: int = 100) -> list[Snapshot]:
         """Snapshots oldest first (the previous audit last)."""
