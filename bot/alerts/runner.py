@@ -38,7 +38,10 @@ class RunReport:
     alerts: int = 0
     digests: int = 0
     notices: int = 0
+    #: Re-audits that failed at the platform (retried with backoff).
     failed: int = 0
+    #: Alerts or notices the chat did not accept (tried again next run).
+    unposted: int = 0
     skipped: int = 0
     posted: list[tuple[ChatRef, AlertMessage]] = field(default_factory=list)
 
@@ -173,7 +176,7 @@ class AlertRunner:
                         await self._record(o, now, alerted=True)
                 else:
                     for o in group:
-                        await self._failed(o.watch, now, report)
+                        await self._failed(o.watch, now, report, unposted=True)
                 continue
             for o in group:
                 assert o.change is not None and o.result is not None
@@ -182,7 +185,7 @@ class AlertRunner:
                     report.alerts += 1
                     await self._record(o, now, alerted=True)
                 else:
-                    await self._failed(o.watch, now, report)
+                    await self._failed(o.watch, now, report, unposted=True)
         for dest, o in notices:
             assert o.error is not None
             text = "can no longer be audited ({}). Alerts paused; /watch it again to resume."
@@ -190,7 +193,7 @@ class AlertRunner:
                 report.notices += 1
                 await self.store.put(o.watch.with_(paused=o.error.message[:300], failures=0))
             else:
-                await self._failed(o.watch, now, report)
+                await self._failed(o.watch, now, report, unposted=True)
 
     async def _post(self, dest: ChatRef, message: AlertMessage, report: RunReport) -> bool:
         poster = self.posters.get(dest.adapter)
@@ -220,8 +223,13 @@ class AlertRunner:
             due = max(due, now + self.settings.cooldown_seconds)
         await self.store.reschedule(watch.id, due)
 
-    async def _failed(self, watch: Watch, now: float, report: RunReport) -> None:
-        report.failed += 1
+    async def _failed(
+        self, watch: Watch, now: float, report: RunReport, *, unposted: bool = False
+    ) -> None:
+        if unposted:
+            report.unposted += 1
+        else:
+            report.failed += 1
         failures = watch.failures + 1
         await self.store.put(watch.with_(failures=failures))
         retry = now + backoff(failures, self.settings.interval_seconds)

@@ -141,6 +141,12 @@ class WatchStore:
         score = await self._r(lambda: self.redis.zscore(self.key("due"), watch_id), "due_at")
         return None if score is None else float(score)
 
+    async def next_due_at(self) -> float | None:
+        first = await self._r(
+            lambda: self.redis.zrange(self.key("due"), 0, 0, withscores=True), "next_due"
+        )
+        return float(first[0][1]) if first else None
+
     async def reschedule(self, watch_id: str, at: float) -> None:
         """Move the next due time of an existing watch (XX: never re-adds a removed one)."""
         await self._r(lambda: self.redis.zadd(self.key("due"), {watch_id: at}, xx=True), "sched")
