@@ -9,10 +9,9 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import TextIO
 
-from scoring.model import Model, ModelError, load_model
-
 from scoring.account import Account, parse_datetime
 from scoring.loaders import LoadError, RowError, iter_accounts
+from scoring.model import Model, ModelError, load_model
 
 #: Accounts scored per batch: large enough for numpy to pay off, small enough to stream.
 BATCH = 8192
