@@ -6,6 +6,7 @@ audit's escapers (control characters removed, mentions broken, markup escaped, l
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -71,11 +72,13 @@ def _now_line(snap: Snapshot) -> str:
         return f"Now: grade {grade}; no followers to audit."
     s = snap.share
     share = f"{100 * s.estimate:.0f}% ({100 * s.low:.0f}–{100 * s.high:.0f}%)"
-    of = f" of {snap.followers_total:,}" if snap.followers_total is not None else ""
-    return (
-        f"Now: grade {grade}; {share} of the {snap.sample_size:,} most recent{of} followers "
-        "look fake."
-    )
+    total = snap.followers_total
+    if total is not None and total <= snap.sample_size:
+        who = f"all {snap.sample_size:,} followers"
+    else:
+        of = f" of {total:,}" if total is not None else ""
+        who = f"the {snap.sample_size:,} most recent{of} followers"
+    return f"Now: grade {grade}; {share} of {who} look fake."
 
 
 def _render(fmt: str, watch: Watch, change: Change, now: float) -> str:
@@ -83,7 +86,9 @@ def _render(fmt: str, watch: Watch, change: Change, now: float) -> str:
     lines = [_bold(fmt, f"Follower alert: {_label(watch, esc)}")]
     if change.since is not None:
         lines.append(f"Since the audit of {_when(change.since)} ({_ago(now - change.since)} ago):")
-    lines += [f"• {esc(t.detail, 300)}" for t in change.triggers]
+    # trigger details are our own words and numbers (no platform text): kept readable
+    ours = html.escape if fmt == "html" else str
+    lines += [f"• {ours(t.detail)}" for t in change.triggers]
     for burst in change.new_bursts:
         named = [esc("@" + n.removeprefix("@"), 60) for n in burst.evidence[:NAMED]]
         more = burst.size - len(named)
@@ -116,7 +121,8 @@ def digest_message(items: Sequence[tuple[Watch, Change]], now: float) -> AlertMe
         esc = _escaper(fmt)
         lines = [_bold(fmt, f"Follower alerts: {len(items)} watched accounts changed")]
         for watch, change in items:
-            what = "; ".join(esc(t.detail, 200) for t in change.triggers)
+            ours = html.escape if fmt == "html" else str
+            what = "; ".join(ours(t.detail) for t in change.triggers)
             lines.append(f"• {_label(watch, esc)}: {what}")
         texts[fmt] = _fit(lines)
     return AlertMessage(texts, None, tuple(w.id for w, _ in items), "digest")

@@ -75,11 +75,15 @@ def _baseline_text(snap: Snapshot) -> str:
     if snap.share is None:
         return "no followers to audit yet"
     s = snap.share
-    of = f" of {snap.followers_total:,}" if snap.followers_total is not None else ""
+    total = snap.followers_total
+    if total is not None and total <= snap.sample_size:
+        who = f"all {snap.sample_size:,} followers"
+    else:
+        of = f" of {total:,}" if total is not None else ""
+        who = f"the {snap.sample_size:,} most recent{of} followers"
     return (
         f"grade {snap.grade or 'none'}, fake share {100 * s.estimate:.0f}% "
-        f"({100 * s.low:.0f}–{100 * s.high:.0f}%) in the {snap.sample_size:,} most recent{of} "
-        "followers"
+        f"({100 * s.low:.0f}–{100 * s.high:.0f}%) in {who}"
     )
 
 
