@@ -213,3 +213,12 @@ def test_snapshot_round_trip_and_validation() -> None:
     bad["share"]["estimate"] = 3
     with pytest.raises(ValueError, match="share"):
         Snapshot.from_dict(bad)
+
+
+def test_a_burst_among_old_followers_is_no_news() -> None:
+    old = burst(range(300))
+    rescanned = BurstMark(old.members, old.size, old.fake_share, old.evidence, newcomers=0)
+    assert not compare([snap()], snap(at=HOUR, bursts=(rescanned,))).fired
+    half = BurstMark(old.members, old.size, old.fake_share, old.evidence, newcomers=150)
+    assert compare([snap()], snap(at=HOUR, bursts=(half,))).kinds == ("burst",)
+    assert BurstMark.from_dict(half.to_dict()) == half

@@ -100,13 +100,14 @@ def snapshot_of(
     ``estimate(p)`` (the report's share estimator) measures the new followers' fake share.
     """
     keys = [member_key(a.id) for a in followers]
+    new = count_new(keys, previous.head) if previous is not None else None
     marks = []
     for b in bursts:
         inside = followers[b.start : b.end + 1]
         names = [a.handle or a.id for a in inside][:MAX_EVIDENCE]
         members = frozenset(keys[b.start : b.end + 1])
-        marks.append(BurstMark(members, b.size, b.fake_share, tuple(names), b.kind))
-    new = count_new(keys, previous.head) if previous is not None else None
+        newcomers = None if new is None else max(0, min(b.end + 1, new) - b.start)
+        marks.append(BurstMark(members, b.size, b.fake_share, tuple(names), b.kind, newcomers))
     new_share = None
     if new and estimate is not None:
         new_share = _share(estimate(np.asarray(probabilities[:new], dtype=np.float64)))

@@ -99,6 +99,14 @@ class Share:
         return cls(est, min(low, est), max(high, est))
 
 
+def _count(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"a count must be a non-negative integer, not {value!r}")
+    return value
+
+
 def _fraction(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ValueError(f"a share must be a number in 0..1, not {value!r}")
@@ -115,6 +123,8 @@ class BurstMark:
     #: Handles (or ids) of some of its accounts, raw platform text: escape when rendering.
     evidence: tuple[str, ...] = ()
     kind: str = "fakes"
+    #: Members that are new since the previous audit (``None``: unknown, e.g. a baseline).
+    newcomers: int | None = None
 
     @property
     def key(self) -> str:
@@ -128,6 +138,7 @@ class BurstMark:
             "fake_share": round(self.fake_share, 4),
             "evidence": list(self.evidence),
             "kind": self.kind,
+            "newcomers": self.newcomers,
         }
 
     @classmethod
@@ -146,7 +157,8 @@ class BurstMark:
             size=size,
             fake_share=_fraction(obj.get("fake_share", 0.0)),
             evidence=tuple(evidence[:MAX_EVIDENCE]),
-            kind=str(obj.get("kind", "fakes")),
+            kind=str(obj.get("kind", "fakes"))[:32],
+            newcomers=_count(obj.get("newcomers")),
         )
 
 
@@ -226,7 +238,8 @@ class Snapshot:
 class CompareConfig:
     """Tuning of the triggers other than the watch's own threshold."""
 
-    #: A burst is new when at least this share of its accounts was never in an earlier burst.
+    #: A burst is new when at least this share of its accounts was never in an earlier burst
+    #: (and, where known, at least this share are followers new since the previous audit).
     new_burst_share: float = 0.5
     #: Growth: earlier audits needed before the follower count's trend is judged.
     growth_min_history: int = 3
@@ -274,10 +287,14 @@ def _share_text(s: Share) -> str:
 
 
 def _is_new_burst(burst: BurstMark, known: set[str], min_new: float) -> bool:
+    """Mostly accounts no earlier burst held and, where the audit could tell, mostly followers
+    that are new since the previous audit (so a re-scan of old followers is no news)."""
     if not burst.members:
         return False
     unseen = sum(1 for m in burst.members if m not in known)
-    return unseen / len(burst.members) >= min_new
+    if unseen / len(burst.members) < min_new:
+        return False
+    return burst.newcomers is None or burst.newcomers >= min_new * burst.size
 
 
 def _growth(
