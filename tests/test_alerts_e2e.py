@@ -276,6 +276,12 @@ async def test_account_gone_says_so_once_and_pauses(
         assert (await rt.runner.run_due(all_watches=True)).notices == 0
         assert len(tg.sent_to(int(GROUP.chat_id))) == 1
         assert "paused" in (await rt.service.watchlist(GROUP)).text()
+        # back again: /watch resumes it, due at once
+        bsky.taken_down.clear()
+        resumed = await rt.service.watch(GROUP, ADMIN, "target.bsky.social")
+        assert resumed.ok and "Resumed watching bsky:target.bsky.social" in resumed.text()
+        assert (await rt.runner.run_due()).audited == 1
+        assert len(tg.sent_to(int(GROUP.chat_id))) == 1
 
 
 async def test_many_accounts_firing_at_once_make_one_digest(

@@ -26,6 +26,8 @@ __all__ = ["AlertRunner", "RunReport"]
 
 log = logging.getLogger("followaudit.alerts")
 
+#: Due time of a paused watch (far away; ``/watch`` again resumes it at once).
+PAUSED_UNTIL = 2.0**62
 #: A claimed watch is left to other runners for this long (a crashed runner's claim expires).
 CLAIM_SECONDS = 900
 
@@ -180,7 +182,11 @@ class AlertRunner:
                 continue
             for o in group:
                 assert o.change is not None and o.result is not None
-                chart = o.result.chart_png(o.watch.label) if self.charts else None
+                chart = (
+                    await asyncio.to_thread(o.result.chart_png, o.watch.label)
+                    if self.charts
+                    else None
+                )
                 if await self._post(dest, alert_message(o.watch, o.change, now, chart), report):
                     report.alerts += 1
                     await self._record(o, now, alerted=True)
@@ -192,6 +198,7 @@ class AlertRunner:
             if await self._post(dest, notice_message(o.watch, text, o.error.message), report):
                 report.notices += 1
                 await self.store.put(o.watch.with_(paused=o.error.message[:300], failures=0))
+                await self.store.reschedule(o.watch.id, PAUSED_UNTIL)
             else:
                 await self._failed(o.watch, now, report, unposted=True)
 

@@ -42,6 +42,16 @@ redis.call("ZADD", due, at, id)
 return "added"
 """
 
+_RECORD = """
+local wk, hk, ak = KEYS[1], KEYS[2], KEYS[3]
+if redis.call("EXISTS", wk) == 0 then return 0 end
+redis.call("SET", wk, ARGV[1])
+redis.call("LPUSH", hk, ARGV[2])
+redis.call("LTRIM", hk, 0, tonumber(ARGV[3]) - 1)
+if ARGV[4] ~= "" then redis.call("SET", ak, ARGV[4]) end
+return 1
+"""
+
 AddResult = str  # added | updated | chat_full | server_full
 
 
@@ -56,6 +66,7 @@ class WatchStore:
         self.redis = redis
         self.prefix = prefix
         self._add = redis.register_script(_ADD)
+        self._record = redis.register_script(_RECORD)
 
     def key(self, *parts: str) -> str:
         return self.prefix + "alerts:" + ":".join(parts)
@@ -195,9 +206,10 @@ class WatchStore:
         keep: int,
         alerted: list[list[str]] | None = None,
         max_alerted: int = 5000,
-    ) -> None:
+    ) -> bool:
         """Save a re-audit: the watch's new state, its snapshot, and newly alerted bursts
-        (appended; the oldest forgotten beyond ``max_alerted`` member keys), in one transaction."""
+        (appended; the oldest forgotten beyond ``max_alerted`` member keys), atomically; False
+        (nothing saved) when the watch was removed meanwhile."""
         previous = await self.alerted(watch.id) if alerted else []
         merged: list[list[str]] = []
         if alerted:
@@ -209,18 +221,11 @@ class WatchStore:
                 budget -= len(merged[-1])
             merged.reverse()
         data = json.dumps(snapshot.to_dict(), separators=(",", ":"), allow_nan=False)
-
-        async def op() -> None:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.set(self.key("watch", watch.id), watch.to_json(), xx=True)
-                pipe.lpush(self.key("hist", watch.id), data)
-                pipe.ltrim(self.key("hist", watch.id), 0, keep - 1)
-                if alerted:
-                    body = {"v": VERSION, "bursts": merged}
-                    pipe.set(self.key("alerted", watch.id), json.dumps(body))
-                await pipe.execute()
-
-        await self._r(op, "record")
+        body = json.dumps({"v": VERSION, "bursts": merged}) if alerted else ""
+        keys = [self.key("watch", watch.id), self.key("hist", watch.id),
+                self.key("alerted", watch.id)]  # fmt: skip
+        args = [watch.to_json(), data, keep, body]
+        return bool(await self._r(lambda: self._record(keys=keys, args=args), "record"))
 
     # -- destinations -----------------------------------------------------------------------
     async def destination(self, chat: ChatRef) -> ChatRef:
