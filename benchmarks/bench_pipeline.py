@@ -25,7 +25,6 @@ from typing import Any
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
 
 from bot.pipeline.delivery import DeliveryConsumer  # noqa: E402
 from bot.pipeline.messages import AuditRequest, Delivery, ReplyTo  # noqa: E402
@@ -58,7 +57,7 @@ async def main(ns: argparse.Namespace) -> None:
     server.start()
     procs: list[asyncio.subprocess.Process] = []
     try:
-        platform = await start(sys.executable, str(ROOT / "tests" / "pipeline_fakes.py"),
+        platform = await start(sys.executable, "-m", "tests.pipeline_fakes",
                                str(ns.followers), str(ns.latency),
                                env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
         procs.append(platform)
@@ -67,12 +66,12 @@ async def main(ns: argparse.Namespace) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWAUDIT_")}
         env.update(
             FOLLOWAUDIT_REDIS_URL=server.url, FOLLOWAUDIT_BLUESKY__BASE_URL=url,
-            FOLLOWAUDIT_WORKER__RUNNER="pipeline_fakes:build_runner",
+            FOLLOWAUDIT_WORKER__RUNNER="tests.pipeline_fakes:build_runner",
             FOLLOWAUDIT_WORKER__CONCURRENCY=str(ns.concurrency),
             FOLLOWAUDIT_LIMITS__PLATFORMS=json.dumps({"bluesky": {
                 "requests": 100_000, "window_seconds": 300,
                 "concurrency": ns.platform_concurrency}}),
-            PYTHONPATH=os.pathsep.join([str(ROOT / "tests"), str(ROOT)]),
+            PYTHONPATH=str(ROOT),
         )  # fmt: skip
         for _ in range(ns.workers):
             procs.append(await start(sys.executable, "-m", "bot.cli", "worker",

@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 
 from scoring.account import Account
-from scoring.audit.bursts import created_days, find_bursts
+from scoring.audit.bursts import created_days
 from scoring.audit.quantify import ShareEstimator
+from scoring.audit.report import detect_bursts
 
 SHARES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
 N = 1000
@@ -126,9 +127,6 @@ def bursts(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -> 
     found = false_alarms = runs = nulls = 0
     estimator = ShareEstimator(validation)
 
-    def share_of(window: np.ndarray) -> float:  # as the report does
-        return estimator.estimate(window).estimate or 0.0
-
     for _ in range(reps):
         for base in (0.0, 0.05, 0.1, 0.2):
             length = int(rng.integers(100, 201))
@@ -144,7 +142,7 @@ def bursts(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -> 
             p = np.concatenate((around_p[:start], pool.p_pos[ir], around_p[start:]))
             d = np.concatenate((around_d[:start], pool.d_pos[ir], around_d[start:]))
             end = start + length - 1
-            hits = find_bursts(p, d, share_of=share_of)
+            hits = detect_bursts(p, d, estimator)
             runs += 1
             found += any(abs(b.start - start) <= 10 and abs(b.end - end) <= 10 for b in hits)
         for share in SHARES:
@@ -154,7 +152,7 @@ def bursts(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -> 
             d = np.concatenate((pool.d_pos[ip], pool.d_neg[ineg]))
             order = rng.permutation(N)
             nulls += 1
-            false_alarms += bool(find_bursts(p[order], d[order], share_of=share_of))
+            false_alarms += bool(detect_bursts(p[order], d[order], estimator))
     return {
         "collection": pool.name,
         "injected": runs,

@@ -21,9 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_score(sub)
+    _add_pipeline_commands(sub)
     _add_audit_file(sub)
     _add_audit(sub)
-    _add_pipeline_commands(sub)
     _add_alerts(sub)
     return parser
 
@@ -33,51 +33,6 @@ def _lazy(module: str) -> Callable[[argparse.Namespace], int]:
 
     def handler(args: argparse.Namespace) -> int:
         return int(importlib.import_module(module).run(args))
-
-    return handler
-
-
-def _add_pipeline_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    log_level = {"default": None, "metavar": "LEVEL", "help": "debug, info, warning or error"}
-    cmd = sub.add_parser(
-        "worker",
-        help="run audit workers on the Redis queue",
-        description="Take audits from the Redis queue (FOLLOWAUDIT_REDIS_URL; unset: the "
-        "embedded local redis-server) and answer them. SIGTERM finishes or hands back "
-        "running audits.",
-    )
-    cmd.add_argument("--concurrency", type=int, metavar="N", help="audits at a time")
-    cmd.add_argument("--log-level", **{**log_level, "default": "info"})  # type: ignore[arg-type]
-    cmd.set_defaults(handler=_run_pipeline("worker"))
-    cmd = sub.add_parser(
-        "run",
-        help="run a worker and every chat adapter that has a token",
-        description="Run a worker and every chat adapter with a configured token; with no "
-        "FOLLOWAUDIT_REDIS_URL an embedded redis-server is started. Without any chat token, "
-        "runs the console chat.",
-    )
-    cmd.add_argument("--log-level", **{**log_level, "default": "info"})  # type: ignore[arg-type]
-    cmd.set_defaults(handler=_run_pipeline("run"))
-    cmd = sub.add_parser(
-        "chat",
-        help="console chat: /audit HANDLE lines on stdin, progress and reports on stdout",
-        description="Read '/audit bsky:someone [SAMPLE] [fresh]' lines from standard input, "
-        "print progress and each report (plain text) once, and at the end of input wait for "
-        "every audit queued, then exit 0.",
-    )
-    cmd.add_argument(
-        "--no-worker", action="store_true", help="only queue: a `followaudit worker` audits"
-    )
-    cmd.add_argument("--log-level", **{**log_level, "default": "warning"})  # type: ignore[arg-type]
-    cmd.set_defaults(handler=_run_pipeline("chat"))
-
-
-def _run_pipeline(name: str) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        from bot.commands import pipeline
-
-        result: int = getattr(pipeline, name)(args)
-        return result
 
     return handler
 
@@ -152,6 +107,51 @@ def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     cmd.set_defaults(handler=_lazy("bot.commands.audit"))
 
 
+def _add_pipeline_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    log_level = {"default": None, "metavar": "LEVEL", "help": "debug, info, warning or error"}
+    cmd = sub.add_parser(
+        "worker",
+        help="run audit workers on the Redis queue",
+        description="Take audits from the Redis queue (FOLLOWAUDIT_REDIS_URL; unset: the "
+        "embedded local redis-server) and answer them. SIGTERM finishes or hands back "
+        "running audits.",
+    )
+    cmd.add_argument("--concurrency", type=int, metavar="N", help="audits at a time")
+    cmd.add_argument("--log-level", **{**log_level, "default": "info"})  # type: ignore[arg-type]
+    cmd.set_defaults(handler=_run_pipeline("worker"))
+    cmd = sub.add_parser(
+        "run",
+        help="run a worker and every chat adapter that has a token",
+        description="Run a worker and every chat adapter with a configured token; with no "
+        "FOLLOWAUDIT_REDIS_URL an embedded redis-server is started. Without any chat token, "
+        "runs the console chat.",
+    )
+    cmd.add_argument("--log-level", **{**log_level, "default": "info"})  # type: ignore[arg-type]
+    cmd.set_defaults(handler=_run_pipeline("run"))
+    cmd = sub.add_parser(
+        "chat",
+        help="console chat: /audit HANDLE lines on stdin, progress and reports on stdout",
+        description="Read '/audit bsky:someone [SAMPLE] [fresh]' lines from standard input, "
+        "print progress and each report (plain text) once, and at the end of input wait for "
+        "every audit queued, then exit 0.",
+    )
+    cmd.add_argument(
+        "--no-worker", action="store_true", help="only queue: a `followaudit worker` audits"
+    )
+    cmd.add_argument("--log-level", **{**log_level, "default": "warning"})  # type: ignore[arg-type]
+    cmd.set_defaults(handler=_run_pipeline("chat"))
+
+
+def _run_pipeline(name: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        from bot.commands import pipeline
+
+        result: int = getattr(pipeline, name)(args)
+        return result
+
+    return handler
+
+
 def _add_alerts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     alerts = sub.add_parser("alerts", help="watched accounts: re-audits and alerts")
     cmds = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
@@ -171,7 +171,8 @@ def _add_alerts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.handler(args))
+    handler = args.handler
+    return int(handler(args) or 0)
 
 
 if __name__ == "__main__":

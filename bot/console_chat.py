@@ -74,28 +74,22 @@ def parse_command(line: str, parse_handle: HandleParser, settings: Settings) -> 
 
 
 def default_handle_parser(settings: Settings) -> HandleParser:
-    """The sources' parser (``bot.handles``) when present, else a minimal Bluesky-only one."""
-    try:
-        from bot.handles import parse_handle  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # the sources branch is not merged yet
-        return _minimal_parser
+    """The sources' handle parser with this deployment's defaults; ValueError for a bad one."""
+    from urllib.parse import urlsplit
+
+    from bot.handles import parse_handle
+    from bot.sources.errors import BadHandle
+
+    instance = urlsplit(settings.mastodon.base_url or "").hostname
 
     def parse(text: str) -> tuple[str, str]:
-        h = parse_handle(text, settings.default_platform)
+        try:
+            h = parse_handle(text, settings.default_platform, mastodon_instance=instance)
+        except BadHandle as exc:
+            raise ValueError(str(exc)) from None
         return h.platform, h.handle
 
     return parse
-
-
-def _minimal_parser(text: str) -> tuple[str, str]:
-    body = text.strip()
-    for prefix in ("bsky:", "bluesky:", "@"):
-        if body.lower().startswith(prefix):
-            body = body[len(prefix) :]
-    body = body.lstrip("@").lower()
-    if not body or len(body) > 253 or not all(c.isalnum() or c in ".-" for c in body):
-        raise ValueError(f"Not a handle: {text[:60]!r}. {HELP}")
-    return "bluesky", body
 
 
 class ConsoleChat:

@@ -66,8 +66,9 @@ async def run_worker(
     """Build the runner named by ``worker.runner`` and work until ``stop``; a crash of the worker
     loop itself is logged and the loop restarted (audits in flight are taken over by heartbeat)."""
     from bot.pipeline.budget import RedisBudgets
-    from bot.pipeline.runner import load_runner_factory
+    from bot.pipeline.runner import RunnerContext, load_runner_factory
     from bot.pipeline.store import Store
+    from bot.pipeline.uploads import UploadStore
     from bot.pipeline.worker import Worker
 
     metrics = metrics or Metrics()
@@ -75,7 +76,8 @@ async def run_worker(
         Store(redis, settings.redis.prefix), settings.limits.platforms, clock=clock,
         metrics=metrics,
     )  # fmt: skip
-    runner = load_runner_factory(settings.worker.runner)(settings, budgets)
+    uploads = UploadStore(redis, settings.redis.prefix, int(settings.history.retention_seconds))
+    runner = load_runner_factory(settings.worker.runner)(settings, RunnerContext(budgets, uploads))
     delay = 0.1
     try:
         while not stop.is_set():

@@ -7,6 +7,8 @@ below. Secrets are ``SecretStr``: they never print in logs, reprs or errors.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -69,6 +71,10 @@ class WorkerSettings(BaseModel):
     shutdown_grace_seconds: float = Field(20.0, ge=0)
     #: Progress updates to chats at most this often (stage changes always go out).
     progress_interval_seconds: float = Field(0.5, ge=0)
+    #: Checkpoints are saved at most this often (each holds the followers read so far).
+    checkpoint_interval_seconds: float = Field(1.0, ge=0)
+    #: An audit running longer than this is answered with a failure.
+    audit_timeout_seconds: float = Field(600.0, gt=0)
     #: ``module:callable`` building the AuditRunner from Settings.
     runner: str = "bot.audit_runner:build_runner"
     #: ``/healthz`` and ``/metrics``; port 0 turns the endpoint off.
@@ -134,8 +140,29 @@ class HistorySettings(BaseModel):
 
 
 class TelegramSettings(BaseModel):
+    """The Telegram bot. ``base_url`` is the Bot API server's root: the bot calls
+    ``{base_url}/bot{token}/{method}`` and downloads ``{base_url}/file/bot{token}/{path}``."""
+
     token: SecretStr | None = None
     base_url: str = "https://api.telegram.org"
+    #: ``polling`` (getUpdates, the default) or ``webhook`` (Telegram POSTs to webhook_url).
+    mode: Literal["polling", "webhook"] = "polling"
+    #: The public https address Telegram posts updates to (webhook mode).
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    #: Checked against ``X-Telegram-Bot-Api-Secret-Token`` on every webhook request.
+    webhook_secret: SecretStr | None = None
+    #: getUpdates long-poll timeout.
+    poll_timeout_seconds: float = Field(30.0, ge=0)
+    #: Largest export downloaded through getFile (the Bot API serves at most 20 MB).
+    max_upload_bytes: int = Field(5_000_000, ge=1024, le=20_000_000)
+    #: How long the buttons under a report keep working.
+    button_ttl_seconds: int = Field(7 * 86400, ge=60)
+    #: A progress message is edited at most this often (stage changes and the report always go).
+    progress_edit_seconds: float = Field(1.0, ge=0)
+    #: Updates handled at once (a flood of users queues beyond this).
+    concurrent_updates: int = Field(32, ge=1)
 
 
 class DiscordSettings(BaseModel):

@@ -36,6 +36,7 @@ FloatArray = npt.NDArray[np.float64]
 PROFILE_SLOT_PLATFORMS: Final = frozenset({"twitter", "x"})
 _DIGITS: Final = "0123456789"
 _SECONDS_PER_DAY: Final = 86400.0
+_MAX_COUNT: Final = 1e15
 #: Creation dates later than the snapshot by more than this are impossible: treated as unknown.
 _FUTURE_TOLERANCE_DAYS: Final = 1.0
 
@@ -138,18 +139,28 @@ def _flag_column(values: list[bool | None]) -> FloatArray:
 
 
 def _count_column(values: list[Any]) -> FloatArray:
-    """Counts (int or None) to float with None -> NaN; numpy maps None to NaN for float dtype."""
+    """Counts (int or None) to float with None -> NaN; numpy maps None to NaN for float dtype.
+
+    Counts beyond any real platform's (a hostile 10**400) are capped rather than overflowing.
+    """
     if not values:
         return np.empty(0, dtype=np.float64)
-    return np.array(values, dtype=np.float64)
+    try:
+        out = np.array(values, dtype=np.float64)
+    except OverflowError:
+        out = np.array([None if v is None else min(v, _MAX_COUNT) for v in values], np.float64)
+    return np.minimum(out, _MAX_COUNT)
 
 
 def _extra_number(extra: Mapping[str, Any], key: str) -> float:
     value = extra.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return math.nan
-    number = float(value)
-    return number if math.isfinite(number) and number >= 0 else math.nan
+    try:
+        number = float(value)
+    except OverflowError:
+        return math.nan
+    return number if math.isfinite(number) and 0 <= number <= _MAX_COUNT else math.nan
 
 
 def _handle_stats(handles: list[str | None]) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -195,15 +206,19 @@ def _name_handle_mismatch(handle: str | None, name: str | None) -> float:
     """
     if not handle or not name or not name.isascii():
         return math.nan
-    h = handle.split("@", 1)[0].split(".", 1)[0].casefold().strip(_HANDLE_EDGES)
-    words = name.casefold().split()
-    n = "".join(words)
+    h = handle.casefold()
+    if "@" in h:
+        h = h.split("@", 1)[0]
+    if "." in h:
+        h = h.split(".", 1)[0]
+    h = h.strip(_HANDLE_EDGES)
+    n = name.casefold()
     if len(h) < 3 or len(n) < 3:
         return math.nan
-    if h[:3] in n or n[:3] in h:
+    if h[:3] in n:
         return 0.0
-    for w in words:
-        if len(w) >= 3 and w[:3] in h:
+    for word in n.split():
+        if len(word) >= 3 and word[:3] in h:
             return 0.0
     return 1.0
 

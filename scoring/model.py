@@ -7,6 +7,19 @@ training population so that an unknown feature contributes exactly 0, then a Pla
 terms that added most to it: they cannot disagree with the probability.
 
 Inference needs numpy only; the artifact is validated in full before anything is built from it.
+
+``Model.validation`` (written by ``scoring.train``) holds out-of-sample figures only::
+
+    {"cv":   {"pooled": M, "collections": {name: M, ...}},   # stratified 5-fold, all data
+     "loco": {"pooled": M, "collections": {name: M, ...}},   # each collection held out
+     "counts_only": {"cv": {...}, "loco": {...}},            # same, only counts known
+     "reliability": {"cv": [...], "loco": [...]},            # 10 bins: n, mean_p, observed
+     "cresci_2015_cv": M, "cresci_2015_cv_in_domain": M, "description": str, ...}
+
+where each M is ``{"n_pos", "n_neg", "auc", "accuracy", "brier", "tpr", "fpr", "mean_p_pos",
+"mean_p_neg", "hist_pos", "hist_neg"}`` (rates at p >= 0.5; histograms: 20 equal bins of p on
+[0, 1], fractions of each class) and a collection's name is its ``source`` up to the first
+``/`` (``cresci-2015``, ``cresci-2017``, ``instafake``, ``twitter-human-bots-kaggle-2020``).
 """
 
 from __future__ import annotations
@@ -137,6 +150,11 @@ class Term:
     knots: FloatArray
     values: FloatArray
 
+    @property
+    def active(self) -> bool:
+        """False when the shape is flat zero (the feature taught the model nothing)."""
+        return bool(np.any(self.values != 0.0))
+
     def evaluate(self, x: FloatArray) -> FloatArray:
         """Contribution to the logit for each value of the feature (NaN -> 0)."""
         out = np.interp(x, self.knots, self.values)
@@ -179,17 +197,29 @@ def _rate(count: float, days: float, what: str, one: str) -> str:
     return f"{_plural(count, one, what)} in {_age(days)}"
 
 
+def _few(count: float, days: float, one: str, many: str, verb: str = "") -> str:
+    """'no posts in an account 2 years old', 'only 12 posts', '1,200 posts'."""
+    if count == 0:
+        return f"no {many}{verb} in an account {_age(days)} old" if days >= 1 else f"no {many}"
+    text = _plural(count, one, many) + verb
+    return f"only {text}" if count < 100 else text
+
+
 # Row layout: Columns.matrix() -> followers, following, posts, likes, listed, age_days,
 # bio_chars, handle_chars, handle_digits, handle_trailing.
 _Row = Sequence[float]
 _TEXTS: Final[Mapping[str, Callable[[_Row, float], str]]] = {
     "follow_ratio": lambda r, x: f"following {_num(r[1])}, followed by {_num(r[0])}",
     "log_followers": lambda r, x: (
-        f"only {_plural(r[0], 'follower')}" if r[0] < 100 else _plural(r[0], "follower")
+        "no followers"
+        if r[0] == 0
+        else f"only {_plural(r[0], 'follower')}"
+        if r[0] < 100
+        else _plural(r[0], "follower")
     ),
     "log_following": lambda r, x: f"following {_plural(r[1], 'account')}",
-    "log_posts": lambda r, x: "no posts" if r[2] == 0 else _plural(r[2], "post"),
-    "log_likes": lambda r, x: "no likes given" if r[3] == 0 else _plural(r[3], "like") + " given",
+    "log_posts": lambda r, x: _few(r[2], r[5], "post", "posts"),
+    "log_likes": lambda r, x: _few(r[3], r[5], "like", "likes", " given"),
     "log_listed": lambda r, x: "on no lists" if r[4] == 0 else f"on {_plural(r[4], 'list')}",
     "log_age_days": lambda r, x: f"account {_age(r[5])} old",
     "posts_per_day": lambda r, x: _rate(r[2], r[5], "posts", "post"),
@@ -203,7 +233,11 @@ _TEXTS: Final[Mapping[str, Callable[[_Row, float], str]]] = {
     "has_url": lambda r, x: "no link in profile" if x < 0.5 else "has a link in profile",
     "has_location": lambda r, x: "no location" if x < 0.5 else "has a location",
     "handle_length": lambda r, x: f"handle {_plural(r[7], 'character')} long",
-    "handle_digits": lambda r, x: f"handle contains {_plural(r[8], 'digit')}",
+    "handle_digits": lambda r, x: (
+        f"handle ends in {_plural(r[8], 'digit')}"
+        if r[9] == r[8] and r[8] > 0
+        else f"handle contains {_plural(r[8], 'digit')}"
+    ),
     "handle_trailing_digits": lambda r, x: f"handle ends in {_plural(r[9], 'digit')}",
     "name_handle_mismatch": lambda r, x: (
         "display name unlike the handle" if x >= 0.5 else "display name like the handle"
@@ -248,9 +282,10 @@ class Model:
 
     def contributions_from_features(self, features: FloatArray) -> FloatArray:
         """Per-term logit contributions, shape (n, len(terms)); unknown features give 0."""
-        out = np.empty((features.shape[0], len(self.terms)), dtype=np.float64)
+        out = np.zeros((features.shape[0], len(self.terms)), dtype=np.float64)
         for k, (term, col) in enumerate(zip(self.terms, self._columns, strict=True)):
-            out[:, k] = term.evaluate(features[:, col])
+            if term.active:
+                out[:, k] = term.evaluate(features[:, col])
         return out
 
     def calibrate(self, logits: FloatArray) -> FloatArray:
@@ -272,7 +307,8 @@ class Model:
 
     def predict_proba(self, accounts: Sequence[Account]) -> FloatArray:
         """Calibrated fake probability of each account, shape (n,)."""
-        return self.calibrate(self.logits(accounts))
+        with _gc_paused():
+            return self.calibrate(self.logits(accounts))
 
     # -- verdicts ---------------------------------------------------------------------------
 
@@ -385,6 +421,62 @@ def _number_list(value: object, where: str) -> FloatArray:
     return np.array([_finite(v, f"{where}[{i}]") for i, v in enumerate(value)], dtype=np.float64)
 
 
+_METRIC_NUMBERS: Final = (
+    "auc",
+    "accuracy",
+    "brier",
+    "tpr",
+    "fpr",
+    "mean_p_pos",
+    "mean_p_neg",
+)
+
+
+def _check_metrics(m: object, where: str) -> None:
+    """One block of validation figures, as the audit reads them."""
+    _need(isinstance(m, dict), f"{where}: expected an object")
+    assert isinstance(m, dict)
+    for key in ("n_pos", "n_neg"):
+        v = m.get(key)
+        _need(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+            f"{where}.{key}: expected a count",
+        )
+    for key in _METRIC_NUMBERS:
+        v = m.get(key)
+        if v is not None:
+            _need(0.0 <= _finite(v, f"{where}.{key}") <= 1.0, f"{where}.{key}: not in [0, 1]")
+    for key in ("hist_pos", "hist_neg"):
+        h = m.get(key)
+        _need(isinstance(h, list) and len(h) == 20, f"{where}.{key}: expected 20 numbers")
+        assert isinstance(h, list)
+        for i, v in enumerate(h):
+            _need(0.0 <= _finite(v, f"{where}.{key}[{i}]") <= 1.0, f"{where}.{key}: not in [0, 1]")
+
+
+def _check_validation(v: object) -> None:
+    """The metric blocks of ``validation`` (cv, loco, counts_only) when present."""
+    assert isinstance(v, dict)
+    blocks: list[tuple[str, object]] = [
+        ("validation.cv", v.get("cv")),
+        ("validation.loco", v.get("loco")),
+    ]
+    counts = v.get("counts_only")
+    if isinstance(counts, dict):
+        blocks += [(f"validation.counts_only.{k}", counts.get(k)) for k in ("cv", "loco")]
+    for where, block in blocks:
+        if block is None or block == {}:
+            continue
+        _need(isinstance(block, dict), f"{where}: expected an object")
+        assert isinstance(block, dict)
+        _check_metrics(block.get("pooled"), f"{where}.pooled")
+        cols = block.get("collections")
+        _need(isinstance(cols, dict), f"{where}.collections: expected an object")
+        assert isinstance(cols, dict)
+        for name, m in cols.items():
+            _check_metrics(m, f"{where}.collections.{name}")
+
+
 def model_from_dict(data: object) -> Model:
     """Validate an artifact's data completely, then build the model; ModelError if invalid."""
     _need(isinstance(data, dict), "artifact: expected a JSON object at the top level")
@@ -446,6 +538,7 @@ def model_from_dict(data: object) -> Model:
         terms.append(Term(name, knots, values))
     for key in ("validation", "training", "hyperparameters"):
         _need(isinstance(data.get(key, {}), dict), f"{key}: expected an object")
+    _check_validation(data.get("validation", {}))
     return Model(
         version=model_version,  # type: ignore[arg-type]
         intercept=intercept,

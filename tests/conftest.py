@@ -3,52 +3,13 @@ and a controllable clock. Every branch reuses these."""
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-TESTS_DIR = Path(__file__).resolve().parent
-REPO_ROOT = TESTS_DIR.parent
-if str(TESTS_DIR) not in sys.path:  # helper modules beside the tests (e.g. pipeline_fakes)
-    sys.path.insert(0, str(TESTS_DIR))
-
-from bot.redis_server import RedisServer  # noqa: E402
-
-
-class FakeClock:
-    """Wall-clock seconds that move only when a test says so."""
-
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-async def wait_until(
-    predicate: Callable[[], Any], within: float = 15.0, what: str = "condition"
-) -> None:
-    """Poll ``predicate`` (truthy, or an awaitable of truthy) every few milliseconds until it
-    holds, failing after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = predicate()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.01)
+from bot.redis_server import RedisServer
+from tests.helpers import FakeClock
 
 
 @pytest.fixture

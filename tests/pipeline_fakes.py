@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections import defaultdict
 from typing import Any
 
@@ -177,9 +176,9 @@ class PlatformRunner:
             await self._session.close()
 
 
-def build_runner(settings: Any, budgets: Budgets) -> PlatformRunner:
+def build_runner(settings: Any, context: Any) -> PlatformRunner:
     """Runner factory for worker processes: the fake platform is ``bluesky.base_url``."""
-    return PlatformRunner(os.environ.get("FAKE_PLATFORM_URL") or settings.bluesky.base_url, budgets)
+    return PlatformRunner(settings.bluesky.base_url, context.budgets)
 
 
 class Collector:

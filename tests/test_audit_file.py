@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -105,3 +106,25 @@ def test_json_contract_chart_and_text(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["audit-file", str(followers), "--render", "html"]) == 0
     html = capsys.readouterr().out
     assert html.count("Grade ") == 1 and "<b>@everyone" not in html
+
+
+def test_standard_input_and_markdown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    followers = tmp_path / "followers.jsonl"
+    write_followers(followers, 40)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(followers.read_text(encoding="utf-8")))
+    assert main(["audit-file", "-", "--render", "markdown", "--total", "5000"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Grade ") == 1 and "the 40 most recent of 5,000 followers" in out
+    assert "Fake followers\\: " in out  # Markdown: the colon is escaped
+
+
+def test_an_empty_file_is_audited_as_no_followers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    assert main(["audit-file", str(empty), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["sample_size"] == 0 and data["grade"] is None and data["bursts"] == []

@@ -35,7 +35,7 @@ def test_days_are_configurable() -> None:
     assert out is not None and out.count == 1
 
 
-def test_never_posted_old_account_is_inactive_but_a_new_one_is_unknown() -> None:
+def test_never_posted_old_account_is_inactive_but_a_new_one_is_not() -> None:
     out = estimate_inactive([acc(0, None, posts=0, age=400), acc(1, None, posts=0, age=10)])
     assert out is not None and (out.count, out.known) == (1, 2)
 

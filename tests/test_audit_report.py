@@ -76,3 +76,11 @@ def test_config_is_checked() -> None:
         AuditConfig(samples=26)
     with pytest.raises(ValueError, match="inactive_days"):
         AuditConfig(inactive_days=0)
+
+
+def test_missing_probabilities_are_read_as_undecided() -> None:
+    accounts, batch = synth_audience(np.zeros(100, dtype=int))
+    batch.probabilities[:10] = np.nan
+    report = build_report(accounts, batch, model_version="m", validation=synth_validation())
+    data = json.loads(render_json(report))
+    assert 0.0 <= data["fake_share"]["estimate"] <= 0.2

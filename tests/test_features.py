@@ -153,5 +153,5 @@ def test_empty_batch_and_field_map() -> None:
 
 
 def test_huge_counts_stay_finite() -> None:
-    x = one(followers_count=10**18, following_count=0, posts_count=10**18)
+    x = one(followers_count=10**400, following_count=0, posts_count=10**18)
     assert np.isfinite(x[[col("log_followers"), col("follow_ratio"), col("log_posts")]]).all()

@@ -6,6 +6,7 @@ import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -83,6 +84,9 @@ def hostile() -> list[Account]:
         Account(platform="twitter", id="e", created_at=OBSERVED, observed_at=far, posts_count=9),
         Account(platform="t", id="f", handle="\ud800\n", display_name="\u202e名前🙂" * 500),
         Account(platform="mastodon", id="g", handle="@", declared_bot=True, verified=True),
+        Account.from_dict(
+            {"platform": "instagram", "id": "h", "followers_count": 10**400, "bio_length": 10**400}
+        ),
     ]
 
 
@@ -95,10 +99,10 @@ def test_packaged_artifact_loads_and_knows_its_features(model: Model) -> None:
 
 def test_probabilities_are_finite_and_in_range_for_hostile_inputs(model: Model) -> None:
     p = model.predict_proba(hostile())
-    assert p.shape == (7,)
+    assert p.shape == (8,)
     assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
     batch = model.score(hostile())
-    assert [v.id for v in batch.verdicts] == list("abcdefg")
+    assert [v.id for v in batch.verdicts] == list("abcdefgh")
     assert np.array_equal(batch.probabilities, p)
 
 
@@ -128,6 +132,10 @@ def test_bought_follower_scores_high_with_reasons_that_carry_its_values(model: M
     assert "following 4,812, followed by 3" in fake.reasons
     assert "follow_ratio" in fake.reason_codes
     assert real.reasons == () and real.reason_codes == ()
+    more = model.score([bought_follower()], max_reasons=8).verdicts[0].reasons
+    assert "no posts in an account 40 days old" in more
+    assert "handle ends in 8 digits" in more
+    assert "only 3 followers" in more
 
 
 def test_reasons_are_the_largest_contributions_in_order(model: Model) -> None:
@@ -203,6 +211,9 @@ def _artifact(model: Model) -> dict:  # type: ignore[type-arg]
         (lambda d: d.update(features=["log_followers", "nope"]), "unknown"),
         (lambda d: d.update(validation=[]), "validation"),
         (lambda d: d.update(kind="forest"), "kind"),
+        (lambda d: d["validation"]["loco"]["pooled"].update(auc=1.5), "loco.pooled.auc"),
+        (lambda d: d["validation"]["cv"]["pooled"]["hist_pos"].pop(), "20 numbers"),
+        (lambda d: d["validation"]["cv"]["collections"].update(x={"n_pos": -1}), "n_pos"),
     ],
 )
 def test_invalid_artifacts_are_refused_with_a_clear_message(
@@ -243,3 +254,89 @@ def test_counts_only_records_get_sensible_scores(model: Model) -> None:
     p = model.predict_proba([fake_like, real_like])
     assert p[0] > 0.5 > p[1]
     assert math.isfinite(float(p.sum()))
+
+
+def test_platforms_without_training_data_get_sensible_scores(model: Model) -> None:
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    person = Account(
+        platform="bluesky",
+        id="did:plc:person",
+        handle="alice.bsky.social",
+        display_name="Alice Martin",
+        bio="Illustrator. Cats.",
+        created_at=now - timedelta(days=400),
+        observed_at=now,
+        followers_count=300,
+        following_count=200,
+        posts_count=1500,
+        has_default_avatar=False,
+        has_banner=True,
+    )
+    fresh_fake = Account(
+        platform="bluesky",
+        id="did:plc:fake",
+        handle="xk2938471.bsky.social",
+        created_at=now - timedelta(days=3),
+        observed_at=now,
+        followers_count=0,
+        following_count=900,
+        posts_count=0,
+        has_default_avatar=True,
+        has_banner=False,
+    )
+    feed = Account(
+        platform="mastodon",
+        id="7",
+        handle="news@botsin.space",
+        display_name="News feed",
+        created_at=now - timedelta(days=900),
+        observed_at=now,
+        followers_count=1200,
+        following_count=0,
+        posts_count=40000,
+        has_banner=True,
+        declared_bot=True,
+    )
+    p = model.predict_proba([person, fresh_fake, feed, replace(feed, declared_bot=False)])
+    assert p[0] < 0.3 and p[1] > 0.9
+    assert p[2] > 0.7 and p[2] > p[3]
+    assert "says it is a bot" in model.score([feed]).verdicts[0].reasons
+
+
+def test_random_partial_records_score_consistently(model: Model) -> None:
+    rng = np.random.default_rng(11)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def maybe(value: Any) -> Any:
+        return None if rng.random() < 0.3 else value
+
+    accounts = [
+        Account(
+            platform=str(rng.choice(["twitter", "bluesky", "mastodon", "instagram", "x"])),
+            id=str(i),
+            handle=maybe(f"h{int(rng.integers(0, 10**6))}"),
+            display_name=maybe("Some Name"),
+            bio=maybe("b" * int(rng.integers(1, 200))),
+            created_at=maybe(now - timedelta(days=int(rng.integers(-30, 6000)))),
+            observed_at=maybe(now),
+            followers_count=maybe(int(rng.integers(0, 10**7))),
+            following_count=maybe(int(rng.integers(0, 10**5))),
+            posts_count=maybe(int(rng.integers(0, 10**6))),
+            likes_count=maybe(int(rng.integers(0, 10**6))),
+            has_default_avatar=maybe(bool(rng.random() < 0.2)),
+            has_banner=maybe(bool(rng.random() < 0.5)),
+            verified=maybe(bool(rng.random() < 0.1)),
+        )
+        for i in range(2000)
+    ]
+    batch = model.score(accounts)
+    p = batch.probabilities
+    assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+    assert np.allclose(p, model.predict_proba(accounts))
+    assert np.allclose(model.calibrate(model.logits(accounts)), p)
+    for v in batch.verdicts:
+        assert set(v.reason_codes) <= set(model.reason_labels)
+        assert all(v.reasons) and len(v.reasons) == len(v.reason_codes)
+        if v.fake_probability < MIN_REASON_PROBABILITY:
+            assert v.reasons == ()
+    assert any(v.reasons for v in batch.verdicts)

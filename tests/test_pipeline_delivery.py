@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from conftest import wait_until
-from pipeline_fakes import Collector, request
-
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.messages import AuditJob, AuditOutcome
 from bot.pipeline.service import AuditService
 from bot.pipeline.store import WORKER_GROUP, Store
+from tests.helpers import wait_until
+from tests.pipeline_fakes import Collector, request
 
 
 async def _answer(store: Store, job_id: str, text: str) -> int:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
-
-from conftest import FakeClock
-from pipeline_fakes import request
 
 from bot.pipeline.resilience import connect
 from bot.pipeline.service import AuditService
+from tests.helpers import FakeClock, wait_until
+from tests.pipeline_fakes import request
 
 
 def _service(redis: Any, make_settings: Any, clock: FakeClock, **limits: Any) -> AuditService:
@@ -75,3 +75,40 @@ async def test_submit_is_idempotent_by_request_id(
     )  # fmt: skip
     assert await redis.xlen("fa:audits") == 1
     assert await service.queue_depth() == 1
+
+
+async def test_platform_request_budget_is_shared_by_every_client(
+    redis: Any, redis_url: str, clock: FakeClock
+) -> None:
+    from bot.pipeline.budget import RedisBudgets
+    from bot.pipeline.metrics import Metrics
+    from bot.pipeline.store import Store
+    from bot.settings import PlatformBudget
+
+    budget = {"bluesky": PlatformBudget(requests=3, window_seconds=60, concurrency=10)}
+    other = connect(redis_url)
+    try:
+        a = RedisBudgets(Store(redis), budget, clock=clock)
+        metrics = Metrics()
+        b = RedisBudgets(Store(other), budget, clock=clock, metrics=metrics)
+        for budgets in (a, b, a):
+            async with budgets.request("bluesky"):
+                pass
+        fourth_done = asyncio.Event()
+
+        async def fourth() -> None:
+            async with b.request("bluesky"):
+                fourth_done.set()
+
+        task = asyncio.create_task(fourth())
+        waits = metrics.budget_waits.labels("bluesky")
+        await wait_until(lambda: waits._value.get() == 1, what="the fourth request waiting")
+        assert await redis.zcard("fa:budget:bluesky:rate") == 3
+        assert not fourth_done.is_set()  # the window is full until the first request leaves it
+        clock.advance(60.5)
+        await asyncio.wait_for(task, 5)
+        assert fourth_done.is_set()
+        async with a.request("unbudgeted-platform"):  # no budget configured: no wait
+            pass
+    finally:
+        await other.aclose()

@@ -10,8 +10,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import wait_until
-from pipeline_fakes import request
 
 from bot.ops import start_ops_server
 from bot.pipeline.messages import (
@@ -26,6 +24,8 @@ from bot.pipeline.messages import (
 from bot.pipeline.metrics import Metrics
 from bot.pipeline.resilience import TRANSIENT, connect
 from bot.redis_server import RedisServer
+from tests.helpers import wait_until
+from tests.pipeline_fakes import request
 
 
 def test_redis_server_keeps_data_across_restart_and_socket_is_private() -> None:
@@ -107,3 +107,27 @@ async def test_connect_fails_fast_so_callers_decide(redis_server: RedisServer) -
             await asyncio.wait_for(client.ping(), 5)
     finally:
         await client.aclose()
+
+
+def test_public_names() -> None:
+    import bot.pipeline
+
+    assert set(bot.pipeline.__all__) == {
+        "AuditJob", "AuditOutcome", "AuditRequest", "AuditRunner", "AuditService", "Budgets",
+        "Checkpoint", "Delivery", "DeliveryConsumer", "DeliveryHandler", "MessageError",
+        "Progress", "ProgressSink", "ReplyTo", "RunnerContext", "Submission",
+        "TransientAuditError", "UserError", "UserFacingError", "Worker",
+    }  # fmt: skip
+    assert all(hasattr(bot.pipeline, name) for name in bot.pipeline.__all__)
+
+
+def test_score_command_does_not_import_the_pipeline() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bot.cli; bot.cli.build_parser(); "
+        "print(any(m.startswith(('redis', 'bot.pipeline', 'aiohttp')) for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

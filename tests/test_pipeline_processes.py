@@ -4,6 +4,7 @@ worker processes, Redis restarts, and the console chat's contract."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -11,12 +12,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import REPO_ROOT, TESTS_DIR, wait_until
-from pipeline_fakes import Collector, FakePlatform, request
 
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.service import AuditService
 from bot.redis_server import RedisServer
+from tests.helpers import REPO_ROOT, wait_until
+from tests.pipeline_fakes import Collector, FakePlatform, request
 
 STALL = "1.0"
 
@@ -26,12 +27,12 @@ def _env(redis_url: str, platform_url: str, **extra: str) -> dict[str, str]:
     env.update(
         FOLLOWAUDIT_REDIS_URL=redis_url,
         FOLLOWAUDIT_BLUESKY__BASE_URL=platform_url,
-        FOLLOWAUDIT_WORKER__RUNNER="pipeline_fakes:build_runner",
+        FOLLOWAUDIT_WORKER__RUNNER="tests.pipeline_fakes:build_runner",
         FOLLOWAUDIT_WORKER__STALL_SECONDS=STALL,
         FOLLOWAUDIT_WORKER__RETRY_BASE_SECONDS="0",
         FOLLOWAUDIT_WORKER__SHUTDOWN_GRACE_SECONDS="1",
         FOLLOWAUDIT_DELIVERY__CLAIM_IDLE_SECONDS="1",
-        PYTHONPATH=os.pathsep.join([str(TESTS_DIR), str(REPO_ROOT)]),
+        PYTHONPATH=str(REPO_ROOT),
     )
     env.update(extra)
     return env
@@ -113,6 +114,11 @@ async def test_worker_killed_mid_audit_is_finished_by_another_with_one_answer(
     assert platform.requests.count(("gina.test", 200)) == 2
     second.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(second.wait(), 10) == 0
+    assert second.stderr is not None
+    logs = [json.loads(line) for line in (await second.stderr.read()).splitlines()]
+    finished = [e for e in logs if e["msg"] == "audit finished"]
+    assert len(finished) == 1 and finished[0]["job_id"] and finished[0]["handle"] == "gina.test"
+    assert finished[0]["attempt"] == 2  # the takeover's attempt
     stop.set()
     await adapter
 
@@ -216,3 +222,36 @@ async def test_console_chat_waits_through_worker_kill_and_redis_restart(
     assert chat.returncode == 0, err.decode()[-2000:]
     assert text.count("Audit of ivy.test") == 1 and text.count("Audit of jay.test") == 1
     assert text.count("report:") == 2
+
+
+async def test_console_chat_starts_and_stops_an_embedded_redis(
+    tmp_path: Any, platform: FakePlatform, procs: Procs
+) -> None:
+    data_dir = tmp_path / "redis"
+    env = _env("", platform.url, FOLLOWAUDIT_REDIS__DATA_DIR=str(data_dir))
+    del env["FOLLOWAUDIT_REDIS_URL"]
+    chat = await procs.start("chat", env=env, stdin=True)
+    out, err = await asyncio.wait_for(chat.communicate(b"/audit kim.test 250\n"), 60)
+    assert chat.returncode == 0, err.decode()[-2000:]
+    assert out.decode().count("Audit of kim.test") == 1
+    assert (data_dir / "appendonlydir").is_dir()
+    assert not RedisServer.embedded(data_dir).answers()  # stopped with the chat
+
+
+async def test_run_without_chat_tokens_is_the_console_chat(
+    redis_url: str, platform: FakePlatform, procs: Procs
+) -> None:
+    run = await procs.start("run", env=_env(redis_url, platform.url), stdin=True)
+    out, err = await asyncio.wait_for(run.communicate(b"/audit lee.test 250\n"), 60)
+    assert run.returncode == 0, err.decode()[-2000:]
+    assert out.decode().count("Audit of lee.test") == 1
+
+
+async def test_console_chat_says_so_when_its_worker_cannot_start(
+    redis_url: str, platform: FakePlatform, procs: Procs
+) -> None:
+    env = _env(redis_url, platform.url, FOLLOWAUDIT_WORKER__RUNNER="no.such.module:build")
+    chat = await procs.start("chat", env=env, stdin=True)
+    _out, err = await asyncio.wait_for(chat.communicate(b"/audit kim.test\n"), 60)
+    assert chat.returncode == 2
+    assert "the worker could not start" in err.decode()

@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import FakeClock, wait_until
-from pipeline_fakes import Collector, FakePlatform, PlatformRunner, request
 
 from bot.pipeline.delivery import DeliveryConsumer
+from bot.pipeline.messages import AuditJob
 from bot.pipeline.service import AuditService
 from bot.pipeline.store import WORKER_GROUP, Store
-from bot.pipeline.worker import Worker
+from bot.pipeline.worker import RedisCheckpoint, Worker
+from tests.helpers import FakeClock, wait_until
+from tests.pipeline_fakes import Collector, FakePlatform, PlatformRunner, request
 
 
 class Harness:
@@ -61,8 +62,9 @@ async def platform() -> AsyncIterator[FakePlatform]:
 async def harness(redis: Any, make_settings: Any, platform: FakePlatform, clock: FakeClock,
                   ) -> AsyncIterator[Harness]:  # fmt: skip
     settings = make_settings(
-        worker={"stall_seconds": 0.6, "concurrency": 4, "retry_base_seconds": 0.0,
-                "progress_interval_seconds": 0.0, "shutdown_grace_seconds": 0.5},
+        worker={"stall_seconds": 1.0, "concurrency": 4, "retry_base_seconds": 0.0,
+                "progress_interval_seconds": 0.0, "shutdown_grace_seconds": 0.5,
+                "checkpoint_interval_seconds": 0.0},
         limits={"user_requests": 1000, "chat_requests": 1000, "user_in_flight": 100},
     )  # fmt: skip
     h = Harness(redis, settings, platform, clock)
@@ -173,28 +175,33 @@ async def _eq(value: Any, expected: int) -> bool:
 
 
 async def test_stalled_audit_is_taken_over_from_its_checkpoint(harness: Harness) -> None:
-    """A 'dead' consumer read the entry and never renewed it: a live worker takes it over after
-    the stall period and resumes from the saved checkpoint; one answer."""
+    """A worker took the entry, saved a checkpoint after the first page and died: a live worker
+    takes it over once it has been idle for the stall period, resumes from the checkpoint, and
+    answers once."""
     await harness.start_adapter()
-    harness.platform.hold("frank.test", 200)
-    ghost_runner = PlatformRunner(harness.platform.url)
-    ghost = Worker(harness.redis, harness.settings, ghost_runner, clock=harness.clock, name="ghost")
-    ghost_stop = asyncio.Event()
-    ghost_task = asyncio.create_task(ghost.run(ghost_stop))
+    store = Store(harness.redis)
+    await store.ensure_group(store.stream, WORKER_GROUP)
     await harness.service.submit(request("frank.test"))
-    await harness.platform.wait_request("frank.test", 200)
-    # the ghost dies: its tasks stop without answering or renewing anything
-    ghost_task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await ghost_task
-    harness.platform.release("frank.test", 200)
-    await ghost_runner.aclose()
+    loop = asyncio.get_running_loop()
+    died_at = loop.time()  # the entry's idle time starts when "dead" reads it, just after
+    ((_, entries),) = await harness.redis.xreadgroup(WORKER_GROUP, "dead", {store.stream: ">"})
+    _msg_id, fields = entries[0]
+    job = AuditJob.from_json(fields[b"job"])
+    assert await store.start(job.job_id, "dead", harness.clock()) == ("run", 1)
+    await RedisCheckpoint(store, job.job_id, "dead", 600).save({"cursor": 100, "read": 100})
     live = harness.start_worker(name="live")
     await wait_until(lambda: harness.collector.results(), what="taken-over result")
+    waited = loop.time() - died_at
+    stall = harness.settings.worker.stall_seconds
+    assert stall <= waited < 2 * stall + 0.5  # taken over within a further stall period
     assert live.metrics.takeovers._value.get() == 1
-    assert harness.platform.fetches("frank.test") == 1  # resumed, not restarted
-    assert harness.platform.requests.count(("frank.test", 200)) == 2
+    assert ("frank.test", 0) not in harness.platform.requests  # resumed, not restarted
+    assert harness.platform.requests.count(("frank.test", 100)) == 1
+    (result,) = harness.collector.results()
+    assert result.outcome.report["sample"]["size"] == 250
     await wait_until(lambda: not live._tasks, what="live worker idle")
+    info = await store.job_info(job.job_id)
+    assert info["state"] == "done" and info["attempts"] == "2"
     assert len(harness.collector.results()) == 1
 
 
@@ -250,3 +257,61 @@ async def test_submit_rides_out_a_redis_outage(harness: Harness, redis_server: A
     sub = await harness.service.submit(request("during.test"))
     assert sub.status == "queued"
     await wait_until(lambda: len(harness.collector.results()) == 2, what="answer after outage")
+
+
+async def test_an_audit_that_never_ends_is_answered_with_a_timeout(harness: Harness) -> None:
+    harness.settings.worker.audit_timeout_seconds = 0.3
+    await harness.start_adapter()
+    harness.platform.hold("stuck.test", 0)
+    harness.start_worker()
+    await harness.service.submit(request("stuck.test"))
+    await wait_until(lambda: harness.collector.results(), what="timeout answer")
+    error = harness.collector.results()[0].outcome.error
+    assert error is not None and error.code == "timeout" and "too long" in error.message
+
+
+async def test_an_audit_that_keeps_killing_workers_is_failed_and_dead_lettered(
+    harness: Harness,
+) -> None:
+    harness.settings.worker.max_deliveries = 1
+    await harness.start_adapter()
+    harness.platform.hold("poison.test", 0)
+    ghost_runner = PlatformRunner(harness.platform.url)
+    harness.runners.append(ghost_runner)
+    ghost = Worker(harness.redis, harness.settings, ghost_runner, clock=harness.clock, name="g")
+    ghost_task = asyncio.create_task(ghost.run(asyncio.Event()))
+    await harness.service.submit(request("poison.test"))
+    await harness.platform.wait_request("poison.test", 0)
+    ghost_task.cancel()  # the first worker dies on it
+    with contextlib.suppress(asyncio.CancelledError):
+        await ghost_task
+    harness.start_worker(name="live")
+    await wait_until(lambda: harness.collector.results(), what="failure answer")
+    error = harness.collector.results()[0].outcome.error
+    assert error is not None and error.code == "failed"
+    store = Store(harness.redis)
+    (dead,) = await harness.redis.xrange(store.dead)
+    assert b"gave up" in dead[1][b"dead_reason"]
+    assert harness.platform.fetches("poison.test") == 1
+
+
+async def test_a_running_audit_is_joined_only_when_its_sample_is_large_enough(
+    harness: Harness,
+) -> None:
+    harness.platform.hold("size.test", 0)
+    await harness.start_adapter()
+    harness.start_worker()
+    big = await harness.service.submit(request("size.test", sample=200))
+    smaller = await harness.service.submit(request("size.test", user="u2", sample=100))
+    larger = await harness.service.submit(request("size.test", user="u3", sample=250))
+    assert (big.status, smaller.status, larger.status) == ("queued", "coalesced", "queued")
+    assert smaller.job_id == big.job_id and larger.job_id != big.job_id
+    after = await harness.service.submit(request("size.test", user="u4", sample=250))
+    assert after.status == "coalesced" and after.job_id == larger.job_id
+    harness.platform.release("size.test", 0)
+    await wait_until(lambda: len(harness.collector.results()) == 4, what="four answers")
+    sizes = sorted(d.outcome.report["sample"]["size"] for d in harness.collector.results())
+    assert sizes == [200, 200, 250, 250]
+    assert harness.platform.fetches("size.test") == 2
+    # both finished: nothing is in flight for the handle any more
+    assert await harness.redis.get("fa:inflight:bluesky:size.test") is None

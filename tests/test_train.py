@@ -140,3 +140,13 @@ def test_model_separates_real_labelled_rows() -> None:
     y = np.array([a.label for a in rows])
     assert np.isfinite(p).all()
     assert auc(y, p) > 0.9
+
+
+def test_fit_copes_with_one_small_collection() -> None:
+    accounts = [a for a in synthetic(n_per=6) if a.source and a.source.startswith("alpha")]
+    for validate in (False, True):
+        model = fit(accounts, validate=validate)
+        assert "loco" not in model.validation or not model.validation["loco"]
+        assert model.validation["cv"]["pooled"]["n_pos"] == 6
+        p = model.predict_proba(accounts)
+        assert np.isfinite(p).all() and model.calibration[0] > 0

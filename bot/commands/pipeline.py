@@ -70,8 +70,17 @@ async def _chat(settings: Settings, *, with_worker: bool) -> int:
         console = ConsoleChat(redis, settings)
         consumer_stop = asyncio.Event()
         tasks = [asyncio.create_task(console.consumer.run(consumer_stop))]
+        failure: list[BaseException] = []
         if with_worker:
-            tasks.append(asyncio.create_task(run_worker(settings, redis, worker_stop)))
+            worker_task = asyncio.create_task(run_worker(settings, redis, worker_stop))
+
+            def worker_done(task: asyncio.Task[None]) -> None:
+                if not task.cancelled() and task.exception() is not None:
+                    failure.append(task.exception())  # type: ignore[arg-type]
+                    stop.set()  # the worker cannot even start: nothing would ever answer
+
+            worker_task.add_done_callback(worker_done)
+            tasks.append(worker_task)
         lines = await read_lines(sys.stdin)
         try:
             while not stop.is_set():
@@ -86,6 +95,9 @@ async def _chat(settings: Settings, *, with_worker: bool) -> int:
             await asyncio.gather(*tasks, return_exceptions=True)
             if not console.owed:
                 await console.close()
+    if failure:
+        print(f"followaudit chat: the worker could not start: {failure[0]}", file=sys.stderr)
+        return 2
     return 0 if not console.owed else 1
 
 
@@ -128,7 +140,7 @@ def _configured_adapters(settings: Settings) -> list[str]:
 
 
 #: Each chat adapter module exposes ``async def serve(settings, redis, stop) -> None``.
-ADAPTER_MODULES = {"telegram": "bot.telegram_bot", "discord": "bot.discord_bot"}
+ADAPTER_MODULES = {"telegram": "bot.telegram", "discord": "bot.discord_bot"}
 
 
 async def _run(settings: Settings, adapters: list[str]) -> int:

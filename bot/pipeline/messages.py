@@ -153,8 +153,13 @@ class AuditRequest:
 
     @property
     def coalesce_key(self) -> str:
-        """Requests with the same key share one audit (and one cached result)."""
+        """Requests with the same key share one cached result (same handle and sample)."""
         return f"{self.platform}:{self.handle}:{self.sample}"
+
+    @property
+    def handle_key(self) -> str:
+        """A request joins a running audit of the same handle that reads at least its sample."""
+        return f"{self.platform}:{self.handle}"
 
     @property
     def coalescable(self) -> bool:

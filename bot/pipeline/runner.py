@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.pipeline.messages import AuditJob, AuditOutcome
@@ -23,8 +24,10 @@ __all__ = [
     "Budgets",
     "Checkpoint",
     "ProgressSink",
+    "RunnerContext",
     "RunnerFactory",
     "TransientAuditError",
+    "Uploads",
     "UserFacingError",
     "load_runner_factory",
 ]
@@ -72,6 +75,20 @@ class Budgets(Protocol):
     def request(self, platform: str) -> AbstractAsyncContextManager[None]: ...
 
 
+class Uploads(Protocol):
+    """Uploaded exports parked in Redis: ``job.options["upload"]`` names one."""
+
+    async def get(self, upload_id: str) -> bytes | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerContext:
+    """What the pipeline gives a runner when it is built: shared budgets and uploads."""
+
+    budgets: Budgets
+    uploads: Uploads
+
+
 class AuditRunner(Protocol):
     async def run(
         self, job: AuditJob, progress: ProgressSink, checkpoint: Checkpoint
@@ -80,9 +97,9 @@ class AuditRunner(Protocol):
     async def aclose(self) -> None: ...
 
 
-#: Builds a runner from the settings and the shared budgets; named by ``worker.runner``. The
-#: worker calls ``aclose()`` when it stops (close HTTP sessions there).
-RunnerFactory = Callable[["Settings", Budgets], AuditRunner]
+#: Builds a runner from the settings and the pipeline's context; named by ``worker.runner``.
+#: The worker calls ``aclose()`` when it stops (close HTTP sessions there).
+RunnerFactory = Callable[["Settings", RunnerContext], AuditRunner]
 
 
 def load_runner_factory(spec: str) -> RunnerFactory:

@@ -30,6 +30,7 @@ local now, cache_ttl = tonumber(ARGV[8]), tonumber(ARGV[9])
 local ur, uw = tonumber(ARGV[10]), tonumber(ARGV[11])
 local cr, cw = tonumber(ARGV[12]), tonumber(ARGV[13])
 local cap, job_id, job_json, req_ttl = tonumber(ARGV[14]), ARGV[15], ARGV[16], tonumber(ARGV[17])
+local hkey, sample = ARGV[18], tonumber(ARGV[19])
 
 local prev = redis.call("GET", P.."req:"..rid)
 if prev then return prev end
@@ -73,8 +74,11 @@ if redis.call("SCARD", bk) >= cap then
   return cjson.encode({status="refused", reason="in_flight"})
 end
 
-if ckey ~= "" then
-  local jid = redis.call("GET", P.."inflight:"..ckey)
+-- Coalesce by handle: join a running audit of the same handle reading at least this sample.
+if hkey ~= "" then
+  local cur = redis.call("GET", P.."inflight:"..hkey)
+  local sep = cur and string.find(cur, "|", 1, true)
+  local jid = sep and tonumber(string.sub(cur, sep + 1)) >= sample and string.sub(cur, 1, sep - 1)
   if jid then
     redis.call("RPUSH", P.."job:"..jid..":waiters", req)
     redis.call("SADD", bk, rid)
@@ -85,9 +89,10 @@ if ckey ~= "" then
 end
 
 local jk = P.."job:"..job_id
-redis.call("HSET", jk, "state", "queued", "stage", "queued", "ckey", ckey, "created_at", now,
-  "attempts", 0)
-if ckey ~= "" then redis.call("SET", P.."inflight:"..ckey, job_id) end
+local pointer = job_id.."|"..sample
+redis.call("HSET", jk, "state", "queued", "stage", "queued", "ckey", ckey, "hkey", hkey,
+  "inflight", pointer, "created_at", now, "attempts", 0)
+if hkey ~= "" then redis.call("SET", P.."inflight:"..hkey, pointer) end
 redis.call("RPUSH", jk..":waiters", req)
 redis.call("SADD", bk, rid)
 redis.call("EXPIRE", bk, 86400)
@@ -188,8 +193,9 @@ if ok and ckey ~= "" then
   redis.call("ZREMRANGEBYRANK", hk, 0, -(hist_max + 1))
   redis.call("EXPIRE", hk, ret)
 end
-if ckey ~= "" and redis.call("GET", P.."inflight:"..ckey) == job_id then
-  redis.call("DEL", P.."inflight:"..ckey)
+local hkey = redis.call("HGET", jk, "hkey") or ""
+if hkey ~= "" and redis.call("GET", P.."inflight:"..hkey) == redis.call("HGET", jk, "inflight") then
+  redis.call("DEL", P.."inflight:"..hkey)
 end
 local n = fanout(P, job_id, "result", "r", outcome, maxlen, true)
 redis.call("DEL", jk..":waiters", jk..":ckpt")

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from bot.pipeline.messages import AuditOutcome, AuditRequest, UserError, new_id
+from bot.pipeline.messages import AuditOutcome, AuditRequest, ReplyTo, UserError, new_id
 from bot.pipeline.resilience import retrying
 from bot.pipeline.store import Store
+from bot.pipeline.uploads import UploadStore
 
 __all__ = ["AuditService", "Submission", "describe_age"]
 
@@ -76,9 +77,11 @@ class AuditService:
         user_rate: tuple[int, float] = (10, 60.0),
         chat_rate: tuple[int, float] = (30, 60.0),
         user_in_flight: int = 3,
+        upload_ttl: int = 86400,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = Store(redis, prefix)
+        self.uploads = UploadStore(redis, prefix, upload_ttl)
         self.cache_ttl = cache_ttl
         self.user_rate = user_rate
         self.chat_rate = chat_rate
@@ -100,6 +103,7 @@ class AuditService:
             user_rate=(lim.user_requests, lim.user_window_seconds),
             chat_rate=(lim.chat_requests, lim.chat_window_seconds),
             user_in_flight=lim.user_in_flight,
+            upload_ttl=int(min(86400, settings.history.retention_seconds)),
             clock=clock,
         )
 
@@ -141,6 +145,31 @@ class AuditService:
             reply.status, request, job_id=reply.job_id, position=reply.position, age=reply.age,
             outcome=outcome,
         )  # fmt: skip
+
+    async def submit_upload(
+        self,
+        data: bytes,
+        *,
+        user: str,
+        chat: str,
+        reply: ReplyTo,
+        name: str = "upload",
+        format: str = "auto",
+        sample: int = 1000,
+        trusted: bool = False,
+    ) -> Submission:
+        """Audit an uploaded export (CSV, JSON, JSON Lines): the file is parked in Redis for the
+        worker and deleted when the audit is answered. Never coalesced or cached."""
+        upload_id = await self.uploads.put(data)
+        safe = "".join(c for c in name if c.isprintable())[:120] or "upload"
+        request = AuditRequest(
+            user=user, chat=chat, reply=reply, platform="upload", handle=safe, sample=sample,
+            options={"upload": upload_id, "name": safe, "format": format},
+        )  # fmt: skip
+        submission = await self.submit(request, trusted=trusted)
+        if submission.status == "refused":
+            await self.uploads.delete(upload_id)
+        return submission
 
     async def result(self, job_id: str) -> AuditOutcome | None:
         return await retrying(lambda: self.store.result(job_id), what="result")

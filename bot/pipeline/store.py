@@ -1,8 +1,9 @@
 """The pipeline's Redis layout and the atomic steps on it (see ``scripts``).
 
 Layout (prefix ``fa:`` by default): ``audits`` is the queue stream (group ``workers``);
-``job:<id>`` a hash with its ``:waiters`` list and ``:ckpt`` checkpoint; ``inflight:<key>`` and
-``cache:<key>`` point at the running and the last finished job for a platform, handle and sample;
+``job:<id>`` a hash with its ``:waiters`` list and ``:ckpt`` checkpoint; ``inflight:<platform>:
+<handle>`` points at the running audit of a handle (and its sample), ``cache:<platform>:<handle>:
+<sample>`` at the last finished one;
 ``result:<id>`` an outcome; ``history:<platform>:<handle>`` finished job ids by time;
 ``deliver:<adapter>`` a chat adapter's stream (group ``adapter``); ``audits:dead`` dead letters.
 """
@@ -102,6 +103,7 @@ class Store:
                 "1" if request.fresh else "0", repr(now), repr(cache_ttl),
                 user_rate[0], repr(user_rate[1]), chat_rate[0], repr(chat_rate[1]),
                 user_in_flight, job.job_id, job.to_json(), REQUEST_MEMORY_SECONDS,
+                request.handle_key if request.coalescable else "", request.sample,
             ]
         )  # fmt: skip
         obj = json.loads(raw)
@@ -160,7 +162,8 @@ class Store:
                 args=[
                     self.prefix, job.job_id, msg_id, outcome.to_json(), repr(now),
                     "1" if outcome.ok else "0", repr(cache_ttl), repr(retention), history_max,
-                    job.platform, job.handle, maxlen, JOB_MEMORY_SECONDS,
+                    job.platform, job.handle, maxlen,
+                    max(1, min(JOB_MEMORY_SECONDS, int(retention))),
                 ]
             )
         )  # fmt: skip

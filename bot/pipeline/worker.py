@@ -41,14 +41,21 @@ log = logging.getLogger("followaudit.worker")
 
 #: Retry delays after transient platform errors never exceed this.
 MAX_BACKOFF_SECONDS = 60.0
+#: Consumers of exited workers are forgotten after a day idle with nothing pending.
+CLEANUP_INTERVAL_SECONDS = 600.0
+DEAD_CONSUMER_IDLE_MS = 86_400_000
 
 
 class RedisCheckpoint:
     """The audit's resumable state in Redis; only the job's current owner may save."""
 
-    def __init__(self, store: Store, job_id: str, owner: str, ttl: int) -> None:
+    def __init__(
+        self, store: Store, job_id: str, owner: str, ttl: int, min_interval: float = 0.0
+    ) -> None:
         self.store, self.job_id, self.owner, self.ttl = store, job_id, owner, ttl
+        self.min_interval = min_interval
         self.saves = 0
+        self._last = float("-inf")
 
     async def load(self) -> dict[str, Any] | None:
         raw = await retrying(lambda: self.store.load_checkpoint(self.job_id), what="checkpoint")
@@ -62,6 +69,12 @@ class RedisCheckpoint:
         return state if isinstance(state, dict) else None
 
     async def save(self, state: dict[str, Any]) -> None:
+        """Save, unless the last save is more recent than ``min_interval`` (a takeover then
+        resumes from that one: a little refetching for far fewer writes)."""
+        now = time.monotonic()
+        if now - self._last < self.min_interval:
+            return
+        self._last = now
         data = dumps({"v": VERSION, "state": state})
         await retrying(
             lambda: self.store.save_checkpoint(self.job_id, self.owner, data, self.ttl),
@@ -139,6 +152,7 @@ class Worker:
         self.started.set()
         log.info("worker started", extra={"worker": self.name, "concurrency": self.concurrency})
         next_claim = 0.0
+        next_cleanup = time.monotonic() + CLEANUP_INTERVAL_SECONDS
         try:
             while not stop.is_set():
                 free = self.concurrency - len(self._tasks)
@@ -151,6 +165,9 @@ class Worker:
                 if loop_now >= next_claim:
                     next_claim = loop_now + self.claim_interval
                     entries = await retrying(lambda n=free: self._autoclaim(n), what="autoclaim")  # type: ignore[misc]
+                    if loop_now >= next_cleanup:
+                        next_cleanup = loop_now + CLEANUP_INTERVAL_SECONDS
+                        await retrying(self._forget_dead_consumers, what="cleanup")
                     if entries:
                         self.metrics.takeovers.inc(len(entries))
                         log.info("took over stalled audits", extra={"count": len(entries)})
@@ -186,6 +203,13 @@ class Worker:
         )
         return [(_s(msg_id), fields or {}) for msg_id, fields in reply[1] if msg_id is not None]
 
+    async def _forget_dead_consumers(self) -> None:
+        """Remove consumers (workers that exited) idle for a day with nothing pending."""
+        for info in await self.store.redis.xinfo_consumers(self.store.stream, WORKER_GROUP):
+            name = _s(info["name"])
+            if info["pending"] == 0 and info["idle"] > DEAD_CONSUMER_IDLE_MS and name != self.name:
+                await self.store.redis.xgroup_delconsumer(self.store.stream, WORKER_GROUP, name)
+
     async def _pending(self) -> int:
         async def count() -> int:
             info = await self.store.redis.xpending(self.store.stream, WORKER_GROUP)
@@ -194,6 +218,10 @@ class Worker:
         return await retrying(count, what="pending")
 
     def _spawn(self, msg_id: str, fields: dict[bytes, bytes]) -> None:
+        if msg_id in self._tasks:
+            # Our own running entry came back from XAUTOCLAIM (Redis was unreachable for longer
+            # than the stall period): it is still ours and still running, so nothing to start.
+            return
         task = asyncio.create_task(self._handle(msg_id, fields), name=f"audit-{msg_id}")
         self._tasks[msg_id] = task
         self.metrics.running.set(len(self._tasks))
@@ -278,6 +306,10 @@ class Worker:
             error=outcome.error, finished_at=self.clock(),
         )  # fmt: skip
         answered = await retrying(lambda: self._finish(job, msg_id, outcome), what="finish")
+        upload = job.options.get("upload")
+        if isinstance(upload, str):
+            await retrying(lambda: self.store.redis.delete(self.store.key("upload", upload)),
+                           what="upload")  # fmt: skip
         self.metrics.audits.labels("ok" if outcome.ok else outcome.error.code).inc()  # type: ignore[union-attr]
         log.info("audit finished",
                  extra={"ok": outcome.ok, "answers": answered, "attempt": attempts})  # fmt: skip
@@ -303,12 +335,22 @@ class Worker:
     async def _run(self, job: AuditJob) -> AuditOutcome:
         ws = self.settings.worker
         checkpoint = RedisCheckpoint(
-            self.store, job.job_id, self.name, int(self.settings.history.retention_seconds)
+            self.store,
+            job.job_id,
+            self.name,
+            int(self.settings.history.retention_seconds),
+            ws.checkpoint_interval_seconds,
         )
         progress = _Progress(self, job)
         for attempt in range(ws.retries + 1):
             try:
-                return await self.runner.run(job, progress, checkpoint)
+                async with asyncio.timeout(ws.audit_timeout_seconds):
+                    return await self.runner.run(job, progress, checkpoint)
+            except TimeoutError:
+                log.error("audit timed out", extra={"timeout": ws.audit_timeout_seconds})
+                return AuditOutcome.failure(
+                    "timeout", "This audit took too long; please try again later."
+                )
             except UserFacingError as exc:
                 return AuditOutcome.failure(exc.code, exc.message, exc.retry_after)
             except TransientAuditError as exc:

@@ -2,11 +2,12 @@
 bought.
 
 Method: a likelihood-ratio scan. Every window of the follow order is tested against the rest of
-the sample: inside, the fake probabilities are read as (soft) coin flips with one rate; outside,
-with another; the log-likelihood ratio against a single rate for all measures how surprising the
-window is. The best window is reported when its ratio passes a threshold calibrated by simulation
-under the null of no burst (independent coin flips at the sample's own rate, the most variable
-case for scores in 0..1, see ``null_threshold``) and when it looks bought (at least ``min_size``
+the sample: inside and outside, followers are a two-class mixture with its own fake share, each
+probability read through the model's validated class histograms (``table``), or, without them,
+as a (soft) coin flip; the log-likelihood ratio against one share for all measures how
+surprising the window is. The best window is reported when its ratio passes a threshold
+calibrated by simulation under the null of no burst (see ``null_threshold``) and when it looks
+bought (at least ``min_size``
 followers, a fake share of at least ``min_share`` and well above the rest). The burst is then
 masked and the rest scanned again, up to ``max_bursts``. Because the baseline is the sample's own
 rate, a sample that is fake throughout has no burst: nothing in it stands out.
@@ -29,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.account import format_datetime
-from scoring.audit.types import FloatArray
+from scoring.audit.types import FloatArray, as_probabilities
 
 __all__ = ["Burst", "BurstConfig", "created_days", "find_bursts", "null_threshold"]
 
@@ -92,14 +93,15 @@ class Burst:
             "created_from": format_datetime(self.created_from),
             "created_to": format_datetime(self.created_to),
             "kind": self.kind,
-            "score": round(self.score, 2),
+            "score": round(self.score, 2) if math.isfinite(self.score) else None,
         }
 
 
 def null_threshold(n: int) -> float:
-    """The scan ratio that the best window of ``n`` passes under no burst well under 1% of the
-    time: a fit of the form a + b ln n, rounded up, to simulated independent coin flips at rates
-    2%-60% (the 99th percentile was 9-11.5 for n = 300-5,000)."""
+    """The scan ratio that the best window of ``n`` passes under no burst about 1% of the time
+    or less: a + b ln n, rounded up from simulations (99th percentiles: coin flips at 2-60%,
+    9-11.5 for n = 300-5,000; draws from the packaged model's validated histograms at 0-80%
+    fakes, 7.8-10.7 for n = 100-3,000)."""
     return 5.0 + 0.9 * math.log(max(n, 2))
 
 
@@ -263,7 +265,7 @@ def find_bursts(
     """
     cfg = config or BurstConfig()
     share = share_of or _mean
-    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    p = as_probabilities(probabilities)
     n = int(p.size)
     if created is None:
         days = np.full(n, np.nan)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from scoring.audit.bursts import Burst, created_days
-from scoring.audit.types import FloatArray
+from scoring.audit.types import FloatArray, as_probabilities
 
 __all__ = ["render_chart"]
 
@@ -36,7 +36,7 @@ def render_chart(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    p = as_probabilities(probabilities)
     days = created_days(created) if len(created) == len(p) else np.full(len(p), np.nan)
     # red dots drawn last, on top of the green ones
     order = np.argsort(p, kind="stable")

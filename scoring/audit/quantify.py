@@ -4,9 +4,11 @@ estimated").
 Counting ``p > 0.5`` is biased whenever the real share is far from the training mix, so the share
 is fitted as a two-component mixture: the sample's histogram of calibrated probabilities is
 matched, by maximum likelihood, to ``share * hist_pos + (1 - share) * hist_neg``, where the class
-histograms come from the model's out-of-sample validation. The interval joins the sampling error
-(a likelihood-ratio interval) with the model error (how far the estimate moves when each
-validated collection's histograms are used instead of the pooled ones).
+histograms come from the model's out-of-sample validation. The fits with the pooled and with
+each collection's histograms are averaged by likelihood. The interval joins the sampling error (a
+likelihood-ratio interval, widened for the histograms' own noise) with the model error (the
+spread of those fits). A sample that no validated histogram explains falls back to counting
+``p >= 0.5``, with an interval over every collection's error rates.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from typing import Any, Final
 
 import numpy as np
 
-from scoring.audit.types import FloatArray
+from scoring.audit.types import FloatArray, as_probabilities
 
 __all__ = [
     "METHOD_AVERAGE",
     "METHOD_MIXTURE",
-    "METHOD_MIXTURE_UNFAMILIAR",
     "METHOD_PACC",
+    "METHOD_UNFAMILIAR",
     "ErrorProfile",
     "Profiles",
     "ShareEstimate",
@@ -36,7 +38,7 @@ __all__ = [
 
 BINS: Final = 20
 METHOD_MIXTURE: Final = "mixture-mle"
-METHOD_MIXTURE_UNFAMILIAR: Final = "mixture-mle-unfamiliar"
+METHOD_UNFAMILIAR: Final = "count-unfamiliar"
 #: Lack of fit (G per degree of freedom) above which a sample is unlike every validated one.
 MISFIT_PER_BIN: Final = 3.0
 METHOD_PACC: Final = "pacc"
@@ -76,6 +78,9 @@ class ErrorProfile:
     mean_p_neg: float
     hist_pos: FloatArray | None = None
     hist_neg: FloatArray | None = None
+    #: Hard rates at p >= 0.5 (true and false positive rates), when validated.
+    tpr: float | None = None
+    fpr: float | None = None
 
     def smoothed(self) -> tuple[FloatArray, FloatArray] | None:
         """Histograms with half a count added to every bin, so no bin has probability zero."""
@@ -124,7 +129,15 @@ def _profile(name: str, d: Mapping[str, Any]) -> ErrorProfile | None:
         mean_p_neg=mpn,
         hist_pos=_as_hist(d.get("hist_pos")),
         hist_neg=_as_hist(d.get("hist_neg")),
+        tpr=_rate(d.get("tpr")),
+        fpr=_rate(d.get("fpr")),
     )
+
+
+def _rate(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1:
+        return float(value)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,8 +241,23 @@ def _misfit_limit(n: int, share: float, table: _Table) -> float:
     return MISFIT_PER_BIN * (BINS - 2) * inflation
 
 
+def _count_range(p: FloatArray, profiles: Sequence[ErrorProfile]) -> ShareEstimate:
+    """For a sample unlike any validated one: classify and count (p >= 0.5), with an interval
+    spanning the count adjusted by every validated collection's true and false positive rates
+    (``(count − fpr)/(tpr − fpr)``), widened by the count's sampling error."""
+    n = p.size
+    count = float(np.mean(p >= 0.5))
+    half = _Z95 * math.sqrt(max(count * (1 - count), 1.0 / n) / n)
+    answers = [count]
+    for prof in profiles:
+        if prof.tpr is not None and prof.fpr is not None and prof.tpr - prof.fpr >= 0.1:
+            answers.append(min(1.0, max(0.0, (count - prof.fpr) / (prof.tpr - prof.fpr))))
+    low, high = max(0.0, min(answers) - half), min(1.0, max(answers) + half)
+    return ShareEstimate(count, low, high, METHOD_UNFAMILIAR)
+
+
 def _mixture_estimate(
-    p: FloatArray, tables: Sequence[_Table], unseen: Sequence[_Table]
+    p: FloatArray, tables: Sequence[_Table], profiles: Sequence[ErrorProfile]
 ) -> ShareEstimate:
     """Average the fits of every validated profile, weighted by how well each explains the
     sample (Bayesian model averaging with equal priors); widen when none explains it."""
@@ -251,11 +279,9 @@ def _mixture_estimate(
     best = fits[best_i]
     lo, hi = _join(est, min(low, est), max(high, est), model_sd)
     if best.misfit > _misfit_limit(p.size, best.share, tables[best_i]):
-        # Unlike every validated collection: the error rates are unknown here, so the interval
-        # spans every collection's answer, including those of models facing unseen data.
-        every = [*shares.tolist(), *(_mixture(counts, t.log_mix).share for t in unseen)]
-        lo, hi = min(lo, *every), max(hi, *every)
-        return ShareEstimate(est, lo, hi, METHOD_MIXTURE_UNFAMILIAR)
+        # Unlike every validated collection: the histograms' shapes do not apply here, and the
+        # mixture fit can go far wrong; counting is cruder but robust.
+        return _count_range(p, profiles)
     return ShareEstimate(est, lo, hi, METHOD_MIXTURE)
 
 
@@ -305,10 +331,10 @@ class ShareEstimator:
         profiles = read_profiles(validation or {})
         self.pooled, self.collections = profiles.pooled, profiles.collections
         self._tables: list[_Table] = []
-        self._unseen: list[_Table] = []
+        self._profiles: list[ErrorProfile] = []
         if self.pooled is not None and self.pooled.smoothed() is not None:
-            self._tables = _tables((self.pooled, *self.collections))
-            self._unseen = _tables(profiles.unseen)
+            self._profiles = [q for q in (self.pooled, *self.collections) if q.smoothed()]
+            self._tables = _tables(self._profiles)
 
     @property
     def method(self) -> str:
@@ -318,23 +344,27 @@ class ShareEstimator:
 
     def scan_table(self, probabilities: FloatArray | Sequence[float]) -> FloatArray | None:
         """The log-mixture table (51 shares x 20 bins) of the validated profile that best
-        explains the sample, for the burst scan; ``None`` without validated histograms."""
-        p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+        explains the sample, for the burst scan; ``None`` without validated histograms or when
+        the sample is unlike all of them (the scan then reads probabilities as coin flips)."""
+        p = as_probabilities(probabilities)
         if not self._tables or p.size == 0:
             return None
         counts = _bin_counts(p)
-        best = max(self._tables, key=lambda t: float((t.log_mix @ counts).max()))
-        out: FloatArray = best.log_mix[::20]
+        fits = [_mixture(counts, t.log_mix) for t in self._tables]
+        i = int(np.argmax([f.loglik for f in fits]))
+        if fits[i].misfit > _misfit_limit(p.size, fits[i].share, self._tables[i]):
+            return None
+        out: FloatArray = self._tables[i].log_mix[::20]
         return out
 
     def estimate(self, probabilities: FloatArray | Sequence[float]) -> ShareEstimate:
         """The fake share of a sample, with its 95% interval."""
-        p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+        p = as_probabilities(probabilities)
         n = int(p.size)
         if n == 0:
             return ShareEstimate(None, None, None, self.method)
         if self._tables:
-            return _mixture_estimate(p, self._tables, self._unseen)
+            return _mixture_estimate(p, self._tables, self._profiles)
         mean_p = float(p.mean())
         # Sampling sd of a mean of values in 0..1 is at most a Bernoulli's with the same mean.
         sd_sample = math.sqrt(max(mean_p * (1 - mean_p), 1.0 / n) / n)

@@ -14,11 +14,18 @@ from scoring.account import Account, format_datetime
 from scoring.audit.bursts import Burst, BurstConfig, find_bursts
 from scoring.audit.grade import GradeBands, grade_for, verdict_for
 from scoring.audit.inactive import InactiveShare, estimate_inactive
-from scoring.audit.quantify import ShareEstimate, estimator_for
+from scoring.audit.quantify import ShareEstimate, ShareEstimator, estimator_for
 from scoring.audit.samples import MAX_SAMPLES, SuspiciousAccount, count_reasons, pick_suspicious
-from scoring.audit.types import FloatArray, ModelLike, ScoredLike
+from scoring.audit.types import FloatArray, ModelLike, ScoredLike, as_probabilities
 
-__all__ = ["AuditConfig", "AuditReport", "SampleInfo", "audit_accounts", "build_report"]
+__all__ = [
+    "AuditConfig",
+    "AuditReport",
+    "SampleInfo",
+    "audit_accounts",
+    "build_report",
+    "detect_bursts",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +129,27 @@ def _latest_observed(accounts: Sequence[Account]) -> datetime | None:
     return max(seen) if seen else None
 
 
+def detect_bursts(
+    p: FloatArray,
+    created: Sequence[datetime | None] | FloatArray,
+    estimator: ShareEstimator,
+    config: BurstConfig | None = None,
+) -> list[Burst]:
+    """Bursts judged with the model's validation: scanned on its class histograms, accepted on
+    the quantified fake share, each reported with that share's interval."""
+
+    def share_of(window: FloatArray) -> float:
+        return estimator.estimate(window).estimate or 0.0
+
+    out = []
+    for b in find_bursts(p, created, config, share_of, estimator.scan_table(p)):
+        window = estimator.estimate(p[b.start : b.end + 1])
+        if window.estimate is not None:
+            b = dataclasses.replace(b, fake_share=window.estimate, low=window.low, high=window.high)
+        out.append(b)
+    return out
+
+
 def build_report(
     accounts: Sequence[Account],
     scored: ScoredLike,
@@ -137,25 +165,14 @@ def build_report(
 ) -> AuditReport:
     """Assemble the report from accounts (newest first) and their scores, in the same order."""
     cfg = config or AuditConfig()
-    p = np.asarray(scored.probabilities, dtype=np.float64)
+    p = as_probabilities(scored.probabilities)
     verdicts = scored.verdicts
     if len(verdicts) != len(accounts) or p.shape != (len(accounts),):
         raise ValueError("accounts, probabilities and verdicts must have the same length")
     observed = observed_at or _latest_observed(accounts)
     estimator = estimator_for(validation)
     share = estimator.estimate(p)
-    bursts = []
-
-    def share_of(window: FloatArray) -> float:
-        return estimator.estimate(window).estimate or 0.0
-
-    created = [a.created_at for a in accounts]
-    table = estimator.scan_table(p)
-    for b in find_bursts(p, created, cfg.bursts, share_of, table):
-        window = estimator.estimate(p[b.start : b.end + 1])
-        if window.estimate is not None:
-            b = dataclasses.replace(b, fake_share=window.estimate, low=window.low, high=window.high)
-        bursts.append(b)
+    bursts = detect_bursts(p, [a.created_at for a in accounts], estimator, cfg.bursts)
     return AuditReport(
         sample=SampleInfo(len(accounts), total),
         fake_share=share,

@@ -14,9 +14,15 @@ import numpy.typing as npt
 
 from scoring.account import Account
 
-__all__ = ["FloatArray", "ModelLike", "ScoredLike", "VerdictLike"]
+__all__ = ["FloatArray", "ModelLike", "ScoredLike", "VerdictLike", "as_probabilities"]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def as_probabilities(values: FloatArray | Sequence[float]) -> FloatArray:
+    """A float array clipped to 0..1, a missing (NaN) probability read as 0.5: undecided."""
+    out: FloatArray = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.5), 0, 1)
+    return out
 
 
 class VerdictLike(Protocol):

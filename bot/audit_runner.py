@@ -1,0 +1,175 @@
+"""The real AuditRunner: fetch followers through ``bot.sources`` under the shared platform
+budgets, resume from the pipeline's checkpoint, score and report with ``scoring``, render every
+text and the chart. Built by the worker (``worker.runner`` names ``build_runner``)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from typing import Any
+
+import aiohttp
+
+from bot.handles import Handle
+from bot.pipeline.messages import AuditJob, AuditOutcome
+from bot.pipeline.runner import (
+    Budgets,
+    Checkpoint,
+    ProgressSink,
+    RunnerContext,
+    TransientAuditError,
+    Uploads,
+    UserFacingError,
+)
+from bot.settings import Settings
+
+__all__ = ["UPLOAD_PLATFORM", "PlatformAuditRunner", "build_runner", "error_code"]
+
+#: The ``platform`` of a request that audits an uploaded export (see ``AuditService``).
+UPLOAD_PLATFORM = "upload"
+
+log = logging.getLogger("followaudit.runner")
+
+
+def error_code(exc: BaseException) -> str:
+    """``NotFound`` -> ``not_found``: a stable code for a source error."""
+    name = type(exc).__name__
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+class PlatformAuditRunner:
+    """One per worker process: one HTTP session, the model loaded once (in a thread)."""
+
+    def __init__(
+        self, settings: Settings, budgets: Budgets | None = None, uploads: Uploads | None = None
+    ) -> None:
+        self.settings = settings
+        self.budgets = budgets
+        self.uploads = uploads
+        self._session: aiohttp.ClientSession | None = None
+        self._model: Any = None
+        self._model_lock = asyncio.Lock()
+
+    async def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(headers={"User-Agent": "followaudit/0.1"})
+        return self._session
+
+    async def _load_model(self) -> Any:
+        async with self._model_lock:
+            if self._model is None:
+                from scoring.model import load_model
+
+                self._model = await asyncio.to_thread(load_model, None)
+        return self._model
+
+    async def run(
+        self, job: AuditJob, progress: ProgressSink, checkpoint: Checkpoint
+    ) -> AuditOutcome:
+        from bot.sources import SourceError, source_for
+
+        if job.platform == UPLOAD_PLATFORM:
+            try:
+                result = await self._read_upload(job)
+            except SourceError as exc:
+                raise UserFacingError(error_code(exc), exc.message) from exc
+            await progress("scoring")
+            return await asyncio.to_thread(_report, result, await self._load_model())
+        handle = Handle(job.platform, job.handle)
+        gate = self.budgets.request if self.budgets is not None else None
+        source = source_for(handle.platform, await self._http(), self.settings, gate=gate)
+        resume = await checkpoint.load()
+
+        async def on_page(cp: Any) -> None:
+            await checkpoint.save(cp.to_dict())
+
+        async def on_progress(read: int, target: int) -> None:
+            await progress("fetching", read, target)
+
+        await progress("fetching", 0, job.sample)
+        try:
+            try:
+                result = await source.fetch(
+                    handle, sample=job.sample, progress=on_progress, on_page=on_page,
+                    resume=resume,
+                )  # fmt: skip
+            except ValueError:
+                if resume is None:
+                    raise
+                log.warning("checkpoint not usable; starting the fetch again")
+                result = await source.fetch(
+                    handle, sample=job.sample, progress=on_progress, on_page=on_page
+                )
+        except SourceError as exc:
+            if exc.retryable:
+                raise TransientAuditError(exc.message, getattr(exc, "retry_after", None)) from exc
+            raise UserFacingError(error_code(exc), exc.message) from exc
+        await progress("scoring")
+        model = await self._load_model()
+        # Scoring and the chart are CPU work: in a thread, so heartbeats keep their pace.
+        return await asyncio.to_thread(_report, result, model)
+
+    async def _read_upload(self, job: AuditJob) -> Any:
+        from bot.sources import read_upload
+
+        upload_id = job.options.get("upload")
+        data = await self.uploads.get(upload_id) if self.uploads and upload_id else None
+        if data is None:
+            raise UserFacingError(
+                "upload_expired", "That file is no longer available; please send it again."
+            )
+        return await read_upload(
+            data, self.settings, name=str(job.options.get("name") or job.handle),
+            format=str(job.options.get("format") or "auto"), sample=job.sample,
+        )  # fmt: skip
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _report(result: Any, model: Any) -> AuditOutcome:
+    from bot.chat.actions import extend_report
+    from scoring.audit import (
+        AuditConfig,
+        build_report,
+        render_html,
+        render_markdown,
+        render_text,
+    )
+    from scoring.audit.chart import render_chart
+
+    config = AuditConfig()
+    followers = result.followers
+    total = result.followers_total
+    if total is not None and total < len(followers):
+        total = len(followers)
+    scored = model.score(followers, max_reasons=config.max_reasons)
+    report = build_report(
+        followers, scored, model_version=model.version, validation=model.validation,
+        reason_labels=model.reason_labels, config=config, total=total,
+        subject=result.handle.handle, platform=result.handle.platform,
+    )  # fmt: skip
+    data = report.to_dict()
+    data["subject"] = result.subject_block()
+    # What the buttons under a chat report need: 25 suspicious accounts and every verdict (CSV).
+    extend_report(data, scored.verdicts, followers, threshold=config.threshold)
+    data["sample"] = {**data.get("sample", {}), **result.sample_block()}
+    data["requests"] = result.requests
+    data["skipped"] = result.skipped
+    texts = {
+        "plain": render_text(report),
+        "markdown": render_markdown(report),
+        "html": render_html(report),
+    }
+    attachments: dict[str, str] = {}
+    if followers:
+        png = render_chart(scored.probabilities, [a.created_at for a in followers], report.bursts)
+        attachments["chart.png"] = base64.b64encode(png).decode("ascii")
+    return AuditOutcome(report=data, texts=texts, attachments=attachments)
+
+
+def build_runner(settings: Settings, context: RunnerContext) -> PlatformAuditRunner:
+    return PlatformAuditRunner(settings, context.budgets, context.uploads)

@@ -1,0 +1,36 @@
+"""The Telegram bot: a thin python-telegram-bot adapter over the audit service (issue 6).
+
+``serve(settings, redis, stop)`` is what ``followaudit run`` starts when
+``FOLLOWAUDIT_TELEGRAM__TOKEN`` is set.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["ADAPTER", "TelegramAdapter", "build_application", "run_adapter", "serve"]
+
+if TYPE_CHECKING:
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from bot.settings import Settings
+
+
+async def serve(settings: Settings, redis: aioredis.Redis, stop: asyncio.Event) -> None:
+    from bot.telegram.app import serve as _serve
+
+    await _serve(settings, redis, stop)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("ADAPTER", "TelegramAdapter"):
+        from bot.telegram import adapter
+
+        return getattr(adapter, name)
+    if name in ("build_application", "run_adapter"):
+        from bot.telegram import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module 'bot.telegram' has no attribute {name!r}")

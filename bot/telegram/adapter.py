@@ -1,0 +1,477 @@
+"""The Telegram adapter: parse what a user sent, call the audit service, render what comes back.
+
+One first answer per request (a placeholder replaced at once by queued / joined / cached /
+refused), edited as progress arrives and finally replaced by the report; the chart follows as a
+photo. Everything that arrives through the delivery stream carries its conversation reference
+(``chat_id`` and the ``message_id`` to edit) in ``ReplyTo.conversation``, so a restarted process
+finishes what an earlier one started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+import redis.asyncio as aioredis
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.chat.actions import suspicious_accounts, verdicts_csv
+from bot.chat.commands import (
+    EXAMPLE,
+    HELP_LINES,
+    AuditCommand,
+    CommandError,
+    build_request,
+    looks_like_handle,
+    parse_audit_args,
+)
+from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, check_upload, safe_name
+from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery, Progress, ReplyTo
+from bot.pipeline.service import AuditService
+from bot.settings import Settings
+from bot.telegram import render
+from bot.telegram.buttons import ButtonState, ButtonStore, parse_callback
+
+__all__ = ["ADAPTER", "COMMANDS", "TelegramAdapter"]
+
+log = logging.getLogger("followaudit.telegram")
+
+#: The name of this adapter's delivery stream.
+ADAPTER: Final = "telegram"
+COMMANDS: Final = (
+    ("audit", "Audit an account's followers: /audit HANDLE [SAMPLE] [fresh]"),
+    ("help", "Handle forms, platforms and uploads"),
+)
+#: Requests whose message got its final answer, remembered so a late progress edit or the
+#: first answer never overwrites a report (bounded).
+_FINISHED_MEMORY: Final = 10_000
+_UNKNOWN: Final = f"I only know /audit and /help, e.g. {EXAMPLE}"
+
+Conversation = dict[str, Any]
+
+
+def _conversation(chat_id: int, message_id: int, thread_id: int | None) -> Conversation:
+    conv: Conversation = {"chat_id": chat_id, "message_id": message_id}
+    if thread_id is not None:
+        conv["thread_id"] = thread_id
+    return conv
+
+
+class TelegramAdapter:
+    """Handlers for the Application and the delivery handler; clients are passed in."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        redis: aioredis.Redis,
+        service: AuditService,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.service = service
+        self.clock = clock
+        tg = settings.telegram
+        self.buttons = ButtonStore(redis, prefix=settings.redis.prefix, ttl=tg.button_ttl_seconds)
+        self.max_upload = min(tg.max_upload_bytes, settings.uploads.max_bytes)
+        self.bot: Bot | None = None
+        self.username = ""
+        self._locks: dict[tuple[int, int], asyncio.Lock] = {}
+        self._finished: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._last_edit: dict[tuple[int, int], tuple[str, float]] = {}
+        self._progress_tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ wiring
+    def install(self, app: Application) -> None:  # type: ignore[type-arg]
+        """Register every handler and the one error handler on ``app``."""
+        self.bot = app.bot
+        private = filters.ChatType.PRIVATE
+        groups = filters.ChatType.GROUPS
+        new_only = ~filters.UpdateType.EDITED
+        app.add_handler(CommandHandler(("start", "help"), self.on_help, filters=new_only))
+        app.add_handler(CommandHandler("audit", self.on_audit, filters=new_only))
+        app.add_handler(
+            MessageHandler(
+                filters.Document.ALL
+                & new_only
+                & (private | filters.CaptionRegex(r"^/audit(@\w+)?(\s|$)")),
+                self.on_document,
+            )
+        )
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(
+            MessageHandler(filters.COMMAND & ~filters.UpdateType.EDITED, self.on_unknown)
+        )
+        app.add_handler(
+            MessageHandler(
+                private & filters.TEXT & ~filters.COMMAND & new_only,
+                self.on_private_text,
+            )
+        )
+        app.add_handler(
+            MessageHandler(
+                groups & filters.TEXT & filters.Entity(MessageEntity.MENTION) & new_only,
+                self.on_mention,
+            )
+        )
+        app.add_error_handler(self.on_error)
+
+    async def aclose(self) -> None:
+        """Cancel progress edits still in flight (the report is never among them)."""
+        tasks = list(self._progress_tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _bot(self) -> Bot:
+        if self.bot is None:
+            raise RuntimeError("install() the adapter on an Application first")
+        return self.bot
+
+    # ------------------------------------------------------------------ user-facing handlers
+    async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not self._addressed(message):
+            return
+        await message.reply_html(render.help_html(HELP_LINES), do_quote=False)
+
+    async def on_audit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        await self._audit_words(message, list(context.args or []))
+
+    async def on_private_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        if not looks_like_handle(message.text):
+            await message.reply_text(f"Send me a handle or a profile link, e.g. {EXAMPLE}")
+            return
+        await self._audit_words(message, message.text.split())
+
+    async def on_mention(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``@thisbot HANDLE [SAMPLE]`` in a group; mentions of anyone else are chatter."""
+        message = update.effective_message
+        if message is None or not message.text or not self.username:
+            return
+        mention = f"@{self.username}".lower()
+        words = message.text.split()
+        at = [i for i, w in enumerate(words) if w.lower().rstrip(",:") == mention]
+        if not at:
+            return
+        rest = words[at[0] + 1 :]
+        if not rest:
+            await message.reply_text(
+                f"Give me a handle, e.g. @{self.username} bsky:alice.bsky.social"
+            )
+            return
+        await self._audit_words(message, rest)
+
+    async def on_unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not self._addressed(message):
+            return
+        await message.reply_text(_UNKNOWN)
+
+    def _addressed(self, message: Message) -> bool:
+        """Private chats always; in groups only ``/cmd@thisbot`` (or a bare command, which with
+        privacy mode on only reaches us when meant for us)."""
+        if message.chat.type == ChatType.PRIVATE:
+            return True
+        text = message.text or message.caption or ""
+        first = text.split(maxsplit=1)[0] if text.split() else ""
+        _, at, target = first.partition("@")
+        return not at or target.lower() == self.username.lower()
+
+    async def _audit_words(self, message: Message, words: list[str]) -> None:
+        try:
+            command = parse_audit_args(words, self.settings)
+        except CommandError as exc:
+            await message.reply_text(str(exc))
+            return
+        await self.start_audit(message, command)
+
+    async def on_document(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or message.document is None or not self._addressed(message):
+            return
+        doc = message.document
+        words = (message.caption or "").split()[1:] if message.caption else []
+        most = min(self.settings.uploads.max_rows, self.settings.sample.max)
+        sample = most
+        if words and words[0].isdigit() and len(words[0]) <= 9:
+            sample = max(1, min(int(words[0]), most))
+        try:
+            check_upload(doc.file_name, doc.file_size, self.max_upload)
+            tg_file = await doc.get_file()
+            check_upload(None, tg_file.file_size, self.max_upload)
+            data = bytes(await tg_file.download_as_bytearray())
+            check_upload(None, len(data), self.max_upload)
+        except UploadError as exc:
+            await message.reply_text(str(exc))
+            return
+        command = AuditCommand(UPLOAD_PLATFORM, safe_name(doc.file_name), sample, fresh=True)
+        await self.start_audit(message, command, upload=data)
+
+    # ------------------------------------------------------------------ the audit flow
+    async def start_audit(
+        self,
+        message: Message,
+        command: AuditCommand,
+        *,
+        user_id: int | None = None,
+        upload: bytes | None = None,
+    ) -> None:
+        """Answer at once, submit, then turn the answer into queued / joined / cached / refused."""
+        bot = self._bot()
+        chat_id = message.chat.id
+        thread = message.message_thread_id if message.is_topic_message else None
+        first = await bot.send_message(
+            chat_id,
+            render.placeholder_html(command.platform, command.handle),
+            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+            message_thread_id=thread,
+        )
+        conv = _conversation(chat_id, first.message_id, thread)
+        sender = user_id if user_id is not None else _sender(message)
+        user, chat, reply = f"telegram:{sender}", f"telegram:{chat_id}", ReplyTo(ADAPTER, conv)
+        if upload is not None:
+            sub = await self.service.submit_upload(
+                upload, user=user, chat=chat, reply=reply, name=command.handle,
+                sample=command.sample,
+            )  # fmt: skip
+        else:
+            sub = await self.service.submit(build_request(command, user=user, chat=chat,
+                                                          reply=reply))  # fmt: skip
+        rid = sub.request.request_id
+        if sub.status == "cached" and sub.outcome is not None and sub.job_id:
+            await self.show_outcome(sub.request, sub.job_id, sub.outcome,
+                                    note=render.cached_note(sub))  # fmt: skip
+            return
+        async with self._lock(conv):
+            if rid in self._finished or _message_key(conv) in self._last_edit:
+                return  # the report, or a later progress, is already there
+            await self._edit(conv, render.submission_html(sub))
+            if sub.status == "refused":
+                self._finish(rid)
+
+    async def deliver(self, delivery: Delivery) -> None:
+        """The delivery stream's handler: progress edits (throttled, never after the report)
+        and the final report."""
+        if delivery.kind == "result" and delivery.outcome is not None:
+            try:
+                await self.show_outcome(delivery.request, delivery.job_id, delivery.outcome)
+            except Forbidden as exc:  # blocked by the user or removed from the group: for good
+                log.warning("report not deliverable: %s", exc)
+            except BadRequest as exc:
+                if "chat not found" not in str(exc).lower():
+                    raise  # anything else is retried by the delivery stream
+                log.warning("report not deliverable: %s", exc)
+        elif delivery.kind == "progress" and delivery.progress is not None:
+            task = asyncio.create_task(self._progress(delivery.request, delivery.progress))
+            self._progress_tasks.add(task)
+            task.add_done_callback(self._progress_tasks.discard)
+
+    async def _progress(self, request: AuditRequest, progress: Progress) -> None:
+        conv = request.reply.conversation
+        key = _message_key(conv)
+        if key is None:
+            return
+        text = render.progress_html(request.platform, request.handle, progress)
+        async with self._lock(conv):
+            if request.request_id in self._finished:
+                return
+            stage, at = self._last_edit.get(key, ("", -1e9))
+            now = self.clock()
+            if stage == progress.stage and now - at < self.settings.telegram.progress_edit_seconds:
+                return
+            self._last_edit[key] = (progress.stage, now)
+            try:
+                await self._edit(conv, text)
+            except TelegramError as exc:  # progress is best effort; the report is not
+                log.info("progress edit failed: %s", exc)
+
+    async def show_outcome(
+        self, request: AuditRequest, job_id: str, outcome: AuditOutcome, *, note: str | None = None
+    ) -> None:
+        """Replace the first answer with the report (more parts follow), buttons under its last
+        part, then the chart as a photo."""
+        conv = request.reply.conversation
+        chat_id = int(conv["chat_id"])
+        parts = render.report_parts(outcome, note=note)
+        markup = None
+        report = outcome.report if outcome.ok else None
+        if report is not None:
+            markup = await self._keyboard(request, job_id, report)
+        async with self._lock(conv):
+            self._finish(request.request_id)
+            last = await self._edit(conv, parts[0], markup if len(parts) == 1 else None)
+            for index, part in enumerate(parts[1:], start=2):
+                sent = await self._bot().send_message(
+                    chat_id, part, reply_markup=markup if index == len(parts) else None,
+                    message_thread_id=conv.get("thread_id"),
+                )  # fmt: skip
+                last = sent.message_id
+            self._last_edit.pop((chat_id, int(conv.get("message_id") or 0)), None)
+        png = render.chart_png(outcome) if report is not None else None
+        if png is not None and report is not None:
+            await self._bot().send_photo(
+                chat_id, png, caption=render.chart_caption(report),
+                reply_parameters=ReplyParameters(last, allow_sending_without_reply=True),
+                message_thread_id=conv.get("thread_id"),
+            )  # fmt: skip
+
+    async def _keyboard(
+        self, request: AuditRequest, job_id: str, report: dict[str, Any]
+    ) -> InlineKeyboardMarkup:
+        shown = report.get("suspicious")
+        state = ButtonState(
+            job_id, request.platform, request.handle, request.sample,
+            shown=len(shown) if isinstance(shown, list) else 0,
+        )  # fmt: skip
+        key = await self.buttons.put(state)
+        rows = [
+            [
+                InlineKeyboardButton("More accounts", callback_data=f"m:{key}"),
+                InlineKeyboardButton("All reasons", callback_data=f"r:{key}"),
+            ],
+            [InlineKeyboardButton("Verdicts CSV", callback_data=f"c:{key}")],
+        ]
+        if request.platform != UPLOAD_PLATFORM:
+            rows[1].append(InlineKeyboardButton("Re-run fresh", callback_data=f"f:{key}"))
+        return InlineKeyboardMarkup(rows)
+
+    async def _edit(
+        self, conv: Conversation, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> int:
+        """Edit the conversation's message; when it is gone, send a new one. Returns the id of
+        the message that now shows ``text``."""
+        chat_id, message_id = int(conv["chat_id"]), int(conv.get("message_id") or 0)
+        bot = self._bot()
+        if message_id:
+            try:
+                await bot.edit_message_text(text, chat_id, message_id, reply_markup=markup)
+                return message_id
+            except BadRequest as exc:
+                reason = str(exc).lower()
+                if "not modified" in reason:
+                    return message_id
+                if "not found" not in reason and "can't be edited" not in reason:
+                    raise
+        sent = await bot.send_message(
+            chat_id, text, reply_markup=markup, message_thread_id=conv.get("thread_id")
+        )
+        return sent.message_id
+
+    def _lock(self, conv: Conversation) -> asyncio.Lock:
+        key = _message_key(conv) or (0, 0)
+        lock = self._locks.get(key)
+        if lock is None:
+            if len(self._locks) > _FINISHED_MEMORY:
+                for old in [k for k, v in self._locks.items() if not v.locked()]:
+                    del self._locks[old]
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+    def _finish(self, request_id: str) -> None:
+        self._finished[request_id] = None
+        while len(self._finished) > _FINISHED_MEMORY:
+            self._finished.popitem(last=False)
+
+    # ------------------------------------------------------------------ buttons
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        parsed = parse_callback(query.data)
+        state = await self.buttons.get(parsed[1]) if parsed else None
+        outcome = await self.service.result(state.job_id) if state else None
+        message = query.message
+        if parsed is None or state is None or outcome is None or not isinstance(message, Message):
+            await query.answer("This report has expired; run /audit again.", show_alert=True)
+            return
+        action = parsed[0]
+        report = outcome.report or {}
+        chat_id = message.chat.id
+        reply = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+        thread = message.message_thread_id if message.is_topic_message else None
+        bot = self._bot()
+        if action == "f":
+            if state.platform == UPLOAD_PLATFORM:
+                await query.answer("Send the file again to audit it anew.", show_alert=True)
+                return
+            await query.answer("Running it again…")
+            command = AuditCommand(state.platform, state.handle, state.sample, fresh=True)
+            await self.start_audit(message, command, user_id=query.from_user.id)
+            return
+        await query.answer()
+        if action == "c":
+            data, complete = verdicts_csv(report)
+            name = f"verdicts-{safe_name(render.label(state.platform, state.handle))}.csv"
+            rows = data.count(b"\n") - 1
+            caption = f"{rows:,} verdicts" + ("" if complete else " (suspicious accounts only)")
+            await bot.send_document(chat_id, data, filename=name, caption=caption,
+                                    reply_parameters=reply, message_thread_id=thread)  # fmt: skip
+            return
+        if action == "m":
+            start = min(state.shown, len(suspicious_accounts(report)))
+            parts = render.accounts_html(report, start=start)
+        else:
+            parts = render.reasons_html(report)
+        for part in parts:
+            await bot.send_message(chat_id, part, reply_parameters=reply,
+                                   message_thread_id=thread)  # fmt: skip
+
+    # ------------------------------------------------------------------ errors
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The one error handler: log, and tell the user in one line when there is a chat."""
+        error = context.error
+        if isinstance(error, RetryAfter | Forbidden):
+            log.warning("telegram refused: %s", error)
+            return
+        log.error("update failed", exc_info=error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            try:
+                await context.bot.send_message(
+                    update.effective_chat.id, "Something went wrong; try again in a minute."
+                )
+            except TelegramError:
+                log.warning("could not tell the chat about the failure")
+
+
+def _sender(message: Message) -> int:
+    """Who asked, for the per-user limits: anonymous admins and channels count as their chat."""
+    if message.sender_chat is not None:
+        return message.sender_chat.id
+    return message.from_user.id if message.from_user is not None else message.chat.id
+
+
+def _message_key(conv: Conversation) -> tuple[int, int] | None:
+    try:
+        return int(conv["chat_id"]), int(conv.get("message_id") or 0)
+    except (KeyError, TypeError, ValueError):
+        return None

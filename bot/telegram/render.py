@@ -1,0 +1,216 @@
+"""Telegram HTML for each moment of an audit: the first answer, progress, the report, the chart
+caption and the button actions. Pure: no Telegram import, no I/O.
+
+Every platform-controlled string (names, handles, reasons, file names) goes through
+``scoring.audit.escape.escape_html`` (entities escaped, control characters removed, chat mentions
+broken, length bounded); every message is split or trimmed within the Bot API's limits by
+``bot.telegram_format`` without breaking markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from bot.chat.actions import reason_breakdown, subject_of, suspicious_accounts
+from bot.pipeline.messages import AuditOutcome, Progress
+from bot.pipeline.service import Submission, describe_age
+from bot.telegram_format import (
+    CAPTION_LIMIT,
+    MESSAGE_LIMIT,
+    escape,
+    split_html,
+    truncate_html,
+)
+from scoring.audit.escape import escape_html
+from scoring.audit.profiles import display_handle, profile_url
+
+__all__ = [
+    "MAX_PARTS",
+    "accounts_html",
+    "chart_caption",
+    "chart_png",
+    "help_html",
+    "label",
+    "placeholder_html",
+    "progress_bar",
+    "progress_html",
+    "reasons_html",
+    "report_parts",
+    "submission_html",
+]
+
+#: A report never takes more than this many messages (the rest is trimmed with an ellipsis).
+MAX_PARTS: Final = 3
+_BAR: Final = 12
+#: The largest chart accepted from an outcome (Telegram takes photos up to 10 MB).
+MAX_CHART_BYTES: Final = 5_000_000
+_PREFIX: Final = {"bluesky": "bsky"}
+
+
+def label(platform: str, handle: str) -> str:
+    """``bsky:alice.bsky.social``: how the bot names an audited account (raw: escape it)."""
+    return f"{_PREFIX.get(platform, platform)}:{handle}"
+
+
+def help_html(lines: Sequence[str]) -> str:
+    first, *rest = lines
+    return "\n".join([f"<b>{escape(first)}</b>", *(escape(line) for line in rest)])
+
+
+def progress_bar(done: int | None, total: int | None, stage: str) -> str:
+    """A text bar: fetching fills it to 90%, scoring to 95%."""
+    if stage == "scoring":
+        fill = 0.95
+    elif stage == "fetching" and total:
+        fill = 0.9 * min(1.0, max(0.0, (done or 0) / total))
+    else:
+        fill = 0.0
+    full = round(fill * _BAR)
+    return "▓" * full + "░" * (_BAR - full)
+
+
+def _title(platform: str, handle: str) -> str:
+    return f"Audit of <b>{escape_html(label(platform, handle), 120)}</b>"
+
+
+def placeholder_html(platform: str, handle: str) -> str:
+    """The instant first answer, replaced as soon as the service has the request."""
+    return f"{_title(platform, handle)}\n{progress_bar(0, 1, 'queued')} submitting…"
+
+
+def submission_html(sub: Submission) -> str:
+    """The first answer: queued (position), joined a running audit, or refused."""
+    req = sub.request
+    title = _title(req.platform, req.handle)
+    if sub.status == "queued":
+        return f"{title}\n{progress_bar(0, 1, 'queued')} queued, position {sub.position or 1}"
+    if sub.status == "coalesced":
+        return f"{title}\n{progress_bar(0, 1, 'queued')} joined the audit already running"
+    if sub.status == "refused" and sub.refusal is not None:
+        return f"⚠️ {escape(sub.refusal.message)}"
+    return f"{title}\n{escape(sub.describe())}"
+
+
+def progress_html(platform: str, handle: str, progress: Progress) -> str:
+    """A progress update: the bar and plain words (never a grade)."""
+    bar = progress_bar(progress.done, progress.total, progress.stage)
+    return f"{_title(platform, handle)}\n{bar} {escape(progress.describe())}"
+
+
+def _subject_line(report: Mapping[str, Any]) -> str | None:
+    """The audited account's display name (escaped), linked by its handle, when known."""
+    platform, handle, name = subject_of(report)
+    if not name:
+        return None
+    line = f"👤 {escape_html(name, 80)}"
+    url = profile_url(platform, handle) if handle else None
+    if url and handle:
+        line += f' (<a href="{escape(url)}">{escape_html("@" + handle, 80)}</a>)'
+    return line
+
+
+def report_parts(outcome: AuditOutcome, *, note: str | None = None) -> list[str]:
+    """The report as one to three messages of Telegram HTML (the first replaces the progress
+    message); an error outcome is one line."""
+    if not outcome.ok:
+        assert outcome.error is not None
+        return [f"⚠️ {escape(outcome.error.message)}"]
+    body = outcome.texts.get("html")
+    if not body:
+        body = escape(outcome.texts.get("plain") or "The audit finished without a report.")
+    head = []
+    if note:
+        head.append(f"<i>{escape(note)}</i>")
+    subject = _subject_line(outcome.report or {})
+    if subject:
+        head.append(subject)
+    markup = "\n".join([*head, body])
+    return split_html(markup, MESSAGE_LIMIT, max_parts=MAX_PARTS)
+
+
+def cached_note(sub: Submission) -> str:
+    return f"From a cached audit {describe_age(sub.age or 0)} old; add 'fresh' to run it anew."
+
+
+def chart_caption(report: Mapping[str, Any]) -> str:
+    """A short caption: whose chart, the grade and the fake share."""
+    platform, handle, _name = subject_of(report)
+    who = escape_html(label(platform, handle), 120) if handle else "this account"
+    grade = report.get("grade")
+    found = report.get("fake_share")
+    share: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    parts = [f"Fake-probability chart of <b>{who}</b>"]
+    if grade:
+        parts.append(f"Grade {escape(str(grade))}")
+    estimate = share.get("estimate")
+    if isinstance(estimate, int | float):
+        low, high = share.get("low"), share.get("high")
+        text = f"fake {round(100 * estimate)}%"
+        if isinstance(low, int | float) and isinstance(high, int | float):
+            text += f" ({round(100 * low)}–{round(100 * high)}%)"
+        parts.append(text)
+    return truncate_html(" · ".join(parts), CAPTION_LIMIT)
+
+
+def chart_png(outcome: AuditOutcome) -> bytes | None:
+    """The chart's PNG bytes, when the outcome has a sane one."""
+    data = outcome.attachments.get("chart.png")
+    if not data or len(data) > MAX_CHART_BYTES * 4 // 3 + 4:
+        return None
+    try:
+        png = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return png if png.startswith(b"\x89PNG") else None
+
+
+def _account_line(number: int, account: Mapping[str, Any]) -> str:
+    platform = str(account.get("platform") or "")
+    handle = account.get("handle")
+    shown = escape_html(display_handle(platform, str(account.get("id") or "?"),
+                                       str(handle) if handle else None), 80)  # fmt: skip
+    url = profile_url(platform, str(handle)) if handle else None
+    who = f'<a href="{escape(url)}">{shown}</a>' if url else shown
+    name = account.get("display_name")
+    if name:
+        who += f" ({escape_html(str(name), 60)})"
+    p = account.get("fake_probability")
+    prob = f", {round(100 * float(p))}%" if isinstance(p, int | float) else ""
+    reasons = [escape_html(str(r), 100) for r in (account.get("reasons") or [])[:4]]
+    tail = ": " + "; ".join(reasons) if reasons else ""
+    return f"{number}. {who}{prob}{tail}"
+
+
+def accounts_html(report: Mapping[str, Any], *, start: int = 0) -> list[str]:
+    """The suspicious accounts from ``start`` on (the report showed the first ones)."""
+    accounts = suspicious_accounts(report)
+    platform, handle, _ = subject_of(report)
+    who = escape_html(label(platform, handle), 120) if handle else "this audit"
+    rest = accounts[start:]
+    if not rest:
+        return [f"No more suspicious accounts in the sample of {who}."]
+    flagged = report.get("flagged")
+    of = f" of {int(flagged):,} flagged" if isinstance(flagged, int) else ""
+    lines = [f"<b>Suspicious accounts of {who}</b> ({start + 1}–{start + len(rest)}{of})"]
+    lines.extend(_account_line(start + i + 1, a) for i, a in enumerate(rest))
+    return split_html("\n".join(lines), MESSAGE_LIMIT, max_parts=MAX_PARTS)
+
+
+def reasons_html(report: Mapping[str, Any]) -> list[str]:
+    """Every reason among the flagged accounts, with counts and shares."""
+    pairs = reason_breakdown(report)
+    platform, handle, _ = subject_of(report)
+    who = escape_html(label(platform, handle), 120) if handle else "this audit"
+    if not pairs:
+        return [f"No account in the sample of {who} was flagged, so there are no reasons."]
+    flagged = report.get("flagged")
+    total = int(flagged) if isinstance(flagged, int) and flagged > 0 else None
+    lines = [f"<b>Why accounts of {who} were flagged</b>" + (
+        f" ({total:,} flagged)" if total else "")]  # fmt: skip
+    for reason, count in pairs:
+        share = f" ({round(100 * count / total)}%)" if total else ""
+        lines.append(f"• {escape_html(reason, 100)}: {count:,}{share}")
+    return split_html("\n".join(lines), MESSAGE_LIMIT, max_parts=MAX_PARTS)

@@ -1,0 +1,64 @@
+"""``followaudit run`` with a Telegram token starts this adapter beside a worker (the real runner,
+reading the fake Bluesky AppView): a user's ``/audit`` is answered with a report, SIGTERM stops
+the process cleanly, and the token never appears in its logs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+import pytest
+
+from bot.redis_server import RedisServer
+from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.telegram_api import FakeTelegram
+from tests.helpers import REPO_ROOT
+from tests.test_telegram_bot import fill_bluesky
+
+
+async def test_followaudit_run_serves_telegram(
+    monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+    async with FakeTelegram(token="424242:SECRET-never-logged") as tg, FakeBluesky() as bsky:
+        fill_bluesky(bsky)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWAUDIT_")}
+        env.update(
+            FOLLOWAUDIT_REDIS_URL=redis_server.url,
+            FOLLOWAUDIT_BLUESKY__BASE_URL=bsky.base_url,
+            FOLLOWAUDIT_TELEGRAM__TOKEN=tg.token,
+            FOLLOWAUDIT_TELEGRAM__BASE_URL=tg.base_url,
+            FOLLOWAUDIT_TELEGRAM__POLL_TIMEOUT_SECONDS="2",
+            FOLLOWAUDIT_WORKER__SHUTDOWN_GRACE_SECONDS="1",
+            PTB_TIMEDELTA="1",
+            PYTHONPATH=str(REPO_ROOT),
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", "--log-level", "debug", env=env,
+            cwd=str(REPO_ROOT), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            await tg.wait_for(lambda: bool(tg.calls_to("getUpdates")), 30)
+            kim = tg.user(3001, "Kim")
+            tg.inject_command(tg.private_chat(kim), kim, "/audit bsky:alice.bsky.social")
+            first = await tg.next_sent(kim["id"], methods={"sendMessage"}, deadline=20)
+
+            def reported() -> bool:
+                return "Grade" in str(tg.message(kim["id"], first.message_id).get("text"))
+
+            await tg.wait_for(reported, 30)
+            assert tg.commands, "the commands were registered with setMyCommands"
+            proc.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                await proc.communicate()
+        assert proc.returncode == 0, err.decode()[-2000:]
+        logs = (out + err).decode()
+        assert "SECRET-never-logged" not in logs
+        assert "telegram bot @followaudit_test_bot running" in logs

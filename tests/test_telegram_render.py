@@ -1,0 +1,263 @@
+"""The pure parts of the Telegram adapter and the neutral chat module: parsing, rendering within
+Telegram's limits with every platform string escaped, button data, the report actions."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.chat.actions import extend_report, reason_breakdown, suspicious_accounts, verdicts_csv
+from bot.chat.commands import CommandError, looks_like_handle, parse_audit_args
+from bot.chat.uploads import (
+    UploadError,
+    check_upload,
+    drop_upload,
+    load_upload,
+    safe_name,
+    store_upload,
+)
+from bot.pipeline.messages import AuditOutcome, AuditRequest, Progress, ReplyTo, UserError
+from bot.pipeline.service import Submission
+from bot.settings import Settings
+from bot.telegram import render
+from bot.telegram.buttons import ButtonState, ButtonStore, parse_callback
+from bot.telegram_format import utf16_len
+from scoring.account import Account
+from tests.fakes.telegram_api import parse_html
+
+HOSTILE = "<b>x</b> & @everyone <a href='javascript:alert(1)'>"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def valid(markup: str, limit: int = 4096) -> str:
+    """Telegram's parse of the markup (raises like the API when invalid); checks the limit."""
+    text, _ = parse_html(markup)
+    assert utf16_len(text) <= limit
+    return text
+
+
+# ------------------------------------------------------------------ commands
+def test_audit_args_sample_fresh_and_clamping(settings: Settings) -> None:
+    cmd = parse_audit_args(["@Alice.bsky.social", "500", "fresh"], settings)
+    assert (cmd.platform, cmd.handle, cmd.sample, cmd.fresh) == (
+        "bluesky", "alice.bsky.social", 500, True)  # fmt: skip
+    assert parse_audit_args(["x:jack", "999999"], settings).sample == settings.sample.max
+    assert parse_audit_args(["x:jack"], settings).sample == settings.sample.default
+    assert parse_audit_args(["@user@example.social"], settings).platform == "mastodon"
+
+
+@pytest.mark.parametrize(
+    "words",
+    [[], ["https://evil.example/x"], ["x:jack", "lots"], ["a", "b", "c", "d"], ["bsky:\u202e.x"]],
+)
+def test_bad_commands_get_one_line_with_an_example(settings: Settings, words: list[str]) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_audit_args(words, settings)
+    message = str(caught.value)
+    assert "\n" not in message and "/audit bsky:alice.bsky.social" in message
+
+
+def test_private_text_that_looks_like_a_handle() -> None:
+    assert looks_like_handle("@alice.bsky.social")
+    assert looks_like_handle("bsky:alice.bsky.social 300")
+    assert not looks_like_handle("hello there how are you doing today")
+    assert not looks_like_handle("   ")
+
+
+# ------------------------------------------------------------------ rendering
+def _request(handle: str = "alice.bsky.social") -> AuditRequest:
+    return AuditRequest(user="u", chat="c", reply=ReplyTo("telegram", {"chat_id": 1}),
+                        platform="bluesky", handle=handle, sample=100)  # fmt: skip
+
+
+def test_first_answers_and_progress_never_state_a_grade() -> None:
+    req = _request()
+    queued = render.submission_html(Submission("queued", req, job_id="j", position=3))
+    assert "position 3" in valid(queued)
+    assert "joined" in valid(render.submission_html(Submission("coalesced", req, job_id="j")))
+    refused = Submission("refused", req, refusal=UserError("user_rate", "Slow <down> & retry", 5))
+    assert "Slow <down> & retry" in valid(render.submission_html(refused))
+    fetching = valid(render.progress_html("bluesky", "alice.bsky.social",
+                                          Progress("fetching", 400, 1000)))  # fmt: skip
+    assert "fetching 400 of 1,000" in fetching and "Grade" not in fetching
+    assert "▓" in fetching and "░" in fetching
+    assert render.progress_bar(None, None, "scoring").count("▓") > render.progress_bar(
+        400, 1000, "fetching"
+    ).count("▓")
+
+
+def _report(n: int = 25, name: str = HOSTILE) -> dict[str, Any]:
+    accounts = [
+        {"platform": "bluesky", "id": f"did:{i}", "handle": f"u{i}.bsky.social",
+         "fake_probability": 0.9, "reasons": [f"reason {HOSTILE} {i}"] * 3,
+         "display_name": name, "position": i}
+        for i in range(n)
+    ]  # fmt: skip
+    return {
+        "subject": {"platform": "bluesky", "handle": "boss.bsky.social", "display_name": name},
+        "platform": "bluesky",
+        "grade": "C",
+        "fake_share": {"estimate": 0.23, "low": 0.19, "high": 0.27},
+        "suspicious": accounts[:5],
+        "suspicious_more": accounts,
+        "flagged": 300,
+        "reason_counts": {f"kind {HOSTILE} {i}": 100 - i for i in range(40)},
+    }
+
+
+def test_report_parts_escape_the_subject_and_stay_within_limits() -> None:
+    long_html = "\n".join(f"<b>line {i}</b> &amp; more text here" for i in range(600))
+    outcome = AuditOutcome(report=_report(), texts={"html": long_html})
+    parts = render.report_parts(outcome, note="From a cache <5 min> old")
+    assert 1 < len(parts) <= render.MAX_PARTS
+    texts = [valid(p) for p in parts]
+    assert "<b>x</b> & @\u200beveryone" in texts[0]  # the display name, verbatim, mention broken
+    assert "From a cache <5 min> old" in texts[0]
+    error = AuditOutcome.failure("not_found", "No <such> account & co.")
+    assert valid(render.report_parts(error)[0]) == "⚠️ No <such> account & co."
+
+
+def test_more_accounts_and_reasons_are_escaped_and_linked() -> None:
+    report = _report()
+    parts = render.accounts_html(report, start=5)
+    text = valid(parts[0])
+    assert text.splitlines()[1].startswith("6. @u5.bsky.social")
+    assert "javascript" not in "".join(parts).split("href=")[1].split(">")[0]
+    urls = [e["url"] for p in parts for e in parse_html(p)[1] if e["type"] == "text_link"]
+    assert urls[0] == "https://bsky.app/profile/u5.bsky.social" and len(urls) == 20
+    assert len(parts) > 1 and all(valid(p) for p in parts)
+    assert "No more" in valid(render.accounts_html(report, start=25)[0])
+    reasons = render.reasons_html(report)
+    assert all(valid(p) for p in reasons)
+    assert "kind <b>x</b> & @\u200beveryone" in valid(reasons[0])
+    assert "(33%)" in valid(reasons[0])  # 100 of 300 flagged
+
+
+def test_chart_caption_and_png() -> None:
+    caption = render.chart_caption(_report(name="n" * 5000))
+    assert "Grade C" in valid(caption, 1024) and "23% (19–27%)" in valid(caption, 1024)
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
+    ok = AuditOutcome(report={}, attachments={"chart.png": base64.b64encode(png).decode()})
+    assert render.chart_png(ok) == png
+    assert render.chart_png(AuditOutcome(report={}, attachments={"chart.png": "!!"})) is None
+    fake = base64.b64encode(b"GIF89a").decode()
+    assert render.chart_png(AuditOutcome(report={}, attachments={"chart.png": fake})) is None
+
+
+# ------------------------------------------------------------------ buttons
+def test_callback_data_is_small_and_checked() -> None:
+    assert parse_callback("m:abcDEF12_-") == ("m", "abcDEF12_-")
+    for bad in (
+        None,
+        "",
+        "x:abcdefgh",
+        "m:",
+        "m:ab",
+        "m:" + "a" * 30,
+        "m:abc def1",
+        "m:ab\u00e9cd",
+    ):
+        assert parse_callback(bad) is None
+
+
+async def test_button_state_round_trips_through_redis(redis: Any) -> None:
+    store = ButtonStore(redis, prefix="t:", ttl=60)
+    state = ButtonState("job123", "bluesky", "alice.bsky.social", 1000, shown=5)
+    key = await store.put(state)
+    data = f"m:{key}"
+    assert len(data.encode()) <= 64 and parse_callback(data) == ("m", key)
+    assert await store.get(key) == state
+    assert 0 < await redis.ttl(f"t:tg:btn:{key}") <= 60
+    assert await store.get("nosuchkey") is None
+    await redis.set("t:tg:btn:broken1", b"{not json")
+    assert await store.get("broken1") is None
+
+
+# ------------------------------------------------------------------ report actions
+@dataclass(frozen=True)
+class V:
+    platform: str
+    id: str
+    handle: str | None
+    fake_probability: float
+    reasons: tuple[str, ...]
+    reason_codes: tuple[str, ...]
+
+
+def test_extend_report_keeps_25_accounts_and_every_verdict_for_the_csv() -> None:
+    verdicts = [
+        V("bluesky", f"id{i}", f"=cmd{i}.bsky.social" if i == 0 else f"h{i}.test",
+          0.99 - i / 100 if i < 40 else 0.1, (f"reason {i}",), ("follow_ratio",))
+        for i in range(60)
+    ]  # fmt: skip
+    accounts = [Account(platform="bluesky", id=f"id{i}", display_name=f"N{i}") for i in range(60)]
+    report = extend_report({"reason_counts": {"b": 2, "a": 2, "c": 5}}, verdicts, accounts)
+    more = suspicious_accounts(report)
+    assert len(more) == 25 and more[0]["display_name"] == f"N{more[0]['position']}"
+    assert reason_breakdown(report) == [("c", 5), ("a", 2), ("b", 2)]
+    data, complete = verdicts_csv(report)
+    lines = data.decode().splitlines()
+    assert complete and len(lines) == 61
+    assert lines[1].startswith("1,bluesky,id0,'=cmd0.bsky.social,https://bsky.app/profile/")
+    assert lines[-1].endswith(",0.1000,no,reason 59")
+
+
+def test_csv_without_stored_verdicts_lists_the_suspicious_accounts() -> None:
+    data, complete = verdicts_csv(_report(n=7))
+    assert not complete and len(data.decode().splitlines()) == 8
+
+
+# ------------------------------------------------------------------ uploads
+def test_uploads_are_checked_before_download() -> None:
+    check_upload("followers.csv", 1000, 5000)
+    with pytest.raises(UploadError, match="limit"):
+        check_upload("followers.csv", 6000, 5000)
+    with pytest.raises(UploadError, match="CSV"):
+        check_upload("photo.jpg", 10, 5000)
+    assert safe_name("../../etc/passwd <x>.csv") == "etc_passwd_x_.csv"
+
+
+async def test_upload_bytes_travel_by_reference(redis: Any) -> None:
+    options = await store_upload(redis, b"a,b\n1,2\n", "my file.csv", prefix="t:", max_bytes=100)
+    assert set(options) == {"upload", "name", "format"} and options["name"] == "my_file.csv"
+    assert await redis.get(f"t:upload:{options['upload']}") == b"a,b\n1,2\n"
+    assert await load_upload(redis, options, prefix="t:") == (b"a,b\n1,2\n", "my_file.csv", "auto")
+    with pytest.raises(UploadError):
+        await store_upload(redis, b"x" * 101, "big.csv", prefix="t:", max_bytes=100)
+    await drop_upload(redis, options, prefix="t:")
+    with pytest.raises(UploadError, match="expired"):
+        await load_upload(redis, options, prefix="t:")
+
+
+def test_the_token_is_redacted_from_every_log_record(settings: Settings) -> None:
+    import io
+    import logging
+
+    from pydantic import SecretStr
+
+    from bot.telegram.app import quiet_token_logs
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        settings.telegram.token = SecretStr("999:TOPSECRET")
+        quiet_token_logs(settings)
+        log = logging.getLogger("followaudit.test")
+        log.warning("GET %s", "http://x/bot999:TOPSECRET/getMe")
+        try:
+            raise RuntimeError("Client error for url http://x/bot999:TOPSECRET/sendMessage")
+        except RuntimeError:
+            log.exception("failed")
+    finally:
+        root.removeHandler(handler)
+    out = stream.getvalue()
+    assert "TOPSECRET" not in out and out.count("<token>") >= 2 and "RuntimeError" in out
