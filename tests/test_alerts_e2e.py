@@ -3,19 +3,23 @@ re-audits, the fake Telegram and Discord servers receiving the posts, an injecte
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
-from bot.alerts.app import AlertRuntime, alert_runtime
-from bot.alerts.model import ChatRef
+from bot.alerts.app import AlertRuntime, alert_runtime, serve
+from bot.alerts.model import ChatRef, Watch
 from bot.alerts.service import REFUSAL, Caller
+from bot.alerts.store import WatchStore
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeTelegram
+from tests.helpers import wait_until
 
 HOUR = 3600.0
 TARGET = "target.bsky.social"
@@ -322,3 +326,22 @@ async def test_cool_down_and_limits(
         (watch,) = await rt.store.in_chat(GROUP)
         nxt = await rt.store.due_at(watch.id)
         assert nxt is not None and nxt >= clock() + 12 * HOUR
+
+
+async def test_serve_runs_due_re_audits_beside_followaudit_run(
+    settings_for: Callable[..., Any], redis: Any, bsky: FakeBluesky
+) -> None:
+    store = WatchStore(redis)
+    watch = Watch("bluesky", TARGET, GROUP, 5.0, 0.0)
+    assert await store.add(watch, due=0.0, max_chat=5, max_server=5) == "added"
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings_for(), redis, stop))
+
+    async def audited() -> bool:
+        return len(await store.history(watch.id)) == 1
+
+    await wait_until(audited, within=30, what="the baseline re-audit")
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    due = await store.due_at(watch.id)
+    assert due is not None and time.time() < due <= time.time() + 6 * HOUR
