@@ -147,6 +147,9 @@ async def test_dump_of_fakes_makes_exactly_one_alert_naming_the_burst(
         await due_now(rt, clock, GROUP)
         report = await rt.runner.run_due()
         assert (report.audited, report.alerts) == (1, 1)
+        (watch,) = await rt.store.in_chat(GROUP)
+        first, second = await rt.store.history(watch.id)
+        assert watch.baseline_audit == first.audit_id != watch.last_audit == second.audit_id
         sent = tg.sent_to(int(GROUP.chat_id))
         assert len(sent) == 1
         alert = sent[0]

@@ -4,8 +4,9 @@ score them, and summarise the audit as a ``Snapshot`` with burst members and new
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -50,12 +51,13 @@ class AuditResult:
     bursts: Sequence[Burst] = ()
     followers_total: int | None = None
     estimate: Callable[[np.ndarray], ShareEstimate] | None = None
+    audit_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
 
     def snapshot(self, previous: Snapshot | None, at: float) -> Snapshot:
         return snapshot_of(
             self.followers, self.probabilities, share=self.share, grade=self.grade,
             bursts=self.bursts, followers_total=self.followers_total, previous=previous, at=at,
-            estimate=self.estimate,
+            estimate=self.estimate, audit_id=self.audit_id,
         )  # fmt: skip
 
     def chart_png(self, title: str | None = None) -> bytes | None:

@@ -107,6 +107,9 @@ class Watch:
     last_alert_at: float | None = None
     #: Consecutive transient failures (platform down), for backing off.
     failures: int = 0
+    #: The audit the watch started from, and the latest one (ids of their snapshots).
+    baseline_audit: str = ""
+    last_audit: str = ""
     id: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -135,6 +138,8 @@ class Watch:
                 "last_audit_at": self.last_audit_at,
                 "last_alert_at": self.last_alert_at,
                 "failures": self.failures,
+                "baseline_audit": self.baseline_audit,
+                "last_audit": self.last_audit,
             }
         )
 
@@ -162,4 +167,6 @@ class Watch:
             last_audit_at=_opt_num(obj, "last_audit_at"),
             last_alert_at=_opt_num(obj, "last_alert_at"),
             failures=failures if isinstance(failures, int) and failures >= 0 else 0,
+            baseline_audit=str(obj.get("baseline_audit") or "")[:64],
+            last_audit=str(obj.get("last_audit") or "")[:64],
         )

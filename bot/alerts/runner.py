@@ -218,8 +218,10 @@ class AlertRunner:
     async def _record(self, o: _Outcome, now: float, *, alerted: bool) -> None:
         assert o.snapshot is not None
         watch = o.watch.with_(
-            last_audit_at=now, failures=0, last_alert_at=now if alerted else o.watch.last_alert_at
-        )
+            last_audit_at=now, failures=0, last_alert_at=now if alerted else o.watch.last_alert_at,
+            last_audit=o.snapshot.audit_id, baseline_audit=o.watch.baseline_audit
+            or o.snapshot.audit_id,
+        )  # fmt: skip
         await self.store.record(
             watch, o.snapshot, keep=self.settings.history,
             alerted=o.alerted if alerted else None,

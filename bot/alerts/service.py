@@ -165,7 +165,9 @@ class WatchService:
             await self.store.remove(watch)
             return _reply("Cannot watch {}: {}", label, exc.message, ok=False)
         snapshot = audit.snapshot(None, now)
-        watch = watch.with_(last_audit_at=now)
+        watch = watch.with_(
+            last_audit_at=now, baseline_audit=snapshot.audit_id, last_audit=snapshot.audit_id
+        )
         await self.store.record(watch, snapshot, keep=self.alerts.history)
         await self.store.reschedule(
             watch.id, next_slot(watch.id, now, self.alerts.interval_seconds, self.alerts.spread)
