@@ -4,7 +4,9 @@ re-audits, the fake Telegram and Discord servers receiving the posts, an injecte
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -348,3 +350,38 @@ async def test_serve_runs_due_re_audits_beside_followaudit_run(
     await asyncio.wait_for(task, 10)
     due = await store.due_at(watch.id)
     assert due is not None and time.time() < due <= time.time() + 6 * HOUR
+
+
+async def test_cli_run_due_all_posts_the_alert_and_exits(
+    settings_for: Callable[..., Any],
+    redis: Any,
+    redis_url: str,
+    clock: Any,
+    bsky: FakeBluesky,
+    tg: FakeTelegram,
+    tmp_path: Any,
+) -> None:
+    async with runtime(settings_for(), redis, clock) as rt:
+        assert (await rt.service.watch(GROUP, ADMIN, "target.bsky.social")).ok
+    add_dump(bsky, bsky.handles[TARGET], 300)
+    env = {
+        **os.environ,
+        "FOLLOWAUDIT_REDIS_URL": redis_url,
+        "FOLLOWAUDIT_BLUESKY__BASE_URL": bsky.base_url,
+        "FOLLOWAUDIT_TELEGRAM__TOKEN": tg.token,
+        "FOLLOWAUDIT_TELEGRAM__BASE_URL": tg.base_url,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "alerts", "run-due", "--all", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 90)
+    assert proc.returncode == 0, err.decode()
+    assert b"alerts 1" in err and tg.token.encode() not in out + err
+    (alert,) = tg.sent_to(int(GROUP.chat_id))  # accepted before the command exited
+    assert alert.method == "sendPhoto" and "new burst of 300" in alert.text
+    assert get_updates_never_called(tg)
+
+
+def get_updates_never_called(tg: FakeTelegram) -> bool:
+    return tg.calls_to("getUpdates") == []
