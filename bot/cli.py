@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_audit_file(sub)
     _add_audit(sub)
     _add_pipeline_commands(sub)
+    _add_alerts(sub)
     return parser
 
 
@@ -149,6 +150,22 @@ def _run_pipeline(name: str) -> Callable[[argparse.Namespace], int]:
         return result
 
     return handler
+
+
+def _add_alerts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    alerts = sub.add_parser("alerts", help="watched accounts: re-audits and alerts")
+    cmds = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    cmd = cmds.add_parser(
+        "run-due",
+        help="run the re-audits due now, post their alerts, exit",
+        description="Run once every re-audit that is due now (with --all: every watch), post "
+        "what it finds with the settings `followaudit run` uses, and exit once every alert was "
+        "accepted by its chat platform. Never reads chat updates. Exit 0 done, 1 an alert was "
+        "not accepted, 3 a re-audit failed at the platform.",
+    )
+    cmd.add_argument("--all", action="store_true", help="every watch, due or not")
+    cmd.add_argument("--log-level", default="warning", metavar="LEVEL", help="log level")
+    cmd.set_defaults(handler=_lazy("bot.alerts.cli"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -178,6 +178,34 @@ class DiscordSettings(BaseModel):
     recent_audits: int = Field(10, ge=0, le=25)
 
 
+class AlertSettings(BaseModel):
+    """Watched accounts (issue 8): re-audit schedule, limits, alert storms, shared budgets."""
+
+    #: Each watch is re-audited this often; watches are spread over the interval.
+    interval_seconds: float = Field(6 * 3600.0, ge=60)
+    #: Share of the interval over which watches are spread (deterministic per watch).
+    spread: float = Field(1.0, ge=0, le=1)
+    #: After an alert, a watch is not re-audited again for at least this long.
+    cooldown_seconds: float = Field(3600.0, ge=0)
+    #: This many alerts or more for one chat in one run are sent as one digest.
+    digest_min: int = Field(4, ge=2)
+    #: Percentage points a new fake share must exceed the previous upper bound by.
+    default_threshold: float = Field(5.0, gt=0, le=100)
+    max_per_chat: int = Field(20, ge=1)
+    max_per_server: int = Field(50, ge=1)
+    #: Followers read per re-audit (newest first).
+    sample: int = Field(1000, ge=30)
+    #: Audits remembered per watch (the growth trend needs at least 4).
+    history: int = Field(10, ge=4, le=100)
+    #: Re-audits running at once in one process.
+    concurrency: int = Field(2, ge=1)
+    #: Re-audits use at most this share of each platform's request rate and concurrency, so
+    #: they yield to user audits on the same budgets.
+    budget_share: float = Field(0.5, gt=0, le=1)
+    #: Member keys of already alerted bursts remembered per watch.
+    max_alerted_members: int = Field(5000, ge=100)
+
+
 class Settings(BaseSettings):
     """Every setting of every followaudit process."""
 
@@ -205,3 +233,4 @@ class Settings(BaseSettings):
     history: HistorySettings = HistorySettings()
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()
+    alerts: AlertSettings = AlertSettings()

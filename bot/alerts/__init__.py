@@ -1,0 +1,13 @@
+"""Team channel alerts (issue 8): watch accounts, re-audit them on a schedule, alert on change.
+
+For the chat adapters (``/watch``, ``/unwatch``, ``/watchlist``, ``/alerts``):
+``bot.alerts.service.WatchService`` with ``ChatRef`` (``bot.alerts.model``) and ``Caller``; build
+it with ``bot.alerts.app.alert_runtime(settings, redis)`` (or by hand from ``WatchStore``,
+``SourceAuditor``). For ``followaudit run``: ``bot.alerts.app.serve(settings, redis, stop)``.
+The trigger logic itself is pure, in ``scoring.audit.compare``.
+
+Modules: ``model`` (watches, chats: versioned JSON), ``store`` (Redis), ``schedule`` (slots),
+``auditor`` (fetch + score + snapshot), ``render`` (alert texts), ``posters`` (Telegram, Discord,
+console), ``runner`` (one pass over due watches), ``service`` (chat commands), ``app`` (wiring),
+``cli`` (``followaudit alerts run-due``).
+"""

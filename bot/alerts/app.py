@@ -1,0 +1,113 @@
+"""Building the alerts for a process: the one place that wires settings, Redis, the HTTP session,
+the model, the shared (yielding) budgets, the auditor, the posters, the service and the runner."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+import aiohttp
+import redis.asyncio as aioredis
+
+from bot.alerts.auditor import Auditor, SourceAuditor
+from bot.alerts.posters import AlertPoster, ConsolePoster, DiscordPoster, TelegramPoster
+from bot.alerts.runner import AlertRunner
+from bot.alerts.service import WatchService
+from bot.alerts.store import WatchStore
+from bot.settings import PlatformBudget, Settings
+
+__all__ = ["AlertRuntime", "alert_runtime", "build_posters", "serve", "yielding_budgets"]
+
+log = logging.getLogger("followaudit.alerts")
+
+
+@dataclass
+class AlertRuntime:
+    store: WatchStore
+    service: WatchService
+    runner: AlertRunner
+    posters: dict[str, AlertPoster]
+
+
+def yielding_budgets(settings: Settings) -> dict[str, PlatformBudget]:
+    """Each platform's budget scaled by ``alerts.budget_share``: re-audits draw on the same
+    Redis budget keys as user audits but stop at the lower cap, so user audits always have the
+    rest (re-audits yield to them)."""
+    share = settings.alerts.budget_share
+    return {
+        name: PlatformBudget(
+            requests=max(1, int(b.requests * share)),
+            window_seconds=b.window_seconds,
+            concurrency=max(1, int(b.concurrency * share)),
+        )
+        for name, b in settings.limits.platforms.items()
+    }
+
+
+def build_posters(
+    settings: Settings, session: aiohttp.ClientSession, out: TextIO | None = None
+) -> dict[str, AlertPoster]:
+    """A poster per configured chat platform, and the console."""
+    posters: dict[str, AlertPoster] = {"console": ConsolePoster(out)}
+    if settings.telegram.token is not None:
+        posters["telegram"] = TelegramPoster(
+            session, settings.telegram.token.get_secret_value(), settings.telegram.base_url
+        )
+    if settings.discord.token is not None:
+        posters["discord"] = DiscordPoster(
+            session, settings.discord.token.get_secret_value(), settings.discord.api_base
+        )
+    return posters
+
+
+@contextlib.asynccontextmanager
+async def alert_runtime(
+    settings: Settings,
+    redis: aioredis.Redis,
+    *,
+    clock: Callable[[], float] = time.time,
+    auditor: Auditor | None = None,
+    out: TextIO | None = None,
+    charts: bool = True,
+) -> AsyncIterator[AlertRuntime]:
+    """Everything the alerts need, closed on exit. ``clock`` drives schedules (tests inject
+    one); budgets always run on real time, shared with the workers."""
+    from bot.pipeline.budget import RedisBudgets
+    from bot.pipeline.store import Store
+
+    prefix = settings.redis.prefix
+    async with aiohttp.ClientSession(headers={"User-Agent": "followaudit/0.1"}) as session:
+        if auditor is None:
+            from scoring.model import load_model
+
+            budgets = RedisBudgets(Store(redis, prefix), yielding_budgets(settings),
+                                   clock=time.time)  # fmt: skip
+            auditor = SourceAuditor(session, settings, load_model(None), gate=budgets.request)
+        store = WatchStore(redis, prefix)
+        posters = build_posters(settings, session, out)
+        service = WatchService(store, settings, auditor=auditor, clock=clock)
+        runner = AlertRunner(store, auditor, posters, settings.alerts, clock=clock, charts=charts)
+        yield AlertRuntime(store, service, runner, posters)
+
+
+async def serve(settings: Settings, redis: aioredis.Redis, stop: asyncio.Event) -> None:
+    """The re-audit loop beside ``followaudit run``: run what is due, sleep until the next due
+    watch (at most a minute, so new watches are picked up), until ``stop``."""
+    async with alert_runtime(settings, redis) as rt:
+        while not stop.is_set():
+            try:
+                report = await rt.runner.run_due()
+                if report.audited or report.failed:
+                    log.info("re-audits done", extra={"audited": report.audited,
+                                                      "alerts": report.alerts})  # fmt: skip
+            except Exception:
+                log.exception("re-audit pass failed")
+            nxt = await rt.store.next_due_at()
+            wait = 60.0 if nxt is None else min(60.0, max(1.0, nxt - time.time()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)  # the schedule's own pace

@@ -1,0 +1,38 @@
+"""``followaudit alerts run-due [--all]``: run every re-audit due now (``--all``: every watch),
+post the alerts with the settings ``followaudit run`` uses, and exit once every alert has been
+accepted by its chat platform. Never reads chat updates, so it can run beside ``followaudit run``.
+
+Exit status: 0 done; 1 an alert was not accepted by its chat (it is tried again next run); 3 a
+re-audit failed at the platform (retried later with backoff).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.settings import Settings
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.logs import setup_logging
+
+    setup_logging(args.log_level)
+    return asyncio.run(_run_due(Settings(), all_watches=args.all))
+
+
+async def _run_due(settings: Settings, *, all_watches: bool) -> int:
+    from bot.alerts.app import alert_runtime
+    from bot.runtime import open_redis
+
+    async with open_redis(settings) as redis, alert_runtime(settings, redis) as rt:
+        report = await rt.runner.run_due(all_watches=all_watches)
+    sys.stderr.write(
+        f"re-audited {report.audited}, alerts {report.alerts} (digests {report.digests}), "
+        f"notices {report.notices}, failed re-audits {report.failed}, "
+        f"alerts not accepted {report.unposted}\n"
+    )
+    if report.unposted:
+        return 1
+    return 3 if report.failed else 0
