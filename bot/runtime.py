@@ -48,11 +48,23 @@ async def open_redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
-    """SIGTERM and SIGINT set ``stop`` (graceful shutdown)."""
+    """SIGTERM and SIGINT set ``stop`` (graceful shutdown); SIGUSR1 logs every task's stack
+    (what is this process waiting for?)."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+        loop.add_signal_handler(signal.SIGUSR1, _log_tasks)
+
+
+def _log_tasks() -> None:
+    import io
+
+    for task in asyncio.all_tasks():
+        out = io.StringIO()
+        task.print_stack(limit=12, file=out)
+        log.warning("task stack", extra={"task": task.get_name(), "stack": out.getvalue()})
 
 
 async def run_worker(

@@ -100,3 +100,22 @@ async def test_malformed_delivery_is_dropped_and_the_adapter_continues(
     await wait_until(lambda: _eq(redis.xlen(stream), 0), what="both acknowledged")
     stop.set()
     await task
+
+
+async def test_a_delivery_that_keeps_failing_is_dropped_after_its_tries(
+    redis: Any, make_settings: Any, caplog: Any
+) -> None:
+    service = AuditService.from_settings(redis, make_settings())
+    store = Store(redis)
+    a = await service.submit(request("a.test"))
+    await _answer(store, a.job_id or "", "report A")
+    collector, stop = Collector(), asyncio.Event()
+    collector.fail_next = 1000  # the chat refuses this conversation for good
+    consumer = DeliveryConsumer(redis, "test", collector, claim_idle=0.05, block=0.05,
+                                max_failures=3)  # fmt: skip
+    task = asyncio.create_task(consumer.run(stop))
+    await wait_until(lambda: _eq(redis.xlen(consumer.stream), 0), what="dropped")
+    stop.set()
+    await task
+    assert collector.fail_next == 1000 - 3 and not collector.results()
+    assert any("dropped" in r.getMessage() for r in caplog.records)

@@ -290,6 +290,8 @@ async def test_a_paused_worker_that_wakes_after_takeover_does_not_answer_again(
     adapter = await _adapter(redis, collector, stop)
     platform.hold("nap.test", 200)
     sleeper = await procs.start("worker", env=env)
+    assert sleeper.stderr is not None
+    sleeper_log = asyncio.create_task(sleeper.stderr.read())  # drained while it runs
     await service.submit(request("nap.test"))
     await platform.wait_request("nap.test", 200)
     os.killpg(sleeper.pid, signal.SIGSTOP)  # paused, not dead: it will wake up later
@@ -301,9 +303,14 @@ async def test_a_paused_worker_that_wakes_after_takeover_does_not_answer_again(
     os.killpg(sleeper.pid, signal.SIGCONT)  # the sleeper gets its page and carries on
     await wait_until(lambda: _idle(redis), what="queue drained")
     sleeper.send_signal(signal.SIGTERM)
-    await asyncio.wait_for(sleeper.wait(), 20)
-    assert sleeper.stderr is not None
-    logs = [json.loads(line) for line in (await sleeper.stderr.read()).splitlines()]
+    try:
+        await asyncio.wait_for(sleeper.wait(), 20)
+    except TimeoutError:
+        sleeper.send_signal(signal.SIGUSR1)
+        await asyncio.sleep(1)  # let it log its task stacks for the report below
+        procs.kill(sleeper)
+        raise AssertionError((await sleeper_log).decode()[-3000:]) from None
+    logs = [json.loads(line) for line in (await sleeper_log).splitlines()]
     said = {e["msg"] for e in logs}
     # it either learnt from its heartbeat that it lost the audit, or finished to no one
     assert "audit taken over by another worker; stopping here" in said or any(

@@ -45,6 +45,7 @@ class DeliveryConsumer:
         claim_idle: float = 30.0,
         block: float = 1.0,
         batch: int = 50,
+        max_failures: int = 8,
     ) -> None:
         self.store = Store(redis, prefix)
         self.adapter = adapter
@@ -54,6 +55,7 @@ class DeliveryConsumer:
         self.claim_idle_ms = max(1, int(claim_idle * 1000))
         self.block_ms = max(1, int(block * 1000))
         self.batch = batch
+        self.max_failures = max_failures
         self.delivered = 0
         self.ready = asyncio.Event()
 
@@ -117,11 +119,25 @@ class DeliveryConsumer:
             raise
         except Exception:
             # The adapter could not deliver (chat API down...): leave it pending; it is retried
-            # by the autoclaim pass once idle.
-            log.exception("delivery failed; will retry", extra={"msg_id": msg_id})
+            # by the autoclaim pass once idle, up to ``max_failures`` times.
+            failures = await retrying(lambda: self._count_failure(msg_id), what="deliver-fail")
+            if failures < self.max_failures:
+                log.exception("delivery failed; will retry", extra={"msg_id": msg_id})
+                return
+            log.exception("delivery failed too often; dropped",
+                          extra={"msg_id": msg_id, "failures": failures})  # fmt: skip
+            await retrying(lambda: self._ack(msg_id, None), what="deliver-ack")
             return
         await retrying(lambda: self._ack(msg_id, marker), what="deliver-ack")
         self.delivered += 1
+
+    async def _count_failure(self, msg_id: str) -> int:
+        key = f"{self.stream}:failures"
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(key, msg_id, 1)
+            pipe.expire(key, DELIVERED_MEMORY_SECONDS)
+            count, _ = await pipe.execute()
+        return int(count)
 
     async def _ack(self, msg_id: str, marker: str | None) -> Any:
         async with self.store.redis.pipeline(transaction=True) as pipe:

@@ -59,6 +59,10 @@ async def retrying(
         try:
             return await op()
         except TRANSIENT as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # The client turned our cancellation into a connection error: honour the cancel.
+                raise asyncio.CancelledError from exc
             failures += 1
             elapsed = time.monotonic() - started
             if give_up_after is not None and elapsed > give_up_after:

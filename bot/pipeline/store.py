@@ -5,7 +5,10 @@ Layout (prefix ``fa:`` by default): ``audits`` is the queue stream (group ``work
 <handle>`` points at the running audit of a handle (and its sample), ``cache:<platform>:<handle>:
 <sample>`` at the last finished one;
 ``result:<id>`` an outcome; ``history:<platform>:<handle>`` finished job ids by time;
-``deliver:<adapter>`` a chat adapter's stream (group ``adapter``); ``audits:dead`` dead letters.
+``deliver:<adapter>`` a chat adapter's stream (group ``adapter``); ``audits:dead`` dead letters;
+``rl:user:<u>``/``rl:chat:<c>`` rate windows, ``busy:<u>`` a user's audits in flight,
+``req:<id>`` a submit's remembered reply, ``budget:<platform>:rate|slots`` platform budgets,
+``upload:<id>`` a parked export, ``delivered:<adapter>:<id>`` delivered markers.
 """
 
 from __future__ import annotations

@@ -184,7 +184,7 @@ class Worker:
         finally:
             await self._shutdown()
             beat.cancel()
-            await asyncio.gather(beat, return_exceptions=True)
+            await asyncio.wait([beat], timeout=5)
             log.info("worker stopped", extra={"worker": self.name})
 
     async def _read(self, count: int, block: int | None) -> list[tuple[str, dict[bytes, bytes]]]:
@@ -245,6 +245,9 @@ class Worker:
                                       what="heartbeat")  # fmt: skip
                 self.metrics.queue_depth.set(await retrying(self.store.queued, what="queued"))
             except Exception:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from None
                 log.exception("heartbeat failed")
                 continue
             for msg_id in lost:
