@@ -13,13 +13,19 @@ import getpass
 import logging
 import sys
 import threading
-from collections.abc import Callable
 from typing import TextIO
 
 import redis.asyncio as aioredis
 
+from bot.chat.commands import (
+    HELP_LINES,
+    AuditCommand,
+    CommandError,
+    build_request,
+    parse_audit_args,
+)
 from bot.pipeline.delivery import DeliveryConsumer
-from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery, ReplyTo, new_id
+from bot.pipeline.messages import AuditOutcome, Delivery, ReplyTo, new_id
 from bot.pipeline.service import AuditService, Submission
 from bot.settings import Settings
 
@@ -27,69 +33,23 @@ __all__ = ["HELP", "ConsoleChat", "parse_command"]
 
 log = logging.getLogger("followaudit.console")
 
-HELP = (
-    "Commands: /audit HANDLE [SAMPLE] [fresh]  (e.g. /audit bsky:alice.bsky.social 500), "
-    "/help. Handles: bsky:name.bsky.social, @name.bsky.social, https://bsky.app/profile/name, "
-    "mastodon:@user@example.social, @user@example.social, x:jack, https://x.com/jack."
-)
-
-#: A parsed handle: (platform, normalised handle), or ValueError with a message for the user.
-HandleParser = Callable[[str], tuple[str, str]]
+HELP = " ".join(HELP_LINES[1:3])
 
 
-class CommandError(ValueError):
-    """A line that is not a command we understand; the message is shown as is."""
-
-
-def parse_command(line: str, parse_handle: HandleParser, settings: Settings) -> tuple[
-    str, str, int, bool] | None:  # fmt: skip
-    """``/audit HANDLE [SAMPLE] [fresh]`` (or a bare handle) -> (platform, handle, sample, fresh);
-    None for an empty line; CommandError otherwise."""
+def parse_command(line: str, settings: Settings) -> AuditCommand | None:
+    """``/audit HANDLE [SAMPLE] [fresh]`` (or a bare handle) -> the parsed command; None for an
+    empty line; CommandError (one line for the user) otherwise."""
     words = line.strip().split()
     if not words:
         return None
     if words[0].startswith("/"):
         command = words[0].split("@", 1)[0].lower()
         if command in ("/help", "/start"):
-            raise CommandError(HELP)
+            raise CommandError("\n".join(HELP_LINES))
         if command != "/audit":
             raise CommandError(f"Unknown command {words[0][:40]!r}. {HELP}")
         words = words[1:]
-    if not words:
-        raise CommandError("Give a handle to audit, e.g. /audit bsky:alice.bsky.social")
-    sample = settings.sample.default
-    fresh = False
-    for extra in words[1:]:
-        if extra.lower() in ("fresh", "--fresh"):
-            fresh = True
-        elif extra.isdigit():
-            sample = max(1, min(int(extra), settings.sample.max))
-        else:
-            raise CommandError(f"Unexpected {extra[:40]!r}. {HELP}")
-    try:
-        platform, handle = parse_handle(words[0])
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
-    return platform, handle, sample, fresh
-
-
-def default_handle_parser(settings: Settings) -> HandleParser:
-    """The sources' handle parser with this deployment's defaults; ValueError for a bad one."""
-    from urllib.parse import urlsplit
-
-    from bot.handles import parse_handle
-    from bot.sources.errors import BadHandle
-
-    instance = urlsplit(settings.mastodon.base_url or "").hostname
-
-    def parse(text: str) -> tuple[str, str]:
-        try:
-            h = parse_handle(text, settings.default_platform, mastodon_instance=instance)
-        except BadHandle as exc:
-            raise ValueError(str(exc)) from None
-        return h.platform, h.handle
-
-    return parse
+    return parse_audit_args(words, settings)
 
 
 class ConsoleChat:
@@ -101,13 +61,11 @@ class ConsoleChat:
         settings: Settings,
         *,
         out: TextIO | None = None,
-        parse_handle: HandleParser | None = None,
         service: AuditService | None = None,
     ) -> None:
         self.settings = settings
         self.redis = redis
         self.out = out or sys.stdout
-        self.parse_handle = parse_handle or default_handle_parser(settings)
         self.service = service or AuditService.from_settings(redis, settings)
         self.adapter = f"console-{new_id()[:12]}"
         self.user = f"console:{_user()}"
@@ -126,19 +84,16 @@ class ConsoleChat:
 
     async def handle_line(self, line: str) -> None:
         try:
-            parsed = parse_command(line, self.parse_handle, self.settings)
+            parsed = parse_command(line, self.settings)
         except CommandError as exc:
             self.say(str(exc))
             return
         if parsed is None:
             return
-        platform, handle, sample, fresh = parsed
-        request = AuditRequest(
-            user=self.user, chat=f"console:{self.adapter}",
-            reply=ReplyTo(self.adapter, {}), platform=platform, handle=handle,
-            sample=sample, fresh=fresh,
-        )  # fmt: skip
-        label = _label(platform, handle)
+        request = build_request(
+            parsed, user=self.user, chat=f"console:{self.adapter}", reply=ReplyTo(self.adapter, {})
+        )
+        label = _label(parsed.platform, parsed.handle)
         # Owed before submitting: a fast worker may deliver before submit returns.
         self.owed[request.request_id] = label
         self._all_answered.clear()

@@ -197,7 +197,7 @@ async def test_console_chat_prints_each_report_once_and_exits_zero(
     assert text.count("Audit of alice.test") == 2 and text.count("Audit of bob.test") == 1
     progress = [line for line in text.splitlines() if "fetching" in line]
     assert progress and not any("grade" in line.lower() for line in progress)
-    assert "Commands: /audit" in text and "Unknown command" in text
+    assert "Use: /audit HANDLE" in text and "Unknown command" in text
 
 
 async def test_console_chat_waits_through_worker_kill_and_redis_restart(
