@@ -84,10 +84,22 @@ async def test_group_admins_watch_and_the_dump_alerts_the_group_once(
     assert "bsky:target.bsky.social (threshold 5 points)" in listed
     assert tg.calls_to("getChatMember"), "the admin check asked Telegram"
 
+    # alerts may move only to a chat the admin administers too
+    other = GROUP_ID - 1
+    move = f"/alerts {other}"
+    moved = await answer(tg, GROUP_ID, lambda: tg.inject_command(group, ada, move))
+    assert moved.startswith("Alerts can only go to a chat I am in and that you administer")
+    assert await store.destination(chat) == chat
+    tg.set_admins(other, [11])
+    moved = await answer(tg, GROUP_ID, lambda: tg.inject_command(group, ada, move))
+    assert moved.startswith(f"Alerts for this chat's watchlist go to telegram chat {other}.")
+    assert await store.destination(chat) == ChatRef("telegram", str(other))
+
     # an anonymous admin posts as the group itself and may change the settings
     shown = await answer(tg, GROUP_ID, lambda: tg.inject_anonymous_admin_command(
         group, "/alerts here"))  # fmt: skip
     assert shown.startswith("Alerts for this chat's watchlist go to this chat.")
+    assert await store.destination(chat) == chat
 
     dump = add_dump(bsky, bsky.handles[TARGET], 300)
     before = len(tg.sent_to(GROUP_ID))

@@ -76,6 +76,9 @@ COMMANDS: Final = (
 _FINISHED_MEMORY: Final = 10_000
 _UNKNOWN: Final = f"I know /audit, /watch, /unwatch, /watchlist, /alerts and /help, e.g. {EXAMPLE}"
 _ALERTS_USAGE: Final = "Use /alerts to see, /alerts here or /alerts CHAT_ID to change."
+_ELSEWHERE: Final = (
+    "Alerts can only go to a chat I am in and that you administer too; nothing changed."
+)
 _ADMIN_STATUSES: Final = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
 
 Conversation = dict[str, Any]
@@ -295,6 +298,9 @@ class TelegramAdapter:
         """``/alerts`` shows where alerts go; ``/alerts here`` or ``/alerts CHAT_ID`` (admins)
         changes it."""
         args = list(context.args or [])
+        message = update.effective_message
+        if message is None:
+            return
         if not args:
 
             async def show(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
@@ -309,6 +315,8 @@ class TelegramAdapter:
 
         async def change(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
             to = None if target == "here" else ChatRef(ADAPTER, str(int(target)))
+            if caller.is_admin and to is not None and not await self._admin_of(to, message):
+                return Reply({"plain": _ELSEWHERE}, ok=False)
             return await svc.set_alerts(chat, caller, to)
 
         await self._watch_answer(update, change, "Working on it…", admin=True)
@@ -341,7 +349,11 @@ class TelegramAdapter:
             return
         chat = ChatRef(ADAPTER, str(message.chat.id))
         caller = Caller(str(_sender(message)), await self.is_admin(message) if admin else False)
-        reply: Reply = await act(self.watches, chat, caller)
+        try:
+            reply: Reply = await act(self.watches, chat, caller)
+        except Exception:
+            log.exception("watch command failed")
+            reply = Reply({"plain": "Something went wrong; try again in a minute."}, ok=False)
         await self._edit(_conversation(message.chat.id, first.message_id, thread),
                          reply.text("html"))  # fmt: skip
 
@@ -360,6 +372,18 @@ class TelegramAdapter:
             member = await self._bot().get_chat_member(chat.id, user.id)
         except TelegramError as exc:
             log.warning("admin check failed: %s", exc)
+            return False
+        return member.status in _ADMIN_STATUSES
+
+    async def _admin_of(self, chat: ChatRef, message: Message) -> bool:
+        """Whether the caller also administers ``chat`` (and the bot can see it there), before
+        this chat's alerts may be sent to it."""
+        if message.sender_chat is not None or message.from_user is None:
+            return False  # an anonymous admin cannot be recognised in another chat
+        try:
+            member = await self._bot().get_chat_member(int(chat.chat_id), message.from_user.id)
+        except TelegramError as exc:
+            log.info("destination check failed: %s", exc)
             return False
         return member.status in _ADMIN_STATUSES
 
