@@ -1,6 +1,7 @@
 """``followaudit run`` with a Telegram token starts this adapter beside a worker (the real runner,
-reading the fake Bluesky AppView): a user's ``/audit`` is answered with a report, SIGTERM stops
-the process cleanly, and the token never appears in its logs."""
+reading the fake Bluesky AppView) and the alerts scheduler: a user's ``/audit`` is answered with
+a report, a due watch is re-audited, SIGTERM stops the process cleanly, and the token never
+appears in its logs."""
 
 from __future__ import annotations
 
@@ -8,20 +9,26 @@ import asyncio
 import os
 import signal
 import sys
+from typing import Any
 
 import pytest
 
+from bot.alerts.model import ChatRef, Watch
+from bot.alerts.store import WatchStore
 from bot.redis_server import RedisServer
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.telegram_api import FakeTelegram
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, wait_until
 from tests.test_telegram_bot import fill_bluesky
 
 
 async def test_followaudit_run_serves_telegram(
-    monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer
+    monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer, redis: Any
 ) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "1")
+    store = WatchStore(redis)
+    watch = Watch("bluesky", "alice.bsky.social", ChatRef("telegram", "-1001"), 5.0, 0.0)
+    assert await store.add(watch, due=0.0, max_chat=5, max_server=5) == "added"
     async with FakeTelegram(token="424242:SECRET-never-logged") as tg, FakeBluesky() as bsky:
         fill_bluesky(bsky)
         env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWAUDIT_")}
@@ -51,6 +58,11 @@ async def test_followaudit_run_serves_telegram(
                 return "Grade" in str(tg.message(kim["id"], first.message_id).get("text"))
 
             await tg.wait_for(reported, 30)
+
+            async def re_audited() -> bool:  # by the scheduler inside ``followaudit run``
+                return len(await store.history(watch.id)) == 1
+
+            await wait_until(re_audited, within=30, what="the scheduler's re-audit")
             assert tg.commands, "the commands were registered with setMyCommands"
             proc.send_signal(signal.SIGTERM)
             out, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -62,3 +74,4 @@ async def test_followaudit_run_serves_telegram(
         logs = (out + err).decode()
         assert "SECRET-never-logged" not in logs
         assert "telegram bot @followaudit_test_bot running" in logs
+        assert "alerts scheduler running" in logs

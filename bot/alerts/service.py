@@ -26,9 +26,18 @@ from bot.sources.errors import BadHandle, SourceError
 from scoring.audit.compare import Snapshot, parse_threshold
 from scoring.audit.escape import escape_html, escape_markdown, escape_plain
 
-__all__ = ["REFUSAL", "Caller", "Reply", "WatchService"]
+__all__ = ["REFUSAL", "WATCH_HELP_LINES", "Caller", "Reply", "WatchService"]
 
 log = logging.getLogger("followaudit.alerts")
+
+#: The watchlist part of /help, line by line (adapters add their own markup).
+WATCH_HELP_LINES = (
+    "Team alerts: /watch HANDLE [THRESHOLD] re-audits an account every few hours and posts an "
+    "alert here when fakes arrive (THRESHOLD in percentage points, default 5).",
+    "/unwatch HANDLE stops; /watchlist shows what this chat watches (anyone may read it).",
+    "/alerts shows where alerts go; /alerts here, or /alerts followed by another chat, moves "
+    "them. Changing a watchlist needs a chat admin (Discord: Manage Server).",
+)
 
 REFUSAL = "Only admins of this chat (or people who manage the server) can change its watchlist."
 

@@ -156,7 +156,13 @@ async def _run(settings: Settings, adapters: list[str]) -> int:
     install_stop_signals(stop)
     metrics = Metrics()
     async with open_redis(settings) as redis, _ops(settings, redis, metrics):
-        tasks = [asyncio.create_task(run_worker(settings, redis, stop, metrics=metrics))]
+        from bot.alerts.app import serve as serve_alerts
+
+        tasks = [
+            asyncio.create_task(run_worker(settings, redis, stop, metrics=metrics)),
+            asyncio.create_task(serve_alerts(settings, redis, stop), name="alerts"),
+        ]
+        log.info("alerts scheduler running")
         for name in adapters:
             try:
                 module = importlib.import_module(ADAPTER_MODULES[name])

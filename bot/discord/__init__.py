@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
+    from bot.discord.client import AuditBot
     from bot.settings import Settings
 
 __all__ = ["quiet_discord_logs", "serve"]
@@ -42,6 +43,7 @@ async def serve(
 ) -> None:
     """Run the bot until ``stop`` is set (or the gateway connection fails for good); ``clock``
     (wall-clock seconds) decides when interaction tokens have expired."""
+    from bot.alerts.app import alert_runtime
     from bot.discord.client import AuditBot
     from bot.discord_transport import discord_endpoints, endpoints_from_settings
     from bot.pipeline.service import AuditService
@@ -50,22 +52,30 @@ async def serve(
     if token is None:
         raise ValueError("FOLLOWAUDIT_DISCORD__TOKEN is not set")
     quiet_discord_logs()
+
     with discord_endpoints(endpoints_from_settings(settings.discord)):
-        bot = AuditBot(
-            settings=settings,
-            redis=redis,
-            service=AuditService.from_settings(redis, settings),
-            clock=clock,
-        )
-        async with bot:
-            await bot.login(token.get_secret_value())
-            connection = asyncio.create_task(bot.connect(), name="discord-gateway")
-            stopping = asyncio.create_task(stop.wait())
-            try:
-                await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                stopping.cancel()
-                await bot.close()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await connection
-            log.info("discord adapter stopped")
+        async with alert_runtime(settings, redis) as alerts:
+            bot = AuditBot(
+                settings=settings,
+                redis=redis,
+                service=AuditService.from_settings(redis, settings),
+                watches=alerts.service,
+                clock=clock,
+            )
+            await _run_bot(bot, token.get_secret_value(), stop)
+
+
+async def _run_bot(bot: AuditBot, token: str, stop: asyncio.Event) -> None:
+    """Connect until ``stop`` (or the gateway fails for good), then close."""
+    async with bot:
+        await bot.login(token)
+        connection = asyncio.create_task(bot.connect(), name="discord-gateway")
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            await bot.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connection
+        log.info("discord adapter stopped")

@@ -10,13 +10,15 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
 import redis.asyncio as aioredis
 from discord import app_commands
 
+from bot.alerts.model import ChatRef
+from bot.alerts.service import Caller, Reply, WatchService
 from bot.chat.actions import reason_breakdown, subject_of, suspicious_accounts, verdicts_csv
 from bot.chat.commands import AuditCommand, build_request
 from bot.chat.state import ChatState
@@ -26,7 +28,7 @@ from bot.discord.commands import build_commands
 from bot.discord.conversation import TOKEN_LIFETIME, Conversation
 from bot.discord.render import breakdown_embed, handle_label, more_text
 from bot.discord.replies import NO_PINGS, Replies
-from bot.discord_format import escape_markdown
+from bot.discord_format import escape_markdown, truncate
 from bot.discord_transport import use_gateway_from_api
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.messages import AuditRequest, ReplyTo
@@ -42,6 +44,8 @@ ADAPTER = "discord"
 MORE_PAGE = 10
 FIRST_MORE = 5
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_CHANNEL = re.compile(r"<#(\d{1,20})>|(\d{1,20})")
+WatchAction = Callable[[WatchService, ChatRef, Caller], Awaitable[Reply]]
 
 
 class AuditBot(discord.Client):
@@ -53,6 +57,7 @@ class AuditBot(discord.Client):
         settings: Settings,
         redis: aioredis.Redis,
         service: AuditService,
+        watches: WatchService | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         ds = settings.discord
@@ -64,6 +69,7 @@ class AuditBot(discord.Client):
         self.settings = settings
         self.redis = redis
         self.service = service
+        self.watches = watches
         self.clock = clock
         self.state = ChatState(
             redis, prefix=settings.redis.prefix, adapter=ADAPTER, recent=ds.recent_audits,
@@ -226,6 +232,65 @@ class AuditBot(discord.Client):
             await interaction.delete_original_response()
             return
         await self.replies.submitted(conv, submission)
+
+    # ------------------------------------------------------------------ watchlists
+    @staticmethod
+    def watch_chat(interaction: discord.Interaction[Any]) -> ChatRef:
+        guild = interaction.guild_id
+        return ChatRef(ADAPTER, str(interaction.channel_id), str(guild) if guild else None)
+
+    @staticmethod
+    def is_admin(interaction: discord.Interaction[Any]) -> bool:
+        """Manage Server (or Administrator) in a server; in a DM the user owns the chat."""
+        if interaction.guild_id is None:
+            return True
+        perms = interaction.permissions
+        return bool(perms.manage_guild or perms.administrator)
+
+    async def watch_command(
+        self, interaction: discord.Interaction[Any], act: WatchAction, *, fixed: str | None = None
+    ) -> None:
+        """Defer at once (a baseline audit takes a moment), run ``act`` with this channel and the
+        caller, and edit in its markdown reply (escaped by the service, pinging nobody)."""
+        await interaction.response.defer(thinking=True)
+        if self.watches is None:
+            text = "Watchlists are not available on this bot."
+        elif fixed is not None:
+            text = fixed
+        else:
+            caller = Caller(str(interaction.user.id), self.is_admin(interaction))
+            reply = await act(self.watches, self.watch_chat(interaction), caller)
+            text = reply.text("markdown")
+        await interaction.edit_original_response(
+            content=truncate(text, 2000), allowed_mentions=NO_PINGS
+        )
+
+    async def alerts_command(
+        self, interaction: discord.Interaction[Any], channel: str | None
+    ) -> None:
+        """``/alerts`` shows; ``/alerts channel:#name`` (this server's) or ``here`` moves."""
+        if channel is None:
+            await self.watch_command(interaction, lambda svc, chat, caller: svc.show_alerts(chat))
+            return
+        here = self.watch_chat(interaction)
+        typed = channel.strip().lower()
+        to: ChatRef | None = None
+        problem: str | None = None
+        if typed != "here":
+            match = _CHANNEL.fullmatch(typed)
+            target = self.get_channel(int(match.group(1) or match.group(2))) if match else None
+            guild = getattr(target, "guild", None)
+            if target is None or guild is None or guild.id != interaction.guild_id:
+                problem = "Name a channel of this server (#channel) or here."
+            elif str(target.id) != here.chat_id:
+                to = ChatRef(ADAPTER, str(target.id), here.server_id)
+        if problem is not None and not self.is_admin(interaction):
+            problem = None  # the refusal comes first: nothing about other channels leaks
+
+        async def change(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
+            return await svc.set_alerts(chat, caller, to)
+
+        await self.watch_command(interaction, change, fixed=problem)
 
     # ------------------------------------------------------------------ buttons
     async def on_report_button(

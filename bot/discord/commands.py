@@ -17,7 +17,7 @@ from bot.discord.render import HELP
 from bot.discord.replies import NO_PINGS
 from bot.discord_format import escape_markdown, truncate
 
-__all__ = ["EXAMPLES", "build_commands", "handle_choices"]
+__all__ = ["EXAMPLES", "build_commands", "build_watch_commands", "handle_choices"]
 
 log = logging.getLogger("followaudit.discord")
 
@@ -133,4 +133,46 @@ def build_commands(
     export_menu = app_commands.ContextMenu(
         name="Audit export", callback=audit_message, allowed_contexts=_CONTEXTS
     )
-    return [audit, help_command, export_menu]
+    return [audit, help_command, export_menu, *build_watch_commands(bot)]
+
+
+def build_watch_commands(bot: Any) -> list[app_commands.Command[Any, ..., Any]]:
+    """``/watch``, ``/unwatch``, ``/watchlist`` and ``/alerts`` (team alerts, issue 8): each
+    defers at once and answers with the watch service's reply (``bot.watch_command``)."""
+
+    @app_commands.command(name="watch", description="Re-audit an account and alert here when "
+                          "fakes arrive (Manage Server)")  # fmt: skip
+    @app_commands.allowed_contexts(guilds=True, dms=True)
+    @app_commands.describe(
+        handle="bsky:alice.bsky.social, @user@example.social, x:jack or a profile link",
+        threshold="Alert when the fake share rises this many points past the last audit "
+        "(default 5)",
+    )
+    async def watch(
+        interaction: discord.Interaction, handle: str, threshold: str | None = None
+    ) -> None:
+        await bot.watch_command(
+            interaction, lambda svc, chat, caller: svc.watch(chat, caller, handle, threshold)
+        )
+
+    @app_commands.command(name="unwatch", description="Stop watching an account (Manage Server)")
+    @app_commands.allowed_contexts(guilds=True, dms=True)
+    @app_commands.describe(handle="The watched account, as /watchlist shows it")
+    async def unwatch(interaction: discord.Interaction, handle: str) -> None:
+        await bot.watch_command(
+            interaction, lambda svc, chat, caller: svc.unwatch(chat, caller, handle)
+        )
+
+    @app_commands.command(name="watchlist", description="The accounts this channel watches")
+    @app_commands.allowed_contexts(guilds=True, dms=True)
+    async def watchlist(interaction: discord.Interaction) -> None:
+        await bot.watch_command(interaction, lambda svc, chat, caller: svc.watchlist(chat))
+
+    @app_commands.command(name="alerts", description="Where this channel's alerts go; set a "
+                          "channel to move them (Manage Server)")  # fmt: skip
+    @app_commands.allowed_contexts(guilds=True, dms=True)
+    @app_commands.describe(channel="#channel (or its id) in this server, or here")
+    async def alerts(interaction: discord.Interaction, channel: str | None = None) -> None:
+        await bot.alerts_command(interaction, channel)
+
+    return [watch, unwatch, watchlist, alerts]

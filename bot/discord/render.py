@@ -52,7 +52,12 @@ HELP = (
     "**Platforms**: Bluesky, Mastodon, X (when configured), and uploaded exports from any "
     "platform.\n\n"
     "Buttons under a report show more suspicious accounts, the full reason breakdown, a CSV of "
-    "every verdict, or re-run the audit fresh. Works in servers and in DMs."
+    "every verdict, or re-run the audit fresh. Works in servers and in DMs.\n\n"
+    "**Team alerts**: **/watch** `handle` [`threshold`] re-audits an account every few hours "
+    "and posts here when fakes arrive (threshold in percentage points, default 5); "
+    "**/unwatch** `handle` stops; **/watchlist** shows what this channel watches (anyone may "
+    "read it); **/alerts** shows where alerts go and, with `channel`, moves them (`here`, or a "
+    "#channel of this server). Changing a watchlist needs Manage Server."
 )
 
 

@@ -26,7 +26,7 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatType
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -37,6 +37,8 @@ from telegram.ext import (
     filters,
 )
 
+from bot.alerts.model import ChatRef
+from bot.alerts.service import WATCH_HELP_LINES, Caller, Reply, WatchService
 from bot.chat.actions import suspicious_accounts, verdicts_csv
 from bot.chat.commands import (
     EXAMPLE,
@@ -53,6 +55,7 @@ from bot.pipeline.service import AuditService
 from bot.settings import Settings
 from bot.telegram import render
 from bot.telegram.buttons import ButtonState, ButtonStore, parse_callback
+from bot.telegram_format import escape
 
 __all__ = ["ADAPTER", "COMMANDS", "TelegramAdapter"]
 
@@ -62,12 +65,21 @@ log = logging.getLogger("followaudit.telegram")
 ADAPTER: Final = "telegram"
 COMMANDS: Final = (
     ("audit", "Audit an account's followers: /audit HANDLE [SAMPLE] [fresh]"),
+    ("watch", "Watch an account for bought followers: /watch HANDLE [THRESHOLD]"),
+    ("unwatch", "Stop watching an account: /unwatch HANDLE"),
+    ("watchlist", "The accounts this chat watches"),
+    ("alerts", "Where this chat's alerts go: /alerts [here|CHAT_ID]"),
     ("help", "Handle forms, platforms and uploads"),
 )
 #: Requests whose message got its final answer, remembered so a late progress edit or the
 #: first answer never overwrites a report (bounded).
 _FINISHED_MEMORY: Final = 10_000
-_UNKNOWN: Final = f"I only know /audit and /help, e.g. {EXAMPLE}"
+_UNKNOWN: Final = f"I know /audit, /watch, /unwatch, /watchlist, /alerts and /help, e.g. {EXAMPLE}"
+_ALERTS_USAGE: Final = "Use /alerts to see, /alerts here or /alerts CHAT_ID to change."
+_ELSEWHERE: Final = (
+    "Alerts can only go to a chat I am in and that you administer too; nothing changed."
+)
+_ADMIN_STATUSES: Final = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
 
 Conversation = dict[str, Any]
 
@@ -88,11 +100,13 @@ class TelegramAdapter:
         redis: aioredis.Redis,
         service: AuditService,
         *,
+        watches: WatchService | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.redis = redis
         self.service = service
+        self.watches = watches
         self.clock = clock
         tg = settings.telegram
         self.buttons = ButtonStore(redis, prefix=settings.redis.prefix, ttl=tg.button_ttl_seconds)
@@ -113,6 +127,13 @@ class TelegramAdapter:
         new_only = ~filters.UpdateType.EDITED
         app.add_handler(CommandHandler(("start", "help"), self.on_help, filters=new_only))
         app.add_handler(CommandHandler("audit", self.on_audit, filters=new_only))
+        for name, callback in (
+            ("watch", self.on_watch),
+            ("unwatch", self.on_unwatch),
+            ("watchlist", self.on_watchlist),
+            ("alerts", self.on_alerts),
+        ):
+            app.add_handler(CommandHandler(name, callback, filters=new_only))
         app.add_handler(
             MessageHandler(
                 filters.Document.ALL
@@ -156,7 +177,7 @@ class TelegramAdapter:
         message = update.effective_message
         if message is None or not self._addressed(message):
             return
-        await message.reply_html(render.help_html(HELP_LINES), do_quote=False)
+        await message.reply_html(render.help_html(HELP_LINES + WATCH_HELP_LINES), do_quote=False)
 
     async def on_audit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -236,6 +257,135 @@ class TelegramAdapter:
             return
         command = AuditCommand(UPLOAD_PLATFORM, safe_name(doc.file_name), sample, fresh=True)
         await self.start_audit(message, command, upload=data)
+
+    # ------------------------------------------------------------------ watchlists
+    async def on_watch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/watch HANDLE [THRESHOLD]``: admins only; the baseline audit runs before the
+        answer, so the chat sees an acknowledgement first."""
+        args = list(context.args or [])
+        if not args or len(args) > 2:
+            await self._watch_answer(update, None, "Use: /watch HANDLE [THRESHOLD], e.g. "
+                                     "/watch bsky:alice.bsky.social 5")  # fmt: skip
+            return
+        handle, threshold = args[0], (args[1] if len(args) > 1 else None)
+
+        async def act(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
+            return await svc.watch(chat, caller, handle, threshold)
+
+        await self._watch_answer(update, act, "Checking the account and taking its baseline "
+                                 "audit…", admin=True)  # fmt: skip
+
+    async def on_unwatch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        args = list(context.args or [])
+        if len(args) != 1:
+            await self._watch_answer(update, None, "Use: /unwatch HANDLE")
+            return
+
+        async def act(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
+            return await svc.unwatch(chat, caller, args[0])
+
+        await self._watch_answer(update, act, "Working on it…", admin=True)
+
+    async def on_watchlist(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Anyone in the chat may read the watchlist."""
+
+        async def act(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
+            return await svc.watchlist(chat)
+
+        await self._watch_answer(update, act, "Reading the watchlist…")
+
+    async def on_alerts(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/alerts`` shows where alerts go; ``/alerts here`` or ``/alerts CHAT_ID`` (admins)
+        changes it."""
+        args = list(context.args or [])
+        message = update.effective_message
+        if message is None:
+            return
+        if not args:
+
+            async def show(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
+                return await svc.show_alerts(chat)
+
+            await self._watch_answer(update, show, "Reading the alert settings…")
+            return
+        target = args[0].lower()
+        if len(args) > 1 or not (target == "here" or _is_chat_id(target)):
+            await self._watch_answer(update, None, _ALERTS_USAGE)
+            return
+
+        async def change(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
+            to = None if target == "here" else ChatRef(ADAPTER, str(int(target)))
+            if caller.is_admin and to is not None and not await self._admin_of(to, message):
+                return Reply({"plain": _ELSEWHERE}, ok=False)
+            return await svc.set_alerts(chat, caller, to)
+
+        await self._watch_answer(update, change, "Working on it…", admin=True)
+
+    async def _watch_answer(
+        self,
+        update: Update,
+        act: Callable[[WatchService, ChatRef, Caller], Any] | None,
+        ack: str,
+        *,
+        admin: bool = False,
+    ) -> None:
+        """Acknowledge at once (``ack``), then edit in the service's answer. ``act`` None: the
+        acknowledgement is the whole answer (a usage line). ``admin``: ask Telegram whether the
+        caller administers the chat (reading commands skip the call)."""
+        message = update.effective_message
+        if message is None or not self._addressed(message):
+            return
+        if self.watches is None:
+            await message.reply_text("Watchlists are not available on this bot.")
+            return
+        bot = self._bot()
+        thread = message.message_thread_id if message.is_topic_message else None
+        first = await bot.send_message(
+            message.chat.id, escape(ack),
+            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+            message_thread_id=thread,
+        )  # fmt: skip
+        if act is None:
+            return
+        chat = ChatRef(ADAPTER, str(message.chat.id))
+        caller = Caller(str(_sender(message)), await self.is_admin(message) if admin else False)
+        try:
+            reply: Reply = await act(self.watches, chat, caller)
+        except Exception:
+            log.exception("watch command failed")
+            reply = Reply({"plain": "Something went wrong; try again in a minute."}, ok=False)
+        await self._edit(_conversation(message.chat.id, first.message_id, thread),
+                         reply.text("html"))  # fmt: skip
+
+    async def is_admin(self, message: Message) -> bool:
+        """The platform's word: in a private chat the user owns it; an anonymous admin posts as
+        the group itself; anyone else is asked about with ``getChatMember``."""
+        chat = message.chat
+        if chat.type == ChatType.PRIVATE:
+            return True
+        if message.sender_chat is not None:
+            return message.sender_chat.id == chat.id  # a linked channel's post is not an admin
+        user = message.from_user
+        if user is None:
+            return False
+        try:
+            member = await self._bot().get_chat_member(chat.id, user.id)
+        except TelegramError as exc:
+            log.warning("admin check failed: %s", exc)
+            return False
+        return member.status in _ADMIN_STATUSES
+
+    async def _admin_of(self, chat: ChatRef, message: Message) -> bool:
+        """Whether the caller also administers ``chat`` (and the bot can see it there), before
+        this chat's alerts may be sent to it."""
+        if message.sender_chat is not None or message.from_user is None:
+            return False  # an anonymous admin cannot be recognised in another chat
+        try:
+            member = await self._bot().get_chat_member(int(chat.chat_id), message.from_user.id)
+        except TelegramError as exc:
+            log.info("destination check failed: %s", exc)
+            return False
+        return member.status in _ADMIN_STATUSES
 
     # ------------------------------------------------------------------ the audit flow
     async def start_audit(
@@ -468,6 +618,11 @@ def _sender(message: Message) -> int:
     if message.sender_chat is not None:
         return message.sender_chat.id
     return message.from_user.id if message.from_user is not None else message.chat.id
+
+
+def _is_chat_id(text: str) -> bool:
+    """A Telegram chat id as typed: an integer, negative for groups, at most 20 characters."""
+    return 0 < len(text) <= 20 and text.lstrip("-").isdigit() and text.count("-") <= 1
 
 
 def _message_key(conv: Conversation) -> tuple[int, int] | None:

@@ -13,6 +13,7 @@ from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
+from bot.alerts.service import WatchService
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.service import AuditService
 from bot.settings import Settings
@@ -80,13 +81,22 @@ async def run_adapter(
     stop: asyncio.Event,
     *,
     service: AuditService | None = None,
+    watches: WatchService | None = None,
     ready: asyncio.Event | None = None,
 ) -> None:
     """Run the bot until ``stop``: initialise (getMe), register commands, poll or serve the
-    webhook, and consume deliveries."""
+    webhook, and consume deliveries. Watchlist commands use ``watches``, by default the
+    alerts' own service (its baseline audits run in this process)."""
     quiet_token_logs(settings)
+    if watches is None:
+        from bot.alerts.app import alert_runtime
+
+        async with alert_runtime(settings, redis) as rt:
+            await run_adapter(settings, redis, stop, service=service, watches=rt.service,
+                              ready=ready)  # fmt: skip
+        return
     service = service or AuditService.from_settings(redis, settings)
-    adapter = TelegramAdapter(settings, redis, service)
+    adapter = TelegramAdapter(settings, redis, service, watches=watches)
     app = build_application(settings, adapter)
     tg = settings.telegram
     consumer_stop = asyncio.Event()
