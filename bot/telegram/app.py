@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 
 import redis.asyncio as aioredis
@@ -40,6 +41,8 @@ def build_application(settings: Settings, adapter: TelegramAdapter) -> Applicati
     if tg.token is None:
         raise ValueError("FOLLOWAUDIT_TELEGRAM__TOKEN is not set")
     base = tg.base_url.rstrip("/")
+    # Durations as timedelta (PTB's coming default), as the adapter expects; no deprecation noise.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     app = (
         ApplicationBuilder()
         .token(tg.token.get_secret_value())
