@@ -231,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"model without {name} trained in {time.perf_counter() - started:.1f} s")
             if not held.validation.get("loco"):
                 # the shipped model carries a loco block; an evaluation without one is unfaithful
-                print(f"  warning: the model without {name} has no loco validation", file=sys.stderr)
+                print(f"  warning: model without {name} has no loco validation", file=sys.stderr)
             pool = make_pool(name, held, rows_c)
             loco.append(quantify(pool, held.validation, reps, rng))
             loco_bursts.append(bursts(pool, held.validation, reps, rng))
