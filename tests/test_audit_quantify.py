@@ -87,10 +87,60 @@ def test_an_unfamiliar_sample_is_counted_with_a_range_over_the_collections_rates
     val["collections"]["b"] = dict(val["collections"]["b"], tpr=0.6, fpr=0.2)
     est = estimate_fake_share(p, val)
     assert est.method == METHOD_UNFAMILIAR
-    assert est.estimate == pytest.approx(np.mean(p >= 0.5))
+    count = float(np.mean(p >= 0.5))
+    # the count, adjusted by pooled's, a's and b's rates: (count - fpr)/(tpr - fpr)
+    answers = [count, (count - 0.03) / 0.92, (count - 0.03) / 0.92, (count - 0.2) / 0.4]
+    assert est.estimate == pytest.approx(float(np.median(answers)))
     assert est.low is not None and est.high is not None
-    # (count - fpr)/(tpr - fpr) with b's rates is about (0.53 - 0.2)/0.4 = 0.82
-    assert est.low < est.estimate - 0.02 and 0.75 < est.high < 0.9
+    # b's adjusted count (about 0.82) is inside, and the interval reaches beyond every answer
+    assert est.low < min(answers) - 0.02 and est.high > max(answers) + 0.02
+
+
+def unseen_validation(tprs: list[float], fprs: list[float]) -> dict[str, Any]:
+    """The synthetic validation with a ``loco`` block of collections with the given rates."""
+    val = synth_validation()
+    loco = {
+        f"c{i}": dict(val["pooled"], tpr=t, fpr=f)
+        for i, (t, f) in enumerate(zip(tprs, fprs, strict=True))
+    }
+    return {
+        "cv": {"pooled": val["pooled"], "collections": val["collections"]},
+        "loco": {"pooled": val["pooled"], "collections": loco},
+    }
+
+
+def test_an_unfamiliar_interval_spans_what_a_new_collection_could_do() -> None:
+    p = np.random.default_rng(5).random(1000)
+    alike = estimate_fake_share(p, unseen_validation([0.9, 0.92, 0.91], [0.05, 0.06, 0.05]))
+    apart = estimate_fake_share(p, unseen_validation([0.95, 0.6, 0.8], [0.02, 0.3, 0.1]))
+    assert alike.method == apart.method == METHOD_UNFAMILIAR
+    assert alike.low is not None and alike.high is not None
+    assert apart.low is not None and apart.high is not None
+    # collections the model never saw disagree: a new one could too, so the interval is wider
+    assert apart.high - apart.low > alike.high - alike.low + 0.2
+    assert apart.low < 0.2
+
+
+def test_unseen_collection_histograms_are_candidates_of_the_mixture() -> None:
+    rng = np.random.default_rng(6)
+    labels = (rng.random(1000) < 0.3).astype(int)
+    mid = (np.arange(20) + 0.5) / 20
+    # a population scored unlike the cv collections: fakes around 0.55, genuines around 0.25
+    pos = np.exp(-(((mid - 0.55) / 0.08) ** 2))
+    neg = np.exp(-(((mid - 0.25) / 0.08) ** 2))
+    pos, neg = pos / pos.sum(), neg / neg.sum()
+    bins = np.where(labels == 1, rng.choice(20, 1000, p=pos), rng.choice(20, 1000, p=neg))
+    p = (bins + rng.random(1000)) / 20
+    val = unseen_validation([0.9, 0.9], [0.05, 0.05])
+    without = estimate_fake_share(p, val)
+    unseen = dict(val["loco"]["collections"]["c0"], hist_pos=list(pos), hist_neg=list(neg))
+    loco = {"pooled": val["cv"]["pooled"], "collections": {"c0": unseen}}
+    with_unseen = estimate_fake_share(p, {"cv": val["cv"], "loco": loco})
+    assert without.method == METHOD_UNFAMILIAR
+    assert with_unseen.method == METHOD_MIXTURE
+    assert with_unseen.estimate == pytest.approx(labels.mean(), abs=0.04)
+    assert with_unseen.low is not None and with_unseen.high is not None
+    assert with_unseen.low <= labels.mean() <= with_unseen.high
 
 
 def test_soft_rates_only_use_adjusted_averaging() -> None:

@@ -4,11 +4,14 @@ estimated").
 Counting ``p > 0.5`` is biased whenever the real share is far from the training mix, so the share
 is fitted as a two-component mixture: the sample's histogram of calibrated probabilities is
 matched, by maximum likelihood, to ``share * hist_pos + (1 - share) * hist_neg``, where the class
-histograms come from the model's out-of-sample validation. The fits with the pooled and with
-each collection's histograms are averaged by likelihood. The interval joins the sampling error (a
-likelihood-ratio interval, widened for the histograms' own noise) with the model error (the
-spread of those fits). A sample that no validated histogram explains falls back to counting
-``p >= 0.5``, with an interval over every collection's error rates.
+histograms come from the model's out-of-sample validation: the pooled and per-collection
+cross-validation histograms (the model on data like its training data) and the
+leave-one-collection-out ones (models scoring a collection they never saw: how the model behaves
+on a new platform or era). The fits are averaged by likelihood. The interval joins the sampling
+error (a likelihood-ratio interval, widened for the histograms' own noise) with the model error
+(the spread of those fits). A sample that no validated histogram explains is counted (``p >=
+0.5``) and adjusted by the validated error rates; its interval spans what a collection the model
+never saw could do (a random-effects range of the rates across collections), so it is wide.
 """
 
 from __future__ import annotations
@@ -241,19 +244,65 @@ def _misfit_limit(n: int, share: float, table: _Table) -> float:
     return MISFIT_PER_BIN * (BINS - 2) * inflation
 
 
+def _logit(rate: float) -> float:
+    r = min(max(rate, 1e-3), 1.0 - 1e-3)
+    return math.log(r / (1.0 - r))
+
+
+def _expit(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _adjusted(count: float, tpr: float, fpr: float) -> tuple[float, float]:
+    """The share range that a count implies under one pair of rates: ``(count − fpr)/(tpr − fpr)``
+    clipped to 0..1, or all of 0..1 when those rates barely separate the classes."""
+    if tpr - fpr < 0.1:
+        return (0.0, 1.0)
+    share = min(1.0, max(0.0, (count - fpr) / (tpr - fpr)))
+    return (share, share)
+
+
+def _new_collection_rates(profiles: Sequence[ErrorProfile]) -> list[tuple[float, float]]:
+    """Random effects across collections: 95% predictive ranges of the true and false positive
+    rates of a collection not yet seen, from the rates the model had on collections it never
+    saw (``loco``; the in-domain ones when fewer than two), on the logit scale:
+    mean ± 1.96·sd·sqrt(1 + 1/k). Returns the four corners (tpr, fpr)."""
+    unseen = [q for q in profiles if q.name.startswith("loco/")]
+    rated = [
+        q
+        for q in (unseen if len(unseen) >= 2 else profiles)
+        if q.tpr is not None and q.fpr is not None
+    ]
+    if len(rated) < 2:
+        return []
+    k = len(rated)
+    ends = []
+    for rates in ([q.tpr for q in rated], [q.fpr for q in rated]):
+        z = np.asarray([_logit(r) for r in rates if r is not None])
+        half = _Z95 * float(z.std(ddof=1)) * math.sqrt(1.0 + 1.0 / k)
+        ends.append((_expit(float(z.mean()) - half), _expit(float(z.mean()) + half)))
+    return [(t, f) for t in ends[0] for f in ends[1]]
+
+
 def _count_range(p: FloatArray, profiles: Sequence[ErrorProfile]) -> ShareEstimate:
-    """For a sample unlike any validated one: classify and count (p >= 0.5), with an interval
-    spanning the count adjusted by every validated collection's true and false positive rates
-    (``(count − fpr)/(tpr − fpr)``), widened by the count's sampling error."""
+    """For a sample unlike any validated one: classify and count (p >= 0.5), adjusted by every
+    validated profile's true and false positive rates (``(count − fpr)/(tpr − fpr)``); the
+    estimate is the median of those adjusted counts. The interval spans them and the counts
+    adjusted by a new collection's plausible rates (:func:`_new_collection_rates`), widened by
+    the count's sampling error: the model may be as wrong here as on any collection it never
+    saw, and the interval says so."""
     n = p.size
     count = float(np.mean(p >= 0.5))
     half = _Z95 * math.sqrt(max(count * (1 - count), 1.0 / n) / n)
     answers = [count]
     for prof in profiles:
         if prof.tpr is not None and prof.fpr is not None and prof.tpr - prof.fpr >= 0.1:
-            answers.append(min(1.0, max(0.0, (count - prof.fpr) / (prof.tpr - prof.fpr))))
-    low, high = max(0.0, min(answers) - half), min(1.0, max(answers) + half)
-    return ShareEstimate(count, low, high, METHOD_UNFAMILIAR)
+            answers.append(_adjusted(count, prof.tpr, prof.fpr)[0])
+    est = float(np.median(answers))
+    ends = [e for tpr, fpr in _new_collection_rates(profiles) for e in _adjusted(count, tpr, fpr)]
+    low = max(0.0, min(*answers, *ends) - half)
+    high = min(1.0, max(*answers, *ends) + half)
+    return ShareEstimate(est, low, high, METHOD_UNFAMILIAR)
 
 
 def _mixture_estimate(
@@ -330,10 +379,13 @@ class ShareEstimator:
     def __init__(self, validation: Mapping[str, Any] | None = None) -> None:
         profiles = read_profiles(validation or {})
         self.pooled, self.collections = profiles.pooled, profiles.collections
+        self.unseen = profiles.unseen
         self._tables: list[_Table] = []
         self._profiles: list[ErrorProfile] = []
         if self.pooled is not None and self.pooled.smoothed() is not None:
-            self._profiles = [q for q in (self.pooled, *self.collections) if q.smoothed()]
+            self._profiles = [
+                q for q in (self.pooled, *self.collections, *self.unseen) if q.smoothed()
+            ]
             self._tables = _tables(self._profiles)
 
     @property
