@@ -55,8 +55,8 @@ class SampleInfo:
 
     size: int
     total: int | None = None
-    #: "newest": the most recent followers, as platforms list them.
-    order: str = "newest"
+    #: "newest_first": the most recent followers, as platforms list them; "as_uploaded": a file.
+    order: str = "newest_first"
 
     def describe(self) -> str:
         """For example "the 1,000 most recent of 48,210 followers"."""
@@ -65,7 +65,7 @@ class SampleInfo:
             return "no followers"
         if total is not None and total <= n:
             return "the only follower" if n == 1 else f"all {n:,} followers"
-        what = "most recent" if self.order == "newest" else "listed"
+        what = "most recent" if self.order in ("newest_first", "newest") else "listed"
         if total is None:
             return f"the {what} follower" if n == 1 else f"the {n:,} {what} followers"
         if n == 1:
