@@ -183,6 +183,9 @@ class AlertSettings(BaseModel):
 
     #: Each watch is re-audited this often; watches are spread over the interval.
     interval_seconds: float = Field(6 * 3600.0, ge=60)
+    #: Bounds of the interval a chat may choose with ``/alerts every 12h``.
+    min_interval_seconds: float = Field(3600.0, ge=60)
+    max_interval_seconds: float = Field(7 * 86400.0, ge=60)
     #: Share of the interval over which watches are spread (deterministic per watch).
     spread: float = Field(1.0, ge=0, le=1)
     #: After an alert, a watch is not re-audited again for at least this long.
