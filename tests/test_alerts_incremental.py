@@ -95,7 +95,14 @@ async def test_memory_is_bounded_versioned_and_can_be_off(redis: Any) -> None:
     assert await off.recall("bluesky", "a.test") == []
     ttl = await redis.ttl(memory.key("bluesky", "a.test"))
     assert ttl == -1  # set by hand above; what remember() writes expires:
-    accounts = [Account.from_dict({"platform": "bluesky", "id": str(i)}) for i in range(5)]
+    accounts = [
+        Account.from_dict({"platform": "bluesky", "id": str(i), "handle": f"u{i}.test",
+                           "bio": "<b>hi</b>", "created_at": "2024-05-01T00:00:00Z",
+                           "followers_count": i, "has_banner": False})
+        for i in range(5)
+    ]  # fmt: skip
     await memory.remember("bluesky", "a.test", accounts)
     assert 0 < await redis.ttl(memory.key("bluesky", "a.test")) <= 60
-    assert [a.id for a in await memory.recall("bluesky", "a.test")] == ["0", "1"]
+    assert await memory.recall("bluesky", "a.test") == accounts[:2]  # bounded, exact
+    raw = await redis.get(memory.key("bluesky", "a.test"))
+    assert b"null" not in raw  # unknown fields are left out

@@ -24,6 +24,11 @@ __all__ = ["FollowerMemory"]
 MAX_BYTES: Final = 64 * 1024 * 1024
 
 
+def _compact(account: Account) -> dict[str, object]:
+    """The neutral dict without its unknown (null) fields: about a quarter smaller."""
+    return {k: v for k, v in account.to_dict().items() if v is not None}
+
+
 class FollowerMemory:
     """Remember and recall the newest-first follower sample of an account."""
 
@@ -59,7 +64,7 @@ class FollowerMemory:
         if self.ttl <= 0:
             return
         body = json.dumps(
-            {"v": VERSION, "followers": [a.to_dict() for a in followers[: self.cap]]},
+            {"v": VERSION, "followers": [_compact(a) for a in followers[: self.cap]]},
             separators=(",", ":"),
             allow_nan=False,
         )
