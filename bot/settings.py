@@ -183,6 +183,9 @@ class AlertSettings(BaseModel):
 
     #: Each watch is re-audited this often; watches are spread over the interval.
     interval_seconds: float = Field(6 * 3600.0, ge=60)
+    #: Bounds of the interval a chat may choose with ``/alerts every 12h``.
+    min_interval_seconds: float = Field(3600.0, ge=60)
+    max_interval_seconds: float = Field(7 * 86400.0, ge=60)
     #: Share of the interval over which watches are spread (deterministic per watch).
     spread: float = Field(1.0, ge=0, le=1)
     #: After an alert, a watch is not re-audited again for at least this long.
@@ -195,6 +198,9 @@ class AlertSettings(BaseModel):
     max_per_server: int = Field(50, ge=1)
     #: Followers read per re-audit (newest first).
     sample: int = Field(1000, ge=30)
+    #: How long an account's last sample is remembered so that a re-audit reads only the
+    #: followers newer than it (stops paging at a known one); 0 reads the newest in full.
+    remember_followers_seconds: float = Field(7 * 86400.0, ge=0)
     #: Audits remembered per watch (the growth trend needs at least 4).
     history: int = Field(10, ge=4, le=100)
     #: Re-audits running at once in one process.

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from bot.alerts.app import alert_runtime
-from bot.alerts.model import ChatRef
+from bot.alerts.model import ChatPrefs, ChatRef
 from bot.alerts.service import REFUSAL
 from bot.alerts.store import WatchStore
 from tests.fakes.discord_api import DEFAULT_PERMISSIONS, MANAGE_GUILD, FakeDiscord, Interaction
@@ -86,3 +86,33 @@ async def test_in_a_dm_the_user_may_change_their_own_watchlist(
     assert await answer(fake, call) == "bsky:target.bsky.social is not watched in this chat."
     shown = await answer(fake, await fake.command("alerts", user=kim))
     assert shown.startswith("Alerts for this chat's watchlist go to this chat")
+
+
+async def test_managers_pause_resume_and_set_the_interval(
+    world: World,  # noqa: F811
+    redis: Any,
+) -> None:
+    await world.start_bot()
+    fake, guild = world.discord, world.guild
+    boss, member = fake.user(7001, "boss"), fake.user(7002, "member")
+    channel = ChatRef("discord", str(guild["channels"][0]["id"]), str(guild["id"]))
+    store = WatchStore(redis, world.settings.redis.prefix)
+
+    for options in ({"channel": "off"}, {"every": "12h"}):
+        call = await fake.command("alerts", options, user=member, guild=guild)
+        assert await answer(fake, call) == REFUSAL
+    call = await fake.command("alerts", {"channel": "off", "every": "2d"}, user=boss,
+                              guild=guild, permissions=MANAGER)  # fmt: skip
+    text = await answer(fake, call)
+    assert text.startswith("Alerts for this chat's watchlist are paused")
+    assert "re-audited every 48 h" in text
+    assert await store.prefs(channel) == ChatPrefs(True, 48 * 3600.0)
+    call = await fake.command("alerts", {"every": "1m"}, user=boss, guild=guild,
+                              permissions=MANAGER)  # fmt: skip
+    assert (await answer(fake, call)).startswith("The interval must be between")
+    call = await fake.command("alerts", {"channel": "on"}, user=boss, guild=guild,
+                              permissions=MANAGER)  # fmt: skip
+    assert (await answer(fake, call)).startswith("Alerts for this chat's watchlist go to this")
+    shown = await answer(fake, await fake.command("alerts", user=member, guild=guild))
+    assert "re-audited every 48 h" in shown
+    assert await store.prefs(channel) == ChatPrefs(False, 48 * 3600.0)

@@ -267,7 +267,8 @@ async def test_a_schedule_missed_while_down_runs_once(
         nxt = await rt.store.due_at(watch.id)
         assert nxt is not None and clock() < nxt <= clock() + settings.alerts.interval_seconds
         assert len(await rt.store.history(watch.id)) == 2
-    assert bsky.requests["getFollowers"] - pages == 7  # one re-audit: 700 followers, 7 pages
+    # one re-audit; with no new followers it stops at the first page of known ones
+    assert 1 <= bsky.requests["getFollowers"] - pages <= 2
 
 
 async def test_account_gone_says_so_once_and_pauses(

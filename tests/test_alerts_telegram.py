@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.alerts.app import alert_runtime
-from bot.alerts.model import ChatRef
+from bot.alerts.model import ChatPrefs, ChatRef
 from bot.alerts.service import REFUSAL
 from bot.alerts.store import WatchStore
 from bot.settings import Settings
@@ -132,3 +132,28 @@ async def test_private_chat_owner_is_admin_and_help_lists_the_watch_commands(
     tg.inject_command(chat, kim, "/alerts to somewhere else")
     usage = await tg.next_sent(kim["id"], methods={"sendMessage"}, deadline=20)
     assert usage.text.startswith("Use /alerts")
+
+
+async def test_alerts_off_on_and_every_in_a_group(world: World, redis: Any) -> None:
+    tg = world.tg
+    group = tg.group_chat(GROUP_ID, "Team")
+    ada, max_ = tg.user(11, "Ada"), tg.user(12, "Max")
+    tg.set_admins(GROUP_ID, [11], creator=10)
+    store = WatchStore(redis, world.settings.redis.prefix)
+    chat = ChatRef("telegram", str(GROUP_ID))
+
+    for command in ("/alerts off", "/alerts every 12h"):
+        refused = await answer(tg, GROUP_ID, lambda c=command: tg.inject_command(group, max_, c))
+        assert refused == REFUSAL
+    off = await answer(tg, GROUP_ID, lambda: tg.inject_command(group, ada, "/alerts off"))
+    assert off.startswith("Alerts for this chat's watchlist are paused")
+    every = await answer(tg, GROUP_ID, lambda: tg.inject_command(group, ada, "/alerts every 12h"))
+    assert "re-audited every 12 h" in every
+    assert await store.prefs(chat) == ChatPrefs(True, 12 * 3600.0)
+    shown = await answer(tg, GROUP_ID, lambda: tg.inject_command(group, max_, "/alerts"))
+    assert shown == every  # anyone may read where and when
+    on = await answer(tg, GROUP_ID, lambda: tg.inject_command(group, ada, "/alerts on"))
+    assert on.startswith("Alerts for this chat's watchlist go to this chat.")
+    assert await store.prefs(chat) == ChatPrefs(False, 12 * 3600.0)
+    usage = await answer(tg, GROUP_ID, lambda: tg.inject_command(group, ada, "/alerts on now"))
+    assert usage.startswith("Use /alerts")

@@ -15,6 +15,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from bot.alerts.auditor import Auditor, SourceAuditor
+from bot.alerts.memory import FollowerMemory
 from bot.alerts.posters import AlertPoster, ConsolePoster, DiscordPoster, TelegramPoster
 from bot.alerts.runner import AlertRunner
 from bot.alerts.service import WatchService
@@ -87,7 +88,13 @@ async def alert_runtime(
 
             budgets = RedisBudgets(Store(redis, prefix), yielding_budgets(settings),
                                    clock=time.time)  # fmt: skip
-            auditor = SourceAuditor(session, settings, load_model(None), gate=budgets.request)
+            memory = FollowerMemory(
+                redis, prefix, ttl_seconds=settings.alerts.remember_followers_seconds,
+                cap=settings.alerts.sample,
+            )  # fmt: skip
+            auditor = SourceAuditor(
+                session, settings, load_model(None), gate=budgets.request, memory=memory
+            )
         store = WatchStore(redis, prefix)
         posters = build_posters(settings, session, out)
         service = WatchService(store, settings, auditor=auditor, clock=clock)

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-__all__ = ["VERSION", "ChatRef", "StoredError", "Watch", "watch_id"]
+__all__ = ["VERSION", "ChatPrefs", "ChatRef", "StoredError", "Watch", "watch_id"]
 
 VERSION: Final = 1
 MAX_RAW: Final = 64 * 1024
@@ -170,3 +170,26 @@ class Watch:
             baseline_audit=str(obj.get("baseline_audit") or "")[:64],
             last_audit=str(obj.get("last_audit") or "")[:64],
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ChatPrefs:
+    """A chat's choices for its watches' alerts (``/alerts``): paused (``off``: the watches are
+    kept but not re-audited or posted) and the re-audit interval (``None``: the configured one)."""
+
+    off: bool = False
+    interval_seconds: float | None = None
+
+    def to_json(self) -> str:
+        return _dump({"off": self.off, "interval_seconds": self.interval_seconds})
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> ChatPrefs:
+        obj = _load(raw)
+        off = obj.get("off", False)
+        if not isinstance(off, bool):
+            raise StoredError("'off' must be a boolean")
+        interval = _opt_num(obj, "interval_seconds")
+        if interval is not None and interval <= 0:
+            raise StoredError("'interval_seconds' must be positive")
+        return cls(off, interval)

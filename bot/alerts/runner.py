@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.alerts.auditor import Auditor, AuditResult
-from bot.alerts.model import ChatRef, Watch
+from bot.alerts.model import ChatPrefs, ChatRef, Watch
 from bot.alerts.posters import AlertPoster, PostError
 from bot.alerts.render import AlertMessage, alert_message, digest_message, notice_message
 from bot.alerts.schedule import backoff, next_slot
@@ -81,11 +81,14 @@ class AlertRunner:
         self.clock = clock
         self.compare_config = compare_config
         self.charts = charts
+        #: Re-audit interval per chat chosen with ``/alerts every`` (read at each run).
+        self._intervals: dict[str, float] = {}
 
     # -- scheduling -------------------------------------------------------------------------
     def next_due(self, watch: Watch, now: float) -> float:
         s = self.settings
-        return next_slot(watch.id, now, s.interval_seconds, s.spread)
+        interval = self._intervals.get(watch.chat.key, s.interval_seconds)
+        return next_slot(watch.id, now, interval, s.spread)
 
     async def run_due(self, *, all_watches: bool = False) -> RunReport:
         """Every re-audit due now (``all_watches``: every watch), once each."""
@@ -93,10 +96,22 @@ class AlertRunner:
         ids = await (self.store.all_ids() if all_watches else self.store.due_ids(now))
         report = RunReport()
         watches = []
+        prefs: dict[str, ChatPrefs] = {}
         for wid in ids:
             watch = await self.store.get(wid)
             if watch is None or watch.paused:
                 report.skipped += 1
+                continue
+            chat = watch.chat.key
+            if chat not in prefs:
+                prefs[chat] = await self.store.prefs(watch.chat)
+                if prefs[chat].interval_seconds:
+                    self._intervals[chat] = prefs[chat].interval_seconds
+                else:
+                    self._intervals.pop(chat, None)
+            if prefs[chat].off:  # /alerts off: keep the watch, look again at its next slot
+                report.skipped += 1
+                await self.store.reschedule(wid, self.next_due(watch, now))
                 continue
             if not await self.store.claim(wid, CLAIM_SECONDS):
                 report.skipped += 1  # another runner has it

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bot.alerts.auditor import Auditor
-from bot.alerts.model import ChatRef, Watch
+from bot.alerts.model import ChatPrefs, ChatRef, Watch
 from bot.alerts.render import FORMATS
-from bot.alerts.schedule import next_slot
+from bot.alerts.schedule import next_slot, parse_interval
 from bot.alerts.store import WatchStore
 from bot.handles import Handle, parse_handle
 from bot.settings import Settings
@@ -35,8 +35,10 @@ WATCH_HELP_LINES = (
     "Team alerts: /watch HANDLE [THRESHOLD] re-audits an account every few hours and posts an "
     "alert here when fakes arrive (THRESHOLD in percentage points, default 5).",
     "/unwatch HANDLE stops; /watchlist shows what this chat watches (anyone may read it).",
-    "/alerts shows where alerts go; /alerts here, or /alerts followed by another chat, moves "
-    "them. Changing a watchlist needs a chat admin (Discord: Manage Server).",
+    "/alerts shows where and when alerts go; /alerts here, or /alerts followed by another chat, "
+    "moves them; /alerts off pauses them (the watches stay), /alerts on resumes; "
+    "/alerts every 12h sets how often the accounts are re-audited. Changing a watchlist needs "
+    "a chat admin (Discord: Manage Server).",
 )
 
 REFUSAL = "Only admins of this chat (or people who manage the server) can change its watchlist."
@@ -150,7 +152,9 @@ class WatchService:
             return _reply(f"This server already watches {self.alerts.max_per_server} accounts, "
                           "the limit; /unwatch one first.", ok=False)  # fmt: skip
         label = watch.label
-        every = _hours(self.alerts.interval_seconds)
+        prefs = await self.store.prefs(chat)
+        interval = self._interval(prefs)
+        every = _hours(interval)
         if existing is not None:
             if existing.paused:
                 await self.store.reschedule(watch.id, now)
@@ -161,6 +165,8 @@ class WatchService:
         dest = await self.store.destination(chat)
         where = "this chat" if dest == chat else "the chat set with /alerts"
         tail = f"Re-audited every {every}; alerts go to {where}."
+        if prefs.off:
+            tail += " Alerts are paused here (/alerts on resumes them)."
         if self.auditor is None:
             return _reply("Watching {} " f"(alert threshold {points:g} points). The baseline "
                           f"audit runs shortly. {tail}", label)  # fmt: skip
@@ -179,7 +185,7 @@ class WatchService:
         )
         await self.store.record(watch, snapshot, keep=self.alerts.history)
         await self.store.reschedule(
-            watch.id, next_slot(watch.id, now, self.alerts.interval_seconds, self.alerts.spread)
+            watch.id, next_slot(watch.id, now, interval, self.alerts.spread)
         )
         return _reply("Watching {} " f"(alert threshold {points:g} points). Baseline: "
                       f"{_baseline_text(snapshot)}. {tail}", label)  # fmt: skip
@@ -206,21 +212,77 @@ class WatchService:
         if to is not None and to.adapter != chat.adapter:
             return _reply("Alerts can only go to a chat on the same platform.", ok=False)
         await self.store.set_destination(chat, to)
+        prefs = await self.store.prefs(chat)
+        if prefs.off:  # naming a destination (or here) resumes paused alerts
+            await self.store.set_prefs(chat, ChatPrefs(False, prefs.interval_seconds))
+        return await self.show_alerts(chat)
+
+    def _interval(self, prefs: ChatPrefs) -> float:
+        return prefs.interval_seconds or self.alerts.interval_seconds
+
+    async def alerts_option(self, chat: ChatRef, caller: Caller, args: list[str]) -> Reply | None:
+        """``/alerts off``, ``/alerts on`` and ``/alerts every 12h``; ``None`` when ``args`` are
+        none of these (a destination, which the adapter checks)."""
+        word = args[0].lower() if args else ""
+        if word in ("off", "on") and len(args) == 1:
+            return await self.pause_alerts(chat, caller, word == "off")
+        if word == "every":
+            return await self.set_interval(chat, caller, " ".join(args[1:3]))
+        return None
+
+    async def pause_alerts(self, chat: ChatRef, caller: Caller, off: bool) -> Reply:
+        """``/alerts off`` keeps the watches but stops re-auditing and posting them until
+        ``/alerts on`` (or ``/alerts here``); the first re-audit after that compares with the
+        last audit before the pause, so nothing that landed meanwhile is missed."""
+        if not caller.is_admin:
+            return Reply({f: REFUSAL for f in FORMATS}, ok=False)
+        prefs = await self.store.prefs(chat)
+        await self.store.set_prefs(chat, ChatPrefs(off, prefs.interval_seconds))
+        return await self.show_alerts(chat)
+
+    async def set_interval(self, chat: ChatRef, caller: Caller, text: str) -> Reply:
+        """``/alerts every 12h``: re-audit this chat's watches this often (within the configured
+        bounds); each watch moves to its slot on the new interval after its last audit."""
+        if not caller.is_admin:
+            return Reply({f: REFUSAL for f in FORMATS}, ok=False)
+        low, high = self.alerts.min_interval_seconds, self.alerts.max_interval_seconds
+        try:
+            seconds = parse_interval(text)
+        except ValueError as exc:
+            return _reply("{}", str(exc), ok=False)
+        if not low <= seconds <= high:
+            return _reply(f"The interval must be between {_hours(low)} and {_hours(high)}.",
+                          ok=False)  # fmt: skip
+        prefs = await self.store.prefs(chat)
+        default = seconds == self.alerts.interval_seconds
+        await self.store.set_prefs(chat, ChatPrefs(prefs.off, None if default else seconds))
+        now = self.clock()
+        for w in await self.store.in_chat(chat):
+            if w.paused:
+                continue
+            after = w.last_audit_at if w.last_audit_at is not None else now - seconds
+            await self.store.reschedule(w.id, next_slot(w.id, after, seconds, self.alerts.spread))
         return await self.show_alerts(chat)
 
     # -- reading ------------------------------------------------------------------------------
     async def show_alerts(self, chat: ChatRef) -> Reply:
-        """``/alerts`` alone: where and how often alerts go."""
+        """``/alerts`` alone: where and how often alerts go, and whether they are paused."""
         dest = await self.store.destination(chat)
-        every = _hours(self.alerts.interval_seconds)
+        prefs = await self.store.prefs(chat)
+        every = _hours(self._interval(prefs))
         cool = _hours(self.alerts.cooldown_seconds)
         texts = {}
         for fmt in FORMATS:
             where = _chat_name(fmt, chat, dest)
+            if prefs.off:
+                head = (f"Alerts for this chat's watchlist are paused (they would go to {where}); "
+                        "/alerts on resumes them.")  # fmt: skip
+            else:
+                head = f"Alerts for this chat's watchlist go to {where}."
             texts[fmt] = (
-                f"Alerts for this chat's watchlist go to {where}. Each account is re-audited "
-                f"every {every}; after an alert it waits at least {cool}; "
-                f"{self.alerts.digest_min} or more alerts at once come as one digest."
+                f"{head} Each account is re-audited every {every}; after an alert it waits at "
+                f"least {cool}; {self.alerts.digest_min} or more alerts at once come as one "
+                "digest."
             )
         return Reply(texts)
 

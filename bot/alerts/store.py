@@ -4,7 +4,8 @@ Layout (prefix ``fa:`` by default): ``alerts:watch:<id>`` a watch (JSON); ``aler
 and ``alerts:server:<server>`` sets of watch ids (bounded); ``alerts:all`` every watch id;
 ``alerts:due`` a sorted set of watch ids by next due time; ``alerts:hist:<id>`` the watch's audit
 snapshots, newest first (bounded); ``alerts:alerted:<id>`` member keys of bursts already alerted;
-``alerts:dest:<chat>`` where alerts of a chat go. Every value is versioned JSON. With Redis's AOF
+``alerts:dest:<chat>`` where alerts of a chat go; ``alerts:prefs:<chat>`` whether they are paused
+and how often the chat's watches are re-audited. Every value is versioned JSON. With Redis's AOF
 all of it survives restarts.
 """
 
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 
-from bot.alerts.model import VERSION, ChatRef, StoredError, Watch
+from bot.alerts.model import VERSION, ChatPrefs, ChatRef, StoredError, Watch
 from bot.pipeline.resilience import retrying
 from scoring.audit.compare import Snapshot
 
@@ -245,3 +246,20 @@ class WatchStore:
             await self._r(lambda: self.redis.delete(key), "dest")
         else:
             await self._r(lambda: self.redis.set(key, dest.to_json()), "dest")
+
+    async def prefs(self, chat: ChatRef) -> ChatPrefs:
+        """The chat's alert choices (defaults when never set or unreadable)."""
+        raw = await self._r(lambda: self.redis.get(self.key("prefs", chat.key)), "prefs")
+        if raw is None:
+            return ChatPrefs()
+        try:
+            return ChatPrefs.from_json(raw)
+        except StoredError:
+            return ChatPrefs()
+
+    async def set_prefs(self, chat: ChatRef, prefs: ChatPrefs) -> None:
+        key = self.key("prefs", chat.key)
+        if prefs == ChatPrefs():
+            await self._r(lambda: self.redis.delete(key), "prefs")
+        else:
+            await self._r(lambda: self.redis.set(key, prefs.to_json()), "prefs")

@@ -266,14 +266,34 @@ class AuditBot(discord.Client):
         )
 
     async def alerts_command(
-        self, interaction: discord.Interaction[Any], channel: str | None
+        self, interaction: discord.Interaction[Any], channel: str | None, every: str | None = None
     ) -> None:
-        """``/alerts`` shows; ``/alerts channel:#name`` (this server's) or ``here`` moves."""
-        if channel is None:
+        """``/alerts`` shows; ``/alerts channel:#name`` (this server's) or ``here`` moves,
+        ``channel:off``/``on`` pauses or resumes, ``every:12h`` sets how often."""
+        typed = (channel or "").strip().lower()
+        if channel is None and every is None:
             await self.watch_command(interaction, lambda svc, chat, caller: svc.show_alerts(chat))
             return
+
+        async def then_every(
+            svc: WatchService, chat: ChatRef, caller: Caller, first: Reply
+        ) -> Reply:
+            """``every`` given beside a channel or off/on: change the interval too."""
+            if every is None or not first.ok:
+                return first
+            return await svc.set_interval(chat, caller, every)
+
+        if channel is None or typed in ("off", "on"):
+
+            async def option(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
+                if typed:
+                    first = await svc.pause_alerts(chat, caller, typed == "off")
+                    return await then_every(svc, chat, caller, first)
+                return await svc.set_interval(chat, caller, every or "")
+
+            await self.watch_command(interaction, option)
+            return
         here = self.watch_chat(interaction)
-        typed = channel.strip().lower()
         to: ChatRef | None = None
         problem: str | None = None
         if typed != "here":
@@ -288,7 +308,7 @@ class AuditBot(discord.Client):
             problem = None  # the refusal comes first: nothing about other channels leaks
 
         async def change(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
-            return await svc.set_alerts(chat, caller, to)
+            return await then_every(svc, chat, caller, await svc.set_alerts(chat, caller, to))
 
         await self.watch_command(interaction, change, fixed=problem)
 

@@ -168,11 +168,16 @@ def build_watch_commands(bot: Any) -> list[app_commands.Command[Any, ..., Any]]:
     async def watchlist(interaction: discord.Interaction) -> None:
         await bot.watch_command(interaction, lambda svc, chat, caller: svc.watchlist(chat))
 
-    @app_commands.command(name="alerts", description="Where this channel's alerts go; set a "
-                          "channel to move them (Manage Server)")  # fmt: skip
+    @app_commands.command(name="alerts", description="Where and when this channel's alerts go; "
+                          "change them (Manage Server)")  # fmt: skip
     @app_commands.allowed_contexts(guilds=True, dms=True)
-    @app_commands.describe(channel="#channel (or its id) in this server, or here")
-    async def alerts(interaction: discord.Interaction, channel: str | None = None) -> None:
-        await bot.alerts_command(interaction, channel)
+    @app_commands.describe(
+        channel="#channel (or its id) in this server, here; or off to pause, on to resume",
+        every="Re-audit the watched accounts this often, e.g. 12h, 90m or 1d",
+    )
+    async def alerts(
+        interaction: discord.Interaction, channel: str | None = None, every: str | None = None
+    ) -> None:
+        await bot.alerts_command(interaction, channel, every)
 
     return [watch, unwatch, watchlist, alerts]

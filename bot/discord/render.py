@@ -56,8 +56,9 @@ HELP = (
     "**Team alerts**: **/watch** `handle` [`threshold`] re-audits an account every few hours "
     "and posts here when fakes arrive (threshold in percentage points, default 5); "
     "**/unwatch** `handle` stops; **/watchlist** shows what this channel watches (anyone may "
-    "read it); **/alerts** shows where alerts go and, with `channel`, moves them (`here`, or a "
-    "#channel of this server). Changing a watchlist needs Manage Server."
+    "read it); **/alerts** shows where and when alerts go; with `channel` it moves them (`here`, "
+    "or a #channel of this server) or pauses and resumes them (`off`, `on`), with `every` it sets "
+    "how often accounts are re-audited (e.g. `12h`). Changing a watchlist needs Manage Server."
 )
 
 

@@ -68,14 +68,17 @@ COMMANDS: Final = (
     ("watch", "Watch an account for bought followers: /watch HANDLE [THRESHOLD]"),
     ("unwatch", "Stop watching an account: /unwatch HANDLE"),
     ("watchlist", "The accounts this chat watches"),
-    ("alerts", "Where this chat's alerts go: /alerts [here|CHAT_ID]"),
+    ("alerts", "Where and when alerts go: /alerts [here|CHAT_ID|off|on|every 12h]"),
     ("help", "Handle forms, platforms and uploads"),
 )
 #: Requests whose message got its final answer, remembered so a late progress edit or the
 #: first answer never overwrites a report (bounded).
 _FINISHED_MEMORY: Final = 10_000
 _UNKNOWN: Final = f"I know /audit, /watch, /unwatch, /watchlist, /alerts and /help, e.g. {EXAMPLE}"
-_ALERTS_USAGE: Final = "Use /alerts to see, /alerts here or /alerts CHAT_ID to change."
+_ALERTS_USAGE: Final = (
+    "Use /alerts to see; /alerts here or /alerts CHAT_ID to move, /alerts off or on to pause or "
+    "resume, /alerts every 12h to set how often."
+)
 _ELSEWHERE: Final = (
     "Alerts can only go to a chat I am in and that you administer too; nothing changed."
 )
@@ -295,8 +298,8 @@ class TelegramAdapter:
         await self._watch_answer(update, act, "Reading the watchlist…")
 
     async def on_alerts(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """``/alerts`` shows where alerts go; ``/alerts here`` or ``/alerts CHAT_ID`` (admins)
-        changes it."""
+        """``/alerts`` shows where and when alerts go; ``/alerts here`` or ``/alerts CHAT_ID``,
+        ``/alerts off``/``on`` and ``/alerts every 12h`` (admins) change it."""
         args = list(context.args or [])
         message = update.effective_message
         if message is None:
@@ -307,6 +310,14 @@ class TelegramAdapter:
                 return await svc.show_alerts(chat)
 
             await self._watch_answer(update, show, "Reading the alert settings…")
+            return
+        if args[0].lower() in ("off", "on", "every"):
+
+            async def option(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
+                reply = await svc.alerts_option(chat, caller, args)
+                return reply if reply is not None else Reply({"plain": _ALERTS_USAGE}, ok=False)
+
+            await self._watch_answer(update, option, "Working on it…", admin=True)
             return
         target = args[0].lower()
         if len(args) > 1 or not (target == "here" or _is_chat_id(target)):
