@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.commands import progress_to_stderr
 from bot.handles import Handle, parse_handle
 from bot.settings import Settings
 from bot.sources.errors import BadHandle, SourceError
@@ -51,15 +52,8 @@ async def _fetch(handle: Handle, settings: Settings, sample: int | None) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    try:
+    with progress_to_stderr(log):
         return _run(args)
-    finally:
-        log.removeHandler(handler)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from bot.commands import progress_to_stderr
 from scoring.audit import (
     AuditConfig,
     build_report,
@@ -45,15 +46,8 @@ def _load(path: str, fmt: str) -> LoadResult:
 
 def run(args: argparse.Namespace) -> int:
     """Load, score, report; see the module docstring for the output and exit contract."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    try:
+    with progress_to_stderr(log):
         return _run(args)
-    finally:
-        log.removeHandler(handler)
 
 
 def _run(args: argparse.Namespace) -> int:
