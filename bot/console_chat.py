@@ -45,7 +45,8 @@ def parse_command(line: str, settings: Settings) -> AuditCommand | None:
     if words[0].startswith("/"):
         command = words[0].split("@", 1)[0].lower()
         if command in ("/help", "/start"):
-            raise CommandError("\n".join(HELP_LINES))
+            # A console has no file uploads; `followaudit audit-file` audits an export.
+            raise CommandError("\n".join(line for line in HELP_LINES if "export" not in line))
         if command != "/audit":
             raise CommandError(f"Unknown command {words[0][:40]!r}. {HELP}")
         words = words[1:]
