@@ -144,8 +144,6 @@ def _report(result: Any, model: Any) -> AuditOutcome:
     config = AuditConfig()
     followers = result.followers
     total = result.followers_total
-    if total is not None and total < len(followers):
-        total = len(followers)
     scored = model.score(followers, max_reasons=config.max_reasons)
     report = build_report(
         followers, scored, model_version=model.version, validation=model.validation,

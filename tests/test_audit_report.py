@@ -84,3 +84,10 @@ def test_missing_probabilities_are_read_as_undecided() -> None:
     report = build_report(accounts, batch, model_version="m", validation=synth_validation())
     data = json.loads(render_json(report))
     assert 0.0 <= data["fake_share"]["estimate"] <= 0.2
+
+
+def test_a_platform_count_below_the_sample_read_is_raised_to_it() -> None:
+    labels = np.zeros(40, dtype=int)
+    assert build(labels, total=25)["sample"]["total"] == 40  # type: ignore[index]
+    assert build(labels, total=900)["sample"]["total"] == 900  # type: ignore[index]
+    assert build(labels)["sample"]["total"] is None  # type: ignore[index]

@@ -167,8 +167,6 @@ class SourceAuditor:
         result = await self._fetch(platform, handle)
         followers = result.followers
         total = result.followers_total
-        if total is not None and total < len(followers):
-            total = len(followers)
         scored = self.model.score(followers, max_reasons=self.config.max_reasons)
         report = build_report(
             followers, scored, model_version=self.model.version,
@@ -179,7 +177,8 @@ class SourceAuditor:
         data["subject"] = result.subject_block()
         return AuditResult(
             data, followers, [float(x) for x in scored.probabilities], report.fake_share,
-            report.grade, report.bursts, total, estimator_for(self.model.validation).estimate,
+            report.grade, report.bursts, report.sample.total,
+            estimator_for(self.model.validation).estimate,
         )  # fmt: skip
 
     async def _fetch(self, platform: str, handle: str) -> FetchResult:

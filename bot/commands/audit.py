@@ -100,8 +100,6 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     config = AuditConfig()
     total = result.followers_total
-    if total is not None and total < len(result.followers):
-        total = len(result.followers)
     scored = model.score(result.followers, max_reasons=config.max_reasons)
     report = build_report(
         result.followers,

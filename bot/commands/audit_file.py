@@ -81,8 +81,6 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     config = AuditConfig(samples=args.samples, inactive_days=args.inactive_days)
     total = args.total
-    if total is not None and total < len(loaded.accounts):
-        total = len(loaded.accounts)
     scored = model.score(loaded.accounts, max_reasons=config.max_reasons)
     report = build_report(
         loaded.accounts,

@@ -174,7 +174,8 @@ def build_report(
     share = estimator.estimate(p)
     bursts = detect_bursts(p, [a.created_at for a in accounts], estimator, cfg.bursts)
     return AuditReport(
-        sample=SampleInfo(len(accounts), total),
+        # A platform's count can lag its own list: never report fewer followers than were read.
+        sample=SampleInfo(len(accounts), None if total is None else max(total, len(accounts))),
         fake_share=share,
         inactive=estimate_inactive(accounts, days=cfg.inactive_days, observed_at=observed),
         grade=grade_for(share, cfg.bands),
