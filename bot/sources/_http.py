@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.settings import HttpSettings
+from bot.settings import HttpSettings, Settings
 from bot.sources.base import RequestGate
 from bot.sources.errors import PlatformUnavailable, RateLimited
 
@@ -226,3 +226,33 @@ def _parse(body: bytes) -> tuple[Any, bool]:
         return json.loads(body), True
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None, False
+
+
+class HttpSource:
+    """What every platform source shares: the caller's HTTP session, the settings and the request
+    gate (the pipeline's shared budgets), and a ``Requester`` built from them for each fetch."""
+
+    platform = ""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: Settings,
+        *,
+        gate: RequestGate | None = None,
+    ) -> None:
+        self._session = session
+        self._gate = gate
+        self._settings = settings
+
+    def _new_requester(
+        self, label: str, settings: HttpSettings, headers: Mapping[str, str] | None = None
+    ) -> Requester:
+        return Requester(
+            self._session,
+            label=label,
+            settings=settings,
+            headers=headers,
+            platform=self.platform,
+            gate=self._gate,
+        )

@@ -21,7 +21,7 @@ import aiohttp
 
 from bot.handles import Handle
 from bot.settings import Settings
-from bot.sources._http import Reply, Requester
+from bot.sources._http import HttpSource, Reply, Requester
 from bot.sources.base import (
     Checkpoint,
     FetchResult,
@@ -48,7 +48,7 @@ _GONE_ERRORS: Final = frozenset(
 )
 
 
-class BlueskySource:
+class BlueskySource(HttpSource):
     """Reads a Bluesky account's followers from an AppView (``Settings.bluesky.base_url``)."""
 
     platform = "bluesky"
@@ -60,19 +60,11 @@ class BlueskySource:
         *,
         gate: RequestGate | None = None,
     ) -> None:
-        self._session = session
-        self._gate = gate
-        self._settings = settings
+        super().__init__(session, settings, gate=gate)
         self._base = settings.bluesky.base_url.rstrip("/") + "/xrpc/"
 
     def _requester(self) -> Requester:
-        return Requester(
-            self._session,
-            label="Bluesky",
-            settings=self._settings.bluesky,
-            platform="bluesky",
-            gate=self._gate,
-        )
+        return self._new_requester("Bluesky", self._settings.bluesky)
 
     async def _call(self, http: Requester, method: str, params: Any) -> Any:
         reply = await http.get(self._base + method, params)

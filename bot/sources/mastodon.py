@@ -18,17 +18,13 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
-import aiohttp
-
 from bot.handles import Handle
-from bot.settings import Settings
-from bot.sources._http import Reply, Requester
+from bot.sources._http import HttpSource, Reply, Requester
 from bot.sources.base import (
     Checkpoint,
     FetchResult,
     PageCallback,
     ProgressCallback,
-    RequestGate,
     call_hook,
     call_progress,
     coerce_checkpoint,
@@ -110,21 +106,10 @@ async def _check_public(instance: str) -> None:
         raise NotFound(f"{instance} is not a public Mastodon server.")
 
 
-class MastodonSource:
+class MastodonSource(HttpSource):
     """Reads a Mastodon account's followers."""
 
     platform = "mastodon"
-
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        settings: Settings,
-        *,
-        gate: RequestGate | None = None,
-    ) -> None:
-        self._session = session
-        self._gate = gate
-        self._settings = settings
 
     async def _base(self, instance: str) -> str:
         configured = self._settings.mastodon.base_url
@@ -147,13 +132,7 @@ class MastodonSource:
         cp = coerce_checkpoint(resume, handle)
         instance = handle.instance or ""
         base = await self._base(instance)
-        http = Requester(
-            self._session,
-            label=f"Mastodon ({instance})",
-            settings=self._settings.mastodon,
-            platform="mastodon",
-            gate=self._gate,
-        )
+        http = self._new_requester(f"Mastodon ({instance})", self._settings.mastodon)
         observed = datetime.now(UTC)
         if cp is None:
             target = sample_size(sample, self._settings.sample.default, self._settings.sample.max)

@@ -19,7 +19,7 @@ import aiohttp
 
 from bot.handles import Handle
 from bot.settings import Settings
-from bot.sources._http import Reply, Requester
+from bot.sources._http import HttpSource, Reply, Requester
 from bot.sources.base import (
     Checkpoint,
     FetchResult,
@@ -53,7 +53,7 @@ _ID: Final = re.compile(r"[0-9]{1,25}")
 _TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{1,512}")
 
 
-class XSource:
+class XSource(HttpSource):
     """Reads an X account's followers (needs ``Settings.x.bearer_token``)."""
 
     platform = "x"
@@ -65,9 +65,7 @@ class XSource:
         *,
         gate: RequestGate | None = None,
     ) -> None:
-        self._session = session
-        self._gate = gate
-        self._settings = settings
+        super().__init__(session, settings, gate=gate)
         self._base = settings.x.base_url.rstrip("/")
 
     def _requester(self) -> Requester:
@@ -75,13 +73,8 @@ class XSource:
         secret = token.get_secret_value().strip() if token is not None else ""
         if not secret:
             raise AuthenticationNeeded(NO_TOKEN)
-        return Requester(
-            self._session,
-            label="X",
-            settings=self._settings.x,
-            headers={"Authorization": f"Bearer {secret}"},
-            platform="x",
-            gate=self._gate,
+        return self._new_requester(
+            "X", self._settings.x, headers={"Authorization": f"Bearer {secret}"}
         )
 
     async def fetch(
