@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,3 +43,16 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within}s waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+async def spawn_followaudit_run(settings: dict[str, str]) -> asyncio.subprocess.Process:
+    """``followaudit run --log-level debug`` as its own process group, with this environment less
+    every ``FOLLOWAUDIT_`` variable plus ``settings``; stdout and stderr piped."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWAUDIT_")}
+    env.update(settings, PYTHONPATH=str(REPO_ROOT))
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", "--log-level", "debug", env=env,
+        cwd=str(REPO_ROOT), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip

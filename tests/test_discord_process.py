@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 
 from bot.redis_server import RedisServer
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.discord_api import FakeDiscord
-from tests.helpers import REPO_ROOT
+from tests.helpers import spawn_followaudit_run
 from tests.test_discord_bot import SUBJECT, populate
 
 TOKEN = "MTIz.SECRET-never-logged.discord"
@@ -22,23 +21,17 @@ async def test_followaudit_run_serves_discord(redis_server: RedisServer) -> None
     async with FakeDiscord(token=TOKEN) as fake, FakeBluesky() as bsky:
         populate(bsky)
         guild = fake.add_guild("Team")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWAUDIT_")}
-        env.update(
-            FOLLOWAUDIT_REDIS_URL=redis_server.url,
-            FOLLOWAUDIT_BLUESKY__BASE_URL=bsky.base_url,
-            FOLLOWAUDIT_DISCORD__TOKEN=TOKEN,
-            FOLLOWAUDIT_DISCORD__API_BASE=fake.api_base,
-            FOLLOWAUDIT_DISCORD__GATEWAY_URL=fake.gateway_url,
-            FOLLOWAUDIT_DISCORD__GUILD_READY_TIMEOUT="0.1",
-            FOLLOWAUDIT_WORKER__SHUTDOWN_GRACE_SECONDS="1",
-            PYTHONPATH=str(REPO_ROOT),
+        proc = await spawn_followaudit_run(
+            {
+                "FOLLOWAUDIT_REDIS_URL": redis_server.url,
+                "FOLLOWAUDIT_BLUESKY__BASE_URL": bsky.base_url,
+                "FOLLOWAUDIT_DISCORD__TOKEN": TOKEN,
+                "FOLLOWAUDIT_DISCORD__API_BASE": fake.api_base,
+                "FOLLOWAUDIT_DISCORD__GATEWAY_URL": fake.gateway_url,
+                "FOLLOWAUDIT_DISCORD__GUILD_READY_TIMEOUT": "0.1",
+                "FOLLOWAUDIT_WORKER__SHUTDOWN_GRACE_SECONDS": "1",
+            }
         )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", "--log-level", "debug", env=env,
-            cwd=str(REPO_ROOT), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )  # fmt: skip
         try:
             await fake.wait_ready(30)
             await fake.wait_for(lambda: None in fake.commands, 10)

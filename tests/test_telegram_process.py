@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from bot.alerts.store import WatchStore
 from bot.redis_server import RedisServer
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.telegram_api import FakeTelegram
-from tests.helpers import REPO_ROOT, wait_until
+from tests.helpers import spawn_followaudit_run, wait_until
 from tests.test_telegram_bot import fill_bluesky
 
 
@@ -31,23 +30,17 @@ async def test_followaudit_run_serves_telegram(
     assert await store.add(watch, due=0.0, max_chat=5, max_server=5) == "added"
     async with FakeTelegram(token="424242:SECRET-never-logged") as tg, FakeBluesky() as bsky:
         fill_bluesky(bsky)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWAUDIT_")}
-        env.update(
-            FOLLOWAUDIT_REDIS_URL=redis_server.url,
-            FOLLOWAUDIT_BLUESKY__BASE_URL=bsky.base_url,
-            FOLLOWAUDIT_TELEGRAM__TOKEN=tg.token,
-            FOLLOWAUDIT_TELEGRAM__BASE_URL=tg.base_url,
-            FOLLOWAUDIT_TELEGRAM__POLL_TIMEOUT_SECONDS="2",
-            FOLLOWAUDIT_WORKER__SHUTDOWN_GRACE_SECONDS="1",
-            PTB_TIMEDELTA="1",
-            PYTHONPATH=str(REPO_ROOT),
+        proc = await spawn_followaudit_run(
+            {
+                "FOLLOWAUDIT_REDIS_URL": redis_server.url,
+                "FOLLOWAUDIT_BLUESKY__BASE_URL": bsky.base_url,
+                "FOLLOWAUDIT_TELEGRAM__TOKEN": tg.token,
+                "FOLLOWAUDIT_TELEGRAM__BASE_URL": tg.base_url,
+                "FOLLOWAUDIT_TELEGRAM__POLL_TIMEOUT_SECONDS": "2",
+                "FOLLOWAUDIT_WORKER__SHUTDOWN_GRACE_SECONDS": "1",
+                "PTB_TIMEDELTA": "1",
+            }
         )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", "--log-level", "debug", env=env,
-            cwd=str(REPO_ROOT), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )  # fmt: skip
         try:
             await tg.wait_for(lambda: bool(tg.calls_to("getUpdates")), 30)
             kim = tg.user(3001, "Kim")
