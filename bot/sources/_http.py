@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 
 from bot.settings import HttpSettings, Settings
-from bot.sources.base import RequestGate
+from bot.sources.base import RequestGate, sample_size
 from bot.sources.errors import PlatformUnavailable, RateLimited
 
 __all__ = ["Reply", "Requester", "seconds_until_reset"]
@@ -244,6 +244,10 @@ class HttpSource:
         self._session = session
         self._gate = gate
         self._settings = settings
+
+    def _target(self, sample: int | None) -> int:
+        """Followers to read: ``sample`` or the configured default, within the configured max."""
+        return sample_size(sample, self._settings.sample.default, self._settings.sample.max)
 
     def _new_requester(
         self, label: str, settings: HttpSettings, headers: Mapping[str, str] | None = None

@@ -32,7 +32,6 @@ from bot.sources.base import (
     call_progress,
     coerce_checkpoint,
     max_pages,
-    sample_size,
 )
 from bot.sources.errors import NotFound, PlatformUnavailable, RateLimited, SuspendedOrPrivate
 from scoring.account import Account, AccountError
@@ -86,7 +85,7 @@ class BlueskySource(HttpSource):
         cp = coerce_checkpoint(resume, handle)
         http = self._requester()
         observed = datetime.now(UTC)
-        target = sample_size(sample, self._settings.sample.default, self._settings.sample.max)
+        target = self._target(sample)
         first_page: dict[str, Any] | None = None
         if cp is None:
             profile, first_page = await self._start(http, handle, min(PAGE, target))

@@ -29,7 +29,6 @@ from bot.sources.base import (
     call_progress,
     coerce_checkpoint,
     max_pages,
-    sample_size,
 )
 from bot.sources.errors import (
     AuthenticationNeeded,
@@ -135,7 +134,7 @@ class MastodonSource(HttpSource):
         http = self._new_requester(f"Mastodon ({instance})", self._settings.mastodon)
         observed = datetime.now(UTC)
         if cp is None:
-            target = sample_size(sample, self._settings.sample.default, self._settings.sample.max)
+            target = self._target(sample)
             entity = await self._lookup(http, base, handle)
             try:
                 subject = account_from_mastodon(entity, observed_at=observed, instance=instance)

@@ -30,7 +30,6 @@ from bot.sources.base import (
     call_progress,
     coerce_checkpoint,
     max_pages,
-    sample_size,
 )
 from bot.sources.errors import (
     AuthenticationNeeded,
@@ -90,7 +89,7 @@ class XSource(HttpSource):
         http = self._requester()
         observed = datetime.now(UTC)
         if cp is None:
-            target = sample_size(sample, self._settings.sample.default, self._settings.sample.max)
+            target = self._target(sample)
             user = await self._user(http, handle.handle)
             try:
                 subject = account_from_x(user, observed_at=observed)
