@@ -56,6 +56,18 @@ def _add_score(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     score.set_defaults(handler=_lazy("bot.commands.score"))
 
 
+def _add_report_options(cmd: argparse.ArgumentParser) -> None:
+    """How ``audit`` and ``audit-file`` print their report."""
+    cmd.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    cmd.add_argument(
+        "--render",
+        choices=("text", "markdown", "html"),
+        default="text",
+        help="rendering without --json (default: text)",
+    )
+    cmd.add_argument("--chart", metavar="PNG", help="also write the burst chart to this file")
+
+
 def _add_audit_file(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = sub.add_parser(
         "audit-file",
@@ -65,14 +77,7 @@ def _add_audit_file(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     cmd.add_argument("file", metavar="FILE", help="followers, newest first; - for standard input")
     cmd.add_argument("--format", default="auto", help="input format (default: auto-detect)")
-    cmd.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    cmd.add_argument(
-        "--render",
-        choices=("text", "markdown", "html"),
-        default="text",
-        help="rendering without --json (default: text)",
-    )
-    cmd.add_argument("--chart", metavar="PNG", help="also write the burst chart to this file")
+    _add_report_options(cmd)
     cmd.add_argument(
         "--samples", type=int, default=5, metavar="N", help="suspicious accounts shown (1-25)"
     )
@@ -96,14 +101,7 @@ def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     cmd.add_argument(
         "--sample", type=int, metavar="N", help="followers to read (default and maximum: settings)"
     )
-    cmd.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    cmd.add_argument(
-        "--render",
-        choices=("text", "markdown", "html"),
-        default="text",
-        help="rendering without --json (default: text)",
-    )
-    cmd.add_argument("--chart", metavar="PNG", help="also write the burst chart to this file")
+    _add_report_options(cmd)
     cmd.set_defaults(handler=_lazy("bot.commands.audit"))
 
 
