@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from functools import cache
 from typing import Any, Final
@@ -11,9 +12,11 @@ from scoring.account import MAX_TEXT, AccountError, parse_datetime
 
 __all__ = [
     "count",
+    "entity_id",
     "flag",
     "iso_date",
     "local_rome",
+    "require_object",
     "text",
     "twitter_date",
 ]
@@ -117,3 +120,19 @@ def local_rome(value: Any, name: str) -> datetime | None:
 def _rome() -> tzinfo:
     """Italian time, looked up the first time a Cresci crawl column is read."""
     return ZoneInfo("Europe/Rome")
+
+
+def require_object(obj: Any) -> Mapping[str, Any]:
+    """The record itself, when it is a JSON object; AccountError otherwise."""
+    if not isinstance(obj, Mapping):
+        raise AccountError(f"expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def entity_id(value: Any, missing: str) -> str:
+    """A platform id given as a string or a non-negative integer; ``missing`` is the error."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise AccountError(missing)
+    return value

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from scoring.account import Account, AccountError
-from scoring.loaders._coerce import count, iso_date, text
+from scoring.loaders._coerce import count, iso_date, require_object, text
 
 __all__ = ["account_from_bluesky", "is_bluesky"]
 
@@ -46,8 +46,7 @@ def _verified(obj: Mapping[str, Any]) -> bool | None:
 
 def account_from_bluesky(obj: Mapping[str, Any], *, observed_at: datetime | None) -> Account:
     """Map one Bluesky profile view to an Account."""
-    if not isinstance(obj, Mapping):
-        raise AccountError(f"expected a JSON object, got {type(obj).__name__}")
+    obj = require_object(obj)
     did = obj.get("did")
     if not isinstance(did, str) or not did.startswith("did:"):
         raise AccountError(f"did: expected a DID like 'did:plc:...', got {str(did)[:40]!r}")

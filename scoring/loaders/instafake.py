@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from scoring.account import Account, AccountError
-from scoring.loaders._coerce import count, flag
+from scoring.loaders._coerce import count, flag, require_object
 from scoring.loaders.neutral import account_from_neutral
 
 __all__ = ["EXTRAS", "account_from_instafake", "is_instafake"]
@@ -46,8 +46,7 @@ def account_from_instafake(
     obj: Mapping[str, Any], *, observed_at: datetime | None, record: int = 1
 ) -> Account:
     """Map one InstaFake record; ``record`` (1-based) makes its synthetic id."""
-    if not isinstance(obj, Mapping):
-        raise AccountError(f"expected a JSON object, got {type(obj).__name__}")
+    obj = require_object(obj)
     if "platform" in obj:
         return account_from_neutral(obj, observed_at=observed_at)
     if not is_instafake(obj):

@@ -15,7 +15,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from scoring.account import Account, AccountError
-from scoring.loaders._coerce import count, flag, iso_date, text
+from scoring.loaders._coerce import count, entity_id, flag, iso_date, require_object, text
 from scoring.loaders._html import html_links, html_to_text
 
 __all__ = ["account_from_mastodon", "is_mastodon"]
@@ -79,13 +79,8 @@ def account_from_mastodon(
     obj: Mapping[str, Any], *, observed_at: datetime | None, instance: str | None = None
 ) -> Account:
     """Map one Mastodon Account entity; ``instance`` is the server that returned it."""
-    if not isinstance(obj, Mapping):
-        raise AccountError(f"expected a JSON object, got {type(obj).__name__}")
-    ident = obj.get("id")
-    if isinstance(ident, int) and not isinstance(ident, bool) and ident >= 0:
-        ident = str(ident)
-    if not isinstance(ident, str) or not ident.strip():
-        raise AccountError("id: required account id is missing")
+    obj = require_object(obj)
+    ident = entity_id(obj.get("id"), "id: required account id is missing")
     note = obj.get("note")
     if note is not None and not isinstance(note, str):
         raise AccountError(f"note: expected HTML text, got {type(note).__name__}")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scoring.account import Account, AccountError
-from scoring.loaders._coerce import count, flag, local_rome, text, twitter_date
+from scoring.loaders._coerce import count, flag, local_rome, require_object, text, twitter_date
 
 __all__ = ["account_from_twitter_v1", "is_twitter_v1"]
 
@@ -93,8 +93,7 @@ def account_from_twitter_v1(
     ``profile_banner_url`` has no banner. ``observed_at`` is used when the row carries no
     crawl time.
     """
-    if not isinstance(obj, Mapping):
-        raise AccountError(f"expected a JSON object, got {type(obj).__name__}")
+    obj = require_object(obj)
     ident = _ident(obj)
     created = twitter_date(obj.get("created_at"), "created_at")
     location = text(obj.get("location"), "location", null_marker=from_csv)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from scoring.account import Account, AccountError
-from scoring.loaders._coerce import count, flag, iso_date, text
+from scoring.loaders._coerce import count, entity_id, flag, iso_date, require_object, text
 
 __all__ = ["account_from_x", "is_x_v2"]
 
@@ -35,13 +35,8 @@ def _default_avatar(obj: Mapping[str, Any]) -> bool | None:
 
 def account_from_x(obj: Mapping[str, Any], *, observed_at: datetime | None) -> Account:
     """Map one X API v2 user object to an Account."""
-    if not isinstance(obj, Mapping):
-        raise AccountError(f"expected a JSON object, got {type(obj).__name__}")
-    ident = obj.get("id")
-    if isinstance(ident, int) and not isinstance(ident, bool) and ident >= 0:
-        ident = str(ident)
-    if not isinstance(ident, str) or not ident.strip():
-        raise AccountError("id: required user id (a string in API v2) is missing")
+    obj = require_object(obj)
+    ident = entity_id(obj.get("id"), "id: required user id (a string in API v2) is missing")
     metrics = obj.get("public_metrics")
     if metrics is None:
         metrics = {}
