@@ -13,7 +13,9 @@ collections in ``<repo>/../shared/datasets/accounts`` (or ``$FOLLOWAUDIT_DATASET
 
 For each it prints the mean absolute error of the estimate (percentage points) against the
 audience's actual share, the 95% interval's coverage and mean width, and, for comparison, the
-errors of counting ``p > 0.5`` and of the plain probability average. Then bursts: a run of
+errors of counting ``p > 0.5`` and of the plain probability average, and the share of audiences
+the estimator found unlike every validated collection (``unfamiliar``: it then only bounds the
+share). Then bursts: a run of
 100-200 fakes injected contiguously at a random place into 1,000 mostly genuine followers
 (detected if a reported burst has both edges within 10 positions), and audiences in random order
 with no injected run (any reported burst is a false one). Fakes are drawn with replacement when a
@@ -36,7 +38,7 @@ import numpy as np
 
 from scoring.account import Account
 from scoring.audit.bursts import created_days
-from scoring.audit.quantify import ShareEstimator
+from scoring.audit.quantify import METHOD_UNFAMILIAR, ShareEstimator
 from scoring.audit.report import detect_bursts
 
 SHARES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
@@ -97,7 +99,7 @@ def draw(values: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def quantify(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -> dict[str, Any]:
-    err, naive, avg, covered, widths = [], [], [], [], []
+    err, naive, avg, covered, widths, unfamiliar = [], [], [], [], [], []
     estimator = ShareEstimator(validation)
     for share in SHARES:
         k = round(share * N)
@@ -113,6 +115,7 @@ def quantify(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -
             avg.append(abs(float(np.mean(p)) - truth))
             covered.append(est.low <= truth <= est.high)
             widths.append(est.high - est.low)
+            unfamiliar.append(est.method == METHOD_UNFAMILIAR)
     return {
         "collection": pool.name,
         "audiences": len(err),
@@ -120,6 +123,7 @@ def quantify(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -
         "max_err_pp": 100 * float(np.max(err)),
         "coverage": float(np.mean(covered)),
         "mean_width_pp": 100 * float(np.mean(widths)),
+        "unfamiliar": float(np.mean(unfamiliar)),
         "count_over_half_mae_pp": 100 * float(np.mean(naive)),
         "average_mae_pp": 100 * float(np.mean(avg)),
     }

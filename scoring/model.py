@@ -14,12 +14,14 @@ Inference needs numpy only; the artifact is validated in full before anything is
      "loco": {"pooled": M, "collections": {name: M, ...}},   # each collection held out
      "counts_only": {"cv": {...}, "loco": {...}},            # same, only counts known
      "reliability": {"cv": [...], "loco": [...]},            # 10 bins: n, mean_p, observed
+     "histogram_edges": [p, ...],                           # interior bin edges
      "cresci_2015_cv": M, "cresci_2015_cv_in_domain": M, "description": str, ...}
 
 where each M is ``{"n_pos", "n_neg", "auc", "accuracy", "brier", "tpr", "fpr", "mean_p_pos",
-"mean_p_neg", "hist_pos", "hist_neg"}`` (rates at p >= 0.5; histograms: 20 equal bins of p on
-[0, 1], fractions of each class) and a collection's name is its ``source`` up to the first
-``/`` (``cresci-2015``, ``cresci-2017``, ``instafake``, ``twitter-human-bots-kaggle-2020``).
+"mean_p_neg", "hist_pos", "hist_neg"}`` (rates at p >= 0.5; histograms: fractions of each
+class in the bins cut at ``histogram_edges``, or 20 equal bins of p without it) and a
+collection's name is its ``source`` up to the first ``/`` (``cresci-2015``, ``cresci-2017``,
+``instafake``, ``twitter-human-bots-kaggle-2020``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import numpy.typing as npt
 
 from scoring.account import Account
 from scoring.features import FEATURE_NAMES, extract_columns
+from scoring.histogram import LEGACY_EDGES, read_edges
 
 __all__ = [
     "FORMAT_VERSION",
@@ -438,8 +441,8 @@ _METRIC_NUMBERS: Final = (
 )
 
 
-def _check_metrics(m: object, where: str) -> None:
-    """One block of validation figures, as the audit reads them."""
+def _check_metrics(m: object, where: str, bins: int) -> None:
+    """One block of validation figures, as the audit reads them (histograms of ``bins``)."""
     _need(isinstance(m, dict), f"{where}: expected an object")
     assert isinstance(m, dict)
     for key in ("n_pos", "n_neg"):
@@ -454,15 +457,22 @@ def _check_metrics(m: object, where: str) -> None:
             _need(0.0 <= _finite(v, f"{where}.{key}") <= 1.0, f"{where}.{key}: not in [0, 1]")
     for key in ("hist_pos", "hist_neg"):
         h = m.get(key)
-        _need(isinstance(h, list) and len(h) == 20, f"{where}.{key}: expected 20 numbers")
+        _need(isinstance(h, list) and len(h) == bins, f"{where}.{key}: expected {bins} numbers")
         assert isinstance(h, list)
         for i, v in enumerate(h):
             _need(0.0 <= _finite(v, f"{where}.{key}[{i}]") <= 1.0, f"{where}.{key}: not in [0, 1]")
 
 
 def _check_validation(v: object) -> None:
-    """The metric blocks of ``validation`` (cv, loco, counts_only) when present."""
+    """The metric blocks of ``validation`` (cv, loco, counts_only) when present, their
+    histograms cut at ``histogram_edges`` (20 equal bins of p when it is absent)."""
     assert isinstance(v, dict)
+    edges = LEGACY_EDGES
+    if "histogram_edges" in v:
+        read = read_edges(v["histogram_edges"])
+        _need(read is not None, "validation.histogram_edges: expected rising numbers in (0, 1)")
+        assert read is not None
+        edges = read
     blocks: list[tuple[str, object]] = [
         ("validation.cv", v.get("cv")),
         ("validation.loco", v.get("loco")),
@@ -475,12 +485,12 @@ def _check_validation(v: object) -> None:
             continue
         _need(isinstance(block, dict), f"{where}: expected an object")
         assert isinstance(block, dict)
-        _check_metrics(block.get("pooled"), f"{where}.pooled")
+        _check_metrics(block.get("pooled"), f"{where}.pooled", len(edges) + 1)
         cols = block.get("collections")
         _need(isinstance(cols, dict), f"{where}.collections: expected an object")
         assert isinstance(cols, dict)
         for name, m in cols.items():
-            _check_metrics(m, f"{where}.collections.{name}")
+            _check_metrics(m, f"{where}.collections.{name}", len(edges) + 1)
 
 
 def model_from_dict(data: object) -> Model:

@@ -48,6 +48,7 @@ from scoring.features import (
     FIELD_FEATURES,
     extract,
 )
+from scoring.histogram import SCORE_EDGES, bin_counts
 from scoring.model import Model, Term
 
 __all__ = [
@@ -66,11 +67,10 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-MODEL_VERSION: Final = "fa-2026.11.28-2"
+MODEL_VERSION: Final = "fa-2026.11.28-3"
 SEED: Final = 20261128
 N_KNOTS: Final = 10
 FOLDS: Final = 5
-HIST_BINS: Final = 20
 #: Share of the leave-one-collection-out predictions in the data the calibration map is fitted on
 #: (the rest: in-domain cross-validation).
 CALIBRATION_LOCO_SHARE: Final = 0.0
@@ -253,12 +253,11 @@ def binary_metrics(y: IntArray, p: FloatArray) -> dict[str, Any]:
     pos, neg = y == 1, y == 0
     n_pos, n_neg = int(pos.sum()), int(neg.sum())
     pred = p >= 0.5
-    bins = np.linspace(0.0, 1.0, HIST_BINS + 1)
 
     def hist(mask: BoolArray) -> list[float]:
         if not mask.any():
-            return [0.0] * HIST_BINS
-        h, _ = np.histogram(np.clip(p[mask], 0.0, 1.0), bins=bins)
+            return [0.0] * (len(SCORE_EDGES) + 1)
+        h = bin_counts(p[mask], SCORE_EDGES)
         return [round(float(v), 5) for v in h / mask.sum()]
 
     return {
@@ -772,6 +771,7 @@ def _validate(
 
     out: dict[str, Any] = {
         "description": VALIDATION_DESCRIPTION,
+        "histogram_edges": list(SCORE_EDGES),
         "cv": _grouped(y, cal(cv), cols, ok_cv),
         "loco": _grouped(y, cal(loco), cols, ok_loco) if ok_loco.any() else {},
         "counts_only": {
@@ -814,7 +814,8 @@ VALIDATION_DESCRIPTION: Final = (
     "each fold's own probabilities); cresci_2015_cv_in_domain: the same model family with the "
     "in-domain recipe (all features, light penalty, no augmentation), never shipped. tpr/fpr "
     "at p >= 0.5; mean_p_pos/mean_p_neg are soft rates; hist_pos/hist_neg are the fractions "
-    "of each class in 20 equal bins of p on [0, 1]."
+    "of each class in the bins whose interior edges (probabilities) are histogram_edges: equal "
+    "steps of the logit, open at both ends."
 )
 
 

@@ -49,3 +49,31 @@ def test_a_known_share_and_a_bought_run_are_found() -> None:
         abs(b.start - start) <= 10 and abs(b.end - (start + 119)) <= 10 for b in report.bursts
     )
     assert report.suspicious and all(s.fake_probability > 0.5 for s in report.suspicious)
+
+
+def collection(name: str) -> list[Account]:
+    with (DATA / "accounts" / f"{name}.jsonl").open(encoding="utf-8") as handle:
+        return [Account.from_dict(json.loads(line)) for line in handle if line.strip()]
+
+
+def test_an_audience_from_a_collection_the_model_never_saw_is_inconclusive_not_wrong() -> None:
+    from scoring.train import fit
+
+    unseen = DATA / "accounts" / "twitter-2020-val.jsonl"
+    if not unseen.is_file():
+        pytest.skip("twitter-2020-val is absent")
+    model = fit([a for n in ("cresci-2015", "cresci-2017", "instafake") for a in collection(n)])
+    accounts = collection("twitter-2020-val")
+    rng = np.random.default_rng(11)
+    bots = [a for a in accounts if a.label == 1]
+    people = [a for a in accounts if a.label == 0]
+    audience = [bots[i] for i in rng.choice(len(bots), 300, replace=False)] + [
+        people[i] for i in rng.choice(len(people), 700, replace=False)
+    ]
+    report = audit_accounts(audience, model)
+    share = report.fake_share
+    # this model scores most of these bots as genuine; the audit must not claim a clean audience
+    assert float(np.mean(model.predict_proba(bots) < 0.1)) > 0.5
+    assert share.method == "count-unfamiliar"
+    assert share.low is not None and share.high is not None and share.low <= 0.3 <= share.high
+    assert report.verdict.startswith("Inconclusive")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from scoring.audit.grade import GradeBands, grade_for, share_text, verdict_for
-from scoring.audit.quantify import ShareEstimate
+from scoring.audit.quantify import METHOD_MIXTURE, METHOD_UNFAMILIAR, ShareEstimate
 
 
 def est(e: float | None, lo: float | None = None, hi: float | None = None) -> ShareEstimate:
@@ -42,3 +42,12 @@ def test_verdict_says_when_data_is_thin_or_uncertain() -> None:
     firm = verdict_for(est(0.02, 0.01, 0.03), 1000)
     assert firm.startswith("Looks clean") and "uncertain" not in firm
     assert "Grade" not in firm
+
+
+def test_an_unfamiliar_sample_gets_an_inconclusive_verdict_not_a_firm_one() -> None:
+    unfamiliar = ShareEstimate(0.41, 0.0, 1.0, METHOD_UNFAMILIAR)
+    text = verdict_for(unfamiliar, 1000)
+    assert text.startswith("Inconclusive") and "41% (0–100%)" in text and "provisional" in text
+    assert "Heavily inflated" not in text
+    # the same numbers from a validated fit are reported as a (wide) finding
+    assert verdict_for(ShareEstimate(0.41, 0.0, 1.0, METHOD_MIXTURE), 1000).startswith("Heavily")

@@ -222,7 +222,9 @@ def _artifact(model: Model) -> dict:  # type: ignore[type-arg]
         (lambda d: d.update(validation=[]), "validation"),
         (lambda d: d.update(kind="forest"), "kind"),
         (lambda d: d["validation"]["loco"]["pooled"].update(auc=1.5), "loco.pooled.auc"),
-        (lambda d: d["validation"]["cv"]["pooled"]["hist_pos"].pop(), "20 numbers"),
+        (lambda d: d["validation"]["cv"]["pooled"]["hist_pos"].pop(), "21 numbers"),
+        (lambda d: d["validation"].update(histogram_edges=[0.5, 0.2]), "histogram_edges"),
+        (lambda d: d["validation"].pop("histogram_edges"), "20 numbers"),
         (lambda d: d["validation"]["cv"]["collections"].update(x={"n_pos": -1}), "n_pos"),
     ],
 )

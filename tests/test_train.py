@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from scoring.account import Account
+from scoring.histogram import SCORE_EDGES, bin_index
 from scoring.model import load_model, model_from_json
 from scoring.train import auc, balanced_weights, binary_metrics, fit, platt, stratified_folds
 
@@ -89,8 +90,12 @@ def test_binary_metrics_soft_rates_and_histograms() -> None:
     assert (m["n_pos"], m["n_neg"]) == (2, 3)
     assert m["tpr"] == 0.5 and m["fpr"] == pytest.approx(0.6667, abs=1e-4)
     assert m["mean_p_pos"] == pytest.approx(0.72)
-    assert len(m["hist_pos"]) == 20 and m["hist_pos"][19] == 0.5 and m["hist_pos"][9] == 0.5
-    assert m["hist_neg"][19] == pytest.approx(1 / 3, abs=1e-4)  # p = 1.0 falls in the last bin
+    # bins cut at SCORE_EDGES (logit steps): 0.97 (logit 3.5) and 0.47 (-0.12) sit in the
+    # bins that start at those logits' edges; p = 1.0 falls in the open last bin
+    assert len(m["hist_pos"]) == len(SCORE_EDGES) + 1
+    assert m["hist_pos"][bin_index(np.array([0.97]), SCORE_EDGES)[0]] == 0.5
+    assert m["hist_pos"][bin_index(np.array([0.47]), SCORE_EDGES)[0]] == 0.5
+    assert m["hist_neg"][-1] == pytest.approx(1 / 3, abs=1e-4)
 
 
 def test_weights_balance_collections_classes_and_parts() -> None:

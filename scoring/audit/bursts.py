@@ -30,7 +30,9 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.account import format_datetime
+from scoring.audit.quantify import ScanTable
 from scoring.audit.types import FloatArray, as_probabilities
+from scoring.histogram import bin_index
 
 __all__ = ["Burst", "BurstConfig", "created_days", "find_bursts", "null_threshold"]
 
@@ -143,14 +145,14 @@ class _Mixture:
     """Scan ratio with the model's validated class histograms: inside and outside the window,
     each its own fake share in a two-class mixture (``table``: log-mixture, share x bin)."""
 
-    def __init__(self, p: FloatArray, free: BoolArray, table: FloatArray) -> None:
-        bins = table.shape[1]
-        idx = np.minimum((p * bins).astype(np.int64), bins - 1)
+    def __init__(self, p: FloatArray, free: BoolArray, table: ScanTable) -> None:
+        bins = table.log_mix.shape[1]
+        idx = bin_index(p, table.edges)
         onehot = np.zeros((p.size, bins))
         onehot[np.flatnonzero(free), idx[free]] = 1.0
         self.cc = np.vstack((np.zeros((1, bins)), np.cumsum(onehot, axis=0)))
         self.total = self.cc[-1]
-        self.table_t = np.ascontiguousarray(table.T)
+        self.table_t = np.ascontiguousarray(table.log_mix.T)
         self.null = float((self.total @ self.table_t).max())
 
     def __call__(self, starts: IntArray, ends: IntArray) -> FloatArray:
@@ -253,13 +255,13 @@ def find_bursts(
     created: Sequence[datetime | None] | FloatArray | None = None,
     config: BurstConfig | None = None,
     share_of: Callable[[FloatArray], float] | None = None,
-    table: FloatArray | None = None,
+    table: ScanTable | None = None,
 ) -> list[Burst]:
     """Bursts in follow order, sorted by start. ``created`` may be datetimes or days (NaN).
 
     ``share_of`` estimates the fake share of a stretch from its probabilities (the report passes
     the calibrated quantifier, see ``quantify``); by default, the mean probability. ``table``
-    (log-mixture of the validated class histograms, share x bin, from
+    (log-mixture of the validated class histograms, share x bin, and the bins' edges, from
     ``ShareEstimator.scan_table``) makes the scan on probabilities use the full class
     histograms rather than coin flips.
     """

@@ -2,14 +2,15 @@
 
 Default bands (upper bounds of the fake share, inclusive): A up to 5%, B up to 10%, C up to 20%,
 D up to 35%, F above. The verdict says when the sample is too small or the interval too wide for
-a firm answer, rather than dressing a guess up as a fact.
+a firm answer, or when the followers are unlike anything the model was validated on (the
+estimate is then only a bound), rather than dressing a guess up as a fact.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scoring.audit.quantify import ShareEstimate
+from scoring.audit.quantify import METHOD_UNFAMILIAR, ShareEstimate
 
 __all__ = ["GradeBands", "grade_for", "percent", "share_text", "verdict_for"]
 
@@ -85,6 +86,11 @@ def verdict_for(
         return (
             f"Not enough data for a firm answer: only {sample_size} {noun} sampled; "
             f"the fake share is {numbers}."
+        )
+    if share.method == METHOD_UNFAMILIAR:
+        return (
+            "Inconclusive: these followers score unlike any data the model was validated on, "
+            f"so the fake share is only bounded, {numbers}, and the grade is provisional."
         )
     words = _WORDS[bands.grade(est)]
     if bands.grade(low) == bands.grade(high) or high - low <= 0.10:

@@ -24,6 +24,7 @@ from typing import Any, Final
 import numpy as np
 
 from scoring.audit.types import FloatArray, as_probabilities
+from scoring.histogram import LEGACY_EDGES, bin_counts, read_edges
 
 __all__ = [
     "METHOD_AVERAGE",
@@ -32,6 +33,7 @@ __all__ = [
     "METHOD_UNFAMILIAR",
     "ErrorProfile",
     "Profiles",
+    "ScanTable",
     "ShareEstimate",
     "ShareEstimator",
     "estimate_fake_share",
@@ -39,7 +41,6 @@ __all__ = [
     "read_profiles",
 ]
 
-BINS: Final = 20
 METHOD_MIXTURE: Final = "mixture-mle"
 METHOD_UNFAMILIAR: Final = "count-unfamiliar"
 #: Lack of fit (G per degree of freedom) above which a sample is unlike every validated one.
@@ -50,6 +51,14 @@ METHOD_AVERAGE: Final = "probability-average"
 _CHI2_95: Final = 3.841458820694124
 _Z95: Final = 1.959963984540054
 _GRID: Final = np.linspace(0.0, 1.0, 1001)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanTable:
+    """A validated profile's log-mixture table (share x bin) and its bins' interior edges."""
+
+    log_mix: FloatArray
+    edges: tuple[float, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +111,8 @@ def _smooth(hist: FloatArray, n: int) -> FloatArray:
     return np.asarray(out / out.sum(), dtype=np.float64)
 
 
-def _as_hist(value: object) -> FloatArray | None:
-    if not isinstance(value, Sequence) or len(value) != BINS:
+def _as_hist(value: object, bins: int) -> FloatArray | None:
+    if not isinstance(value, Sequence) or len(value) != bins:
         return None
     try:
         arr = np.asarray([float(v) for v in value], dtype=np.float64)
@@ -114,7 +123,7 @@ def _as_hist(value: object) -> FloatArray | None:
     return np.asarray(arr / arr.sum(), dtype=np.float64)
 
 
-def _profile(name: str, d: Mapping[str, Any]) -> ErrorProfile | None:
+def _profile(name: str, d: Mapping[str, Any], bins: int) -> ErrorProfile | None:
     try:
         mpp = float(d["mean_p_pos"])
         mpn = float(d["mean_p_neg"])
@@ -130,8 +139,8 @@ def _profile(name: str, d: Mapping[str, Any]) -> ErrorProfile | None:
         n_neg=int(n_neg) if isinstance(n_neg, int | float) else 1000,
         mean_p_pos=mpp,
         mean_p_neg=mpn,
-        hist_pos=_as_hist(d.get("hist_pos")),
-        hist_neg=_as_hist(d.get("hist_neg")),
+        hist_pos=_as_hist(d.get("hist_pos"), bins),
+        hist_neg=_as_hist(d.get("hist_neg"), bins),
         tpr=_rate(d.get("tpr")),
         fpr=_rate(d.get("fpr")),
     )
@@ -150,14 +159,16 @@ class Profiles:
     ``pooled`` and ``collections`` describe the shipped model on data like its training data
     (cross-validation); ``unseen`` describes models scoring a collection they never saw
     (leave-one-collection-out), which is how the shipped model may do on unfamiliar data.
+    ``edges`` are the interior edges (probabilities) of the bins their histograms count.
     """
 
     pooled: ErrorProfile | None
     collections: list[ErrorProfile]
     unseen: list[ErrorProfile]
+    edges: tuple[float, ...] = LEGACY_EDGES
 
 
-def _collection_profiles(node: object, prefix: str) -> list[ErrorProfile]:
+def _collection_profiles(node: object, prefix: str, bins: int) -> list[ErrorProfile]:
     if not isinstance(node, Mapping):
         return []
     cols = node.get("collections")
@@ -165,38 +176,38 @@ def _collection_profiles(node: object, prefix: str) -> list[ErrorProfile]:
         return []
     out = []
     for name, d in cols.items():
-        prof = _profile(f"{prefix}/{name}", d) if isinstance(d, Mapping) else None
+        prof = _profile(f"{prefix}/{name}", d, bins) if isinstance(d, Mapping) else None
         if prof is not None:
             out.append(prof)
     return out
 
 
-def _pooled_profile(node: object, name: str) -> ErrorProfile | None:
+def _pooled_profile(node: object, name: str, bins: int) -> ErrorProfile | None:
     if isinstance(node, Mapping) and isinstance(node.get("pooled"), Mapping):
-        return _profile(name, node["pooled"])
+        return _profile(name, node["pooled"], bins)
     return None
 
 
 def read_profiles(validation: Mapping[str, Any]) -> Profiles:
     """Read ``Model.validation``: ``{"cv": {"pooled", "collections"}, "loco": {...}}`` as the
-    scoring model writes it, or a flat ``{"pooled", "collections"}``, or one profile alone."""
+    scoring model writes it, or a flat ``{"pooled", "collections"}``, or one profile alone;
+    histograms are cut at ``histogram_edges`` (20 equal bins of p when absent)."""
+    edges = read_edges(validation.get("histogram_edges")) or LEGACY_EDGES
+    bins = len(edges) + 1
     if isinstance(validation.get("cv"), Mapping):
         return Profiles(
-            _pooled_profile(validation["cv"], "cv/pooled"),
-            _collection_profiles(validation["cv"], "cv"),
-            _collection_profiles(validation.get("loco"), "loco"),
+            _pooled_profile(validation["cv"], "cv/pooled", bins),
+            _collection_profiles(validation["cv"], "cv", bins),
+            _collection_profiles(validation.get("loco"), "loco", bins),
+            edges,
         )
-    pooled = _pooled_profile(validation, "pooled") or _profile("pooled", validation)
+    pooled = _pooled_profile(validation, "pooled", bins) or _profile("pooled", validation, bins)
     return Profiles(
         pooled,
-        _collection_profiles(validation, "collections"),
-        _collection_profiles(validation.get("loco"), "loco"),
+        _collection_profiles(validation, "collections", bins),
+        _collection_profiles(validation.get("loco"), "loco", bins),
+        edges,
     )
-
-
-def _bin_counts(p: FloatArray) -> FloatArray:
-    idx = np.minimum((p * BINS).astype(np.int64), BINS - 1)
-    return np.bincount(idx, minlength=BINS).astype(np.float64)
 
 
 def _log_mix(h1: FloatArray, h0: FloatArray) -> FloatArray:
@@ -241,7 +252,7 @@ def _misfit_limit(n: int, share: float, table: _Table) -> float:
     """How much lack of fit is expected by chance: the sample's own noise, inflated by the noise
     of histograms estimated from only ``n_pos``/``n_neg`` validation accounts."""
     inflation = 1.0 + n * max(share / table.n_pos, (1.0 - share) / table.n_neg)
-    return MISFIT_PER_BIN * (BINS - 2) * inflation
+    return MISFIT_PER_BIN * float(table.log_mix.shape[1] - 2) * inflation
 
 
 def _logit(rate: float) -> float:
@@ -306,11 +317,14 @@ def _count_range(p: FloatArray, profiles: Sequence[ErrorProfile]) -> ShareEstima
 
 
 def _mixture_estimate(
-    p: FloatArray, tables: Sequence[_Table], profiles: Sequence[ErrorProfile]
+    p: FloatArray,
+    counts: FloatArray,
+    tables: Sequence[_Table],
+    profiles: Sequence[ErrorProfile],
 ) -> ShareEstimate:
     """Average the fits of every validated profile, weighted by how well each explains the
-    sample (Bayesian model averaging with equal priors); widen when none explains it."""
-    counts = _bin_counts(p)
+    sample (Bayesian model averaging with equal priors); widen when none explains it.
+    ``counts`` is the sample's histogram in the profiles' bins."""
     fits = [_mixture(counts, t.log_mix) for t in tables]
     ll = np.asarray([f.loglik for f in fits])
     w = np.exp(ll - ll.max())
@@ -380,6 +394,7 @@ class ShareEstimator:
         profiles = read_profiles(validation or {})
         self.pooled, self.collections = profiles.pooled, profiles.collections
         self.unseen = profiles.unseen
+        self.edges = profiles.edges
         self._tables: list[_Table] = []
         self._profiles: list[ErrorProfile] = []
         if self.pooled is not None and self.pooled.smoothed() is not None:
@@ -394,20 +409,19 @@ class ShareEstimator:
             return METHOD_MIXTURE
         return METHOD_PACC if self.pooled is not None else METHOD_AVERAGE
 
-    def scan_table(self, probabilities: FloatArray | Sequence[float]) -> FloatArray | None:
-        """The log-mixture table (51 shares x 20 bins) of the validated profile that best
-        explains the sample, for the burst scan; ``None`` without validated histograms or when
-        the sample is unlike all of them (the scan then reads probabilities as coin flips)."""
+    def scan_table(self, probabilities: FloatArray | Sequence[float]) -> ScanTable | None:
+        """The log-mixture table (51 shares x bins) of the validated profile that best explains
+        the sample, for the burst scan; ``None`` without validated histograms or when the sample
+        is unlike all of them (the scan then reads probabilities as coin flips)."""
         p = as_probabilities(probabilities)
         if not self._tables or p.size == 0:
             return None
-        counts = _bin_counts(p)
+        counts = bin_counts(p, self.edges)
         fits = [_mixture(counts, t.log_mix) for t in self._tables]
         i = int(np.argmax([f.loglik for f in fits]))
         if fits[i].misfit > _misfit_limit(p.size, fits[i].share, self._tables[i]):
             return None
-        out: FloatArray = self._tables[i].log_mix[::20]
-        return out
+        return ScanTable(self._tables[i].log_mix[::20], self.edges)
 
     def estimate(self, probabilities: FloatArray | Sequence[float]) -> ShareEstimate:
         """The fake share of a sample, with its 95% interval."""
@@ -416,7 +430,7 @@ class ShareEstimator:
         if n == 0:
             return ShareEstimate(None, None, None, self.method)
         if self._tables:
-            return _mixture_estimate(p, self._tables, self._profiles)
+            return _mixture_estimate(p, bin_counts(p, self.edges), self._tables, self._profiles)
         mean_p = float(p.mean())
         # Sampling sd of a mean of values in 0..1 is at most a Bernoulli's with the same mean.
         sd_sample = math.sqrt(max(mean_p * (1 - mean_p), 1.0 / n) / n)
