@@ -134,20 +134,17 @@ def _report(result: Any, model: Any) -> AuditOutcome:
     from bot.chat.actions import extend_report
     from scoring.audit import (
         AuditConfig,
-        build_report,
         render_html,
         render_markdown,
         render_text,
+        score_and_report,
     )
     from scoring.audit.chart import render_chart
 
     config = AuditConfig()
     followers = result.followers
-    total = result.followers_total
-    scored = model.score(followers, max_reasons=config.max_reasons)
-    report = build_report(
-        followers, scored, model_version=model.version, validation=model.validation,
-        reason_labels=model.reason_labels, config=config, total=total,
+    scored, report = score_and_report(
+        followers, model, config=config, total=result.followers_total,
         subject=result.handle.handle, platform=result.handle.platform,
     )  # fmt: skip
     data = report.to_dict()

@@ -19,7 +19,7 @@ import numpy as np
 
 from bot.handles import Handle
 from scoring.account import Account
-from scoring.audit import AuditConfig, Burst, build_report
+from scoring.audit import AuditConfig, Burst, score_and_report
 from scoring.audit.compare import (
     HEAD_SIZE,
     MAX_EVIDENCE,
@@ -166,12 +166,9 @@ class SourceAuditor:
     async def audit(self, platform: str, handle: str) -> AuditResult:
         result = await self._fetch(platform, handle)
         followers = result.followers
-        total = result.followers_total
-        scored = self.model.score(followers, max_reasons=self.config.max_reasons)
-        report = build_report(
-            followers, scored, model_version=self.model.version,
-            validation=self.model.validation, reason_labels=self.model.reason_labels,
-            config=self.config, total=total, subject=handle, platform=platform,
+        scored, report = score_and_report(
+            followers, self.model, config=self.config, total=result.followers_total,
+            subject=handle, platform=platform,
         )  # fmt: skip
         data = report.to_dict()
         data["subject"] = result.subject_block()

@@ -70,15 +70,17 @@ def _now_line(snap: Snapshot) -> str:
     grade = snap.grade or "none"
     if snap.share is None:
         return f"Now: grade {grade}; no followers to audit."
-    s = snap.share
-    share = f"{100 * s.estimate:.0f}% ({100 * s.low:.0f}–{100 * s.high:.0f}%)"
+    return f"Now: grade {grade}; {snap.share.text()} of {audience(snap)} look fake."
+
+
+def audience(snap: Snapshot) -> str:
+    """Which followers an audit read: ``all 700 followers`` or ``the 1,000 most recent of
+    48,210 followers``."""
     total = snap.followers_total
     if total is not None and total <= snap.sample_size:
-        who = f"all {snap.sample_size:,} followers"
-    else:
-        of = f" of {total:,}" if total is not None else ""
-        who = f"the {snap.sample_size:,} most recent{of} followers"
-    return f"Now: grade {grade}; {share} of {who} look fake."
+        return f"all {snap.sample_size:,} followers"
+    of = f" of {total:,}" if total is not None else ""
+    return f"the {snap.sample_size:,} most recent{of} followers"
 
 
 def _render(fmt: str, watch: Watch, change: Change, now: float) -> str:

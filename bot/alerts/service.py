@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from bot.alerts.auditor import Auditor
 from bot.alerts.model import ChatPrefs, ChatRef, Watch
-from bot.alerts.render import FORMATS
+from bot.alerts.render import FORMATS, audience
 from bot.alerts.schedule import next_slot, parse_interval
 from bot.alerts.store import WatchStore
 from bot.handles import Handle, parse_handle
@@ -85,17 +85,7 @@ def _hours(seconds: float) -> str:
 def _baseline_text(snap: Snapshot) -> str:
     if snap.share is None:
         return "no followers to audit yet"
-    s = snap.share
-    total = snap.followers_total
-    if total is not None and total <= snap.sample_size:
-        who = f"all {snap.sample_size:,} followers"
-    else:
-        of = f" of {total:,}" if total is not None else ""
-        who = f"the {snap.sample_size:,} most recent{of} followers"
-    return (
-        f"grade {snap.grade or 'none'}, fake share {100 * s.estimate:.0f}% "
-        f"({100 * s.low:.0f}–{100 * s.high:.0f}%) in {who}"
-    )
+    return f"grade {snap.grade or 'none'}, fake share {snap.share.text()} in {audience(snap)}"
 
 
 class WatchService:

@@ -86,7 +86,13 @@ def _run(args: argparse.Namespace) -> int:
     if result.skipped:
         log.warning("%d follower records could not be read and were skipped", result.skipped)
 
-    from scoring.audit import AuditConfig, build_report, render_html, render_markdown, render_text
+    from scoring.audit import (
+        AuditConfig,
+        render_html,
+        render_markdown,
+        render_text,
+        score_and_report,
+    )
 
     try:
         from scoring.model import ModelError, load_model
@@ -98,17 +104,11 @@ def _run(args: argparse.Namespace) -> int:
     except ModelError as exc:
         log.error("model: %s", _one_line(str(exc)))
         return 1
-    config = AuditConfig()
-    total = result.followers_total
-    scored = model.score(result.followers, max_reasons=config.max_reasons)
-    report = build_report(
+    scored, report = score_and_report(
         result.followers,
-        scored,
-        model_version=model.version,
-        validation=model.validation,
-        reason_labels=model.reason_labels,
-        config=config,
-        total=total,
+        model,
+        config=AuditConfig(),
+        total=result.followers_total,
         subject=handle.handle,
         platform=handle.platform,
     )

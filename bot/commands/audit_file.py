@@ -16,11 +16,11 @@ from pathlib import Path
 from bot.commands import progress_to_stderr
 from scoring.audit import (
     AuditConfig,
-    build_report,
     render_html,
     render_json,
     render_markdown,
     render_text,
+    score_and_report,
 )
 from scoring.audit.samples import MAX_SAMPLES
 from scoring.loaders import FORMATS, LoadError, LoadResult, load_accounts
@@ -80,17 +80,7 @@ def _run(args: argparse.Namespace) -> int:
         log.error("model: %s", exc)
         return 1
     config = AuditConfig(samples=args.samples, inactive_days=args.inactive_days)
-    total = args.total
-    scored = model.score(loaded.accounts, max_reasons=config.max_reasons)
-    report = build_report(
-        loaded.accounts,
-        scored,
-        model_version=model.version,
-        validation=model.validation,
-        reason_labels=model.reason_labels,
-        config=config,
-        total=total,
-    )
+    scored, report = score_and_report(loaded.accounts, model, config=config, total=args.total)
     log.info("audited in %.0f ms", 1000 * (time.perf_counter() - started))
 
     if args.chart:

@@ -10,7 +10,14 @@ from scoring.audit.inactive import InactiveShare, estimate_inactive
 from scoring.audit.profiles import display_handle, profile_url
 from scoring.audit.quantify import ShareEstimate, estimate_fake_share
 from scoring.audit.render import render_html, render_json, render_markdown, render_text
-from scoring.audit.report import AuditConfig, AuditReport, SampleInfo, audit_accounts, build_report
+from scoring.audit.report import (
+    AuditConfig,
+    AuditReport,
+    SampleInfo,
+    audit_accounts,
+    build_report,
+    score_and_report,
+)
 from scoring.audit.samples import SuspiciousAccount, count_reasons, pick_suspicious
 
 __all__ = [
@@ -37,6 +44,7 @@ __all__ = [
     "render_json",
     "render_markdown",
     "render_text",
+    "score_and_report",
     "share_text",
     "verdict_for",
 ]

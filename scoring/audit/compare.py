@@ -89,6 +89,10 @@ class Share:
     def to_dict(self) -> dict[str, float]:
         return {"estimate": self.estimate, "low": self.low, "high": self.high}
 
+    def text(self) -> str:
+        """``23% (19–27%)``."""
+        return f"{_pct(self.estimate)} ({100 * self.low:.0f}–{_pct(self.high)})"
+
     @classmethod
     def from_dict(cls, obj: Mapping[str, Any] | None) -> Share | None:
         if not isinstance(obj, Mapping) or obj.get("estimate") is None:
@@ -282,10 +286,6 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def _share_text(s: Share) -> str:
-    return f"{_pct(s.estimate)} ({100 * s.low:.0f}–{_pct(s.high)})"
-
-
 def _is_new_burst(burst: BurstMark, known: set[str], min_new: float) -> bool:
     """Mostly accounts no earlier burst held and, where the audit could tell, mostly followers
     that are new since the previous audit (so a re-scan of old followers is no news)."""
@@ -345,10 +345,10 @@ def compare(
             triggers.append(
                 Trigger(
                     "share",
-                    _share_text(prev.share),
-                    _share_text(new.share),
-                    f"estimated fake share rose from {_share_text(prev.share)} to "
-                    f"{_share_text(new.share)}, {100 * rise:.0f} points above the previous "
+                    prev.share.text(),
+                    new.share.text(),
+                    f"estimated fake share rose from {prev.share.text()} to "
+                    f"{new.share.text()}, {100 * rise:.0f} points above the previous "
                     f"upper bound (threshold {threshold_points:g})",
                 )
             )
@@ -389,7 +389,7 @@ def compare(
                 f"+{observed:,}",
                 f"follower count jumped by {observed:,} (the trend expected about "
                 f"{expected:,.0f}); the new followers' fake share is "
-                f"{_share_text(new.new_share)}, above the previous {_share_text(prev.share)}",
+                f"{new.new_share.text()}, above the previous {prev.share.text()}",
             )
         )
     # (d) the grade dropped

@@ -25,6 +25,7 @@ __all__ = [
     "audit_accounts",
     "build_report",
     "detect_bursts",
+    "score_and_report",
 ]
 
 
@@ -191,7 +192,7 @@ def build_report(
     )
 
 
-def audit_accounts(
+def score_and_report(
     accounts: Sequence[Account],
     model: ModelLike,
     *,
@@ -199,11 +200,12 @@ def audit_accounts(
     total: int | None = None,
     subject: str | None = None,
     platform: str | None = None,
-) -> AuditReport:
-    """Score the followers (newest first) with ``model`` and build their report."""
+) -> tuple[ScoredLike, AuditReport]:
+    """Score the followers (newest first) with ``model`` and build their report; the scores
+    come back too, for what the report does not hold (the chart, every verdict)."""
     cfg = config or AuditConfig()
     scored = model.score(accounts, max_reasons=cfg.max_reasons)
-    return build_report(
+    report = build_report(
         accounts,
         scored,
         model_version=model.version,
@@ -214,3 +216,19 @@ def audit_accounts(
         subject=subject,
         platform=platform,
     )
+    return scored, report
+
+
+def audit_accounts(
+    accounts: Sequence[Account],
+    model: ModelLike,
+    *,
+    config: AuditConfig | None = None,
+    total: int | None = None,
+    subject: str | None = None,
+    platform: str | None = None,
+) -> AuditReport:
+    """Score the followers (newest first) with ``model`` and build their report."""
+    return score_and_report(
+        accounts, model, config=config, total=total, subject=subject, platform=platform
+    )[1]
