@@ -20,6 +20,11 @@ share). Then bursts: a run of
 (detected if a reported burst has both edges within 10 positions), and audiences in random order
 with no injected run (any reported burst is a false one). Fakes are drawn with replacement when a
 collection has too few (InstaFake's 200).
+
+With ``--view bluesky`` (or ``counts``) the test accounts are first turned into the records that
+platform returns (``scoring.views.as_seen_on``: no likes, lists, ...), and the estimator reads
+the validation of the view it picks for them, as an audit does (``--read-as full``: against
+full-record validation instead, as before views existed).
 """
 
 from __future__ import annotations
@@ -38,8 +43,9 @@ import numpy as np
 
 from scoring.account import Account
 from scoring.audit.bursts import created_days
-from scoring.audit.quantify import METHOD_UNFAMILIAR, ShareEstimator
+from scoring.audit.quantify import METHOD_UNFAMILIAR, ShareEstimator, choose_view
 from scoring.audit.report import detect_bursts
+from scoring.views import FULL, VIEWS, as_seen_on
 
 SHARES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
 N = 1000
@@ -85,13 +91,27 @@ class Pool:
     p_neg: np.ndarray
     d_pos: np.ndarray
     d_neg: np.ndarray
+    #: The validation view the estimator reads for these accounts (as an audit picks it).
+    view: str | None = None
 
 
-def make_pool(name: str, model: Any, accounts: Sequence[Account]) -> Pool:
+def make_pool(
+    name: str,
+    model: Any,
+    accounts: Sequence[Account],
+    view: str = FULL.name,
+    read_as: str | None = None,
+) -> Pool:
+    """Score ``accounts`` as the platform of ``view`` would return them; the estimator reads
+    the view the audit picks for them, or ``read_as``."""
+    if view != FULL.name:
+        shape = next(v for v in VIEWS if v.name == view)
+        accounts = [as_seen_on(a, shape) for a in accounts]
     p = np.asarray(model.predict_proba(accounts), dtype=np.float64)
     labels = np.asarray([a.label for a in accounts])
     days = created_days([a.created_at for a in accounts])
-    return Pool(name, p[labels == 1], p[labels == 0], days[labels == 1], days[labels == 0])
+    chosen = read_as or choose_view(model.validation, accounts)
+    return Pool(name, p[labels == 1], p[labels == 0], days[labels == 1], days[labels == 0], chosen)
 
 
 def draw(values: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -100,7 +120,7 @@ def draw(values: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
 
 def quantify(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -> dict[str, Any]:
     err, naive, avg, covered, widths, unfamiliar = [], [], [], [], [], []
-    estimator = ShareEstimator(validation)
+    estimator = ShareEstimator(validation, pool.view)
     for share in SHARES:
         k = round(share * N)
         for _ in range(reps):
@@ -118,6 +138,7 @@ def quantify(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -
             unfamiliar.append(est.method == METHOD_UNFAMILIAR)
     return {
         "collection": pool.name,
+        "view": pool.view,
         "audiences": len(err),
         "mae_pp": 100 * float(np.mean(err)),
         "max_err_pp": 100 * float(np.max(err)),
@@ -131,7 +152,7 @@ def quantify(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -
 
 def bursts(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -> dict[str, Any]:
     found = false_alarms = runs = nulls = 0
-    estimator = ShareEstimator(validation)
+    estimator = ShareEstimator(validation, pool.view)
 
     for _ in range(reps):
         for base in (0.0, 0.05, 0.1, 0.2):
@@ -201,6 +222,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fit", default="scoring.train:fit", help="module:function to train")
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--json", metavar="PATH", help="also write the figures here")
+    parser.add_argument(
+        "--view",
+        default=FULL.name,
+        choices=[FULL.name, *(v.name for v in VIEWS)],
+        help="audit the accounts as this platform returns them (default: as collected)",
+    )
+    parser.add_argument(
+        "--read-as",
+        choices=[FULL.name, *(v.name for v in VIEWS)],
+        help="read every audience against this view's validation, not the one the audit picks",
+    )
     args = parser.parse_args(argv)
     root = data_dir()
     if not (root / "accounts").is_dir():
@@ -216,7 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     model = fit([a for train, _ in halves.values() for a in train])
     print(f"in-domain model trained in {time.perf_counter() - started:.1f} s")
-    pools = [make_pool(name, model, test) for name, (_, test) in halves.items()]
+    pools = [
+        make_pool(name, model, test, args.view, args.read_as) for name, (_, test) in halves.items()
+    ]
     rows = [quantify(pool, model.validation, reps, rng) for pool in pools]
     _print_table("Fake share, in domain (fit on half of every collection)", rows)
     figures["in_domain"] = {"rows": rows, **_summary(rows)}
@@ -236,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not held.validation.get("loco"):
                 # the shipped model carries a loco block; an evaluation without one is unfaithful
                 print(f"  warning: model without {name} has no loco validation", file=sys.stderr)
-            pool = make_pool(name, held, rows_c)
+            pool = make_pool(name, held, rows_c, args.view, args.read_as)
             loco.append(quantify(pool, held.validation, reps, rng))
             loco_bursts.append(bursts(pool, held.validation, reps, rng))
         _print_table("Fake share, leave one collection out (collection never seen)", loco)

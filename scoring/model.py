@@ -15,6 +15,8 @@ Inference needs numpy only; the artifact is validated in full before anything is
      "counts_only": {"cv": {...}, "loco": {...}},            # same, only counts known
      "reliability": {"cv": [...], "loco": [...]},            # 10 bins: n, mean_p, observed
      "histogram_edges": [p, ...],                           # interior bin edges
+     "views": {name: {"known": {feature: rate}, "cv": {...}, "loco": {...}}, ...},
+                                                            # as each platform returns records
      "cresci_2015_cv": M, "cresci_2015_cv_in_domain": M, "description": str, ...}
 
 where each M is ``{"n_pos", "n_neg", "auc", "accuracy", "brier", "tpr", "fpr", "mean_p_pos",
@@ -464,7 +466,7 @@ def _check_metrics(m: object, where: str, bins: int) -> None:
 
 
 def _check_validation(v: object) -> None:
-    """The metric blocks of ``validation`` (cv, loco, counts_only) when present, their
+    """The metric blocks of ``validation`` (cv, loco, counts_only, views) when present, their
     histograms cut at ``histogram_edges`` (20 equal bins of p when it is absent)."""
     assert isinstance(v, dict)
     edges = LEGACY_EDGES
@@ -480,6 +482,22 @@ def _check_validation(v: object) -> None:
     counts = v.get("counts_only")
     if isinstance(counts, dict):
         blocks += [(f"validation.counts_only.{k}", counts.get(k)) for k in ("cv", "loco")]
+    views = v.get("views", {})
+    _need(isinstance(views, dict), "validation.views: expected an object")
+    assert isinstance(views, dict)
+    for name, view in views.items():
+        where = f"validation.views.{name}"
+        _need(isinstance(view, dict), f"{where}: expected an object")
+        assert isinstance(view, dict)
+        known = view.get("known")
+        _need(isinstance(known, dict) and bool(known), f"{where}.known: expected rates")
+        assert isinstance(known, dict)
+        for feature, rate in known.items():
+            _need(
+                0.0 <= _finite(rate, f"{where}.known.{feature}") <= 1.0,
+                f"{where}.known: not in [0, 1]",
+            )
+        blocks += [(f"{where}.{k}", view.get(k)) for k in ("cv", "loco")]
     for where, block in blocks:
         if block is None or block == {}:
             continue

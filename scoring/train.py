@@ -50,6 +50,7 @@ from scoring.features import (
 )
 from scoring.histogram import SCORE_EDGES, bin_counts
 from scoring.model import Model, Term
+from scoring.views import FULL, VIEWS, View, as_seen_on
 
 __all__ = [
     "IN_DOMAIN",
@@ -67,7 +68,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-MODEL_VERSION: Final = "fa-2026.11.28-3"
+MODEL_VERSION: Final = "fa-2026.11.28-4"
 SEED: Final = 20261128
 N_KNOTS: Final = 10
 FOLDS: Final = 5
@@ -657,7 +658,10 @@ def fit(accounts: Sequence[Account], *, validate: bool = True) -> Model:
     y, w, cols = data.y, data.w, data.collection
     carr = np.array(cols)
     final = fit_raw(r, present, owner, y, w, knots, recipe, groups=data.groups)
-    validation, calibration = _validate(data, r, present, owner, knots, recipe, full=validate)
+    views = {v.name: view_design(accounts, v, knots, recipe) for v in VIEWS}
+    validation, calibration = _validate(
+        data, r, present, owner, knots, recipe, full=validate, views=views
+    )
     terms = terms_of(final, knots, owner, recipe)
     collections = sorted(set(cols))
     training = {
@@ -712,6 +716,19 @@ def single_collection_cv(data: Data, rows: IntArray, recipe: Recipe) -> dict[str
     return binary_metrics(y, _sigmoid(logit))
 
 
+def view_design(
+    accounts: Sequence[Account], view: View, knots: list[FloatArray], recipe: Recipe
+) -> tuple[FloatArray, BoolArray]:
+    """The ramp basis and known-feature mask of the accounts as ``view``'s platform returns them
+    (fields the collection did not record stay unknown)."""
+    r, present, _ = ramps(prepare([as_seen_on(a, view) for a in accounts]).x, knots, recipe)
+    return r, present
+
+
+def _known(present: BoolArray, recipe: Recipe) -> dict[str, float]:
+    return {f: round(float(present[:, j].mean()), 4) for j, f in enumerate(recipe.fitted)}
+
+
 def _validate(
     data: Data,
     r: FloatArray,
@@ -721,11 +738,15 @@ def _validate(
     recipe: Recipe,
     *,
     full: bool = True,
+    views: Mapping[str, tuple[FloatArray, BoolArray]] | None = None,
 ) -> tuple[dict[str, Any], tuple[float, float]]:
     y, w, cols, g = data.y, data.w, data.collection, data.groups
     carr = np.array(cols)
     n = y.shape[0]
     counts_present = _counts_only(present, recipe)
+    views = views or {}
+    view_cv = {name: np.full(n, np.nan) for name in views}
+    view_loco = {name: np.full(n, np.nan) for name in views}
     # Stratified k-fold over everything (strata: collection x label).
     folds = stratified_folds([f"{c}|{v}" for c, v in zip(cols, y.tolist(), strict=True)], FOLDS)
     cv = np.full(n, np.nan)
@@ -737,6 +758,8 @@ def _validate(
         m = fit_raw(r[tr], present[tr], owner, y[tr], w[tr], knots, recipe, groups=g[tr])
         cv[te] = predict_raw(m, r[te], present[te], owner)
         cv_counts[te] = predict_raw(m, r[te], counts_present[te], owner)
+        for name, (rv, pv) in views.items():
+            view_cv[name][te] = predict_raw(m, rv[te], pv[te], owner)
     # Leave one collection out.
     loco = np.full(n, np.nan)
     loco_counts = np.full(n, np.nan)
@@ -749,6 +772,8 @@ def _validate(
             m = fit_raw(r[tr], present[tr], owner, y[tr], w[tr], knots, recipe, groups=g[tr])
             loco[te] = predict_raw(m, r[te], present[te], owner)
             loco_counts[te] = predict_raw(m, r[te], counts_present[te], owner)
+            for name, (rv, pv) in views.items():
+                view_loco[name][te] = predict_raw(m, rv[te], pv[te], owner)
     # Calibration map on out-of-sample logits (by default the in-domain cross-validated ones).
     ok_cv, ok_loco = ~np.isnan(cv), ~np.isnan(loco)
     share = CALIBRATION_LOCO_SHARE if ok_loco.any() else 0.0
@@ -786,6 +811,18 @@ def _validate(
             f"{CALIBRATION} on out-of-sample logits: cv share {1 - share:g}, loco share {share:g}"
         ),
     }
+    if views:
+        out["views"] = {FULL.name: {"description": FULL.doc, "known": _known(present, recipe)}}
+        for v in VIEWS:
+            if v.name in views:
+                out["views"][v.name] = {
+                    "description": v.doc,
+                    "known": _known(views[v.name][1], recipe),
+                    "cv": _grouped(y, cal(view_cv[v.name]), cols, ok_cv),
+                    "loco": _grouped(y, cal(view_loco[v.name]), cols, ok_loco)
+                    if ok_loco.any()
+                    else {},
+                }
     if full and ok_loco.all() and ok_cv.all():
         out["calibration_choice"] = {
             "description": (
@@ -815,7 +852,9 @@ VALIDATION_DESCRIPTION: Final = (
     "in-domain recipe (all features, light penalty, no augmentation), never shipped. tpr/fpr "
     "at p >= 0.5; mean_p_pos/mean_p_neg are soft rates; hist_pos/hist_neg are the fractions "
     "of each class in the bins whose interior edges (probabilities) are histogram_edges: equal "
-    "steps of the logit, open at both ends."
+    "steps of the logit, open at both ends. views: the same cv and loco predictions for the "
+    "accounts as each platform returns them (scoring.views), with how often each feature is "
+    "known in that view (known); the full view's histograms are cv and loco above."
 )
 
 
@@ -848,10 +887,12 @@ def summary(model: Model) -> str:
             continue
         m = v[key]
         lines.append(f"{key}: AUC {m['auc']}  accuracy {m['accuracy']}  Brier {m['brier']}")
+    views = {n: b for n, b in v.get("views", {}).items() if "cv" in b}
     for block in ("cv", "loco"):
         for label, src in (
             (block, v.get(block, {})),
             (f"{block} counts-only", v.get("counts_only", {}).get(block, {})),
+            *((f"{block} view {n}", b.get(block, {})) for n, b in views.items()),
         ):
             if not src:
                 continue

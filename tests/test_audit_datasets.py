@@ -3,31 +3,14 @@ from ``<repo>/../shared/datasets``, or ``$FOLLOWAUDIT_DATASETS``; skipped when a
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from scoring.account import Account
 from scoring.audit import audit_accounts
 from scoring.model import load_model
-
-DATA = Path(
-    os.environ.get("FOLLOWAUDIT_DATASETS")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-)
-FILE = DATA / "accounts" / "cresci-2017.jsonl"
+from tests.labelled import DATA, FILE, collection, rows
 
 pytestmark = pytest.mark.skipif(not FILE.is_file(), reason="shared/datasets is absent")
-
-
-def rows(label: int, n: int, seed: int) -> list[Account]:
-    with FILE.open(encoding="utf-8") as handle:
-        picked = [d for d in map(json.loads, handle) if d.get("label") == label]
-    rng = np.random.default_rng(seed)
-    return [Account.from_dict(picked[i]) for i in rng.choice(len(picked), n, replace=False)]
 
 
 def test_a_known_share_and_a_bought_run_are_found() -> None:
@@ -49,11 +32,6 @@ def test_a_known_share_and_a_bought_run_are_found() -> None:
         abs(b.start - start) <= 10 and abs(b.end - (start + 119)) <= 10 for b in report.bursts
     )
     assert report.suspicious and all(s.fake_probability > 0.5 for s in report.suspicious)
-
-
-def collection(name: str) -> list[Account]:
-    with (DATA / "accounts" / f"{name}.jsonl").open(encoding="utf-8") as handle:
-        return [Account.from_dict(json.loads(line)) for line in handle if line.strip()]
 
 
 def test_an_audience_from_a_collection_the_model_never_saw_is_inconclusive_not_wrong() -> None:

@@ -45,7 +45,13 @@ def test_counting_above_half_is_biased_but_the_estimate_is_not() -> None:
 def test_empty_sample_has_no_estimate() -> None:
     est = estimate_fake_share([], synth_validation())
     assert est.estimate is None and est.low is None and est.high is None
-    assert est.to_dict() == {"estimate": None, "low": None, "high": None, "method": METHOD_MIXTURE}
+    assert est.to_dict() == {
+        "estimate": None,
+        "low": None,
+        "high": None,
+        "method": METHOD_MIXTURE,
+        "view": None,
+    }
 
 
 def test_one_follower_gives_a_wide_interval() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime
@@ -148,3 +149,20 @@ def test_inactive_line_only_where_data_says() -> None:
     assert "Inactive (no post for 90+ days): 50% (" in out
     accounts2 = [Account(platform="x", id=str(i)) for i in range(40)]
     assert "Inactive" not in render_text(report_of(accounts2, batch))
+
+
+def test_the_validation_view_is_named_when_it_is_not_the_full_records() -> None:
+    labels = (np.random.default_rng(5).random(200) < 0.2).astype(int)
+    accounts, batch = synth_audience(labels)
+    report = report_of(accounts, batch)
+    assert report.fake_share.view is None  # synthetic validation: no views
+    bluesky = dataclasses.replace(
+        report, fake_share=dataclasses.replace(report.fake_share, view="bluesky")
+    )
+    full = dataclasses.replace(
+        report, fake_share=dataclasses.replace(report.fake_share, view="full")
+    )
+    for render in RENDERERS:
+        assert re.search(r"validated on bluesky\\?-shaped records", render(bluesky))
+        assert "shaped records" not in render(full) and "shaped records" not in render(report)
+    assert json.loads(render_json(bluesky))["fake_share"]["view"] == "bluesky"

@@ -120,3 +120,16 @@ def test_autocomplete_suggests_the_normal_form_recent_audits_and_the_forms() -> 
     assert forms[0].value == "x:jack" and len(forms) == 5
     bad = handle_choices("no spaces allowed", [], settings)
     assert bad[0].name.startswith("Not a handle yet")
+
+
+def test_report_embed_footer_names_a_validation_view_other_than_full_records() -> None:
+    def footer(view: str | None) -> str:
+        share = {"estimate": 0.2, "low": 0.1, "high": 0.3, "method": "mixture-mle", "view": view}
+        embed = report_embed({"grade": "C", "fake_share": share, "model_version": "fa-1"},
+                             chart=False)  # fmt: skip
+        return str(embed["footer"]["text"])
+
+    assert footer("bluesky") == (
+        "Model fa-1 · estimate by mixture-mle · validated on bluesky-shaped records"
+    )
+    assert footer("full") == footer(None) == "Model fa-1 · estimate by mixture-mle"

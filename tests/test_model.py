@@ -226,6 +226,13 @@ def _artifact(model: Model) -> dict:  # type: ignore[type-arg]
         (lambda d: d["validation"].update(histogram_edges=[0.5, 0.2]), "histogram_edges"),
         (lambda d: d["validation"].pop("histogram_edges"), "20 numbers"),
         (lambda d: d["validation"]["cv"]["collections"].update(x={"n_pos": -1}), "n_pos"),
+        (lambda d: d["validation"].update(views=[]), "views: expected an object"),
+        (lambda d: d["validation"]["views"]["bluesky"].pop("known"), "bluesky.known"),
+        (lambda d: d["validation"]["views"]["bluesky"]["known"].update(x=2), "not in"),
+        (
+            lambda d: d["validation"]["views"]["bluesky"]["cv"]["pooled"]["hist_neg"].pop(),
+            "views.bluesky.cv.pooled.hist_neg",
+        ),
     ],
 )
 def test_invalid_artifacts_are_refused_with_a_clear_message(

@@ -175,7 +175,7 @@ class SourceAuditor:
         return AuditResult(
             data, followers, [float(x) for x in scored.probabilities], report.fake_share,
             report.grade, report.bursts, report.sample.total,
-            estimator_for(self.model.validation).estimate,
+            estimator_for(self.model.validation, report.fake_share.view).estimate,
         )  # fmt: skip
 
     async def _fetch(self, platform: str, handle: str) -> FetchResult:

@@ -216,10 +216,13 @@ def report_embed(
             }
         )
     url = profile_url(platform, handle) if handle and platform != "upload" else None
-    method = (report.get("fake_share") or {}).get("method") if report.get("fake_share") else None
+    share = report.get("fake_share") or {}
+    method, view = share.get("method"), share.get("view")
     footer = f"Model {report.get('model_version') or '?'}"
     if method:
         footer += f" · estimate by {method}"
+    if view and view != "full":
+        footer += f" · validated on {view}-shaped records"
     embed: dict[str, Any] = {
         "type": "rich",
         "title": escape_markdown(title),

@@ -7,7 +7,9 @@ matched, by maximum likelihood, to ``share * hist_pos + (1 - share) * hist_neg``
 histograms come from the model's out-of-sample validation: the pooled and per-collection
 cross-validation histograms (the model on data like its training data) and the
 leave-one-collection-out ones (models scoring a collection they never saw: how the model behaves
-on a new platform or era). The fits are averaged by likelihood. The interval joins the sampling
+on a new platform or era), read from the validation *view* whose records are shaped like the
+sample's (``choose_view``: Bluesky profiles have no likes, lists, ...; see ``scoring.views``).
+The fits are averaged by likelihood. The interval joins the sampling
 error (a likelihood-ratio interval, widened for the histograms' own noise) with the model error
 (the spread of those fits). A sample that no validated histogram explains is counted (``p >=
 0.5``) and adjusted by the validated error rates; its interval spans what a collection the model
@@ -16,6 +18,7 @@ never saw could do (a random-effects range of the rates across collections), so 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,8 +26,10 @@ from typing import Any, Final
 
 import numpy as np
 
+from scoring.account import Account
 from scoring.audit.types import FloatArray, as_probabilities
 from scoring.histogram import LEGACY_EDGES, bin_counts, read_edges
+from scoring.views import closest_view, known_rates
 
 __all__ = [
     "METHOD_AVERAGE",
@@ -36,6 +41,7 @@ __all__ = [
     "ScanTable",
     "ShareEstimate",
     "ShareEstimator",
+    "choose_view",
     "estimate_fake_share",
     "estimator_for",
     "read_profiles",
@@ -63,12 +69,14 @@ class ScanTable:
 
 @dataclass(frozen=True, slots=True)
 class ShareEstimate:
-    """A share in 0..1 with its 95% interval; ``estimate`` is ``None`` for an empty sample."""
+    """A share in 0..1 with its 95% interval; ``estimate`` is ``None`` for an empty sample.
+    ``view`` names the validation it was read against (see ``scoring.views``)."""
 
     estimate: float | None
     low: float | None
     high: float | None
     method: str
+    view: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +84,7 @@ class ShareEstimate:
             "low": _round(self.low),
             "high": _round(self.high),
             "method": self.method,
+            "view": self.view,
         }
 
 
@@ -188,10 +197,45 @@ def _pooled_profile(node: object, name: str, bins: int) -> ErrorProfile | None:
     return None
 
 
-def read_profiles(validation: Mapping[str, Any]) -> Profiles:
+def _view_block(validation: Mapping[str, Any], view: str | None) -> Mapping[str, Any] | None:
+    """The cv/loco blocks of a named view, when the validation has them."""
+    views = validation.get("views")
+    if view is None or not isinstance(views, Mapping):
+        return None
+    block = views.get(view)
+    if isinstance(block, Mapping) and isinstance(block.get("cv"), Mapping):
+        return block
+    return None
+
+
+def choose_view(validation: Mapping[str, Any] | None, accounts: Sequence[Account]) -> str | None:
+    """The validated view whose feature availability is closest to the sample's (``full`` for
+    complete Twitter records, ``bluesky`` for Bluesky profiles, ...), or None when the
+    validation has no views or the sample is empty."""
+    views = validation.get("views") if validation is not None else None
+    if not isinstance(views, Mapping) or not accounts:
+        return None
+    rates = {
+        name: block["known"]
+        for name, block in views.items()
+        if isinstance(block, Mapping) and isinstance(block.get("known"), Mapping)
+    }
+    features = sorted({f for known in rates.values() for f in known})
+    return closest_view(known_rates(accounts, features), rates)
+
+
+def read_profiles(validation: Mapping[str, Any], view: str | None = None) -> Profiles:
     """Read ``Model.validation``: ``{"cv": {"pooled", "collections"}, "loco": {...}}`` as the
     scoring model writes it, or a flat ``{"pooled", "collections"}``, or one profile alone;
-    histograms are cut at ``histogram_edges`` (20 equal bins of p when absent)."""
+    histograms are cut at ``histogram_edges`` (20 equal bins of p when absent). With ``view``,
+    the cv and loco blocks of ``validation["views"][view]`` are read instead, when present."""
+    block = _view_block(validation, view)
+    if block is not None:
+        validation = {
+            "histogram_edges": validation.get("histogram_edges"),
+            "cv": block["cv"],
+            "loco": block.get("loco"),
+        }
     edges = read_edges(validation.get("histogram_edges")) or LEGACY_EDGES
     bins = len(edges) + 1
     if isinstance(validation.get("cv"), Mapping):
@@ -390,8 +434,12 @@ def _tables(profiles: Sequence[ErrorProfile]) -> list[_Table]:
 class ShareEstimator:
     """Estimates fake shares with one model's validation, read and tabulated once."""
 
-    def __init__(self, validation: Mapping[str, Any] | None = None) -> None:
-        profiles = read_profiles(validation or {})
+    def __init__(
+        self, validation: Mapping[str, Any] | None = None, view: str | None = None
+    ) -> None:
+        profiles = read_profiles(validation or {}, view)
+        #: The view the estimates are read against (None: the validation has no views).
+        self.view = view if _view_block(validation or {}, view) or view == "full" else None
         self.pooled, self.collections = profiles.pooled, profiles.collections
         self.unseen = profiles.unseen
         self.edges = profiles.edges
@@ -425,7 +473,9 @@ class ShareEstimator:
 
     def estimate(self, probabilities: FloatArray | Sequence[float]) -> ShareEstimate:
         """The fake share of a sample, with its 95% interval."""
-        p = as_probabilities(probabilities)
+        return dataclasses.replace(self._estimate(as_probabilities(probabilities)), view=self.view)
+
+    def _estimate(self, p: FloatArray) -> ShareEstimate:
         n = int(p.size)
         if n == 0:
             return ShareEstimate(None, None, None, self.method)
@@ -446,20 +496,20 @@ class ShareEstimator:
         return ShareEstimate(mean_p, max(0.0, low), min(1.0, high), METHOD_AVERAGE)
 
 
-_CACHE: list[tuple[Mapping[str, Any], ShareEstimator]] = []
+_CACHE: list[tuple[Mapping[str, Any], str | None, ShareEstimator]] = []
 
 
-def estimator_for(validation: Mapping[str, Any] | None) -> ShareEstimator:
-    """The estimator of a validation mapping, reused while the same mapping object is passed
-    (a model's validation is tabulated once, not once per audit)."""
+def estimator_for(validation: Mapping[str, Any] | None, view: str | None = None) -> ShareEstimator:
+    """The estimator of a validation mapping (and view), reused while the same mapping object
+    is passed (a model's validation is tabulated once, not once per audit)."""
     if validation is None:
         return ShareEstimator(None)
-    for held, estimator in _CACHE:
-        if held is validation:
+    for held, held_view, estimator in _CACHE:
+        if held is validation and held_view == view:
             return estimator
-    estimator = ShareEstimator(validation)
-    _CACHE.insert(0, (validation, estimator))
-    del _CACHE[4:]
+    estimator = ShareEstimator(validation, view)
+    _CACHE.insert(0, (validation, view, estimator))
+    del _CACHE[8:]
     return estimator
 
 

@@ -23,6 +23,7 @@ from scoring.audit.profiles import display_handle, profile_url
 from scoring.audit.quantify import ShareEstimate
 from scoring.audit.report import AuditReport
 from scoring.audit.samples import SuspiciousAccount
+from scoring.views import FULL
 
 __all__ = [
     "DISCORD_LIMIT",
@@ -128,7 +129,10 @@ def _lines(m: _Markup, r: AuditReport, shown: int, with_counts: bool) -> list[st
         items = list(r.reason_counts.items())[:_SHOWN_COUNTS]
         text = ", ".join(f"{m.esc(k, 60)} {v:,}" for k, v in items)
         out.append(f"{m.esc(f'Reasons among the {r.flagged:,} flagged:', _LONG)} {text}")
-    out.append(m.esc(f"Model {r.model_version}, estimate by {r.fake_share.method}", _LONG))
+    how = f"Model {r.model_version}, estimate by {r.fake_share.method}"
+    if r.fake_share.view not in (None, FULL.name):
+        how += f", validated on {r.fake_share.view}-shaped records"
+    out.append(m.esc(how, _LONG))
     return out
 
 

@@ -14,7 +14,7 @@ from scoring.account import Account, format_datetime
 from scoring.audit.bursts import Burst, BurstConfig, find_bursts
 from scoring.audit.grade import GradeBands, grade_for, verdict_for
 from scoring.audit.inactive import InactiveShare, estimate_inactive
-from scoring.audit.quantify import ShareEstimate, ShareEstimator, estimator_for
+from scoring.audit.quantify import ShareEstimate, ShareEstimator, choose_view, estimator_for
 from scoring.audit.samples import MAX_SAMPLES, SuspiciousAccount, count_reasons, pick_suspicious
 from scoring.audit.types import FloatArray, ModelLike, ScoredLike, as_probabilities
 
@@ -171,7 +171,8 @@ def build_report(
     if len(verdicts) != len(accounts) or p.shape != (len(accounts),):
         raise ValueError("accounts, probabilities and verdicts must have the same length")
     observed = observed_at or _latest_observed(accounts)
-    estimator = estimator_for(validation)
+    # The validation of records shaped like these (Bluesky profiles lack likes, lists, ...).
+    estimator = estimator_for(validation, choose_view(validation, accounts))
     share = estimator.estimate(p)
     bursts = detect_bursts(p, [a.created_at for a in accounts], estimator, cfg.bursts)
     return AuditReport(
