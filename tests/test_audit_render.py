@@ -151,7 +151,7 @@ def test_inactive_line_only_where_data_says() -> None:
     assert "Inactive" not in render_text(report_of(accounts2, batch))
 
 
-def test_the_validation_view_is_named_when_it_is_not_the_full_records() -> None:
+def test_the_validation_view_is_named_when_it_is_not_the_full_records_one() -> None:
     labels = (np.random.default_rng(5).random(200) < 0.2).astype(int)
     accounts, batch = synth_audience(labels)
     report = report_of(accounts, batch)
@@ -163,6 +163,6 @@ def test_the_validation_view_is_named_when_it_is_not_the_full_records() -> None:
         report, fake_share=dataclasses.replace(report.fake_share, view="full")
     )
     for render in RENDERERS:
-        assert re.search(r"validated on bluesky\\?-shaped records", render(bluesky))
-        assert "shaped records" not in render(full) and "shaped records" not in render(report)
+        assert re.search(r"mixture\\?-mle \\?\(bluesky view\\?\)", render(bluesky))
+        assert " view" not in render(full) and " view" not in render(report)
     assert json.loads(render_json(bluesky))["fake_share"]["view"] == "bluesky"

@@ -129,7 +129,5 @@ def test_report_embed_footer_names_a_validation_view_other_than_full_records() -
                              chart=False)  # fmt: skip
         return str(embed["footer"]["text"])
 
-    assert footer("bluesky") == (
-        "Model fa-1 · estimate by mixture-mle · validated on bluesky-shaped records"
-    )
+    assert footer("bluesky") == ("Model fa-1 · estimate by mixture-mle (bluesky view)")
     assert footer("full") == footer(None) == "Model fa-1 · estimate by mixture-mle"

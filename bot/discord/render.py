@@ -222,7 +222,7 @@ def report_embed(
     if method:
         footer += f" · estimate by {method}"
     if view and view != "full":
-        footer += f" · validated on {view}-shaped records"
+        footer += f" ({view} view)"
     embed: dict[str, Any] = {
         "type": "rich",
         "title": escape_markdown(title),

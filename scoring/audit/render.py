@@ -131,7 +131,7 @@ def _lines(m: _Markup, r: AuditReport, shown: int, with_counts: bool) -> list[st
         out.append(f"{m.esc(f'Reasons among the {r.flagged:,} flagged:', _LONG)} {text}")
     how = f"Model {r.model_version}, estimate by {r.fake_share.method}"
     if r.fake_share.view not in (None, FULL.name):
-        how += f", validated on {r.fake_share.view}-shaped records"
+        how += f" ({r.fake_share.view} view)"
     out.append(m.esc(how, _LONG))
     return out
 
