@@ -127,8 +127,12 @@ def test_packaged_artifact_was_trained_on_these_files_and_reports_every_collecti
     for path in sorted(DATA.glob("*.jsonl")):
         assert files[path.name] == hashlib.sha256(path.read_bytes()).hexdigest()
     v = model.validation
-    for block in (v["loco"], v["cv"], v["counts_only"]["loco"]):
+    views = [v["views"][name][block] for name in ("bluesky", "counts") for block in ("cv", "loco")]
+    for block in (v["loco"], v["cv"], v["counts_only"]["loco"], *views):
         assert set(block["collections"]) == set(model.training["collections"])
+    # each view knows what its platform returns: Bluesky records never have likes
+    assert v["views"]["bluesky"]["known"]["log_likes"] == 0.0
+    assert v["views"]["full"]["known"]["log_likes"] > 0.5
     assert v["cresci_2015_cv"]["auc"] >= 0.995
     assert v["cresci_2015_cv"]["accuracy"] >= 0.985
     # The shipped calibration is the one that transferred better to held-out collections.
