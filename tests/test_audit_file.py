@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -128,3 +129,19 @@ def test_an_empty_file_is_audited_as_no_followers(
     assert main(["audit-file", str(empty), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["sample_size"] == 0 and data["grade"] is None and data["bursts"] == []
+
+
+def test_the_bundled_example_is_read_as_bluesky_and_explains_itself(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    example = Path(__file__).resolve().parents[1] / "config" / "examples" / "followers.jsonl"
+    assert main(["audit-file", str(example), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    share = data["fake_share"]
+    assert share["view"] == "bluesky"  # Bluesky profiles: no likes, lists, link, location
+    assert [(b["start"], b["end"]) for b in data["bursts"]] == [(20, 39)]
+    # its 20 bought accounts score beyond 99% of the validated fakes, so the sample is unlike
+    # the validation, and the verdict says why
+    assert share["method"] == "count-unfamiliar" and data["verdict"].startswith("Inconclusive")
+    found = re.search(r"\((\d+) of them score higher than 99% of the fakes", data["verdict"])
+    assert found and 15 <= int(found.group(1)) <= 20

@@ -51,3 +51,16 @@ def test_an_unfamiliar_sample_gets_an_inconclusive_verdict_not_a_firm_one() -> N
     assert "Heavily inflated" not in text
     # the same numbers from a validated fit are reported as a (wide) finding
     assert verdict_for(ShareEstimate(0.41, 0.0, 1.0, METHOD_MIXTURE), 1000).startswith("Heavily")
+
+
+def test_an_unfamiliar_verdict_says_how_many_followers_score_beyond_the_validated_fakes() -> None:
+    unfamiliar = ShareEstimate(0.35, 0.0, 1.0, METHOD_UNFAMILIAR)
+    many = verdict_for(unfamiliar, 60, beyond_fakes=18)
+    assert "(18 of them score higher than 99% of the fakes it was validated on)" in many
+    assert many.startswith("Inconclusive") and many.endswith("the grade is provisional.")
+    assert "(1 of them scores higher" in verdict_for(unfamiliar, 60, beyond_fakes=1)
+    assert "99%" not in verdict_for(unfamiliar, 60)
+    # a validated fit says nothing of it
+    assert "99%" not in verdict_for(
+        ShareEstimate(0.35, 0.3, 0.4, METHOD_MIXTURE), 60, beyond_fakes=18
+    )

@@ -10,6 +10,7 @@ from scoring.audit.quantify import (
     METHOD_MIXTURE,
     METHOD_PACC,
     METHOD_UNFAMILIAR,
+    ShareEstimator,
     estimate_fake_share,
     read_profiles,
 )
@@ -184,3 +185,16 @@ def test_malformed_histograms_fall_back_to_rates() -> None:
     val = {"pooled": {"mean_p_pos": 0.9, "mean_p_neg": 0.1, "hist_pos": [1, 2], "hist_neg": "x"}}
     est = estimate_fake_share(np.full(10, 0.5), val)
     assert est.method == METHOD_PACC
+
+
+def test_followers_beyond_the_validated_fakes_are_counted() -> None:
+    hist_pos = [0.0] * 10 + [0.125] * 8 + [0.0, 0.0]  # fakes validated up to p = 0.9 only
+    hist_neg = [0.1] * 10 + [0.0] * 10
+    prof = {"n_pos": 500, "n_neg": 500, "mean_p_pos": 0.7, "mean_p_neg": 0.25,
+            "hist_pos": hist_pos, "hist_neg": hist_neg}  # fmt: skip
+    estimator = ShareEstimator({"pooled": prof})
+    assert estimator.beyond_fakes([0.95, 0.5, 0.91, 0.899, 1.0]) == 3
+    assert estimator.beyond_fakes([]) == 0
+    # fakes validated right up to 1: nothing is beyond them
+    assert ShareEstimator(synth_validation()).beyond_fakes([0.999]) == 0
+    assert ShareEstimator(None).beyond_fakes([0.999]) == 0

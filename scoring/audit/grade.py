@@ -72,8 +72,11 @@ def verdict_for(
     bands: GradeBands | None = None,
     *,
     min_sample: int = 30,
+    beyond_fakes: int = 0,
 ) -> str:
-    """One line in plain words that carries the uncertainty; no platform text goes in it."""
+    """One line in plain words that carries the uncertainty; no platform text goes in it.
+    ``beyond_fakes``: how many followers score higher than 99% of the validated fakes (said
+    when the sample is unfamiliar, since it is often why)."""
     bands = bands or GradeBands()
     if share.estimate is None or sample_size == 0:
         return "No followers to audit: not enough data for a verdict."
@@ -88,9 +91,13 @@ def verdict_for(
             f"the fake share is {numbers}."
         )
     if share.method == METHOD_UNFAMILIAR:
+        why = ""
+        if beyond_fakes > 0:
+            who = "1 of them scores" if beyond_fakes == 1 else f"{beyond_fakes:,} of them score"
+            why = f" ({who} higher than 99% of the fakes it was validated on)"
         return (
-            "Inconclusive: these followers score unlike any data the model was validated on, "
-            f"so the fake share is only bounded, {numbers}, and the grade is provisional."
+            f"Inconclusive: these followers score unlike any data the model was validated on{why}"
+            f", so the fake share is only bounded, {numbers}, and the grade is provisional."
         )
     words = _WORDS[bands.grade(est)]
     if bands.grade(low) == bands.grade(high) or high - low <= 0.10:

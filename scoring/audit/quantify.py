@@ -51,6 +51,9 @@ METHOD_MIXTURE: Final = "mixture-mle"
 METHOD_UNFAMILIAR: Final = "count-unfamiliar"
 #: Lack of fit (G per degree of freedom) above which a sample is unlike every validated one.
 MISFIT_PER_BIN: Final = 3.0
+#: Followers above the bins that hold the top this-share of the validated fakes are "beyond the
+#: validated fakes" (said in an unfamiliar sample's verdict).
+EXTREME_FAKE_MASS: Final = 0.01
 METHOD_PACC: Final = "pacc"
 METHOD_AVERAGE: Final = "probability-average"
 #: chi-square(1) 95% quantile: the likelihood-ratio interval's cut.
@@ -422,6 +425,18 @@ class _Table:
     n_neg: int
 
 
+def _extreme_edge(pooled: ErrorProfile | None, edges: Sequence[float]) -> float | None:
+    """The lower edge of the lowest bin from which up the pooled validated fakes hold at most
+    ``EXTREME_FAKE_MASS``, or None (no histograms, or the fakes reach the last bin's edge)."""
+    if pooled is None or pooled.hist_pos is None:
+        return None
+    from_top = np.cumsum(pooled.hist_pos[::-1])[::-1]  # non-increasing
+    light = np.flatnonzero(from_top <= EXTREME_FAKE_MASS + 1e-12)
+    if light.size == 0 or light[0] == 0:
+        return None
+    return float(edges[int(light[0]) - 1])
+
+
 def _tables(profiles: Sequence[ErrorProfile]) -> list[_Table]:
     out = []
     for prof in profiles:
@@ -443,6 +458,7 @@ class ShareEstimator:
         self.pooled, self.collections = profiles.pooled, profiles.collections
         self.unseen = profiles.unseen
         self.edges = profiles.edges
+        self._extreme = _extreme_edge(self.pooled, self.edges)
         self._tables: list[_Table] = []
         self._profiles: list[ErrorProfile] = []
         if self.pooled is not None and self.pooled.smoothed() is not None:
@@ -450,6 +466,13 @@ class ShareEstimator:
                 q for q in (self.pooled, *self.collections, *self.unseen) if q.smoothed()
             ]
             self._tables = _tables(self._profiles)
+
+    def beyond_fakes(self, probabilities: FloatArray | Sequence[float]) -> int:
+        """How many followers score higher than 99% of the fakes the model was validated on
+        (pooled cross-validation; 0 without validated histograms)."""
+        if self._extreme is None:
+            return 0
+        return int(np.count_nonzero(as_probabilities(probabilities) >= self._extreme))
 
     @property
     def method(self) -> str:

@@ -14,7 +14,13 @@ from scoring.account import Account, format_datetime
 from scoring.audit.bursts import Burst, BurstConfig, find_bursts
 from scoring.audit.grade import GradeBands, grade_for, verdict_for
 from scoring.audit.inactive import InactiveShare, estimate_inactive
-from scoring.audit.quantify import ShareEstimate, ShareEstimator, choose_view, estimator_for
+from scoring.audit.quantify import (
+    METHOD_UNFAMILIAR,
+    ShareEstimate,
+    ShareEstimator,
+    choose_view,
+    estimator_for,
+)
 from scoring.audit.samples import MAX_SAMPLES, SuspiciousAccount, count_reasons, pick_suspicious
 from scoring.audit.types import FloatArray, ModelLike, ScoredLike, as_probabilities
 
@@ -181,7 +187,13 @@ def build_report(
         fake_share=share,
         inactive=estimate_inactive(accounts, days=cfg.inactive_days, observed_at=observed),
         grade=grade_for(share, cfg.bands),
-        verdict=verdict_for(share, len(accounts), cfg.bands, min_sample=cfg.min_sample),
+        verdict=verdict_for(
+            share,
+            len(accounts),
+            cfg.bands,
+            min_sample=cfg.min_sample,
+            beyond_fakes=estimator.beyond_fakes(p) if share.method == METHOD_UNFAMILIAR else 0,
+        ),
         suspicious=tuple(pick_suspicious(verdicts, cfg.samples, threshold=cfg.threshold)),
         flagged=int(np.count_nonzero(p > cfg.threshold)),
         reason_counts=count_reasons(verdicts, reason_labels, threshold=cfg.threshold),
