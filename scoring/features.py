@@ -28,6 +28,7 @@ __all__ = [
     "FeatureSpec",
     "extract",
     "extract_columns",
+    "known_fractions",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -351,3 +352,12 @@ def extract_columns(accounts: Sequence[Account]) -> tuple[Columns, FloatArray]:
 def extract(accounts: Sequence[Account]) -> FloatArray:
     """The feature matrix alone, shape (len(accounts), len(FEATURES)); NaN = unknown."""
     return extract_columns(accounts)[1]
+
+
+def known_fractions(x: FloatArray, names: Sequence[str] | None = None) -> dict[str, float]:
+    """How often each feature (default: all) is known in a feature matrix, 0..1 (0 when empty)."""
+    chosen = tuple(names) if names is not None else FEATURE_NAMES
+    if x.shape[0] == 0:
+        return dict.fromkeys(chosen, 0.0)
+    known = np.mean(~np.isnan(x), axis=0)
+    return {n: round(float(known[FEATURE_NAMES.index(n)]), 4) for n in chosen}

@@ -33,7 +33,7 @@ import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.account import Account
-from scoring.features import FEATURE_NAMES, extract_columns
+from scoring.features import FEATURE_NAMES, extract_columns, known_fractions
 from scoring.histogram import LEGACY_EDGES, read_edges
 
 __all__ = [
@@ -142,10 +142,12 @@ class Verdict:
 
 @dataclass
 class ScoredBatch:
-    """Probabilities as one array and one verdict per account, both in input order."""
+    """Probabilities as one array and one verdict per account, both in input order, and how
+    often each feature was known among them (the audit picks its validation view by it)."""
 
     probabilities: FloatArray
     verdicts: list[Verdict]
+    known: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -371,7 +373,7 @@ class Model:
             Verdict(a.platform, a.id, a.handle, p, t, c)
             for a, p, t, c in zip(accounts, probs.tolist(), texts, kinds, strict=True)
         ]
-        return ScoredBatch(probabilities=probs, verdicts=verdicts)
+        return ScoredBatch(probabilities=probs, verdicts=verdicts, known=known_fractions(features))
 
     # -- artifact ---------------------------------------------------------------------------
 

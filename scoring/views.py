@@ -18,10 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-import numpy as np
-
 from scoring.account import Account
-from scoring.features import FEATURE_NAMES, extract
+from scoring.features import extract, known_fractions
 
 __all__ = [
     "FULL",
@@ -92,11 +90,7 @@ def known_rates(
     accounts: Sequence[Account], features: Sequence[str] | None = None
 ) -> dict[str, float]:
     """How often each feature (default: all) is known in ``accounts``, 0..1."""
-    names = tuple(features) if features is not None else FEATURE_NAMES
-    if not accounts:
-        return dict.fromkeys(names, 0.0)
-    x = extract(accounts)
-    return {n: round(float(np.mean(~np.isnan(x[:, FEATURE_NAMES.index(n)]))), 4) for n in names}
+    return known_fractions(extract(accounts), features)
 
 
 def closest_view(

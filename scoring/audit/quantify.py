@@ -211,10 +211,15 @@ def _view_block(validation: Mapping[str, Any], view: str | None) -> Mapping[str,
     return None
 
 
-def choose_view(validation: Mapping[str, Any] | None, accounts: Sequence[Account]) -> str | None:
+def choose_view(
+    validation: Mapping[str, Any] | None,
+    accounts: Sequence[Account],
+    known: Mapping[str, float] | None = None,
+) -> str | None:
     """The validated view whose feature availability is closest to the sample's (``full`` for
     complete Twitter records, ``bluesky`` for Bluesky profiles, ...), or None when the
-    validation has no views or the sample is empty."""
+    validation has no views or the sample is empty. ``known``: the sample's known fractions
+    per feature when the scoring pass already measured them (else they are measured here)."""
     views = validation.get("views") if validation is not None else None
     if not isinstance(views, Mapping) or not accounts:
         return None
@@ -223,8 +228,10 @@ def choose_view(validation: Mapping[str, Any] | None, accounts: Sequence[Account
         for name, block in views.items()
         if isinstance(block, Mapping) and isinstance(block.get("known"), Mapping)
     }
-    features = sorted({f for known in rates.values() for f in known})
-    return closest_view(known_rates(accounts, features), rates)
+    if not known:
+        features = sorted({f for view_known in rates.values() for f in view_known})
+        known = known_rates(accounts, features)
+    return closest_view(known, rates)
 
 
 def read_profiles(validation: Mapping[str, Any], view: str | None = None) -> Profiles:

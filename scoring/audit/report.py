@@ -177,8 +177,10 @@ def build_report(
     if len(verdicts) != len(accounts) or p.shape != (len(accounts),):
         raise ValueError("accounts, probabilities and verdicts must have the same length")
     observed = observed_at or _latest_observed(accounts)
-    # The validation of records shaped like these (Bluesky profiles lack likes, lists, ...).
-    estimator = estimator_for(validation, choose_view(validation, accounts))
+    # The validation of records shaped like these (Bluesky profiles lack likes, lists, ...),
+    # judged on the feature availability the scoring pass measured when it gives one.
+    known = getattr(scored, "known", None)
+    estimator = estimator_for(validation, choose_view(validation, accounts, known))
     share = estimator.estimate(p)
     bursts = detect_bursts(p, [a.created_at for a in accounts], estimator, cfg.bursts)
     return AuditReport(
