@@ -36,6 +36,7 @@ bench: setup
 	$(PY) -m benchmarks
 
 train: setup
+	$(PY) -m pip install -q -e '.[train]'
 	$(PY) -m scoring.train --data ../shared/datasets/accounts --out scoring/data/model.json
 
 # The audit on labelled audiences (fake-share error and coverage, bursts); needs ../shared.

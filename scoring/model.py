@@ -1,10 +1,12 @@
-"""The fake-follower model: an additive logistic model read from a versioned JSON artifact.
+"""The fake-follower model: boosted oblivious trees read from a versioned JSON artifact.
 
-The score of an account is ``sigmoid(a * (intercept + sum_j f_j(x_j)) + b)``: one shape
-``f_j`` per feature (piecewise-linear between knots, constant beyond them), centred on the
-training population so that an unknown feature contributes exactly 0, then a Platt map
-``(a, b)`` fitted on out-of-sample predictions. Because the score is a sum, the reasons are the
-terms that added most to it: they cannot disagree with the probability.
+The score of an account is ``sigmoid(a * (forest(x) + sum_j prior_j(x_j)) + b)``: an ensemble
+of oblivious trees over the features of :mod:`scoring.features` (:mod:`scoring.forest`), a few
+fixed additive priors for fields no labelled data has (``declared_bot``), then a calibration map
+``(a, b)`` fitted on out-of-sample predictions. Each account's logit is split exactly into
+per-feature contributions (Shapley values against the record with nothing known, so an unknown
+feature contributes 0 and the intercept is that record's logit); the reasons are the largest of
+them and cannot disagree with the probability.
 
 Inference needs numpy only; the artifact is validated in full before anything is built from it.
 
@@ -43,6 +45,7 @@ import numpy.typing as npt
 
 from scoring.account import Account
 from scoring.features import FEATURE_NAMES, extract_columns, known_fractions
+from scoring.forest import MAX_DEPTH, Forest, Split
 from scoring.histogram import LEGACY_EDGES, read_edges
 
 __all__ = [
@@ -59,14 +62,17 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
-FORMAT_VERSION: Final = 1
-SUPPORTED_FORMAT_VERSIONS: Final = frozenset({1})
+FORMAT_VERSION: Final = 2
+SUPPORTED_FORMAT_VERSIONS: Final = frozenset({2})
+KIND: Final = "oblivious-trees"
 DEFAULT_PATH: Final = Path(__file__).parent / "data" / "model.json"
 #: A term must add at least this much to the logit to be named as a reason.
 MIN_REASON_LOGIT: Final = 0.2
 #: Reasons explain why an account looks fake, so only accounts scored at least this are given any.
 MIN_REASON_PROBABILITY: Final = 0.5
 _MAX_KNOTS: Final = 256
+_MAX_TREES: Final = 5000
+_MAX_SPLITS: Final = 50_000
 _MAX_ARTIFACT_BYTES: Final = 20_000_000
 
 #: feature -> (stable reason code, short label for counting across a sample).
@@ -152,7 +158,8 @@ class ScoredBatch:
 
 @dataclass(frozen=True)
 class Term:
-    """One feature's shape: values at knots, linear between, constant outside; 0 when unknown."""
+    """A fixed additive prior on one feature: values at knots, linear between, constant
+    outside; 0 when the feature is unknown."""
 
     feature: str
     knots: FloatArray
@@ -270,15 +277,15 @@ class Model:
         self,
         *,
         version: str,
-        intercept: float,
-        terms: Sequence[Term],
+        forest: Forest,
+        terms: Sequence[Term] = (),
         calibration: tuple[float, float],
         validation: Mapping[str, Any] | None = None,
         training: Mapping[str, Any] | None = None,
         hyperparameters: Mapping[str, Any] | None = None,
     ) -> None:
         self.version = version
-        self.intercept = float(intercept)
+        self.forest = forest
         self.terms: tuple[Term, ...] = tuple(terms)
         self.calibration = (float(calibration[0]), float(calibration[1]))
         self.validation: dict[str, Any] = dict(validation or {})
@@ -286,15 +293,32 @@ class Model:
         self.hyperparameters: dict[str, Any] = dict(hyperparameters or {})
         self.reason_labels: dict[str, str] = dict(REASON_LABELS)
         self._columns = [FEATURE_NAMES.index(t.feature) for t in self.terms]
+        #: The raw logit of a record with nothing known (priors add 0 there).
+        self.intercept = forest.intercept
 
     # -- numbers ----------------------------------------------------------------------------
 
+    def _prior_terms(self, features: FloatArray) -> list[tuple[int, FloatArray]]:
+        return [
+            (col, term.evaluate(features[:, col]))
+            for term, col in zip(self.terms, self._columns, strict=True)
+            if term.active
+        ]
+
+    def raw_from_features(self, features: FloatArray) -> FloatArray:
+        """Raw (uncalibrated) logits of a feature matrix."""
+        out = self.forest.raw(features)
+        for _, values in self._prior_terms(features):
+            out += values
+        return out
+
     def contributions_from_features(self, features: FloatArray) -> FloatArray:
-        """Per-term logit contributions, shape (n, len(terms)); unknown features give 0."""
-        out = np.zeros((features.shape[0], len(self.terms)), dtype=np.float64)
-        for k, (term, col) in enumerate(zip(self.terms, self._columns, strict=True)):
-            if term.active:
-                out[:, k] = term.evaluate(features[:, col])
+        """Per-feature logit contributions, shape (n, len(FEATURE_NAMES)), columns in the order
+        of ``FEATURE_NAMES``; each row sums to the logit minus the intercept, and an unknown
+        feature contributes exactly 0."""
+        out = self.forest.contributions(features)
+        for col, values in self._prior_terms(features):
+            out[:, col] += values
         return out
 
     def calibrate(self, logits: FloatArray) -> FloatArray:
@@ -306,11 +330,10 @@ class Model:
     def logits(self, accounts: Sequence[Account]) -> FloatArray:
         """Raw (uncalibrated) logits: intercept plus the sum of the contributions."""
         _, features = extract_columns(accounts)
-        contrib = self.contributions_from_features(features)
-        return np.asarray(self.intercept + contrib.sum(axis=1), dtype=np.float64)
+        return self.raw_from_features(features)
 
     def contributions(self, accounts: Sequence[Account]) -> FloatArray:
-        """Per-term contributions for ``accounts``, columns in the order of ``self.terms``."""
+        """Per-feature contributions for ``accounts``, columns in the order of FEATURE_NAMES."""
         _, features = extract_columns(accounts)
         return self.contributions_from_features(features)
 
@@ -324,7 +347,7 @@ class Model:
     def score(self, accounts: Sequence[Account], *, max_reasons: int = 3) -> ScoredBatch:
         """Probabilities and verdicts with up to ``max_reasons`` fake-pointing reasons each.
 
-        Reasons are the terms that added most to the account's logit (at least
+        Reasons are the features that added most to the account's logit (at least
         ``MIN_REASON_LOGIT`` each), given only to accounts scored ``MIN_REASON_PROBABILITY`` or
         more: the model's own contributions, so they cannot disagree with the score.
         """
@@ -333,40 +356,35 @@ class Model:
 
     def _score(self, accounts: Sequence[Account], max_reasons: int) -> ScoredBatch:
         cols, features = extract_columns(accounts)
-        contrib = self.contributions_from_features(features)
-        probs = self.calibrate(self.intercept + contrib.sum(axis=1))
+        probs = self.calibrate(self.raw_from_features(features))
         n = len(accounts)
         texts: list[tuple[str, ...]] = [()] * n
         kinds: list[tuple[str, ...]] = [()] * n
-        k = max(0, min(int(max_reasons), len(self.terms)))
-        rows = np.flatnonzero(
-            (probs >= MIN_REASON_PROBABILITY)
-            & (contrib.max(axis=1, initial=0.0) >= MIN_REASON_LOGIT)
-        )
-        if k and rows.size:
-            sub = contrib[rows]
-            # One spare column: two terms can word the same fact ("following 900, followed by
-            # 4"); the text is given once.
+        k = max(0, min(int(max_reasons), len(FEATURE_NAMES)))
+        rows = np.flatnonzero(probs >= MIN_REASON_PROBABILITY) if k else np.empty(0, np.intp)
+        if rows.size:
+            sub = self.contributions_from_features(features[rows])
+            # One spare column: two features can word the same fact ("following 900, followed
+            # by 4"); the text is given once.
             top = np.argsort(-sub, axis=1, kind="stable")[:, : k + 1]
             top_values = np.take_along_axis(sub, top, axis=1).tolist()
-            top_terms = top.tolist()
-            term_cols = np.asarray(self._columns, dtype=np.intp)[top]
-            xs = features[rows[:, None], term_cols].tolist()
+            top_features = top.tolist()
+            xs = np.take_along_axis(features[rows], top, axis=1).tolist()
             raw = cols.matrix()[rows].tolist()
-            codes = [REASON_CODES[t.feature][0] for t in self.terms]
-            fmt = [_TEXTS[t.feature] for t in self.terms]
+            codes = [REASON_CODES[f][0] for f in FEATURE_NAMES]
+            fmt = [_TEXTS[f] for f in FEATURE_NAMES]
             for r, i in enumerate(rows.tolist()):
-                row, x_r, values_r, terms_r = raw[r], xs[r], top_values[r], top_terms[r]
+                row, x_r, values_r, features_r = raw[r], xs[r], top_values[r], top_features[r]
                 text_i: list[str] = []
                 kind_i: list[str] = []
-                for j in range(len(terms_r)):
+                for j in range(len(features_r)):
                     if values_r[j] < MIN_REASON_LOGIT or len(text_i) == k:
                         break
-                    t = terms_r[j]
-                    text = fmt[t](row, x_r[j])
+                    f = features_r[j]
+                    text = fmt[f](row, x_r[j])
                     if text not in text_i:
                         text_i.append(text)
-                        kind_i.append(codes[t])
+                        kind_i.append(codes[f])
                 texts[i] = tuple(text_i)
                 kinds[i] = tuple(kind_i)
         verdicts = [
@@ -379,17 +397,33 @@ class Model:
 
     def to_dict(self) -> dict[str, Any]:
         """The artifact as JSON-ready data (see :func:`model_from_dict`)."""
+        forest = self.forest
         return {
             "format_version": FORMAT_VERSION,
             "model_version": self.version,
-            "kind": "additive-logistic",
+            "kind": KIND,
             "description": (
-                "p = sigmoid(a * (intercept + sum of terms) + b); each term interpolates its "
-                "values between its knots (constant outside) and is 0 when the feature is unknown"
+                "p = sigmoid(a * (bias + sum of tree leaves + sum of priors) + b). Each tree asks "
+                "one question per level (is features[feature] > threshold? unknown goes to "
+                "'unknown'); its leaf is numbered by the answers, bit k = level k (1 = yes). "
+                "A prior interpolates its values between its knots and is 0 when unknown."
             ),
-            "intercept": self.intercept,
             "calibration": {"method": "platt", "a": self.calibration[0], "b": self.calibration[1]},
             "features": list(FEATURE_NAMES),
+            "forest": {
+                "bias": forest.bias,
+                "splits": [
+                    {
+                        "feature": FEATURE_NAMES[sp.feature],
+                        "threshold": sp.threshold,
+                        "unknown": "yes" if sp.missing_right else "no",
+                    }
+                    for sp in forest.splits
+                ],
+                "trees": [
+                    {"splits": list(ids), "values": values.tolist()} for ids, values in forest.trees
+                ],
+            },
             "terms": [
                 {
                     "feature": t.feature,
@@ -513,6 +547,72 @@ def _check_validation(v: object) -> None:
             _check_metrics(m, f"{where}.collections.{name}", len(edges) + 1)
 
 
+def _count(value: object, where: str, limit: int) -> int:
+    _need(
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value < limit,
+        f"{where}: expected an index below {limit}",
+    )
+    assert isinstance(value, int)
+    return value
+
+
+def _read_forest(raw: object) -> Forest:
+    """The ``forest`` block: its bias, distinct questions and trees, checked in full."""
+    _need(isinstance(raw, dict), "forest: expected an object")
+    assert isinstance(raw, dict)
+    bias = _finite(raw.get("bias"), "forest.bias")
+    raw_splits = raw.get("splits")
+    _need(
+        isinstance(raw_splits, list) and len(raw_splits) <= _MAX_SPLITS,
+        f"forest.splits: expected a list of at most {_MAX_SPLITS} questions",
+    )
+    assert isinstance(raw_splits, list)
+    splits: list[Split] = []
+    for n, sp in enumerate(raw_splits):
+        where = f"forest.splits[{n}]"
+        _need(isinstance(sp, dict), f"{where}: expected an object")
+        assert isinstance(sp, dict)
+        name = sp.get("feature")
+        _need(
+            isinstance(name, str) and name in FEATURE_NAMES,
+            f"{where}.feature: unknown feature {str(name)[:40]!r}",
+        )
+        unknown = sp.get("unknown")
+        _need(unknown in ("yes", "no"), f"{where}.unknown: expected 'yes' or 'no'")
+        threshold = _finite(sp.get("threshold"), f"{where}.threshold")
+        splits.append(Split(FEATURE_NAMES.index(str(name)), threshold, unknown == "yes"))
+    _need(len(set(splits)) == len(splits), "forest.splits: a question appears twice")
+    raw_trees = raw.get("trees")
+    _need(
+        isinstance(raw_trees, list) and len(raw_trees) <= _MAX_TREES,
+        f"forest.trees: expected a list of at most {_MAX_TREES} trees",
+    )
+    assert isinstance(raw_trees, list)
+    trees: list[tuple[list[int], FloatArray]] = []
+    for n, tree in enumerate(raw_trees):
+        where = f"forest.trees[{n}]"
+        _need(isinstance(tree, dict), f"{where}: expected an object")
+        assert isinstance(tree, dict)
+        ids = tree.get("splits")
+        _need(
+            isinstance(ids, list) and 1 <= len(ids) <= MAX_DEPTH,
+            f"{where}.splits: expected 1..{MAX_DEPTH} question indices",
+        )
+        assert isinstance(ids, list)
+        questions = [_count(i, f"{where}.splits[{k}]", len(splits)) for k, i in enumerate(ids)]
+        values = tree.get("values")
+        _need(
+            isinstance(values, list) and len(values) == 1 << len(questions),
+            f"{where}.values: expected {1 << len(questions)} leaf values",
+        )
+        assert isinstance(values, list)
+        leaf = np.array(
+            [_finite(v, f"{where}.values[{k}]") for k, v in enumerate(values)], dtype=np.float64
+        )
+        trees.append((questions, leaf))
+    return Forest(bias, splits, trees, len(FEATURE_NAMES))
+
+
 def model_from_dict(data: object) -> Model:
     """Validate an artifact's data completely, then build the model; ModelError if invalid."""
     _need(isinstance(data, dict), "artifact: expected a JSON object at the top level")
@@ -532,8 +632,7 @@ def model_from_dict(data: object) -> Model:
         isinstance(model_version, str) and 0 < len(model_version) <= 100,
         "model_version: expected a short string",
     )
-    _need(data.get("kind") == "additive-logistic", "kind: expected 'additive-logistic'")
-    intercept = _finite(data.get("intercept"), "intercept")
+    _need(data.get("kind") == KIND, f"kind: expected {KIND!r}")
     cal = data.get("calibration")
     _need(isinstance(cal, dict), "calibration: expected an object")
     assert isinstance(cal, dict)
@@ -549,8 +648,9 @@ def model_from_dict(data: object) -> Model:
     assert isinstance(features, list)
     unknown = sorted(set(features) - set(FEATURE_NAMES))
     _need(not unknown, f"features: unknown to this code: {unknown}")
-    raw_terms = data.get("terms")
-    _need(isinstance(raw_terms, list) and bool(raw_terms), "terms: expected a non-empty list")
+    forest = _read_forest(data.get("forest"))
+    raw_terms = data.get("terms", [])
+    _need(isinstance(raw_terms, list), "terms: expected a list")
     assert isinstance(raw_terms, list)
     terms: list[Term] = []
     seen: set[str] = set()
@@ -577,7 +677,7 @@ def model_from_dict(data: object) -> Model:
     _check_validation(data.get("validation", {}))
     return Model(
         version=model_version,  # type: ignore[arg-type]
-        intercept=intercept,
+        forest=forest,
         terms=terms,
         calibration=(a, b),
         validation=data.get("validation", {}),
