@@ -120,6 +120,7 @@ def boost(
         p = 1.0 / (1.0 + np.exp(-np.clip(logit, -40, 40)))
         g = ww * (p - yf)
         h = ww * np.maximum(p * (1.0 - p), 1e-6)
+        g_cells, h_cells = np.repeat(g, n_features), np.repeat(h, n_features)  # one per cell
         leaf = np.zeros(n, dtype=np.int64)
         splits: list[Split] = []
         lo, hi = np.full(1, -np.inf), np.full(1, np.inf)  # value bounds of each node
@@ -129,8 +130,8 @@ def boost(
             ids = (leaf[:, None] * block + flat_codes).ravel()
             size = n_leaves * block
             shape = (n_leaves, n_features, width)
-            g_hist = np.bincount(ids, np.repeat(g, n_features), size).astype(np.float64)
-            h_hist = np.bincount(ids, np.repeat(h, n_features), size).astype(np.float64)
+            g_hist = np.bincount(ids, g_cells, size).astype(np.float64)
+            h_hist = np.bincount(ids, h_cells, size).astype(np.float64)
             best = _best_split(
                 g_hist.reshape(shape), h_hist.reshape(shape), n_codes, lam, direction, lo, hi
             )

@@ -363,13 +363,14 @@ class Model:
         k = max(0, min(int(max_reasons), len(FEATURE_NAMES)))
         rows = np.flatnonzero(probs >= MIN_REASON_PROBABILITY) if k else np.empty(0, np.intp)
         if rows.size:
-            sub = self.contributions_from_features(features[rows])
+            chosen = features[rows]
+            sub = self.contributions_from_features(chosen)
             # One spare column: two features can word the same fact ("following 900, followed
             # by 4"); the text is given once.
             top = np.argsort(-sub, axis=1, kind="stable")[:, : k + 1]
             top_values = np.take_along_axis(sub, top, axis=1).tolist()
             top_features = top.tolist()
-            xs = np.take_along_axis(features[rows], top, axis=1).tolist()
+            xs = np.take_along_axis(chosen, top, axis=1).tolist()
             raw = cols.matrix()[rows].tolist()
             codes = [REASON_CODES[f][0] for f in FEATURE_NAMES]
             fmt = [_TEXTS[f] for f in FEATURE_NAMES]
@@ -547,6 +548,23 @@ def _check_validation(v: object) -> None:
             _check_metrics(m, f"{where}.collections.{name}", len(edges) + 1)
 
 
+def _object(value: object, where: str) -> dict[str, Any]:
+    """``value`` as a JSON object, or ModelError naming ``where``."""
+    _need(isinstance(value, dict), f"{where}: expected an object")
+    assert isinstance(value, dict)
+    return value
+
+
+def _feature(value: object, where: str) -> str:
+    """``value`` as the name of a feature this code computes, or ModelError."""
+    _need(
+        isinstance(value, str) and value in FEATURE_NAMES,
+        f"{where}: unknown feature {str(value)[:40]!r}",
+    )
+    assert isinstance(value, str)
+    return value
+
+
 def _count(value: object, where: str, limit: int) -> int:
     _need(
         isinstance(value, int) and not isinstance(value, bool) and 0 <= value < limit,
@@ -558,8 +576,7 @@ def _count(value: object, where: str, limit: int) -> int:
 
 def _read_forest(raw: object) -> Forest:
     """The ``forest`` block: its bias, distinct questions and trees, checked in full."""
-    _need(isinstance(raw, dict), "forest: expected an object")
-    assert isinstance(raw, dict)
+    raw = _object(raw, "forest")
     bias = _finite(raw.get("bias"), "forest.bias")
     raw_splits = raw.get("splits")
     _need(
@@ -570,17 +587,12 @@ def _read_forest(raw: object) -> Forest:
     splits: list[Split] = []
     for n, sp in enumerate(raw_splits):
         where = f"forest.splits[{n}]"
-        _need(isinstance(sp, dict), f"{where}: expected an object")
-        assert isinstance(sp, dict)
-        name = sp.get("feature")
-        _need(
-            isinstance(name, str) and name in FEATURE_NAMES,
-            f"{where}.feature: unknown feature {str(name)[:40]!r}",
-        )
+        sp = _object(sp, where)
+        name = _feature(sp.get("feature"), f"{where}.feature")
         unknown = sp.get("unknown")
         _need(unknown in ("yes", "no"), f"{where}.unknown: expected 'yes' or 'no'")
         threshold = _finite(sp.get("threshold"), f"{where}.threshold")
-        splits.append(Split(FEATURE_NAMES.index(str(name)), threshold, unknown == "yes"))
+        splits.append(Split(FEATURE_NAMES.index(name), threshold, unknown == "yes"))
     _need(len(set(splits)) == len(splits), "forest.splits: a question appears twice")
     raw_trees = raw.get("trees")
     _need(
@@ -591,8 +603,7 @@ def _read_forest(raw: object) -> Forest:
     trees: list[tuple[list[int], FloatArray]] = []
     for n, tree in enumerate(raw_trees):
         where = f"forest.trees[{n}]"
-        _need(isinstance(tree, dict), f"{where}: expected an object")
-        assert isinstance(tree, dict)
+        tree = _object(tree, where)
         ids = tree.get("splits")
         _need(
             isinstance(ids, list) and 1 <= len(ids) <= MAX_DEPTH,
@@ -656,14 +667,8 @@ def model_from_dict(data: object) -> Model:
     seen: set[str] = set()
     for n, raw in enumerate(raw_terms):
         where = f"terms[{n}]"
-        _need(isinstance(raw, dict), f"{where}: expected an object")
-        assert isinstance(raw, dict)
-        name = raw.get("feature")
-        _need(
-            isinstance(name, str) and name in FEATURE_NAMES,
-            f"{where}.feature: unknown feature {str(name)[:40]!r}",
-        )
-        assert isinstance(name, str)
+        raw = _object(raw, where)
+        name = _feature(raw.get("feature"), f"{where}.feature")
         _need(name not in seen, f"{where}.feature: {name!r} appears twice")
         _need(name in features, f"{where}.feature: {name!r} is not in the features list")
         seen.add(name)

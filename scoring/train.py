@@ -47,6 +47,7 @@ from scoring.features import (
     FEATURE_NAMES,
     FIELD_FEATURES,
     extract,
+    known_fractions,
 )
 from scoring.histogram import SCORE_EDGES, bin_counts
 from scoring.model import Model, Term
@@ -430,14 +431,18 @@ def fit(accounts: Sequence[Account], *, validate: bool = True) -> Model:
     """
     if not accounts:
         raise ValueError("no training accounts")
-    d = design(accounts)
+    return fit_design(design(accounts), validate=validate)
+
+
+def fit_design(d: Design, *, validate: bool = True) -> Model:
+    """:func:`fit` on accounts already turned into their views' features."""
     y, cols = d.data.y, d.data.collection
     carr = np.array(cols)
     final = fit_forest(d, np.arange(d.n))
     validation, calibration = _validate(d, full=validate)
     collections = sorted(set(cols))
     training = {
-        "n_accounts": len(accounts),
+        "n_accounts": d.n,
         "collections": {
             c: {"n_pos": int(y[carr == c].sum()), "n_neg": int((y[carr == c] == 0).sum())}
             for c in collections
@@ -460,7 +465,7 @@ def fit(accounts: Sequence[Account], *, validate: bool = True) -> Model:
         "monotone": dict(MONOTONE),
         "excluded_features": list(EXCLUDED),
         "dropout_p": DROPOUT_P,
-        "calibration": CALIBRATION,
+        "calibration": validation.get("calibration_choice", {}).get("shipped", CALIBRATION),
     }
     return Model(
         version=MODEL_VERSION,
@@ -471,10 +476,6 @@ def fit(accounts: Sequence[Account], *, validate: bool = True) -> Model:
         training=training,
         hyperparameters=hyper,
     )
-
-
-def _raw(model: Model, x: FloatArray) -> FloatArray:
-    return model.raw_from_features(x)
 
 
 def _validate(d: Design, *, full: bool = True) -> tuple[dict[str, Any], tuple[float, float]]:
@@ -493,7 +494,7 @@ def _validate(d: Design, *, full: bool = True) -> tuple[dict[str, Any], tuple[fl
             continue
         m = fit_forest(d, tr)
         for v, x in d.views.items():
-            cv[v][te] = _raw(m, x[te])
+            cv[v][te] = m.raw_from_features(x[te])
     if full and len(names) > 1:
         for c in names:
             tr, te = np.flatnonzero(carr != c), np.flatnonzero(carr == c)
@@ -501,7 +502,7 @@ def _validate(d: Design, *, full: bool = True) -> tuple[dict[str, Any], tuple[fl
                 continue
             m = fit_forest(d, tr)
             for v, x in d.views.items():
-                loco[v][te] = _raw(m, x[te])
+                loco[v][te] = m.raw_from_features(x[te])
     ok_cv, ok_loco = ~np.isnan(cv[FULL.name]), ~np.isnan(loco[FULL.name])
     choice: dict[str, Any] = {}
     method = CALIBRATION
@@ -543,11 +544,11 @@ def _validate(d: Design, *, full: bool = True) -> tuple[dict[str, Any], tuple[fl
         },
         "calibration_fit": f"{method} on the 5-fold out-of-sample logits of full records",
         "views": {
-            FULL.name: {"description": FULL.doc, "known": _known(d.views[FULL.name])},
+            FULL.name: {"description": FULL.doc, "known": known_fractions(d.views[FULL.name])},
             **{
                 v.name: {
                     "description": v.doc,
-                    "known": _known(d.views[v.name]),
+                    "known": known_fractions(d.views[v.name]),
                     "cv": cv_blocks[v.name],
                     "loco": loco_blocks[v.name],
                 }
@@ -571,11 +572,6 @@ def _validate(d: Design, *, full: bool = True) -> tuple[dict[str, Any], tuple[fl
     return out, (a, b)
 
 
-def _known(x: FloatArray) -> dict[str, float]:
-    """How often each model feature is known in ``x`` (the fixed priors' too)."""
-    return {f: round(float(np.mean(~np.isnan(x[:, j]))), 4) for j, f in enumerate(FEATURE_NAMES)}
-
-
 def single_collection_cv(d: Design, rows: IntArray) -> dict[str, Any]:
     """Stratified 5-fold within one collection, the shipped recipe trained on its folds only;
     each fold's own probabilities (the setting of the papers that report in-domain figures)."""
@@ -584,7 +580,7 @@ def single_collection_cv(d: Design, rows: IntArray) -> dict[str, Any]:
     logit = np.full(rows.size, np.nan)
     for f in range(FOLDS):
         m = fit_forest(d, rows[folds != f])
-        logit[folds == f] = _raw(m, d.views[FULL.name][rows[folds == f]])
+        logit[folds == f] = m.raw_from_features(d.views[FULL.name][rows[folds == f]])
     return binary_metrics(y, _sigmoid(logit))
 
 
@@ -754,9 +750,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     accounts, hashes = read_collections(args.data)
     print(f"training on {len(accounts):,} accounts from {len(hashes)} files", file=sys.stderr)
-    model = fit(accounts)
+    d = design(accounts)
+    model = fit_design(d)
     if not args.no_reference:
-        reference = plain_reference(design(accounts))
+        reference = plain_reference(d)
         if reference is not None:
             model.validation["reference"] = reference
     model.training["files"] = hashes

@@ -34,6 +34,9 @@ def test_a_known_share_and_a_bought_run_are_found() -> None:
     assert report.suspicious and all(s.fake_probability > 0.5 for s in report.suspicious)
 
 
+# Trains a whole model with its validation (about a minute on a free core): more than the
+# suite's default two minutes when the machine is shared.
+@pytest.mark.timeout(600)
 def test_an_audience_from_a_collection_the_model_never_saw_is_inconclusive_not_wrong() -> None:
     from scoring.train import fit
 
