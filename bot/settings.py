@@ -99,12 +99,15 @@ class PlatformBudget(BaseModel):
     requests: int = Field(3000, ge=1)
     window_seconds: float = Field(300.0, gt=0)
     concurrency: int = Field(8, ge=1)
+    #: Set for a platform of many servers (Mastodon): the budget above is kept per server, and at
+    #: most this many servers have requests in flight at once. Unset: one budget for the platform.
+    hosts: int | None = Field(None, ge=1)
 
 
 def _default_budgets() -> dict[str, PlatformBudget]:
     return {
         "bluesky": PlatformBudget(requests=3000, window_seconds=300, concurrency=8),
-        "mastodon": PlatformBudget(requests=300, window_seconds=300, concurrency=4),
+        "mastodon": PlatformBudget(requests=300, window_seconds=300, concurrency=4, hosts=16),
         "x": PlatformBudget(requests=15, window_seconds=900, concurrency=1),
         "upload": PlatformBudget(requests=100000, window_seconds=60, concurrency=16),
     }

@@ -230,6 +230,8 @@ async def test_re_audits_stop_at_their_share_of_a_platform_budget(
     full = settings.limits.platforms["bluesky"]
     mine = yielding_budgets(settings)["bluesky"]
     assert mine.concurrency == full.concurrency // 2 and mine.requests == full.requests // 2
+    masto = settings.limits.platforms["mastodon"]  # kept per instance, fewer instances at once
+    assert masto.hosts and yielding_budgets(settings)["mastodon"].hosts == masto.hosts // 2
     store = Store(redis, settings.redis.prefix)
     now = 1000.0
 

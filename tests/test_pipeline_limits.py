@@ -114,6 +114,49 @@ async def test_platform_request_budget_is_shared_by_every_client(
         await other.aclose()
 
 
+async def test_a_budget_kept_per_host_bounds_the_hosts_in_flight(
+    redis: Any, clock: FakeClock
+) -> None:
+    """Mastodon-style budgets: each host has its own concurrency, a host already in flight takes
+    no more of the hosts bound, and a new host waits only while the bound is full."""
+    from bot.pipeline.budget import RedisBudgets
+    from bot.pipeline.metrics import Metrics
+    from bot.pipeline.store import Store
+    from bot.settings import PlatformBudget
+
+    budget = {"mastodon": PlatformBudget(requests=100, window_seconds=60, concurrency=2, hosts=2)}
+    metrics = Metrics()
+    budgets = RedisBudgets(Store(redis), budget, clock=clock, metrics=metrics)
+    waits = metrics.budget_waits.labels("mastodon")
+    entered: list[str] = []
+    leave = {host: asyncio.Event() for host in ("a.social", "b.social", "c.social")}
+
+    async def hold(host: str) -> None:
+        async with budgets.request("mastodon", host):
+            entered.append(host)
+            await leave[host].wait()
+
+    async def in_flight() -> set[str]:
+        return {h.decode() for h in await redis.zrange("fa:budget:mastodon:hosts", 0, -1)}
+
+    tasks = []
+    for host in ("a.social", "b.social", "a.social"):  # a's second: a is in flight already
+        tasks.append(asyncio.create_task(hold(host)))
+        await wait_until(lambda: len(entered) == len(tasks), what=f"{host} let in")
+    assert await redis.zcard("fa:budget:mastodon:a.social:slots") == 2
+    assert await in_flight() == {"a.social", "b.social"}
+    tasks.append(asyncio.create_task(hold("c.social")))
+    await wait_until(lambda: waits._value.get() == 1, what="a third host waiting")
+    assert entered == ["a.social", "b.social", "a.social"]
+    leave["b.social"].set()  # b's last request ends: b leaves the hosts in flight
+    await wait_until(lambda: entered[-1:] == ["c.social"], what="the third host let in")
+    assert await in_flight() == {"a.social", "c.social"}
+    for event in leave.values():
+        event.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert await in_flight() == set()
+
+
 async def test_sample_is_kept_within_the_configured_maximum(
     redis: Any, make_settings: Any, clock: FakeClock
 ) -> None:

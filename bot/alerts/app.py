@@ -45,6 +45,7 @@ def yielding_budgets(settings: Settings) -> dict[str, PlatformBudget]:
             requests=max(1, int(b.requests * share)),
             window_seconds=b.window_seconds,
             concurrency=max(1, int(b.concurrency * share)),
+            hosts=None if b.hosts is None else max(1, int(b.hosts * share)),
         )
         for name, b in settings.limits.platforms.items()
     }

@@ -1,5 +1,6 @@
 """Per-platform API budgets in Redis, shared by every worker: a sliding-window request rate and
-a concurrency cap with leases (a crashed worker's slots expire)."""
+a concurrency cap with leases (a crashed worker's slots expire). A platform of many servers
+(Mastodon) keeps that budget per server, with a bound on the servers in flight at once."""
 
 from __future__ import annotations
 
@@ -36,11 +37,15 @@ class RedisBudgets:
         self.lease_seconds = lease_seconds
 
     @contextlib.asynccontextmanager
-    async def request(self, platform: str) -> AsyncIterator[None]:
+    async def request(self, platform: str, host: str | None = None) -> AsyncIterator[None]:
+        """Hold one request of ``platform``; of its server ``host`` when the platform's budget is
+        kept per host (``hosts`` set), so a slow server holds back only its own requests."""
         budget = self.budgets.get(platform)
         if budget is None:
             yield
             return
+        if budget.hosts is None:
+            host = None
         token = new_id()
         waited = False
         poll = 0.01
@@ -49,7 +54,8 @@ class RedisBudgets:
                 lambda: self.store.acquire_budget(
                     platform, now=self.clock(), requests=budget.requests,
                     window=budget.window_seconds, concurrency=budget.concurrency,
-                    lease=self.lease_seconds, token=token,
+                    lease=self.lease_seconds, token=token, host=host,
+                    max_hosts=budget.hosts or 0,
                 ),
                 what="budget",
             )  # fmt: skip
@@ -67,4 +73,7 @@ class RedisBudgets:
         try:
             yield
         finally:
-            await retrying(lambda: self.store.release_budget(platform, token), what="budget")
+            await retrying(
+                lambda: self.store.release_budget(platform, token, host, now=self.clock()),
+                what="budget",
+            )

@@ -70,9 +70,12 @@ class Checkpoint(Protocol):
 
 class Budgets(Protocol):
     """Per-platform API budgets shared by every worker: wrap each platform request in
-    ``async with budgets.request(platform):``."""
+    ``async with budgets.request(platform):`` (``request(platform, host)`` for a platform whose
+    budget is kept per server, such as Mastodon's instances)."""
 
-    def request(self, platform: str) -> AbstractAsyncContextManager[None]: ...
+    def request(
+        self, platform: str, host: str | None = None
+    ) -> AbstractAsyncContextManager[None]: ...
 
 
 class Uploads(Protocol):

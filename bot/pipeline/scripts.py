@@ -206,13 +206,14 @@ return n
 """
 )
 
-#: Platform API budget: one request under a sliding-window rate and a concurrency lease.
-#: Returns 0 and takes a lease when allowed, else the seconds to wait.
+#: Platform API budget: one request under a sliding-window rate and a concurrency lease, and
+#: for a budget kept per host (``max_hosts`` > 0) at most ``max_hosts`` hosts in flight (KEYS[3]:
+#: host -> its latest lease). Returns 0 and takes a lease when allowed, else the seconds to wait.
 BUDGET_ACQUIRE = """
-local rk, ck = KEYS[1], KEYS[2]
-local now, limit, win, conc, lease, token =
+local rk, ck, hk = KEYS[1], KEYS[2], KEYS[3]
+local now, limit, win, conc, lease, token, host, max_hosts =
   tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]),
-  ARGV[6]
+  ARGV[6], ARGV[7], tonumber(ARGV[8])
 redis.call("ZREMRANGEBYSCORE", ck, "-inf", now)
 if redis.call("ZCARD", ck) >= conc then
   local first = redis.call("ZRANGE", ck, 0, 0, "WITHSCORES")
@@ -223,9 +224,30 @@ if redis.call("ZCARD", rk) >= limit then
   local oldest = redis.call("ZRANGE", rk, 0, 0, "WITHSCORES")
   return tostring(tonumber(oldest[2]) + win - now)
 end
+if max_hosts > 0 then
+  redis.call("ZREMRANGEBYSCORE", hk, "-inf", now)
+  if not redis.call("ZSCORE", hk, host) and redis.call("ZCARD", hk) >= max_hosts then
+    local first = redis.call("ZRANGE", hk, 0, 0, "WITHSCORES")
+    return tostring(math.min(0.05, tonumber(first[2]) - now))
+  end
+  redis.call("ZADD", hk, now + lease, host)
+  redis.call("PEXPIRE", hk, math.ceil(lease * 1000))
+end
 redis.call("ZADD", rk, now, token)
 redis.call("PEXPIRE", rk, math.ceil(win * 1000))
 redis.call("ZADD", ck, now + lease, token)
 redis.call("PEXPIRE", ck, math.ceil(lease * 1000))
 return "0"
+"""
+
+#: Release a lease of a budget kept per host: the host leaves the hosts in flight with its last.
+BUDGET_RELEASE = """
+local ck, hk = KEYS[1], KEYS[2]
+local token, host, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+redis.call("ZREM", ck, token)
+redis.call("ZREMRANGEBYSCORE", ck, "-inf", now)
+if redis.call("ZCARD", ck) == 0 then
+  redis.call("ZREM", hk, host)
+end
+return 0
 """

@@ -7,7 +7,8 @@ Layout (prefix ``fa:`` by default): ``audits`` is the queue stream (group ``work
 ``result:<id>`` an outcome; ``history:<platform>:<handle>`` finished job ids by time;
 ``deliver:<adapter>`` a chat adapter's stream (group ``adapter``); ``audits:dead`` dead letters;
 ``rl:user:<u>``/``rl:chat:<c>`` rate windows, ``busy:<u>`` a user's audits in flight,
-``req:<id>`` a submit's remembered reply, ``budget:<platform>:rate|slots`` platform budgets,
+``req:<id>`` a submit's remembered reply, ``budget:<platform>:rate|slots`` platform budgets
+(``budget:<platform>:<host>:rate|slots`` and ``budget:<platform>:hosts`` for one kept per host),
 ``upload:<id>`` a parked export, ``delivered:<adapter>:<id>`` delivered markers.
 """
 
@@ -63,6 +64,7 @@ class Store:
         self._checkpoint = redis.register_script(scripts.CHECKPOINT)
         self._finish = redis.register_script(scripts.FINISH)
         self._budget = redis.register_script(scripts.BUDGET_ACQUIRE)
+        self._budget_release = redis.register_script(scripts.BUDGET_RELEASE)
 
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -190,16 +192,28 @@ class Store:
 
     async def acquire_budget(
         self, platform: str, *, now: float, requests: int, window: float, concurrency: int,
-        lease: float, token: str,
+        lease: float, token: str, host: str | None = None, max_hosts: int = 0,
     ) -> float:  # fmt: skip
+        """Take a lease of the platform's budget (of ``host``'s, with at most ``max_hosts``
+        hosts in flight, when given); 0, or the seconds to wait."""
+        scope = (platform,) if host is None else (platform, host)
         wait = await self._budget(
-            keys=[self.key("budget", platform, "rate"), self.key("budget", platform, "slots")],
-            args=[repr(now), requests, repr(window), concurrency, repr(lease), token],
-        )
+            keys=[self.key("budget", *scope, "rate"), self.key("budget", *scope, "slots"),
+                  self.key("budget", platform, "hosts")],
+            args=[repr(now), requests, repr(window), concurrency, repr(lease), token, host or "",
+                  max_hosts if host is not None else 0],
+        )  # fmt: skip
         return float(_s(wait))
 
-    async def release_budget(self, platform: str, token: str) -> None:
-        await self.redis.zrem(self.key("budget", platform, "slots"), token)
+    async def release_budget(
+        self, platform: str, token: str, host: str | None = None, *, now: float = 0.0
+    ) -> None:
+        if host is None:
+            await self.redis.zrem(self.key("budget", platform, "slots"), token)
+            return
+        slots = self.key("budget", platform, host, "slots")
+        hosts = self.key("budget", platform, "hosts")
+        await self._budget_release(keys=[slots, hosts], args=[token, host, repr(now)])
 
     # -- reading ----------------------------------------------------------------------------
     async def result(self, job_id: str) -> AuditOutcome | None:

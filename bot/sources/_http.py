@@ -17,6 +17,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -110,10 +111,12 @@ class Requester:
         headers: Mapping[str, str] | None = None,
         follow_redirects: bool = False,
         platform: str = "",
+        host: str | None = None,
         gate: RequestGate | None = None,
     ) -> None:
         self._session = session
         self._platform = platform
+        self._host = host
         self._gate = gate
         self.label = label
         self._settings = settings
@@ -123,6 +126,14 @@ class Requester:
         self.requests = 0
         #: Monotonic time before which the platform said no budget is left, if any.
         self._blocked_until: float | None = None
+
+    def _hold(self) -> AbstractAsyncContextManager[object]:
+        """The gate held around one request: per platform, or per host when one is named."""
+        if self._gate is None:
+            return contextlib.nullcontext()
+        if self._host is None:
+            return self._gate(self._platform)
+        return self._gate(self._platform, self._host)
 
     def _backoff(self, attempt: int) -> float:
         base = min(_BACKOFF_CAP, float(self._settings.backoff_seconds) * 2.0**attempt)
@@ -169,10 +180,9 @@ class Requester:
             await self._respect_budget()
             self.requests += 1
             problem: str
-            gate = self._gate(self._platform) if self._gate else contextlib.nullcontext()
             try:
                 async with (
-                    gate,
+                    self._hold(),
                     self._session.get(
                         url,
                         params=params,
@@ -250,13 +260,22 @@ class HttpSource:
         return sample_size(sample, self._settings.sample.default, self._settings.sample.max)
 
     def _new_requester(
-        self, label: str, settings: HttpSettings, headers: Mapping[str, str] | None = None
+        self,
+        label: str,
+        settings: HttpSettings,
+        headers: Mapping[str, str] | None = None,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        host: str | None = None,
     ) -> Requester:
+        """A requester on the caller's session (or ``session``), gated per platform (or per
+        ``host`` for a platform whose budget is kept per host)."""
         return Requester(
-            self._session,
+            session or self._session,
             label=label,
             settings=settings,
             headers=headers,
             platform=self.platform,
+            host=host,
             gate=self._gate,
         )

@@ -33,9 +33,10 @@ __all__ = [
 CHECKPOINT_VERSION: Final = 1
 ORDER: Final = "newest_first"
 
-#: ``gate(platform)`` -> an async context manager held around every HTTP request of a source:
-#: the pipeline's shared per-platform budgets (requests per window, concurrency) plug in here.
-RequestGate = Callable[[str], AbstractAsyncContextManager[object]]
+#: ``gate(platform)``, or ``gate(platform, host)`` where a platform's servers are many (Mastodon
+#: instances) -> an async context manager held around every HTTP request of a source: the
+#: pipeline's shared budgets (requests per window, concurrency) plug in here.
+RequestGate = Callable[..., AbstractAsyncContextManager[object]]
 #: ``progress(read, target)``; may be a plain function or a coroutine function.
 ProgressCallback = Callable[[int, int], Awaitable[None] | None]
 #: ``on_page(checkpoint)`` after each page is complete; may be sync or async.

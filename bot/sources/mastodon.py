@@ -5,26 +5,31 @@
 of that link is used, so a hostile server cannot point the next request at another host.
 An account that hides its network gets an empty list from Mastodon: that is FollowersHidden,
 never an empty audit. ``X-RateLimit-*`` headers are respected by the requester.
+An instance named by a handle is reached only at public addresses, the ones checked
+(``_addresses.PinnedResolver``); requests are budgeted per instance (``gate(platform, host)``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
+import contextlib
 import re
-import socket
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
+
 from bot.handles import Handle
+from bot.settings import Settings
+from bot.sources._addresses import AddressRefused, PinnedResolver, is_public_address
 from bot.sources._http import HttpSource, Reply, Requester
 from bot.sources.base import (
     Checkpoint,
     FetchResult,
     PageCallback,
     ProgressCallback,
+    RequestGate,
     call_hook,
     call_progress,
     coerce_checkpoint,
@@ -80,44 +85,46 @@ def next_max_id(link: str | None) -> str | None:
     return values[0]
 
 
-def is_public_address(address: str) -> bool:
-    """Whether an IP address is on the public internet (not loopback, private, link-local...)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-async def _check_public(instance: str) -> None:
-    """Refuse a user-typed instance whose name resolves to a non-public address.
-
-    The handle is untrusted input and the bot runs next to private services. (A name that
-    changes its answer between this check and the request is not caught: DNS rebinding.)
-    """
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(instance, 443, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        raise NotFound(f"No Mastodon server answers at {instance}.") from None
-    if not infos or not all(is_public_address(str(info[4][0])) for info in infos):
-        raise NotFound(f"{instance} is not a public Mastodon server.")
-
-
 class MastodonSource(HttpSource):
     """Reads a Mastodon account's followers."""
 
     platform = "mastodon"
 
-    async def _base(self, instance: str) -> str:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: Settings,
+        *,
+        gate: RequestGate | None = None,
+        resolver: Callable[[], PinnedResolver] = PinnedResolver,
+    ) -> None:
+        super().__init__(session, settings, gate=gate)
+        #: A fresh resolver per fetch: an instance's addresses are checked and pinned for it.
+        self._resolver = resolver
+
+    @contextlib.asynccontextmanager
+    async def _connect(self, instance: str) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+        """The session and base URL for ``instance``: the configured base URL on the caller's
+        session, else the instance over https on a session that connects only to the addresses
+        checked here (the handle is untrusted and the bot runs next to private services)."""
         configured = self._settings.mastodon.base_url
         if configured:
-            return configured.rstrip("/")
+            yield self._session, configured.rstrip("/")
+            return
         if instance.rpartition(".")[2] in _PRIVATE_TLDS:
             raise NotFound(f"{instance} is not a public Mastodon server.")
-        await _check_public(instance)
-        return f"https://{instance}"
+        resolver = self._resolver()
+        try:
+            await resolver.pin(instance, 443)
+        except AddressRefused:
+            raise NotFound(f"{instance} is not a public Mastodon server.") from None
+        except OSError:
+            raise NotFound(f"No Mastodon server answers at {instance}.") from None
+        connector = aiohttp.TCPConnector(resolver=resolver)
+        async with aiohttp.ClientSession(
+            connector=connector, headers=self._session.headers
+        ) as session:
+            yield session, f"https://{instance}"
 
     async def fetch(
         self,
@@ -130,8 +137,24 @@ class MastodonSource(HttpSource):
     ) -> FetchResult:
         cp = coerce_checkpoint(resume, handle)
         instance = handle.instance or ""
-        base = await self._base(instance)
-        http = self._new_requester(f"Mastodon ({instance})", self._settings.mastodon)
+        async with self._connect(instance) as (session, base):
+            http = self._new_requester(
+                f"Mastodon ({instance})", self._settings.mastodon, session=session,
+                host=_host_of(base),
+            )  # fmt: skip
+            return await self._fetch(http, base, handle, cp, sample, progress, on_page)
+
+    async def _fetch(
+        self,
+        http: Requester,
+        base: str,
+        handle: Handle,
+        cp: Checkpoint | None,
+        sample: int | None,
+        progress: ProgressCallback | None,
+        on_page: PageCallback | None,
+    ) -> FetchResult:
+        instance = handle.instance or ""
         observed = datetime.now(UTC)
         if cp is None:
             target = self._target(sample)
@@ -243,6 +266,14 @@ class MastodonSource(HttpSource):
             await call_hook(on_page, cp)
             if cp.done:
                 return
+
+
+def _host_of(base: str) -> str:
+    """The server a base URL names, ``host`` or ``host:port``: Mastodon budgets are kept per
+    server, so one slow or failing instance holds back only its own audits."""
+    parts = urlsplit(base)
+    host = parts.hostname or ""
+    return f"{host}:{parts.port}" if parts.port else host
 
 
 def _error(reply: Reply, label: str) -> Exception:

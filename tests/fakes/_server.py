@@ -49,6 +49,10 @@ class FakeServer:
         self.requests: Counter[str] = Counter()
         self.log: list[tuple[str, dict[str, str], float]] = []  # (endpoint, query, t_start)
         self._faults: dict[str, deque[tuple[str, float | None]]] = {}
+        #: An unset event here holds every request until the test sets it (a server that does
+        #: not answer for as long as the test wants); ``held`` counts the requests waiting on it.
+        self.hold: asyncio.Event | None = None
+        self.held = 0
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.app = web.Application(middlewares=[self._middleware])
@@ -107,6 +111,12 @@ class FakeServer:
         self.log.append((endpoint, dict(request.query), time.monotonic()))
         if self.latency:
             await asyncio.sleep(self.latency)
+        if self.hold is not None:
+            self.held += 1
+            try:
+                await self.hold.wait()
+            finally:
+                self.held -= 1
         queue = self._faults.get(endpoint)
         if queue:
             kind, retry_after = queue.popleft()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -9,6 +10,7 @@ import aiohttp
 import pytest
 
 from bot.handles import Handle
+from bot.sources._addresses import AddressRefused, PinnedResolver
 from bot.sources.base import Checkpoint
 from bot.sources.errors import (
     AuthenticationNeeded,
@@ -258,7 +260,142 @@ async def test_a_cursor_chain_that_never_ends_is_cut(session, masto: FakeMastodo
         ("not an address", False),
         ("93.184.216.34", True),
         ("2606:2800:220:1:248:1893:25c8:1946", True),
+        ("::ffff:93.184.216.34", True),
+        # IPv4-compatible (deprecated ::a.b.c.d): judged by the IPv4 address inside
+        ("::127.0.0.1", False),
+        ("::10.0.0.1", False),
+        ("::93.184.216.34", True),
+        # NAT64 and 6to4 are refused whatever they embed: a translator decides where they lead
+        ("64:ff9b::7f00:1", False),
+        ("64:ff9b::a9fe:a9fe", False),
+        ("64:ff9b::5db8:d822", False),
+        ("64:ff9b:1::a00:1", False),
+        ("2002:7f00:1::1", False),
+        ("2002:a00:1::1", False),
+        ("2002:5db8:d822::1", False),
     ],
 )
 def test_public_addresses(address: str, public: bool) -> None:
     assert is_public_address(address) is public
+
+
+class FakeDns:
+    """A name server that answers each lookup with the next of ``answers`` (the last repeats)."""
+
+    def __init__(self, *answers: list[tuple[str, int]]) -> None:
+        self.answers = list(answers)
+        self.asked: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[tuple[str, int]]:
+        self.asked.append(host)
+        if isinstance(self.answers[0], OSError):
+            raise self.answers[0]
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+async def test_the_pinned_resolver_answers_only_what_it_checked() -> None:
+    dns = FakeDns([("93.184.216.34", 443)], [("127.0.0.1", 443)])  # public, then loopback
+    resolver = PinnedResolver(dns)
+    for _ in range(3):
+        [first] = await resolver.resolve("rebind.social", 443, family=0)
+        assert (first["host"], first["port"], first["hostname"]) == (
+            "93.184.216.34", 443, "rebind.social",
+        )  # fmt: skip
+    assert dns.asked == ["rebind.social"]  # looked up once: the connection sees the checked answer
+    with pytest.raises(AddressRefused):  # any private address among the answers refuses the name
+        await PinnedResolver(FakeDns([("93.184.216.34", 443), ("10.0.0.8", 443)])).pin("x.y", 443)
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ([("93.184.216.34", 443), ("::1", 443)], "not a public Mastodon server"),
+        ([("64:ff9b::7f00:1", 443)], "not a public Mastodon server"),
+        ([], "not a public Mastodon server"),
+        (OSError("no such name"), "No Mastodon server answers"),
+    ],
+)
+async def test_instances_that_resolve_to_private_addresses_are_refused(
+    session, answer: Any, message: str
+) -> None:
+    dns = FakeDns(answer)
+    src = MastodonSource(session, make_settings(), resolver=lambda: PinnedResolver(dns))
+    with pytest.raises(NotFound, match=message):
+        await src.fetch(Handle("mastodon", "user@rebind.social"))
+    assert dns.asked == ["rebind.social"]
+
+
+async def test_the_connection_goes_to_the_checked_address(session) -> None:
+    """DNS rebinding: the name answers an allowed address for the check, then an internal one.
+    The request must go to the address that was checked, never to the internal service.
+    127.0.0.2 plays the public internet here (the real check refuses every loopback address)."""
+    import asyncio
+
+    accepted = {"public": 0, "internal": 0}
+
+    def listener(name: str):
+        def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted[name] += 1
+            writer.close()
+
+        return accept
+
+    public = await asyncio.start_server(listener("public"), "127.0.0.2", 0)
+    internal = await asyncio.start_server(listener("internal"), "127.0.0.1", 0)
+    async with public, internal:
+        dns = FakeDns(
+            [("127.0.0.2", public.sockets[0].getsockname()[1])],
+            [("127.0.0.1", internal.sockets[0].getsockname()[1])],
+        )
+        hosts: list[tuple[str, ...]] = []
+
+        @contextlib.asynccontextmanager
+        async def gate(*key: str):
+            hosts.append(key)
+            yield
+
+        src = MastodonSource(
+            session, make_settings(), gate=gate,
+            resolver=lambda: PinnedResolver(dns, allowed={"127.0.0.2"}.__contains__),
+        )  # fmt: skip
+        with pytest.raises(PlatformUnavailable, match="could not be reached"):
+            await src.fetch(Handle("mastodon", "user@rebind.social"))
+    assert accepted["internal"] == 0 and accepted["public"] >= 1
+    assert dns.asked == ["rebind.social"]
+    assert set(hosts) == {("mastodon", "rebind.social")}  # the budget is the instance's own
+
+
+async def test_a_slow_instance_holds_back_only_its_own_audits(session, redis) -> None:
+    """Budgets are kept per instance: audits of an instance that does not answer hold every slot
+    of its budget, and an audit of another instance still runs meanwhile."""
+    import asyncio
+    import time
+
+    from bot.pipeline.budget import RedisBudgets
+    from bot.pipeline.store import Store
+    from tests.helpers import wait_until
+
+    settings = make_settings()
+    budgets = RedisBudgets(Store(redis), settings.limits.platforms, clock=time.time)
+    slots = settings.limits.platforms["mastodon"].concurrency
+
+    def on(fake: FakeMastodon) -> MastodonSource:
+        masto = {"base_url": fake.base_url, "timeout_seconds": 60.0}
+        return MastodonSource(session, make_settings(mastodon=masto), gate=budgets.request)
+
+    async with FakeMastodon("slow.social") as slow, FakeMastodon("fast.social") as fast:
+        slow.hold = asyncio.Event()
+        for i in range(slots + 2):
+            slow.add_followers(slow.add_account(f"u{i}"), 5)
+        fast.add_followers(fast.add_account("user"), 100)
+        stuck = [
+            asyncio.create_task(on(slow).fetch(Handle("mastodon", f"u{i}@slow.social")))
+            for i in range(slots + 2)
+        ]
+        await wait_until(lambda: slow.held == slots, what="the slow instance holding its slots")
+        result = await asyncio.wait_for(on(fast).fetch(Handle("mastodon", "user@fast.social")), 5)
+        assert len(result.followers) == 100
+        assert slow.held == slots and not any(task.done() for task in stuck)
+        slow.hold.set()
+        done = await asyncio.wait_for(asyncio.gather(*stuck), 10)
+    assert [len(r.followers) for r in done] == [5] * (slots + 2)
