@@ -18,9 +18,19 @@ from bot.pipeline.resilience import connect
 from bot.redis_server import RedisServer, default_data_dir
 from bot.settings import Settings
 
-__all__ = ["install_stop_signals", "open_redis", "run_worker"]
+__all__ = ["install_stop_signals", "open_redis", "redis_pool_size", "run_worker"]
 
 log = logging.getLogger("followaudit.runtime")
+
+
+def redis_pool_size(settings: Settings) -> int:
+    """Redis connections one process may use at once: each audit running (worker and alerts)
+    with its concurrent platform requests (a budget call each), progress and checkpoint; each
+    chat update handled at once; and a margin for blocking reads, heartbeats and deliveries.
+    Callers beyond it wait for a free connection."""
+    per_audit = settings.bluesky.profile_concurrency + 3
+    audits = settings.worker.concurrency + settings.alerts.concurrency
+    return audits * per_audit + settings.telegram.concurrent_updates + 16
 
 
 @contextlib.asynccontextmanager
@@ -38,7 +48,7 @@ async def open_redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
             server = candidate
             log.info("embedded redis-server started", extra={"data_dir": str(data_dir)})
         url = candidate.url
-    client = connect(url)
+    client = connect(url, max_connections=redis_pool_size(settings))
     try:
         yield client
     finally:

@@ -50,6 +50,9 @@ class UploadSettings(BaseModel):
     max_bytes: int = Field(20_000_000, ge=1024)
     #: Rows beyond this are not read.
     max_rows: int = Field(50_000, ge=1)
+    #: Bytes of uploads held in Redis at once (waiting for or in an audit); beyond it a new
+    #: upload is refused, before it is downloaded when its size is declared.
+    max_held_bytes: int = Field(100_000_000, ge=1024)
 
 
 class SampleSettings(BaseModel):
@@ -62,7 +65,7 @@ class WorkerSettings(BaseModel):
     stall_seconds: float = Field(30.0, gt=0)
     concurrency: int = Field(4, ge=1)
     #: Retries of one audit after transient platform errors, backing off exponentially from
-    #: ``retry_base_seconds``.
+    #: ``retry_base_seconds``, within ``audit_deadline_seconds``.
     retries: int = Field(3, ge=0)
     retry_base_seconds: float = Field(1.0, ge=0)
     #: Deliveries of one queue message (takeovers included) before it is failed and dead-lettered.
@@ -73,8 +76,11 @@ class WorkerSettings(BaseModel):
     progress_interval_seconds: float = Field(0.5, ge=0)
     #: Checkpoints are saved at most this often (each holds the followers read so far).
     checkpoint_interval_seconds: float = Field(1.0, ge=0)
-    #: An audit running longer than this is answered with a failure.
+    #: One attempt of an audit running longer than this is answered with a failure.
     audit_timeout_seconds: float = Field(600.0, gt=0)
+    #: The whole audit, every attempt and retry wait included, is answered within this; a retry
+    #: (or a platform's rate limit) that cannot be waited out before it is answered at once.
+    audit_deadline_seconds: float = Field(60.0, gt=0)
     #: ``module:callable`` building the AuditRunner from Settings.
     runner: str = "bot.audit_runner:build_runner"
     #: ``/healthz`` and ``/metrics``; port 0 turns the endpoint off.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from bot.pipeline.resilience import connect
 from bot.pipeline.service import AuditService
 from tests.helpers import FakeClock, wait_until
@@ -165,3 +167,43 @@ async def test_sample_is_kept_within_the_configured_maximum(
     assert sub.status == "queued" and sub.request.sample == 300
     joined = await service.submit(request("big.test", user="u2", sample=300))
     assert joined.status == "coalesced" and joined.job_id == sub.job_id
+
+
+async def test_an_upload_is_refused_before_its_download_and_a_failed_one_frees_its_slot(
+    redis: Any, make_settings: Any, clock: FakeClock
+) -> None:
+    from bot.chat.uploads import UploadError
+    from bot.pipeline.messages import ReplyTo
+
+    service = _service(redis, make_settings, clock, user_requests=100, user_in_flight=1)
+    reply, downloads = ReplyTo("test", {"chat": 1}), []
+
+    async def download() -> bytes:
+        downloads.append(1)
+        return b"handle\nalice\n"
+
+    async def broken() -> bytes:
+        raise UploadError("That file is empty.")
+
+    with pytest.raises(UploadError):
+        await service.submit_upload(broken, user="u", chat="c", reply=reply, size=10)
+    first = await service.submit_upload(download, user="u", chat="c", reply=reply, size=13)
+    second = await service.submit_upload(download, user="u", chat="c", reply=reply, size=13)
+    assert first.status == "queued" and second.status == "refused"
+    assert second.refusal is not None and second.refusal.code == "in_flight"
+    assert len(downloads) == 1
+
+
+async def test_the_bytes_of_uploads_held_are_bounded_and_freed(redis: Any) -> None:
+    from bot.pipeline.uploads import UploadStore
+
+    store = UploadStore(redis, "t:", ttl_seconds=1, max_held_bytes=2000)
+    kept = await store.put(b"x" * 1500)
+    assert kept is not None and await store.put(b"y" * 1500) is None
+    assert not await store.has_room(1500) and await store.has_room(500)
+    await store.delete(kept)
+    await store.delete(kept)  # idempotent: the total is not freed twice
+    assert await store.put(b"y" * 1500) is not None and await store.put(b"z" * 500) is not None
+    assert await store.put(b"w") is None
+    # a file that expires unanswered (its TTL) leaves the total too
+    await wait_until(lambda: store.has_room(2000), within=5, what="expired uploads freed")

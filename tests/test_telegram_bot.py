@@ -85,6 +85,11 @@ class World:
         if self.bot_task is not None:
             await asyncio.wait_for(self.bot_task, 20)
 
+    async def stop_worker(self) -> None:
+        self.worker_stop.set()
+        if self.worker_task is not None:
+            await asyncio.wait_for(self.worker_task, 20)
+
     async def start_worker(self) -> None:
         self.worker_stop = asyncio.Event()
         worker = Worker(self.redis, self.settings, self.runner)
@@ -458,3 +463,62 @@ async def test_a_long_report_is_split_with_the_buttons_under_its_last_part(world
     assert not first.buttons and not rest[0].buttons and rest[1].buttons
     assert all(len(s.text) <= 4096 for s in sent[-3:]) and rest[1].text.endswith("…")
     assert photo.params["reply_parameters"]["message_id"] == rest[1].message_id
+
+
+def _export(world: World, rows: int = 60) -> bytes:
+    did = world.bsky.handles["alice.bsky.social"]
+    return ("\n".join(json.dumps(world.bsky.view(d)) for d in world.bsky.followers[did][:rows])
+            + "\n").encode()  # fmt: skip
+
+
+async def _first_answers(tg: FakeTelegram, user_id: int, count: int) -> list[str]:
+    """The texts of the first ``count`` replies to a user once none is still submitting."""
+
+    def texts() -> list[str]:
+        firsts = [s for s in tg.sent_to(user_id) if s.method == "sendMessage"][:count]
+        return [visible(tg.message(user_id, s.message_id)) for s in firsts]
+
+    await tg.wait_for(lambda: len(texts()) == count and not any("submitting" in t
+                                                                for t in texts()), 20)  # fmt: skip
+    return texts()
+
+
+async def test_uploads_beyond_the_users_limits_are_refused_before_they_are_downloaded(
+    world: World,
+) -> None:
+    await world.stop_worker()  # nothing finishes: three uploads stay in flight
+    tg, data = world.tg, _export(world)
+    uma = tg.user(1020, "Uma")
+    for i in range(20):
+        tg.inject_document(tg.private_chat(uma), uma, f"f{i}.jsonl", data,
+                           mime_type="application/jsonl")  # fmt: skip
+    texts = await _first_answers(tg, uma["id"], 20)
+    assert sum("queued, position" in t for t in texts) == 3, texts
+    assert sum("several audits running" in t for t in texts) == 17, texts
+    assert len(tg.downloads) == 3 and len(tg.calls_to("getFile")) == 3
+
+
+async def test_uploads_held_in_redis_are_bounded_and_freed_when_answered(
+    world: World, make_settings: Callable[..., Settings]
+) -> None:
+    tg, data = world.tg, _export(world)
+    await world.stop_bot()
+    await world.stop_worker()
+    settings = telegram_settings(make_settings, tg, world.bsky.base_url)
+    settings.uploads.max_held_bytes = len(data) + 100  # room for one file
+    world.settings = settings
+    await world.start_bot()
+    vic, wes = tg.user(1021, "Vic"), tg.user(1022, "Wes")
+    tg.inject_document(tg.private_chat(vic), vic, "a.jsonl", data, mime_type="application/jsonl")
+    (queued,) = await _first_answers(tg, vic["id"], 1)
+    tg.inject_document(tg.private_chat(wes), wes, "b.jsonl", data, mime_type="application/jsonl")
+    (full,) = await _first_answers(tg, wes["id"], 1)
+    assert "queued" in queued and "Too many uploaded files" in full and "Try again in" in full
+    assert len(tg.downloads) == 1, "the second file is refused before it is downloaded"
+    # once the first audit is answered its file is deleted, and there is room again
+    first = next(s for s in tg.sent_to(vic["id"]) if s.method == "sendMessage")
+    await world.start_worker()
+    await final_report(tg, vic["id"], first.message_id)
+    tg.inject_document(tg.private_chat(wes), wes, "b.jsonl", data, mime_type="application/jsonl")
+    _, accepted = await _first_answers(tg, wes["id"], 2)
+    assert "Too many" not in accepted and len(tg.downloads) == 2

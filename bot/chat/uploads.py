@@ -4,7 +4,8 @@ entry nor the deliveries (which repeat the request) carry the file.
 
 The request's options are the pipeline's: ``{"upload": <id>, "name": ..., "format": "auto"}``;
 the real runner reads the bytes and the worker deletes them once the audit is answered. Adapters
-that hold an ``AuditService`` can call ``service.submit_upload`` instead of ``store_upload``.
+that hold an ``AuditService`` call ``service.submit_upload`` instead of ``store_upload``, passing
+the download itself: the user's limits and the room left are checked before the file is fetched.
 """
 
 from __future__ import annotations
@@ -64,13 +65,17 @@ async def store_upload(
     prefix: str = "fa:",
     max_bytes: int,
     ttl: int = DEFAULT_TTL_SECONDS,
+    max_held_bytes: int | None = None,
 ) -> dict[str, Any]:
-    """Park the export's bytes in the pipeline's upload store; the request ``options``."""
+    """Park the export's bytes in the pipeline's upload store (at most ``max_held_bytes`` of
+    uploads held at once); the request ``options``."""
     if len(data) > max_bytes:
         raise UploadError(f"That file is too large; the limit is {max_bytes / 1e6:.1f} MB.")
     if not data.strip():
         raise UploadError("That file is empty.")
-    upload_id = await UploadStore(redis, prefix, ttl).put(data)
+    upload_id = await UploadStore(redis, prefix, ttl, max_held_bytes).put(data)
+    if upload_id is None:
+        raise UploadError("Too many uploaded files are waiting to be audited; try again later.")
     return {"upload": upload_id, "name": safe_name(name), "format": "auto"}
 
 

@@ -1,16 +1,21 @@
 """Per-platform API budgets in Redis, shared by every worker: a sliding-window request rate and
 a concurrency cap with leases (a crashed worker's slots expire). A platform of many servers
-(Mastodon) keeps that budget per server, with a bound on the servers in flight at once."""
+(Mastodon) keeps that budget per server, with a bound on the servers in flight at once. A wait
+that would outlast the running audit's deadline is not begun: the audit is answered at once with
+when to retry."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 
 from bot.pipeline.messages import new_id
 from bot.pipeline.metrics import Metrics
 from bot.pipeline.resilience import retrying
+from bot.pipeline.runner import AUDIT_DEADLINE, TransientAuditError
+from bot.pipeline.service import describe_age
 from bot.pipeline.store import Store
 from bot.settings import PlatformBudget
 
@@ -61,6 +66,7 @@ class RedisBudgets:
             )  # fmt: skip
             if wait <= 0:
                 break
+            _check_deadline(platform, wait)
             if not waited and self.metrics:
                 self.metrics.budget_waits.labels(platform).inc()
             waited = True
@@ -77,3 +83,14 @@ class RedisBudgets:
                 lambda: self.store.release_budget(platform, token, host, now=self.clock()),
                 what="budget",
             )
+
+
+def _check_deadline(platform: str, wait: float) -> None:
+    """Raise at once when waiting ``wait`` seconds would end past the audit's deadline."""
+    deadline = AUDIT_DEADLINE.get()
+    if deadline is not None and time.monotonic() + wait >= deadline:
+        raise TransientAuditError(
+            f"The {platform} request budget is spent for now; try again in "
+            f"{describe_age(wait + 1)}.",
+            wait,
+        )

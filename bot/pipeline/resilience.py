@@ -1,5 +1,9 @@
 """Riding out Redis restarts and outages: connect without redis-py's own retries, and repeat an
-idempotent operation with capped exponential backoff until Redis answers again."""
+idempotent operation with capped exponential backoff until Redis answers again.
+
+The pool blocks: a caller finding every connection in use waits for one to come back (up to
+``pool_timeout``, then ``MaxConnectionsError``, retried quietly), so a busy process is never
+mistaken for a Redis outage."""
 
 from __future__ import annotations
 
@@ -8,12 +12,13 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import MaxConnectionsError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 __all__ = ["TRANSIENT", "connect", "retrying"]
@@ -25,10 +30,28 @@ log = logging.getLogger("followaudit.redis")
 TRANSIENT: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
-def connect(url: str, *, max_connections: int = 64) -> aioredis.Redis:
-    """A client that fails fast on a lost connection, so ``retrying`` decides what to repeat."""
-    return aioredis.Redis.from_url(
+class _WaitingPool(aioredis.BlockingConnectionPool):
+    """A blocking pool whose wait for a free connection, when it times out, raises
+    ``MaxConnectionsError`` (the process is busy) rather than a plain ``ConnectionError``."""
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().get_connection(*args, **kwargs)
+        except RedisConnectionError as exc:
+            # Only the pool's own wait ends in a ConnectionError caused by a TimeoutError
+            # (a failed connect is a redis TimeoutError or comes from an OSError).
+            if isinstance(exc.__cause__, TimeoutError):
+                raise MaxConnectionsError("no free Redis connection") from exc
+            raise
+
+
+def connect(url: str, *, max_connections: int = 64, pool_timeout: float = 10.0) -> aioredis.Redis:
+    """A client that fails fast on a lost connection, so ``retrying`` decides what to repeat;
+    beyond ``max_connections`` calls at once, callers wait for a free connection."""
+    pool = _WaitingPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=pool_timeout,
         decode_responses=False,
         retry=Retry(NoBackoff(), 0),
         socket_connect_timeout=5,
@@ -36,8 +59,8 @@ def connect(url: str, *, max_connections: int = 64) -> aioredis.Redis:
         # silently died fails instead of hanging; the caller's retry then reconnects.
         socket_timeout=30,
         health_check_interval=15,
-        max_connections=max_connections,
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 async def retrying(
@@ -63,10 +86,14 @@ async def retrying(
             if task is not None and task.cancelling():
                 # The client turned our cancellation into a connection error: honour the cancel.
                 raise asyncio.CancelledError from exc
-            failures += 1
             elapsed = time.monotonic() - started
             if give_up_after is not None and elapsed > give_up_after:
                 raise
+            if isinstance(exc, MaxConnectionsError):
+                # Busy for the pool's whole wait: this process is overloaded, Redis is not down.
+                log.warning("no free redis connection, waiting again", extra={"what": what})
+                continue
+            failures += 1
             if failures == 1 or failures % 20 == 0:
                 log.warning(
                     "redis unavailable, retrying",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 __all__ = [
+    "AUDIT_DEADLINE",
     "AuditRunner",
     "Budgets",
     "Checkpoint",
@@ -31,6 +33,11 @@ __all__ = [
     "UserFacingError",
     "load_runner_factory",
 ]
+
+
+#: When the running audit must be answered (``time.monotonic()``), set by the worker around it:
+#: a wait that would end later (a platform budget) raises ``TransientAuditError`` at once.
+AUDIT_DEADLINE: ContextVar[float | None] = ContextVar("audit_deadline", default=None)
 
 
 class UserFacingError(Exception):

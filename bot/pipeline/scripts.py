@@ -22,8 +22,30 @@ local function fanout(P, job_id, kind, tag, payload, maxlen, done)
 end
 """
 
-#: Rate limits, cache, coalescing and enqueueing of one request, all or nothing.
-SUBMIT = """
+# Shared helpers of the per user and per chat limits: a sliding window's wait (nil: room left),
+# and a user's audits in flight: running or queued (``busy:``) plus uploads being fetched, each
+# held for a while before it is submitted (``hold:``, a sorted set by expiry).
+_LIMITS = """
+local function window(key, limit, win, now)
+  redis.call("ZREMRANGEBYSCORE", key, "-inf", now - win)
+  if redis.call("ZCARD", key) >= limit then
+    local oldest = redis.call("ZRANGE", key, 0, 0, "WITHSCORES")
+    return tonumber(oldest[2]) + win - now
+  end
+  return nil
+end
+local function in_flight(P, user, now)
+  local hk = P.."hold:"..user
+  redis.call("ZREMRANGEBYSCORE", hk, "-inf", now)
+  return redis.call("SCARD", P.."busy:"..user) + redis.call("ZCARD", hk)
+end
+"""
+
+#: Rate limits, cache, coalescing and enqueueing of one request, all or nothing. A hold taken
+#: for the request by ADMIT (an upload fetched meanwhile) ends here.
+SUBMIT = (
+    _LIMITS
+    + """
 local P, req, rid, user, chat, ckey = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local fresh = ARGV[7] == "1"
 local now, cache_ttl = tonumber(ARGV[8]), tonumber(ARGV[9])
@@ -34,19 +56,12 @@ local hkey, sample = ARGV[18], tonumber(ARGV[19])
 
 local prev = redis.call("GET", P.."req:"..rid)
 if prev then return prev end
+redis.call("ZREM", P.."hold:"..user, rid)
 
-local function window(key, limit, win)
-  redis.call("ZREMRANGEBYSCORE", key, "-inf", now - win)
-  if redis.call("ZCARD", key) >= limit then
-    local oldest = redis.call("ZRANGE", key, 0, 0, "WITHSCORES")
-    return tonumber(oldest[2]) + win - now
-  end
-  return nil
-end
 local uk, ck, bk = P.."rl:user:"..user, P.."rl:chat:"..chat, P.."busy:"..user
-local wait = window(uk, ur, uw)
+local wait = window(uk, ur, uw, now)
 if wait then return cjson.encode({status="refused", reason="user_rate", retry_after=wait}) end
-wait = window(ck, cr, cw)
+wait = window(ck, cr, cw, now)
 if wait then return cjson.encode({status="refused", reason="chat_rate", retry_after=wait}) end
 
 local function accept(resp)
@@ -70,7 +85,7 @@ if ckey ~= "" and not fresh then
   end
 end
 
-if redis.call("SCARD", bk) >= cap then
+if in_flight(P, user, now) >= cap then
   return cjson.encode({status="refused", reason="in_flight"})
 end
 
@@ -100,6 +115,76 @@ local pos = redis.call("INCR", P.."queued")
 redis.call("XADD", P.."audits", "*", "job", job_json)
 return accept({status="queued", job_id=job_id, position=pos})
 """
+)
+
+#: Before an upload is fetched: the same limits as SUBMIT (nothing recorded), and when they
+#: allow it an in-flight hold for the request until SUBMIT (or until it expires).
+ADMIT = (
+    _LIMITS
+    + """
+local P, rid, user, chat, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local ur, uw, cr, cw = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local cap, hold = tonumber(ARGV[10]), tonumber(ARGV[11])
+local wait = window(P.."rl:user:"..user, ur, uw, now)
+if wait then return cjson.encode({status="refused", reason="user_rate", retry_after=wait}) end
+wait = window(P.."rl:chat:"..chat, cr, cw, now)
+if wait then return cjson.encode({status="refused", reason="chat_rate", retry_after=wait}) end
+if in_flight(P, user, now) >= cap then
+  return cjson.encode({status="refused", reason="in_flight"})
+end
+local hk = P.."hold:"..user
+redis.call("ZADD", hk, now + hold, rid)
+redis.call("PEXPIRE", hk, math.ceil(hold * 1000))
+return cjson.encode({status="admitted"})
+"""
+)
+
+# Uploaded files held in Redis, and their total size: ``upload:<id>`` (the bytes, with a TTL),
+# ``uploads:held`` (ids by expiry, server time), ``uploads:size`` (id -> bytes), ``uploads:bytes``.
+_UPLOADS = """
+local function held_bytes(P, now)
+  local idx, sizes, total = P.."uploads:held", P.."uploads:size", P.."uploads:bytes"
+  for _, id in ipairs(redis.call("ZRANGEBYSCORE", idx, "-inf", now)) do
+    redis.call("DECRBY", total, tonumber(redis.call("HGET", sizes, id) or "0"))
+    redis.call("HDEL", sizes, id)
+  end
+  redis.call("ZREMRANGEBYSCORE", idx, "-inf", now)
+  return tonumber(redis.call("GET", total) or "0")
+end
+local now = tonumber(redis.call("TIME")[1])
+"""
+
+#: Park an upload unless the uploads held would then exceed the bound: 1 stored (or stored
+#: before: a repeat after a lost reply), 0 full. ``check`` only says whether ``size`` would fit.
+UPLOAD_PUT = (
+    _UPLOADS
+    + """
+local P, id, data, ttl, bound, size = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]),
+  tonumber(ARGV[5]), tonumber(ARGV[6])
+if redis.call("HEXISTS", P.."uploads:size", id) == 1 then return 1 end
+if held_bytes(P, now) + size > bound then return 0 end
+if ARGV[7] == "check" then return 1 end
+redis.call("SET", P.."upload:"..id, data, "EX", ttl)
+redis.call("ZADD", P.."uploads:held", now + ttl, id)
+redis.call("HSET", P.."uploads:size", id, size)
+redis.call("INCRBY", P.."uploads:bytes", size)
+return 1
+"""
+)
+
+#: Forget an upload and its bytes in the total (idempotent).
+UPLOAD_DELETE = (
+    _UPLOADS
+    + """
+local P, id = ARGV[1], ARGV[2]
+held_bytes(P, now)
+local size = redis.call("HGET", P.."uploads:size", id)
+if size then redis.call("DECRBY", P.."uploads:bytes", tonumber(size)) end
+redis.call("HDEL", P.."uploads:size", id)
+redis.call("ZREM", P.."uploads:held", id)
+return redis.call("DEL", P.."upload:"..id)
+"""
+)
 
 #: A worker takes a job (first delivery or takeover). Returns {state, attempts}.
 START = """

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -19,13 +19,22 @@ from bot.pipeline.resilience import retrying
 from bot.pipeline.store import Store
 from bot.pipeline.uploads import UploadStore
 
-__all__ = ["AuditService", "Submission", "describe_age"]
+__all__ = ["AuditService", "Download", "Submission", "describe_age"]
 
 _REFUSALS = {
     "user_rate": "You have asked for many audits in a short time.",
     "chat_rate": "This chat has asked for many audits in a short time.",
     "in_flight": "You already have several audits running; wait for one to finish.",
+    "uploads_full": "Too many uploaded files are waiting to be audited right now.",
 }
+
+#: How long an admitted upload holds its in-flight slot while it is fetched, at most.
+UPLOAD_HOLD_SECONDS = 300.0
+#: When to try again after "uploads_full" (files are deleted as their audits are answered).
+UPLOADS_FULL_RETRY_SECONDS = 60.0
+
+#: Fetches an upload's bytes (a chat platform's download), called only once limits allow it.
+Download = Callable[[], Awaitable[bytes]]
 
 
 def describe_age(seconds: float) -> str:
@@ -78,11 +87,12 @@ class AuditService:
         chat_rate: tuple[int, float] = (30, 60.0),
         user_in_flight: int = 3,
         upload_ttl: int = 86400,
+        upload_max_held_bytes: int | None = None,
         max_sample: int = 5000,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = Store(redis, prefix)
-        self.uploads = UploadStore(redis, prefix, upload_ttl)
+        self.uploads = UploadStore(redis, prefix, upload_ttl, upload_max_held_bytes)
         self.cache_ttl = cache_ttl
         self.user_rate = user_rate
         self.chat_rate = chat_rate
@@ -106,6 +116,7 @@ class AuditService:
             chat_rate=(lim.chat_requests, lim.chat_window_seconds),
             user_in_flight=lim.user_in_flight,
             upload_ttl=int(min(86400, settings.history.retention_seconds)),
+            upload_max_held_bytes=settings.uploads.max_held_bytes,
             max_sample=settings.sample.max,
             clock=clock,
         )
@@ -134,14 +145,7 @@ class AuditService:
             what="submit",
         )  # fmt: skip
         if reply.status == "refused":
-            reason = reply.reason or "limit"
-            message = _REFUSALS.get(reason, "Too many requests.")
-            if reply.retry_after is not None:
-                message += f" Try again in {max(1, int(reply.retry_after + 0.999))} s."
-            else:
-                message += " Try again when it has finished."
-            return Submission("refused", request, refusal=UserError(reason, message,
-                                                                    reply.retry_after))  # fmt: skip
+            return _refused(request, reply.reason or "limit", reply.retry_after)
         outcome = None
         if reply.status == "cached" and reply.job_id:
             outcome = await self.result(reply.job_id)
@@ -155,7 +159,7 @@ class AuditService:
 
     async def submit_upload(
         self,
-        data: bytes,
+        data: bytes | Download,
         *,
         user: str,
         chat: str,
@@ -164,19 +168,60 @@ class AuditService:
         format: str = "auto",
         sample: int = 1000,
         trusted: bool = False,
+        size: int | None = None,
     ) -> Submission:
         """Audit an uploaded export (CSV, JSON, JSON Lines): the file is parked in Redis for the
-        worker and deleted when the audit is answered. Never coalesced or cached."""
-        upload_id = await self.uploads.put(data)
+        worker and deleted when the audit is answered. Never coalesced or cached.
+
+        The limits are checked first: ``data`` may be the download itself (``size``, when known,
+        its declared length), called only when they allow it and the uploads held in Redis have
+        room. Errors of the download propagate.
+        """
         safe = "".join(c for c in name if c.isprintable())[:120] or "upload"
         request = AuditRequest(
             user=user, chat=chat, reply=reply, platform="upload", handle=safe, sample=sample,
-            options={"upload": upload_id, "name": safe, "format": format},
+            options={"name": safe, "format": format},
         )  # fmt: skip
+        if not trusted:
+            admitted = await self._admit(request)
+            if admitted is not None:
+                return admitted
+        upload_id: str | None = None
+        try:
+            upload_id = await self._park(data, size)
+        finally:
+            if upload_id is None and not trusted:
+                # Submitting ends the hold; on any other way out (full, download failed), here.
+                await retrying(lambda: self.store.release_hold(request), what="upload")
+        if upload_id is None:
+            return _refused(request, "uploads_full", UPLOADS_FULL_RETRY_SECONDS)
+        request = dataclasses.replace(request, options={**request.options, "upload": upload_id})
         submission = await self.submit(request, trusted=trusted)
         if submission.status == "refused":
             await self.uploads.delete(upload_id)
         return submission
+
+    async def _admit(self, request: AuditRequest) -> Submission | None:
+        """None when the per user and per chat limits allow the request, else its refusal."""
+        reply = await retrying(
+            lambda: self.store.admit(
+                request, now=self.clock(), user_rate=self.user_rate, chat_rate=self.chat_rate,
+                user_in_flight=self.user_in_flight, hold=UPLOAD_HOLD_SECONDS,
+            ),
+            what="admit",
+        )  # fmt: skip
+        if reply.status == "refused":
+            return _refused(request, reply.reason or "limit", reply.retry_after)
+        return None
+
+    async def _park(self, data: bytes | Download, size: int | None) -> str | None:
+        """Download (if need be) and store the bytes; None when the uploads held are full."""
+        expected = len(data) if isinstance(data, bytes) else size
+        if not await self.uploads.has_room(expected or 0):
+            return None
+        if not isinstance(data, bytes):
+            data = await data()
+        return await self.uploads.put(data)
 
     async def result(self, job_id: str) -> AuditOutcome | None:
         return await retrying(lambda: self.store.result(job_id), what="result")
@@ -195,3 +240,12 @@ class AuditService:
 
     async def queue_depth(self) -> int:
         return await retrying(self.store.queued, what="queued")
+
+
+def _refused(request: AuditRequest, reason: str, retry_after: float | None) -> Submission:
+    message = _REFUSALS.get(reason, "Too many requests.")
+    if retry_after is not None:
+        message += f" Try again in {max(1, int(retry_after + 0.999))} s."
+    else:
+        message += " Try again when it has finished."
+    return Submission("refused", request, refusal=UserError(reason, message, retry_after))

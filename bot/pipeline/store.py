@@ -65,6 +65,7 @@ class Store:
         self._finish = redis.register_script(scripts.FINISH)
         self._budget = redis.register_script(scripts.BUDGET_ACQUIRE)
         self._budget_release = redis.register_script(scripts.BUDGET_RELEASE)
+        self._admit = redis.register_script(scripts.ADMIT)
 
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -121,6 +122,27 @@ class Store:
             reason=obj.get("reason"),
             retry_after=obj.get("retry_after"),
         )
+
+    async def admit(
+        self, request: AuditRequest, *, now: float, user_rate: tuple[int, float],
+        chat_rate: tuple[int, float], user_in_flight: int, hold: float,
+    ) -> SubmitReply:  # fmt: skip
+        """The limits ``submit`` will apply, checked before an upload is fetched: ``admitted``
+        (an in-flight slot is held for the request for ``hold`` seconds) or ``refused``."""
+        raw = await self._admit(
+            args=[
+                self.prefix, request.request_id, request.user, request.chat, repr(now),
+                user_rate[0], repr(user_rate[1]), chat_rate[0], repr(chat_rate[1]),
+                user_in_flight, repr(hold),
+            ]
+        )  # fmt: skip
+        obj = json.loads(raw)
+        return SubmitReply(obj["status"], reason=obj.get("reason"),
+                           retry_after=obj.get("retry_after"))  # fmt: skip
+
+    async def release_hold(self, request: AuditRequest) -> None:
+        """Free the in-flight slot ``admit`` held for a request that will not be submitted."""
+        await self.redis.zrem(self.key("hold", request.user), request.request_id)
 
     # -- worker side ------------------------------------------------------------------------
     async def start(self, job_id: str, consumer: str, now: float) -> tuple[str, int]:

@@ -31,15 +31,21 @@ from bot.pipeline.messages import (
 )
 from bot.pipeline.metrics import Metrics
 from bot.pipeline.resilience import retrying
-from bot.pipeline.runner import AuditRunner, TransientAuditError, UserFacingError
+from bot.pipeline.runner import (
+    AUDIT_DEADLINE,
+    AuditRunner,
+    TransientAuditError,
+    UserFacingError,
+)
 from bot.pipeline.store import WORKER_GROUP, Store
+from bot.pipeline.uploads import UploadStore
 from bot.settings import Settings
 
 __all__ = ["RedisCheckpoint", "Worker"]
 
 log = logging.getLogger("followaudit.worker")
 
-#: Retry delays after transient platform errors never exceed this.
+#: Backoff between attempts never exceeds this (a platform's own retry time may).
 MAX_BACKOFF_SECONDS = 60.0
 #: Consumers of exited workers are forgotten after a day idle with nothing pending.
 CLEANUP_INTERVAL_SECONDS = 600.0
@@ -312,8 +318,7 @@ class Worker:
         answered = await retrying(lambda: self._finish(job, msg_id, outcome), what="finish")
         upload = job.options.get("upload")
         if isinstance(upload, str):
-            await retrying(lambda: self.store.redis.delete(self.store.key("upload", upload)),
-                           what="upload")  # fmt: skip
+            await UploadStore(self.store.redis, self.store.prefix).delete(upload)
         self.metrics.audits.labels("ok" if outcome.ok else outcome.error.code).inc()  # type: ignore[union-attr]
         log.info("audit finished",
                  extra={"ok": outcome.ok, "answers": answered, "attempt": attempts})  # fmt: skip
@@ -337,6 +342,7 @@ class Worker:
         )  # fmt: skip
 
     async def _run(self, job: AuditJob) -> AuditOutcome:
+        """Run the audit, retrying transient errors, all within ``audit_deadline_seconds``."""
         ws = self.settings.worker
         checkpoint = RedisCheckpoint(
             self.store,
@@ -346,25 +352,40 @@ class Worker:
             ws.checkpoint_interval_seconds,
         )
         progress = _Progress(self, job)
+        deadline = time.monotonic() + ws.audit_deadline_seconds
+        token = AUDIT_DEADLINE.set(deadline)
+        try:
+            async with asyncio.timeout(ws.audit_deadline_seconds):
+                return await self._attempts(job, progress, checkpoint, deadline)
+        except TimeoutError:
+            log.error("audit timed out", extra={"deadline": ws.audit_deadline_seconds})
+            return AuditOutcome.failure(
+                "timeout", "This audit took too long; please try again later."
+            )
+        finally:
+            AUDIT_DEADLINE.reset(token)
+
+    async def _attempts(
+        self, job: AuditJob, progress: _Progress, checkpoint: RedisCheckpoint, deadline: float
+    ) -> AuditOutcome:
+        """Attempts with backoff; a wait that would end past ``deadline`` (monotonic) is not
+        begun: the last error is answered at once, with the platform's time to retry."""
+        ws = self.settings.worker
         for attempt in range(ws.retries + 1):
             try:
                 async with asyncio.timeout(ws.audit_timeout_seconds):
                     return await self.runner.run(job, progress, checkpoint)
-            except TimeoutError:
-                log.error("audit timed out", extra={"timeout": ws.audit_timeout_seconds})
-                return AuditOutcome.failure(
-                    "timeout", "This audit took too long; please try again later."
-                )
             except UserFacingError as exc:
                 return AuditOutcome.failure(exc.code, exc.message, exc.retry_after)
             except TransientAuditError as exc:
                 self.metrics.platform_errors.labels(job.platform).inc()
                 log.warning("transient platform error",
                             extra={"error": exc.message, "attempt": attempt + 1})  # fmt: skip
-                if attempt == ws.retries:
+                backoff = min(MAX_BACKOFF_SECONDS, ws.retry_base_seconds * 2**attempt)
+                delay = max(backoff, exc.retry_after or 0)
+                if attempt == ws.retries or time.monotonic() + delay >= deadline:
                     return AuditOutcome.failure("unavailable", exc.message, exc.retry_after)
-                delay = ws.retry_base_seconds * 2**attempt
-                await asyncio.sleep(min(MAX_BACKOFF_SECONDS, max(delay, exc.retry_after or 0)))
+                await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
     # -- shutdown ---------------------------------------------------------------------------

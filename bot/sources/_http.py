@@ -1,7 +1,8 @@
 """One polite JSON GET for every source: bounded retries, rate-limit headers, typed failures.
 
 Redirects are not followed (a platform-controlled ``Location`` must not aim our requests, or a
-token, at another host): a 3xx goes back to the caller like any other status. Retries only where
+token, at another host): a 3xx, like an answer too large, is ``UnusableAnswer`` (never retried,
+here or by the pipeline). Retries only where
 they can help: timeouts and connection failures, 5xx, truncated or malformed
 JSON bodies, and 429s whose reset is within ``max_rate_limit_wait_seconds``. Everything else goes
 back to the caller with its status, to be read by the platform's own rules. Header values and
@@ -27,7 +28,7 @@ import aiohttp
 
 from bot.settings import HttpSettings, Settings
 from bot.sources.base import RequestGate, sample_size
-from bot.sources.errors import PlatformUnavailable, RateLimited
+from bot.sources.errors import PlatformUnavailable, RateLimited, UnusableAnswer
 
 __all__ = ["Reply", "Requester", "seconds_until_reset"]
 
@@ -163,13 +164,13 @@ class Requester:
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
         limit = self._settings.max_body_bytes
         if (resp.content_length or 0) > limit:
-            raise PlatformUnavailable(f"{self.label} sent an answer too large to read.")
+            raise UnusableAnswer(f"{self.label} sent an answer too large to read.")
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(65536):
             size += len(chunk)
             if size > limit:
-                raise PlatformUnavailable(f"{self.label} sent an answer too large to read.")
+                raise UnusableAnswer(f"{self.label} sent an answer too large to read.")
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -198,7 +199,7 @@ class Requester:
             except TimeoutError:
                 problem = f"{self.label} did not answer in time; try again later."
             except aiohttp.TooManyRedirects:
-                raise PlatformUnavailable(f"{self.label} redirected too many times.") from None
+                raise UnusableAnswer(f"{self.label} redirected too many times.") from None
             except aiohttp.ClientError as exc:
                 problem = f"{self.label} could not be reached; try again later."
                 log.debug("%s request failed: %s", self.label, type(exc).__name__)
@@ -216,6 +217,10 @@ class Requester:
                         attempt += 1
                         continue
                     raise RateLimited(self._limited_message(wait), wait)
+                if 300 <= status < 400:
+                    raise UnusableAnswer(
+                        f"{self.label} answered with a redirect (HTTP {status}), not followed."
+                    )
                 if status >= 500:
                     problem = f"{self.label} is having trouble (HTTP {status}); try again later."
                 else:

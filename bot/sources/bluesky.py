@@ -33,7 +33,13 @@ from bot.sources.base import (
     coerce_checkpoint,
     max_pages,
 )
-from bot.sources.errors import NotFound, PlatformUnavailable, RateLimited, SuspendedOrPrivate
+from bot.sources.errors import (
+    NotFound,
+    PlatformUnavailable,
+    RateLimited,
+    SuspendedOrPrivate,
+    UnusableAnswer,
+)
 from scoring.account import Account, AccountError
 from scoring.loaders.bluesky import account_from_bluesky
 
@@ -69,7 +75,7 @@ class BlueskySource(HttpSource):
         reply = await http.get(self._base + method, params)
         if reply.status == 200:
             if not isinstance(reply.data, dict):
-                raise PlatformUnavailable("Bluesky sent a malformed answer; try again later.")
+                raise UnusableAnswer("Bluesky sent a malformed answer.")
             return reply.data
         raise _error(reply)
 
@@ -156,7 +162,7 @@ class BlueskySource(HttpSource):
         data = await self._call(http, "com.atproto.identity.resolveHandle", {"handle": handle})
         did = data.get("did")
         if not isinstance(did, str) or not did.startswith("did:") or len(did) > 2048:
-            raise PlatformUnavailable("Bluesky sent a malformed answer; try again later.")
+            raise UnusableAnswer("Bluesky sent a malformed answer.")
         return did
 
     async def _page_through(
@@ -267,7 +273,7 @@ class BlueskySource(HttpSource):
                 )
             profiles = data.get("profiles")
             if not isinstance(profiles, list):
-                raise PlatformUnavailable("Bluesky sent a malformed answer; try again later.")
+                raise UnusableAnswer("Bluesky sent a malformed answer.")
             return profiles
 
         detailed: dict[str, dict[str, Any]] = {}
@@ -334,7 +340,7 @@ def _most_telling(errors: Sequence[BaseException]) -> BaseException:
 
 def _views(raw: object, seen: set[str]) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
-        raise PlatformUnavailable("Bluesky sent a malformed answer; try again later.")
+        raise UnusableAnswer("Bluesky sent a malformed answer.")
     views = []
     for view in raw:
         if isinstance(view, dict) and isinstance(view.get("did"), str) and view["did"] not in seen:
@@ -347,7 +353,7 @@ def _subject(profile: Mapping[str, Any], observed: datetime) -> Account:
     try:
         return account_from_bluesky(profile, observed_at=observed)
     except AccountError:
-        raise PlatformUnavailable("Bluesky sent a malformed profile; try again later.") from None
+        raise UnusableAnswer("Bluesky sent a malformed profile.") from None
 
 
 def _error(reply: Reply) -> Exception:

@@ -1,8 +1,9 @@
 """The typed errors of the follower sources, each with a short message fit for a chat reply.
 
 Callers catch the level they care about: ``SourceError`` for any of them, ``retryable`` to know
-whether trying again later can help (the pipeline re-queues those), ``RateLimited.retry_after``
-for when. Messages never contain tokens, headers or raw platform payloads.
+whether trying again later can help (the pipeline retries those within the audit's deadline),
+``RateLimited.retry_after`` for when. Messages never contain tokens, headers or raw platform
+payloads.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ __all__ = [
     "RateLimited",
     "SourceError",
     "SuspendedOrPrivate",
+    "UnusableAnswer",
 ]
 
 
@@ -59,6 +61,13 @@ class PlatformUnavailable(SourceError):
     """The platform failed (5xx, timeouts, malformed answers) after bounded retries."""
 
     retryable = True
+
+
+class UnusableAnswer(PlatformUnavailable):
+    """The platform answered with what no retry fixes: a redirect (never followed), an answer
+    too large to read, or JSON of the wrong shape. Answered at once."""
+
+    retryable = False
 
 
 class RateLimited(SourceError):

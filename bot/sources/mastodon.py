@@ -41,6 +41,7 @@ from bot.sources.errors import (
     NotFound,
     PlatformUnavailable,
     SuspendedOrPrivate,
+    UnusableAnswer,
 )
 from scoring.account import Account, AccountError
 from scoring.loaders.mastodon import account_from_mastodon
@@ -162,7 +163,7 @@ class MastodonSource(HttpSource):
             try:
                 subject = account_from_mastodon(entity, observed_at=observed, instance=instance)
             except AccountError:
-                raise PlatformUnavailable(f"{http.label} sent a malformed profile.") from None
+                raise UnusableAnswer(f"{http.label} sent a malformed profile.") from None
             hidden = entity.get("hide_collections") is True
             cp = Checkpoint(
                 platform="mastodon",
@@ -200,7 +201,7 @@ class MastodonSource(HttpSource):
             if entity.get("suspended") is True:
                 raise SuspendedOrPrivate("That Mastodon account is suspended.")
             if not isinstance(entity.get("id"), str) or not _ID.fullmatch(entity["id"]):
-                raise PlatformUnavailable(f"{http.label} sent a malformed profile.")
+                raise UnusableAnswer(f"{http.label} sent a malformed profile.")
             return entity
         raise _error(reply, http.label)
 
@@ -231,7 +232,7 @@ class MastodonSource(HttpSource):
             if reply.status != 200:
                 raise _error(reply, http.label)
             if not isinstance(reply.data, list):
-                raise PlatformUnavailable(f"{http.label} sent a malformed answer; try later.")
+                raise UnusableAnswer(f"{http.label} sent a malformed answer.")
             next_id = next_max_id(reply.headers.get("Link"))
             if (
                 first

@@ -36,6 +36,7 @@ from bot.sources.errors import (
     NotFound,
     PlatformUnavailable,
     SuspendedOrPrivate,
+    UnusableAnswer,
 )
 from scoring.account import Account, AccountError
 from scoring.loaders.x_v2 import account_from_x
@@ -94,7 +95,7 @@ class XSource(HttpSource):
             try:
                 subject = account_from_x(user, observed_at=observed)
             except AccountError:
-                raise PlatformUnavailable("X sent a malformed profile; try again later.") from None
+                raise UnusableAnswer("X sent a malformed profile.") from None
             if subject.protected:
                 raise SuspendedOrPrivate(
                     "That X account is protected, so its followers are private."
@@ -134,11 +135,11 @@ class XSource(HttpSource):
             user = data.get("data")
             if isinstance(user, dict) and isinstance(user.get("id"), str):
                 if not _ID.fullmatch(user["id"]):
-                    raise PlatformUnavailable("X sent a malformed profile; try again later.")
+                    raise UnusableAnswer("X sent a malformed profile.")
                 return user
             if "errors" in data:
                 raise _problem(data["errors"])
-            raise PlatformUnavailable("X sent a malformed answer; try again later.")
+            raise UnusableAnswer("X sent a malformed answer.")
         raise _error(reply)
 
     async def _page_through(
@@ -170,7 +171,7 @@ class XSource(HttpSource):
             raw_meta = body.get("meta")
             meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
             if not isinstance(users, list):
-                raise PlatformUnavailable("X sent a malformed answer; try again later.")
+                raise UnusableAnswer("X sent a malformed answer.")
             for user in users[:wanted]:
                 try:
                     account = account_from_x(user, observed_at=observed)
@@ -221,7 +222,7 @@ def _error(reply: Reply) -> Exception:
     if reply.status == 404:
         return NotFound("No X account has that name.")
     if reply.status == 200:
-        return PlatformUnavailable("X sent a malformed answer; try again later.")
+        return UnusableAnswer("X sent a malformed answer.")
     data = reply.data if isinstance(reply.data, dict) else {}
     if "errors" in data:
         return _problem(data["errors"])

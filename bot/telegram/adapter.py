@@ -51,7 +51,7 @@ from bot.chat.commands import (
 )
 from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, check_upload, safe_name
 from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery, Progress, ReplyTo
-from bot.pipeline.service import AuditService
+from bot.pipeline.service import AuditService, Download
 from bot.settings import Settings
 from bot.telegram import render
 from bot.telegram.buttons import ButtonState, ButtonStore, parse_callback
@@ -251,15 +251,20 @@ class TelegramAdapter:
             sample = max(1, min(int(words[0]), most))
         try:
             check_upload(doc.file_name, doc.file_size, self.max_upload)
+        except UploadError as exc:
+            await message.reply_text(str(exc))
+            return
+
+        async def download() -> bytes:
+            """Called by the service only once the user's limits allow the audit."""
             tg_file = await doc.get_file()
             check_upload(None, tg_file.file_size, self.max_upload)
             data = bytes(await tg_file.download_as_bytearray())
             check_upload(None, len(data), self.max_upload)
-        except UploadError as exc:
-            await message.reply_text(str(exc))
-            return
+            return data
+
         command = AuditCommand(UPLOAD_PLATFORM, safe_name(doc.file_name), sample, fresh=True)
-        await self.start_audit(message, command, upload=data)
+        await self.start_audit(message, command, upload=download, upload_size=doc.file_size)
 
     # ------------------------------------------------------------------ watchlists
     async def on_watch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -405,7 +410,8 @@ class TelegramAdapter:
         command: AuditCommand,
         *,
         user_id: int | None = None,
-        upload: bytes | None = None,
+        upload: Download | None = None,
+        upload_size: int | None = None,
     ) -> None:
         """Answer at once, submit, then turn the answer into queued / joined / cached / refused."""
         bot = self._bot()
@@ -421,10 +427,14 @@ class TelegramAdapter:
         sender = user_id if user_id is not None else _sender(message)
         user, chat, reply = f"telegram:{sender}", f"telegram:{chat_id}", ReplyTo(ADAPTER, conv)
         if upload is not None:
-            sub = await self.service.submit_upload(
-                upload, user=user, chat=chat, reply=reply, name=command.handle,
-                sample=command.sample,
-            )  # fmt: skip
+            try:
+                sub = await self.service.submit_upload(
+                    upload, user=user, chat=chat, reply=reply, name=command.handle,
+                    sample=command.sample, size=upload_size,
+                )  # fmt: skip
+            except UploadError as exc:
+                await self._edit(conv, f"⚠️ {escape(str(exc))}")
+                return
         else:
             sub = await self.service.submit(build_request(command, user=user, chat=chat,
                                                           reply=reply))  # fmt: skip

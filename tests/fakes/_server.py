@@ -21,8 +21,12 @@ from aiohttp import web
 __all__ = ["FAULTS", "FakeServer", "json_response", "serve_in_thread"]
 
 #: What a queued fault does: rate limit, server error, hang past the client's timeout,
-#: a body that is not JSON, a JSON body cut short, or a 200 whose JSON has the wrong shape.
-FAULTS = ("429", "500", "502", "503", "timeout", "malformed", "truncated", "wrong_shape")
+#: a body that is not JSON, a JSON body cut short, a 200 whose JSON has the wrong shape,
+#: a redirect elsewhere, or a 200 of 64 KB of JSON (beyond a small ``max_body_bytes``).
+FAULTS = (
+    "429", "500", "502", "503", "timeout", "malformed", "truncated", "wrong_shape", "redirect",
+    "too_large",
+)  # fmt: skip
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -144,6 +148,10 @@ class FakeServer:
             return web.Response(
                 status=200, text='{"followers": [{"did": "did:plc:', content_type="application/json"
             )
+        if kind == "redirect":
+            raise web.HTTPFound(f"{self.base_url}/elsewhere")
+        if kind == "too_large":
+            return json_response({"padding": "x" * 65536})
         return json_response(self.wrong_shape(endpoint))
 
 

@@ -395,6 +395,8 @@ class FakeTelegram:
         self._query_ids = itertools.count(4_000_000_001)
         self._messages: dict[tuple[int, int], JSON] = {}
         self._files: dict[str, tuple[JSON, bytes]] = {}
+        #: ``file_path`` of every file download the bot made, in order.
+        self.downloads: list[str] = []
         self._admins: dict[int, tuple[int | None, set[int]]] = {}
         self._users: dict[int, JSON] = {}
         self._forced: list[tuple[str | None, TelegramApiError]] = []
@@ -733,6 +735,7 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return web.Response(status=401)
         path = request.match_info["file_path"]
+        self.downloads.append(path)
         for meta, data in self._files.values():
             if meta["file_path"] == path:
                 return web.Response(body=data, content_type="application/octet-stream")

@@ -27,6 +27,7 @@ def test_exported_names() -> None:
         "RequestGate",
         "SourceError",
         "SuspendedOrPrivate",
+        "UnusableAnswer",
         "XSource",
         "read_upload",
         "sample_size",
@@ -46,9 +47,13 @@ def test_error_tree_and_retryable() -> None:
         sources.BadHandle,
         sources.BadUpload,
         sources.RateLimited,
+        sources.UnusableAnswer,
     ]
     assert all(issubclass(e, SourceError) for e in errors)
-    assert [e.retryable for e in errors] == [False, False, False, True, False, False, False, True]
+    assert [e.retryable for e in errors] == [
+        False, False, False, True, False, False, False, True, False
+    ]  # fmt: skip
+    assert issubclass(sources.UnusableAnswer, sources.PlatformUnavailable)
     assert sources.RateLimited("wait", 12.5).retry_after == 12.5
 
 
