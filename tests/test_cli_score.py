@@ -118,3 +118,18 @@ def test_poisoned_rows_are_skipped_not_a_traceback(tmp_path: Path) -> None:
     assert audit.returncode == 0, audit.stderr
     assert "line 2 skipped" in audit.stderr
     assert json.loads(audit.stdout)["sample_size"] == 2
+
+
+def test_skipped_rows_are_counted_but_only_the_first_are_kept() -> None:
+    from bot.commands.score import MAX_LISTED_ERRORS, Skipped, _batches
+    from scoring.loaders import RowError, iter_accounts
+
+    junk = "\n".join(f'{{"junk": {i}' for i in range(10 * MAX_LISTED_ERRORS))
+    skipped = Skipped()
+    good = '{"platform": "bluesky", "id": "a"}\n'
+    batches = list(_batches(iter_accounts(good + junk), skipped))
+    assert [a.id for batch in batches for a in batch] == ["a"]
+    assert skipped.count == 10 * MAX_LISTED_ERRORS
+    assert len(skipped.listed) == MAX_LISTED_ERRORS  # bounded, however long the junk
+    assert all(isinstance(e, RowError) for e in skipped.listed)
+    assert [e.line for e in skipped.listed[:2]] == [2, 3]
