@@ -121,3 +121,17 @@ def test_the_cli_does_not_load_network_code_until_audit_runs() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_only_empty_pages_exit_3_not_a_report(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    fake = FakeBluesky()
+    fake.add_account("empty.test", followersCount=500)  # the profile counts followers ...
+    with serve_in_thread(fake) as base_url:  # ... that getFollowers never lists
+        monkeypatch.setenv("FOLLOWAUDIT_BLUESKY__BASE_URL", base_url)
+        assert main(["audit", "bsky:empty.test", "--json"]) == 3
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert "No grade" not in out.err
+    assert out.err.strip().splitlines()[-1] == (
+        "bsky:empty.test: the platform listed none of its 500 followers; nothing to audit."
+    )
