@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -135,3 +136,27 @@ def test_only_empty_pages_exit_3_not_a_report(monkeypatch: pytest.MonkeyPatch, c
     assert out.err.strip().splitlines()[-1] == (
         "bsky:empty.test: the platform listed none of its 500 followers; nothing to audit."
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "command", "named"),
+    [
+        ("FOLLOWAUDIT_SAMPLE__DEFAULT", "abc", ["audit", "bsky:alice.test"], None),
+        ("FOLLOWAUDIT_REDIS_URL", "notaurl", ["worker"], None),
+        ("FOLLOWAUDIT_LIMITS__PLATFORMS", "{not json", ["alerts", "run-due"], "FOLLOWAUDIT_LIMITS"),
+    ],
+)
+def test_invalid_settings_exit_2_with_one_line_naming_the_setting(
+    name: str, value: str, command: list[str], named: str | None, tmp_path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWAUDIT_")}
+    env[name] = value
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *command],
+        capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"followaudit: invalid setting {named or name}: ")
+    assert value not in line  # values may be secrets: named, never echoed

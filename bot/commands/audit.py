@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.commands import progress_to_stderr
+from bot.commands import load_settings, progress_to_stderr
 from bot.handles import Handle, parse_handle
 from bot.settings import Settings
 from bot.sources.errors import BadHandle, SourceError
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    settings = Settings()
+    settings = load_settings()
     if args.sample is not None and args.sample < 1:
         log.error("--sample must be at least 1, got %d", args.sample)
         return 2
