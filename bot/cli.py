@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from bot.commands import SettingsError
+
 #: The input formats ``score`` and ``audit-file`` read; kept here so --help needs no import.
 FORMATS = ("auto", "accounts", "twitter-v1", "x-v2", "bluesky", "mastodon", "instafake")
 
@@ -169,7 +171,11 @@ def _add_alerts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except SettingsError as exc:
+        print(f"followaudit: invalid setting {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -7,10 +7,15 @@ below. Secrets are ``SecretStr``: they never print in logs, reprs or errors.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceParseError
+
+#: The schemes redis-py connects with.
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class HttpSettings(BaseModel):
@@ -249,3 +254,29 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()
     alerts: AlertSettings = AlertSettings()
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(REDIS_SCHEMES):
+            raise ValueError(f"expected a URL starting with {', '.join(REDIS_SCHEMES)}")
+        return url
+
+
+def env_name(loc: tuple[int | str, ...]) -> str:
+    """``("sample", "default")`` -> ``FOLLOWAUDIT_SAMPLE__DEFAULT``."""
+    config = Settings.model_config
+    delimiter = config.get("env_nested_delimiter") or "__"
+    return f"{config.get('env_prefix', '')}{delimiter.join(str(p) for p in loc)}".upper()
+
+
+def invalid_settings(exc: ValidationError | SourceParseError) -> str:
+    """One line naming each invalid setting and what is wrong; never the value (a secret?)."""
+    if isinstance(exc, ValidationError):
+        problems = [f"{env_name(e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                    for e in exc.errors()]  # fmt: skip
+    else:  # a nested setting given as JSON that does not parse
+        field = re.search(r'field "(\w+)"', str(exc))
+        where = env_name((field.group(1),)) if field else "a FOLLOWAUDIT_ setting"
+        problems = [f"{where}: not valid JSON ({exc.__cause__ or exc})"]
+    return "; ".join(problems)

@@ -17,6 +17,7 @@ __all__ = [
     "AccountError",
     "format_datetime",
     "parse_datetime",
+    "to_utc",
 ]
 
 #: Longest text kept from any platform-controlled string; longer text is cut, never trusted whole.
@@ -65,7 +66,15 @@ def parse_datetime(value: object, name: str = "date") -> datetime | None:
         return dt
     if tz is None:
         return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    return to_utc(dt, name)
+
+
+def to_utc(dt: datetime, name: str = "date") -> datetime:
+    """``dt`` in UTC; a time that UTC cannot hold (year 9999 at -14:00) is an AccountError."""
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:
+        raise AccountError(f"{name}: date out of range: {str(dt)[:40]!r}") from None
 
 
 _fromisoformat = datetime.fromisoformat

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -121,3 +122,41 @@ def test_the_cli_does_not_load_network_code_until_audit_runs() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_only_empty_pages_exit_3_not_a_report(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    fake = FakeBluesky()
+    fake.add_account("empty.test", followersCount=500)  # the profile counts followers ...
+    with serve_in_thread(fake) as base_url:  # ... that getFollowers never lists
+        monkeypatch.setenv("FOLLOWAUDIT_BLUESKY__BASE_URL", base_url)
+        assert main(["audit", "bsky:empty.test", "--json"]) == 3
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert "No grade" not in out.err
+    assert out.err.strip().splitlines()[-1] == (
+        "bsky:empty.test: the platform listed none of its 500 followers; nothing to audit."
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "command", "named"),
+    [
+        ("FOLLOWAUDIT_SAMPLE__DEFAULT", "abc", ["audit", "bsky:alice.test"], None),
+        ("FOLLOWAUDIT_REDIS_URL", "notaurl", ["worker"], None),
+        ("FOLLOWAUDIT_LIMITS__PLATFORMS", "{not json", ["alerts", "run-due"], "FOLLOWAUDIT_LIMITS"),
+    ],
+)
+def test_invalid_settings_exit_2_with_one_line_naming_the_setting(
+    name: str, value: str, command: list[str], named: str | None, tmp_path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWAUDIT_")}
+    env[name] = value
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *command],
+        capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"followaudit: invalid setting {named or name}: ")
+    assert value not in line  # values may be secrets: named, never echoed

@@ -87,3 +87,49 @@ def test_explicit_format_reads_api_payloads() -> None:
     (row,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert row["handle"] == "zed.example"
     assert row["platform"] == "bluesky"
+
+
+def test_poisoned_rows_are_skipped_not_a_traceback(tmp_path: Path) -> None:
+    good = {"platform": "bluesky", "id": "did:plc:a", "handle": "a.example", "followers_count": 3}
+    poisoned = [
+        json.dumps(good),
+        json.dumps(good)[:-1] + ', "followers_count": ' + "9" * 5000 + "}",
+        json.dumps({**good, "created_at": "9999-12-31T23:59:59-14:00"}),
+        json.dumps({**good, "id": "did:plc:b"}).replace("a.example", "\\ud800"),
+    ]
+    path = tmp_path / "poisoned.jsonl"
+    path.write_text("\n".join(poisoned) + "\n", encoding="utf-8")
+    result = score("--input", str(path))
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 1, result.stderr
+    assert "skipped line 2: followers_count" in result.stderr
+    assert "skipped line 3: created_at" in result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [
+        "did:plc:a",
+        "did:plc:b",
+    ]
+    audit = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "audit-file", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in audit.stderr
+    assert audit.returncode == 0, audit.stderr
+    assert "line 2 skipped" in audit.stderr
+    assert json.loads(audit.stdout)["sample_size"] == 2
+
+
+def test_skipped_rows_are_counted_but_only_the_first_are_kept() -> None:
+    from bot.commands.score import MAX_LISTED_ERRORS, Skipped, _batches
+    from scoring.loaders import RowError, iter_accounts
+
+    junk = "\n".join(f'{{"junk": {i}' for i in range(10 * MAX_LISTED_ERRORS))
+    skipped = Skipped()
+    good = '{"platform": "bluesky", "id": "a"}\n'
+    batches = list(_batches(iter_accounts(good + junk), skipped))
+    assert [a.id for batch in batches for a in batch] == ["a"]
+    assert skipped.count == 10 * MAX_LISTED_ERRORS
+    assert len(skipped.listed) == MAX_LISTED_ERRORS  # bounded, however long the junk
+    assert all(isinstance(e, RowError) for e in skipped.listed)
+    assert [e.line for e in skipped.listed[:2]] == [2, 3]

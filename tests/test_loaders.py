@@ -539,3 +539,89 @@ def test_a_broken_pretty_printed_document_is_one_error() -> None:
 def test_mastodon_local_accounts_get_the_instance_domain(instance: str | None) -> None:
     acc = account_from_mastodon(MASTODON_ACCOUNT, observed_at=None, instance=instance)
     assert acc.handle == "aiko@fosstodon.example"
+
+
+# -- hostile input (issue 15) -----------------------------------------------------------------
+
+HUGE = "9" * 5000  # beyond Python's 4300-digit limit for int()
+GOOD = {"platform": "bluesky", "id": "a", "handle": "a.test", "followers_count": 3}
+
+
+def _hostile_records() -> list[str]:
+    """Record texts: good, then one per hostile value, then good again (ids a..)."""
+    good = json.dumps(GOOD)
+    return [
+        good,
+        good.replace('"followers_count": 3', f'"followers_count": {HUGE}').replace('"a"', '"b"'),
+        good.replace("}", f', "extra_number": {HUGE}}}').replace('"a"', '"c"'),
+        good.replace("}", ', "created_at": "9999-12-31T23:59:59-14:00"}').replace('"a"', '"d"'),
+        good.replace("}", ', "created_at": "0001-01-01T00:00:00+14:00"}').replace('"a"', '"e"'),
+        good.replace('"a.test"', '"\\ud800x"').replace('"a"', '"f"'),
+        good.replace('"a"', '"g"'),
+    ]
+
+
+@pytest.mark.parametrize("container", ["json-lines", "array", "one-line", "values"])
+def test_hostile_values_are_row_errors_and_the_rest_loads(container: str) -> None:
+    records = _hostile_records()
+    text = {
+        "json-lines": "\n".join(records),
+        "array": "[\n" + ",\n".join(records) + "\n]",
+        "one-line": "[" + ", ".join(records) + "]",
+        # a document of several values, the first pretty-printed
+        "values": "\n".join(records).replace("{", "{\n  ", 1),
+    }[container]
+    result = load_accounts(text)
+    loaded = {a.id: a for a in result.accounts}
+    assert set(loaded) == {"a", "c", "f", "g"}
+    assert loaded["f"].handle == "\ufffdx"  # a lone surrogate cannot reach the output
+    assert loaded["c"].extra["extra_number"] == float("inf")
+    messages = [e.message for e in result.errors]
+    assert len(messages) == 3, messages
+    assert "followers_count" in messages[0] and "5000 digits" in messages[0]
+    assert all("created_at" in m and "out of range" in m for m in messages[1:])
+
+
+def test_hostile_csv_cells_are_row_errors() -> None:
+    text = (
+        "platform,id,followers_count,created_at,score\n"
+        "bluesky,a,3,,1\n"
+        f"bluesky,b,{HUGE},,1\n"
+        "bluesky,c,3,9999-12-31T23:59:59-14:00,1\n"
+        f"bluesky,d,3,,{HUGE}\n"
+        "bluesky,e,3,,1\n"
+    )
+    result = load_accounts(text)
+    assert [a.id for a in result.accounts] == ["a", "d", "e"]
+    assert [e.line for e in result.errors] == [3, 4]
+    twitter = (
+        "id,screen_name,followers_count,created_at\n"
+        "1,a,3,Wed Aug 27 13:08:45 +0000 2008\n"
+        "2,b,3,Fri Dec 31 23:59:59 -2359 9999\n"
+        "3,c,3,Mon Jan 01 00:00:00 +2359 0001\n"
+    )
+    result = load_accounts(twitter)
+    assert [a.id for a in result.accounts] == ["1"]
+    assert [e.line for e in result.errors] == [3, 4]
+    assert all("out of range" in e.message for e in result.errors)
+
+
+def test_deep_nesting_and_huge_numbers_never_escape_as_exceptions() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    lines = [json.dumps(GOOD), deep, HUGE, "1e999", '{"platform": "x", "id": 1e999}']
+    for text in ("\n".join(lines), "[" + ",".join(lines) + "]"):
+        result = load_accounts(text)
+        assert [a.id for a in result.accounts] == ["a"]
+        assert result.errors
+
+
+def test_keys_echoed_in_messages_are_escaped() -> None:
+    forged = json.dumps({"a\nskipped line 99: forged\x1b[2J" + "k" * 100: 1})
+    result = load_accounts(forged + "\n" + json.dumps(GOOD))
+    (error,) = result.errors
+    assert "\n" not in error.message and "\x1b" not in error.message
+    assert "'a\\nskipped line 99: forged\\x1b[2J" in error.message
+    assert len(error.message) < 200
+    with pytest.raises(LoadError) as raised:
+        load_accounts("\x1b[31mname\r,other\nx,y\n")
+    assert "\x1b" not in str(raised.value) and "\r" not in str(raised.value)

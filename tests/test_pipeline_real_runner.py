@@ -138,3 +138,35 @@ async def test_uploaded_export_is_audited_and_then_forgotten(
         stop.set()
         await asyncio.gather(*tasks)
         await runner.aclose()
+
+
+async def test_a_poisoned_upload_is_answered_at_once_and_never_retried(
+    redis: Any, make_settings: Any
+) -> None:
+    """An integer of 5,000 digits: the row is skipped, a file of nothing else is refused; the
+    worker never treats either as a crash (no second attempt, no takeover)."""
+    settings = make_settings(worker={"stall_seconds": 0.5, "max_deliveries": 2})
+    service = AuditService.from_settings(redis, settings)
+    runner = PlatformAuditRunner(settings, None, service.uploads)
+    collector, stop = Collector(), asyncio.Event()
+    consumer = DeliveryConsumer(redis, "test", collector, block=0.05)
+    worker = Worker(redis, settings, runner)
+    tasks = [asyncio.create_task(consumer.run(stop)), asyncio.create_task(worker.run(stop))]
+    poison = b'{"platform": "bluesky", "id": "p", "followers_count": ' + b"9" * 5000 + b"}"
+    try:
+        reply = ReplyTo("test", {"chat": 1})
+        mixed = await service.submit_upload(_export(40) + b"\n" + poison, user="u", chat="c",
+                                            reply=reply, name="mixed.jsonl")  # fmt: skip
+        only = await service.submit_upload(poison, user="u", chat="c", reply=reply, name="p.jsonl")
+        await wait_until(lambda: len(collector.results()) == 2, within=30, what="two answers")
+        (ok,) = collector.results(mixed.request.request_id)
+        assert ok.outcome.ok and ok.outcome.report["skipped"] == 1
+        (bad,) = collector.results(only.request.request_id)
+        assert bad.outcome.error is not None and bad.outcome.error.code == "bad_upload"
+        assert "line 1: followers_count" in bad.outcome.error.message
+        assert worker.audits_started == 2  # one attempt each
+        assert worker.metrics.takeovers._value.get() == 0
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        await runner.aclose()

@@ -6,6 +6,26 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+
+class SettingsError(Exception):
+    """The settings (environment, ``.env``) are invalid; the message is one line naming them."""
+
+
+def load_settings() -> Settings:
+    """The settings of a command's process; invalid ones raise SettingsError (exit status 2)."""
+    from pydantic import ValidationError
+
+    from bot.settings import Settings, SourceParseError, invalid_settings
+
+    try:
+        return Settings()
+    except (ValidationError, SourceParseError) as exc:
+        raise SettingsError(invalid_settings(exc)) from None
 
 
 @contextmanager

@@ -5,7 +5,8 @@ account, its normalised handle) and ``"sample"`` (``size`` read, ``of`` the plat
 count, ``order`` ``"newest_first"``) filled in from the fetch. Progress goes to standard error
 and never states a grade; with ``--json`` standard output holds exactly one JSON object.
 Exit status: 0 done, 1 the model cannot be loaded, 2 a bad handle or option, 3 a platform error
-(not found, hidden, rate limited, unavailable, ...), each with one line on standard error.
+(not found, hidden, rate limited, unavailable, no follower listed, ...), each with one line on
+standard error.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.commands import progress_to_stderr
+from bot.commands import load_settings, progress_to_stderr
 from bot.handles import Handle, parse_handle
 from bot.settings import Settings
 from bot.sources.errors import BadHandle, SourceError
@@ -36,6 +37,15 @@ def _escape_json(data: dict[str, Any]) -> str:
     """As ``render_json``: ``<``, ``>`` and ``&`` written as ``\\u`` escapes, safe to embed."""
     text = json.dumps(data, ensure_ascii=False, allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _nothing_read(handle: Handle, total: int | None, skipped: int) -> str:
+    """Why an audit that read no follower has nothing to report."""
+    if skipped:
+        return f"{handle}: none of the followers the platform listed could be read."
+    if total:
+        return f"{handle}: the platform listed none of its {total:,} followers; nothing to audit."
+    return f"{handle} has no followers to audit."
 
 
 async def _fetch(handle: Handle, settings: Settings, sample: int | None) -> Any:
@@ -57,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    settings = Settings()
+    settings = load_settings()
     if args.sample is not None and args.sample < 1:
         log.error("--sample must be at least 1, got %d", args.sample)
         return 2
@@ -85,6 +95,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     if result.skipped:
         log.warning("%d follower records could not be read and were skipped", result.skipped)
+    if not result.followers:
+        log.error("%s", _nothing_read(handle, result.followers_total, result.skipped))
+        return 3
 
     from scoring.audit import (
         AuditConfig,

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import sys
 
+from bot.commands import load_settings
 from bot.logs import setup_logging
 from bot.settings import Settings
 
@@ -16,7 +17,7 @@ log = logging.getLogger("followaudit")
 
 def worker(args: argparse.Namespace) -> int:
     setup_logging(args.log_level)
-    settings = Settings()
+    settings = load_settings()
     if args.concurrency:
         settings.worker.concurrency = args.concurrency
     return asyncio.run(_worker(settings))
@@ -55,7 +56,7 @@ async def _ops(settings: Settings, redis: object, metrics: object):  # type: ign
 
 def chat(args: argparse.Namespace) -> int:
     setup_logging(args.log_level)
-    settings = Settings()
+    settings = load_settings()
     return asyncio.run(_chat(settings, with_worker=not args.no_worker))
 
 
@@ -125,7 +126,7 @@ async def _first(*aws: object) -> None:
 
 def run(args: argparse.Namespace) -> int:
     setup_logging(args.log_level)
-    settings = Settings()
+    settings = load_settings()
     adapters = _configured_adapters(settings)
     if not adapters:
         log.warning("no chat token configured: running the console chat")

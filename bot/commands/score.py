@@ -19,13 +19,25 @@ BATCH = 8192
 MAX_LISTED_ERRORS = 100
 
 
-def _batches(
-    items: Iterator[Account | RowError], errors: list[RowError]
-) -> Iterator[list[Account]]:
+class Skipped:
+    """Rows skipped: every one counted, only the first ``MAX_LISTED_ERRORS`` kept to list, so
+    memory stays bounded however much of the input is junk."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.listed: list[RowError] = []
+
+    def add(self, error: RowError) -> None:
+        self.count += 1
+        if len(self.listed) < MAX_LISTED_ERRORS:
+            self.listed.append(error)
+
+
+def _batches(items: Iterator[Account | RowError], skipped: Skipped) -> Iterator[list[Account]]:
     batch: list[Account] = []
     for item in items:
         if isinstance(item, RowError):
-            errors.append(item)
+            skipped.add(item)
             continue
         batch.append(item)
         if len(batch) >= BATCH:
@@ -56,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     except ModelError as exc:
         print(f"followaudit score: {exc}", file=sys.stderr)
         return 2
-    errors: list[RowError] = []
+    skipped = Skipped()
     scored = 0
     with ExitStack() as stack:
         try:
@@ -74,19 +86,21 @@ def run(args: argparse.Namespace) -> int:
             print(f"followaudit score: {exc.strerror}: {exc.filename}", file=sys.stderr)
             return 2
         try:
-            for batch in _batches(iter_accounts(src, args.format, observed_at=observed_at), errors):
+            for batch in _batches(
+                iter_accounts(src, args.format, observed_at=observed_at), skipped
+            ):
                 _write(model, batch, out)
                 scored += len(batch)
         except LoadError as exc:
             print(f"followaudit score: {exc}", file=sys.stderr)
             return 2
-    for err in errors[:MAX_LISTED_ERRORS]:
+    for err in skipped.listed:
         print(f"skipped line {err.line}: {err.message}", file=sys.stderr)
-    if len(errors) > MAX_LISTED_ERRORS:
-        print(f"... and {len(errors) - MAX_LISTED_ERRORS} more skipped rows", file=sys.stderr)
-    if errors:
+    if skipped.count > len(skipped.listed):
+        print(f"... and {skipped.count - len(skipped.listed)} more skipped rows", file=sys.stderr)
+    if skipped.count:
         print(
-            f"followaudit score: scored {scored} accounts, skipped {len(errors)} rows",
+            f"followaudit score: scored {scored} accounts, skipped {skipped.count} rows",
             file=sys.stderr,
         )
         return 1

@@ -8,6 +8,7 @@ cannot be read are counted and the first few reasons kept for the report.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections import Counter
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ MAX_PROBLEMS: Final = 5
 #: An export's order is whatever the file says; the report must not claim newest first.
 ORDER: Final = "as_uploaded"
 _SAFE_NAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
+
+log = logging.getLogger(__name__)
 
 
 def _safe_name(name: str) -> str:
@@ -65,6 +68,9 @@ async def read_upload(
         )
     except LoadError as exc:
         raise BadUpload(f"That file could not be read: {str(exc)[:200]}") from None
+    except Exception:  # a loader bug: reading the same bytes again would fail the same way
+        log.exception("reading an upload failed")
+        raise BadUpload("That file could not be read.") from None
     if not loaded.accounts:
         reason = (
             f" (line {loaded.errors[0].line}: {loaded.errors[0].message[:160]})"

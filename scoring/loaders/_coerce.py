@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from functools import cache
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from scoring.account import MAX_TEXT, AccountError, parse_datetime
+from scoring.account import MAX_TEXT, AccountError, parse_datetime, to_utc
 
 __all__ = [
     "count",
@@ -88,9 +88,10 @@ def twitter_date(value: Any, name: str) -> datetime | None:
     """Twitter v1.1 ``Wed Aug 27 13:08:45 +0000 2008``, or ISO 8601 (naive = UTC)."""
     if isinstance(value, str) and value[:1].isalpha() and value not in _NULLS:
         try:
-            return datetime.strptime(value, _TWITTER_FORMAT).astimezone(UTC)
+            parsed = datetime.strptime(value, _TWITTER_FORMAT)
         except ValueError:
             raise AccountError(f"{name}: not a Twitter date: {value[:40]!r}") from None
+        return to_utc(parsed, name)
     return iso_date(value, name)
 
 
@@ -112,8 +113,8 @@ def local_rome(value: Any, name: str) -> datetime | None:
     except ValueError:
         raise AccountError(f"{name}: not a date: {value[:40]!r}") from None
     if naive.tzinfo is not None:
-        return naive.astimezone(UTC)
-    return naive.replace(tzinfo=_rome()).astimezone(UTC)
+        return to_utc(naive, name)
+    return to_utc(naive.replace(tzinfo=_rome()), name)
 
 
 @cache

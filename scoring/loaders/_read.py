@@ -15,8 +15,15 @@ from itertools import chain
 from typing import Any, Final, TextIO
 
 from scoring.account import Account, AccountError
-from scoring.loaders._base import MAX_LINE, LoadError, RowError
-from scoring.loaders._json import JSONError, fast_loads, loads
+from scoring.loaders._base import MAX_LINE, LoadError, RowError, shown
+from scoring.loaders._json import (
+    JSONError,
+    careful_needed,
+    fast_loads,
+    loads,
+    raw_decode,
+    skip_space,
+)
 from scoring.loaders._records import CSV_MAPPERS, MAPPERS, detect_record, unwrap
 
 __all__ = ["FORMATS", "Reader"]
@@ -33,7 +40,8 @@ _CSV_MARKS: Final = (
 MAX_DOCUMENT: Final = 256 << 20
 #: Items read at most from one API response wrapper or one array on a line.
 _MAX_ITEMS: Final = 1_000_000
-_decoder = json.JSONDecoder()
+#: What a mapper may raise on a hostile value besides AccountError: a row error, not a crash.
+_ROW_FAULTS: Final = (ValueError, TypeError, ArithmeticError, RecursionError)
 
 #: The text itself, an open text file, or lines (bytes are taken as UTF-8).
 Source = TextIO | Iterable[str] | str | bytes
@@ -143,8 +151,8 @@ class Reader:
                 return RowError(line, f"{where}a {kind} record in input read as {fmt}")
         try:
             return MAPPERS[fmt](obj, self._observed_at, record)
-        except AccountError as exc:
-            return RowError(line, f"{where}{exc}")
+        except _ROW_FAULTS as exc:
+            return RowError(line, f"{where}{_fault(exc)}")
 
     def _items(self, obj: Any) -> tuple[list[Any], str | None] | None:
         """The records a list or an API response holds, with the response's format; None for
@@ -232,7 +240,7 @@ class Reader:
             return
         text = _document_text(kept)
         try:
-            _decoder.raw_decode(text, len(text) - len(text.lstrip()))
+            raw_decode(text, len(text) - len(text.lstrip()))
         except (json.JSONDecodeError, RecursionError):
             second = next((line for line in kept[1:] if isinstance(line, str) and line.strip()), "")
             if second.lstrip().startswith("{"):
@@ -271,43 +279,46 @@ class Reader:
                     obj["observed_at"] = seen
                 try:
                     yield from_dict(obj)
-                except AccountError as exc:
-                    yield RowError(number, str(exc))
+                except _ROW_FAULTS as exc:
+                    yield RowError(number, _fault(exc))
                 continue
             yield from self._line_records(obj, number)
 
     def _document(self, lines: Iterable[Line]) -> Iterator[Item]:
         """One or more JSON values (an array, an API response), records numbered from 1."""
         text = _document_text(lines)
+        careful = careful_needed(text)
         pos = len(text) - len(text.lstrip())
         record = 0
         while pos < len(text):
             if text[pos] == "[":
-                pos, record = yield from self._array(text, pos, record)
+                pos, record = yield from self._array(text, pos, record, careful)
             else:
                 try:
-                    obj, pos = _decoder.raw_decode(text, pos)
+                    obj, pos = raw_decode(text, pos, careful)
                 except (json.JSONDecodeError, RecursionError) as exc:
                     yield self._broken(text, pos, record + 1, exc)
                     return
                 record = yield from self._document_records(obj, record)
-            pos = _skip_space(text, pos)
+            pos = skip_space(text, pos)
 
-    def _array(self, text: str, pos: int, record: int) -> Generator[Item, None, tuple[int, int]]:
+    def _array(
+        self, text: str, pos: int, record: int, careful: bool
+    ) -> Generator[Item, None, tuple[int, int]]:
         """Decode an array element by element so that one bad element keeps the ones before."""
-        pos = _skip_space(text, pos + 1)
+        pos = skip_space(text, pos + 1)
         if text.startswith("]", pos):
             return pos + 1, record
         while True:
             try:
-                obj, pos = _decoder.raw_decode(text, pos)
+                obj, pos = raw_decode(text, pos, careful)
             except (json.JSONDecodeError, RecursionError) as exc:
                 yield self._broken(text, pos, record + 1, exc)
                 return len(text), record
             record = yield from self._document_records(obj, record)
-            pos = _skip_space(text, pos)
+            pos = skip_space(text, pos)
             if text.startswith(",", pos):
-                pos = _skip_space(text, pos + 1)
+                pos = skip_space(text, pos + 1)
             elif text.startswith("]", pos):
                 return pos + 1, record
             else:
@@ -330,7 +341,10 @@ class Reader:
         first = next(lines)
         assert isinstance(first, str)
         delimiter = max(",;\t", key=first.count)  # comma, or the semicolon/tab of some exports
-        header = [name.strip() for name in next(csv.reader([first], delimiter=delimiter), [])]
+        try:
+            header = [name.strip() for name in next(csv.reader([first], delimiter=delimiter), [])]
+        except csv.Error as exc:
+            raise LoadError(f"the CSV header line is unreadable: {exc}") from None
         if len(header) < 2:
             raise LoadError("the input is neither JSON nor CSV with a header line")
         fmt = self.format
@@ -339,7 +353,7 @@ class Reader:
             if not found:
                 raise LoadError(
                     "the CSV header names no known columns (platform, screen_name, "
-                    f"userFollowerCount): {', '.join(header[:8])[:200]}"
+                    f"userFollowerCount): {', '.join(shown(name) for name in header[:8])}"
                 )
             fmt = self.format = found[0]
         elif fmt not in CSV_MAPPERS:
@@ -391,16 +405,10 @@ class Reader:
             row = dict(zip(header, cells, strict=True))
             try:
                 yield mapper(row, self._observed_at, record)
-            except AccountError as exc:
-                yield RowError(line, str(exc))
+            except _ROW_FAULTS as exc:
+                yield RowError(line, _fault(exc))
         while huge:
             yield _huge(huge.pop(0))
-
-
-def _skip_space(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in " \t\r\n":
-        pos += 1
-    return pos
 
 
 def _kind(obj: Any) -> str:
@@ -410,8 +418,15 @@ def _kind(obj: Any) -> str:
 
 
 def _keys(obj: Mapping[str, Any]) -> str:
-    names = [str(key)[:32] for key in list(obj)[:6]]
+    names = [shown(key) for key in list(obj)[:6]]
     return ", ".join(names) + (", ..." if len(obj) > 6 else "") if names else "none"
+
+
+def _fault(exc: Exception) -> str:
+    """A mapper's error as a row message: AccountError says itself; anything else is named."""
+    if isinstance(exc, AccountError):
+        return str(exc)
+    return f"unreadable record ({type(exc).__name__})"
 
 
 def _truncated(raw: str) -> str:

@@ -15,6 +15,7 @@ from scoring.account import (
     Account,
     AccountError,
 )
+from scoring.loaders._base import shown
 from scoring.loaders._coerce import count, flag
 
 __all__ = ["account_from_neutral", "account_from_neutral_csv", "is_neutral"]
@@ -44,7 +45,7 @@ def account_from_neutral_csv(row: Mapping[str, str], *, observed_at: datetime | 
         if key is None:
             raise AccountError("more cells than header columns")
         if cell is None:
-            raise AccountError(f"{key}: missing cell (fewer cells than header columns)")
+            raise AccountError(f"{shown(key)}: missing cell (fewer cells than header columns)")
         if cell == "":
             typed[key] = None
         elif key in _COUNTS:

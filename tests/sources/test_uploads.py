@@ -95,3 +95,11 @@ async def test_hostile_file_name_is_reduced() -> None:
     data = json.dumps([neutral(1)]).encode()
     result = await read_upload(data, make_settings(), name="../../etc/<script>\u202e.csv")
     assert result.handle.handle == "etc_script_.csv"
+
+
+async def test_a_poisoned_row_is_skipped_and_reported() -> None:
+    lines = [json.dumps(neutral(i)) for i in range(3)]
+    lines.insert(1, json.dumps(neutral(7))[:-1] + ', "followers_count": ' + "9" * 5000 + "}")
+    result = await read_upload("\n".join(lines).encode(), make_settings())
+    assert len(result.followers) == 3 and result.skipped == 1
+    assert result.problems[0].startswith("line 2: followers_count")
