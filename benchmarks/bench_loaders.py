@@ -16,9 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._data import datasets_dir
 from scoring.loaders import load_accounts
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "accounts"
+DEFAULT_DATA = datasets_dir() / "accounts"
 
 
 def _lines(data: Path, rows: int) -> list[str]:

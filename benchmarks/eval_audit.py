@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks._data import datasets_dir, missing
 from scoring.account import Account
 from scoring.audit.bursts import created_days
 from scoring.audit.quantify import METHOD_UNFAMILIAR, ShareEstimator, choose_view
@@ -51,13 +51,6 @@ SHARES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
 #: An interval that misses the true share by more than this is confidently wrong.
 MISS = 0.05
 N = 1000
-
-
-def data_dir() -> Path:
-    env = os.environ.get("FOLLOWAUDIT_DATASETS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 
 def load_collections(root: Path) -> dict[str, list[Account]]:
@@ -250,10 +243,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="read every audience against this view's validation, not the one the audit picks",
     )
     args = parser.parse_args(argv)
-    root = data_dir()
-    if not (root / "accounts").is_dir():
-        print(f"no labelled data at {root}; set FOLLOWAUDIT_DATASETS", file=sys.stderr)
+    absent = missing("the audit evaluation")
+    if absent:
+        print(absent, file=sys.stderr)
         return 2
+    root = datasets_dir()
     reps = 5 if args.quick else args.reps
     fit = _fit_function(args.fit)
     rng = np.random.default_rng(args.seed)

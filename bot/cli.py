@@ -16,11 +16,91 @@ from bot.commands import SettingsError
 #: The input formats ``score`` and ``audit-file`` read; kept here so --help needs no import.
 FORMATS = ("auto", "accounts", "twitter-v1", "x-v2", "bluesky", "mastodon", "instafake")
 
+#: What each command's exit status means, printed at the end of its ``-h``.
+EXIT_CODES = {
+    "score": "0 every row was scored; 1 some rows were skipped (listed on stderr); "
+    "2 unusable input or option",
+    "audit-file": "0 reported; 1 rows were skipped or the model could not be loaded; "
+    "2 unusable input or option",
+    "audit": "0 reported; 1 the model could not be loaded; 2 bad handle or option; "
+    "3 the platform failed or returned nothing to audit",
+    "worker": "0 stopped (SIGINT or SIGTERM); 2 bad settings or no Redis",
+    "run": "0 stopped (SIGINT, SIGTERM or end of the console chat); 2 bad settings or no Redis",
+    "chat": "0 every audit answered; 1 audits were still owed at the end; "
+    "2 bad settings or no Redis",
+    "run-due": "0 done; 1 an alert was not accepted by its chat platform; "
+    "3 a re-audit failed at the platform",
+}
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps each paragraph of a description on its own and adds "(default: X)" to options."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n\n".join(
+            super(_HelpFormatter, self)._fill_text(part, width, indent)
+            for part in text.split("\n\n")
+        )
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or default in (None, False, argparse.SUPPRESS)
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: {default})"
+
+
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str = "",
+) -> argparse.ArgumentParser:
+    """A sub-command whose ``-h`` gives its one-line summary, details and exit codes."""
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=f"{summary[0].upper()}{summary[1:]}.\n\n{description}".rstrip(),
+        epilog=f"exit status: {EXIT_CODES[name]}",
+        formatter_class=_HelpFormatter,
+    )
+
+
+class _Version(argparse.Action):
+    """``--version``: the program, the packaged model and the Python it runs on."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print versions and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        import platform
+        from importlib.metadata import PackageNotFoundError, version
+
+        from scoring.model import ModelError, load_model
+
+        try:
+            program = version("followaudit")
+        except PackageNotFoundError:
+            program = "(not installed)"
+        try:
+            model = load_model().version
+        except ModelError as exc:
+            model = f"unreadable ({exc})"
+        print(f"followaudit {program}, model {model}, Python {platform.python_version()}")
+        parser.exit(0)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="followaudit", description="Audit social-media followers for fakes and bought bursts."
+        prog="followaudit",
+        description="Audit social-media followers for fakes and bought bursts. "
+        "`followaudit COMMAND -h` gives each command's options, defaults and exit status.",
     )
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_score(sub)
     _add_audit_file(sub)
@@ -40,7 +120,13 @@ def _lazy(module: str) -> Callable[[argparse.Namespace], int]:
 
 
 def _add_score(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    score = sub.add_parser("score", help="score accounts: one JSON verdict per input account")
+    score = _command(
+        sub,
+        "score",
+        "score accounts: one JSON verdict per input account",
+        "Writes {platform, id, handle, fake_probability, reasons, model_version} per account, "
+        "in input order. A row that cannot be read is skipped and reported with its line.",
+    )
     score.add_argument(
         "--input", default="-", metavar="FILE|-", help="accounts to score (default: stdin)"
     )
@@ -71,11 +157,12 @@ def _add_report_options(cmd: argparse.ArgumentParser) -> None:
 
 
 def _add_audit_file(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    cmd = sub.add_parser(
+    cmd = _command(
+        sub,
         "audit-file",
-        help="audit a file of followers listed newest first",
-        description="Audit a file of followers listed newest first (any format `score` reads): "
-        "fake share with its interval, inactive share, grade, bursts, suspicious samples.",
+        "audit a file of followers listed newest first",
+        "Reads any format `score` reads, at most 100,000 rows, and reports the fake share with "
+        "its interval, the inactive share, the grade, bursts and suspicious samples.",
     )
     cmd.add_argument("file", metavar="FILE", help="followers, newest first; - for standard input")
     cmd.add_argument("--format", default="auto", help="input format (default: auto-detect)")
@@ -92,12 +179,12 @@ def _add_audit_file(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    cmd = sub.add_parser(
+    cmd = _command(
+        sub,
         "audit",
-        help="audit an account's followers directly (fetch, score, report)",
-        description="Fetch the newest followers of HANDLE (bsky:alice.bsky.social, "
-        "@user@example.social, x:jack, a profile link, ...), score them and print the report. "
-        "Exit 0 done, 2 bad handle or option, 3 platform error.",
+        "audit an account's followers directly (fetch, score, report)",
+        "Fetches the newest followers of HANDLE (bsky:alice.bsky.social, @user@example.social, "
+        "x:jack, a profile link, ...), scores them and prints the report; no queue.",
     )
     cmd.add_argument("handle", metavar="HANDLE", help="the account to audit")
     cmd.add_argument(
@@ -109,31 +196,35 @@ def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _add_pipeline_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     log_level = {"default": None, "metavar": "LEVEL", "help": "debug, info, warning or error"}
-    cmd = sub.add_parser(
+    cmd = _command(
+        sub,
         "worker",
-        help="run audit workers on the Redis queue",
-        description="Take audits from the Redis queue (FOLLOWAUDIT_REDIS_URL; unset: the "
-        "embedded local redis-server) and answer them. SIGTERM finishes or hands back "
-        "running audits.",
+        "run audit workers on the Redis queue",
+        "Takes audits from the Redis queue (FOLLOWAUDIT_REDIS_URL; unset: the embedded local "
+        "redis-server) and answers them. SIGTERM finishes or hands back running audits.",
     )
-    cmd.add_argument("--concurrency", type=int, metavar="N", help="audits at a time")
+    cmd.add_argument(
+        "--concurrency", type=int, metavar="N", help="audits at a time (default: settings)"
+    )
     cmd.add_argument("--log-level", **{**log_level, "default": "info"})  # type: ignore[arg-type]
     cmd.set_defaults(handler=_run_pipeline("worker"))
-    cmd = sub.add_parser(
+    cmd = _command(
+        sub,
         "run",
-        help="run a worker and every chat adapter that has a token",
-        description="Run a worker and every chat adapter with a configured token; with no "
-        "FOLLOWAUDIT_REDIS_URL an embedded redis-server is started. Without any chat token, "
-        "runs the console chat.",
+        "run a worker and every chat adapter that has a token",
+        "Runs a worker, the alerts scheduler and every chat adapter with a configured token; "
+        "with no FOLLOWAUDIT_REDIS_URL an embedded redis-server is started. Without any chat "
+        "token, runs the console chat.",
     )
     cmd.add_argument("--log-level", **{**log_level, "default": "info"})  # type: ignore[arg-type]
     cmd.set_defaults(handler=_run_pipeline("run"))
-    cmd = sub.add_parser(
+    cmd = _command(
+        sub,
         "chat",
-        help="console chat: /audit HANDLE lines on stdin, progress and reports on stdout",
-        description="Read '/audit bsky:someone [SAMPLE] [fresh]' lines from standard input, "
-        "print progress and each report (plain text) once, and at the end of input wait for "
-        "every audit queued, then exit 0.",
+        "console chat: /audit HANDLE lines on stdin, progress and reports on stdout",
+        "Reads '/audit bsky:someone [SAMPLE] [fresh]' lines from standard input, prints "
+        "progress and each report (plain text) once, and at the end of input waits for every "
+        "audit queued.",
     )
     cmd.add_argument(
         "--no-worker", action="store_true", help="only queue: a `followaudit worker` audits"
@@ -153,18 +244,24 @@ def _run_pipeline(name: str) -> Callable[[argparse.Namespace], int]:
 
 
 def _add_alerts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    alerts = sub.add_parser("alerts", help="watched accounts: re-audits and alerts")
+    alerts = sub.add_parser(
+        "alerts",
+        help="watched accounts: re-audits and alerts",
+        description="Watched accounts: re-audits and alerts.",
+    )
     cmds = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
-    cmd = cmds.add_parser(
+    cmd = _command(
+        cmds,
         "run-due",
-        help="run the re-audits due now, post their alerts, exit",
-        description="Run once every re-audit that is due now (with --all: every watch), post "
-        "what it finds with the settings `followaudit run` uses, and exit once every alert was "
-        "accepted by its chat platform. Never reads chat updates. Exit 0 done, 1 an alert was "
-        "not accepted, 3 a re-audit failed at the platform.",
+        "run the re-audits due now, post their alerts, exit",
+        "Runs once every re-audit that is due now (with --all: every watch), posts what it finds "
+        "with the settings `followaudit run` uses, and exits once every alert was accepted by "
+        "its chat platform. Never reads chat updates.",
     )
     cmd.add_argument("--all", action="store_true", help="every watch, due or not")
-    cmd.add_argument("--log-level", default="warning", metavar="LEVEL", help="log level")
+    cmd.add_argument(
+        "--log-level", default="warning", metavar="LEVEL", help="debug, info, warning or error"
+    )
     cmd.set_defaults(handler=_lazy("bot.alerts.cli"))
 
 

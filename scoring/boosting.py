@@ -105,7 +105,7 @@ def boost(
     direction = np.zeros(n_features) if monotone is None else monotone.astype(np.float64)
     codes = _codes(x, thresholds)
     n_codes = np.array([t.size + 2 for t in thresholds], dtype=np.int64)  # unknown + bins
-    width = int(n_codes.max())
+    width = int(np.max(n_codes))
     ww = w * (n / w.sum())
     # The constant that best fits the weighted labels starts the ensemble.
     prior = float(np.clip(np.average(y, weights=ww), 1e-6, 1 - 1e-6))

@@ -61,3 +61,17 @@ def make_settings(redis_server: RedisServer) -> Callable[..., Any]:
         return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
 
     return build
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many tests skipped for lack of the labelled data, and where to get it."""
+    from tests.labelled import ABSENT, DATA
+
+    skipped = terminalreporter.stats.get("skipped", [])
+    absent = sum(ABSENT in str(getattr(r, "longrepr", "")) for r in skipped)
+    if absent:
+        terminalreporter.write_line(
+            f"{absent} test{'s' * (absent != 1)} skipped: no labelled data at {DATA} "
+            "(see README, 'The labelled data'; set FOLLOWAUDIT_DATASETS)",
+            yellow=True,
+        )

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from scoring.account import Account
 
@@ -16,6 +17,10 @@ DATA = Path(
     or Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 )
 FILE = DATA / "accounts" / "cresci-2017.jsonl"
+#: Why a test that reads the labelled data skipped; the test summary counts these.
+ABSENT = "labelled data absent (../shared/datasets, or set FOLLOWAUDIT_DATASETS)"
+#: Marks a test (or module) that reads the labelled data sets.
+needs_data = pytest.mark.skipif(not (DATA / "accounts").is_dir(), reason=ABSENT)
 
 
 def rows(label: int, n: int, seed: int) -> list[Account]:

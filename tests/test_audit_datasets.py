@@ -8,9 +8,9 @@ import pytest
 
 from scoring.audit import audit_accounts
 from scoring.model import load_model
-from tests.labelled import DATA, FILE, collection, rows
+from tests.labelled import DATA, collection, needs_data, rows
 
-pytestmark = pytest.mark.skipif(not FILE.is_file(), reason="shared/datasets is absent")
+pytestmark = needs_data
 
 
 def test_a_known_share_and_a_bought_run_are_found() -> None:

@@ -7,23 +7,17 @@ into the repository; the tests skip when it is absent.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scoring.loaders import load_accounts
+from tests.labelled import DATA, needs_data
 
-#: ``FOLLOWAUDIT_DATASETS`` points elsewhere, e.g. from a git worktree outside the checkout.
-DATA = Path(
-    os.environ.get("FOLLOWAUDIT_DATASETS")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-)
 RAW = DATA / "raw"
 ACCOUNTS = DATA / "accounts"
 
-pytestmark = pytest.mark.skipif(not ACCOUNTS.is_dir(), reason="shared/datasets is absent")
+pytestmark = needs_data
 
 #: Fields the raw files cannot know (which part of which data set a row comes from).
 NOT_IN_RAW = {"source"}

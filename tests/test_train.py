@@ -10,17 +10,11 @@ from scoring.account import Account
 from scoring.histogram import SCORE_EDGES, bin_index
 from scoring.model import load_model, model_from_json
 from scoring.train import auc, balanced_weights, binary_metrics, fit, platt, stratified_folds
+from tests.labelled import DATA as LABELLED
+from tests.labelled import needs_data
 
 REPO = Path(__file__).resolve().parents[1]
-# <repo>/../shared in CI; a git worktree under /work/wt/<name> sits one level deeper.
-DATA = next(
-    (
-        d / "shared" / "datasets" / "accounts"
-        for d in (REPO.parent, REPO.parent.parent)
-        if (d / "shared" / "datasets" / "accounts").is_dir()
-    ),
-    REPO.parent / "shared" / "datasets" / "accounts",
-)
+DATA = LABELLED / "accounts"
 OBSERVED = datetime(2020, 1, 1, tzinfo=UTC)
 
 
@@ -120,7 +114,7 @@ def test_stratified_folds_are_balanced_and_seeded() -> None:
         assert (f[:10] == k).sum() == 2 and (f[10:] == k).sum() == 1
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="shared labelled data sets absent")
+@needs_data
 def test_packaged_artifact_was_trained_on_these_files_and_reports_every_collection() -> None:
     model = load_model()
     files = model.training["files"]
@@ -160,7 +154,7 @@ def test_packaged_artifact_was_trained_on_these_files_and_reports_every_collecti
     assert shipped == "platt" or model.calibration[1] == 0.0
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="shared labelled data sets absent")
+@needs_data
 def test_model_separates_real_labelled_rows() -> None:
     rows = []
     for path in sorted(DATA.glob("*.jsonl")):

@@ -6,14 +6,13 @@ import json
 from datetime import UTC, datetime
 
 import numpy as np
-import pytest
 
 from scoring.account import Account
 from scoring.audit import audit_accounts
 from scoring.audit.quantify import choose_view, estimator_for
 from scoring.model import load_model
 from scoring.views import FULL, VIEWS, as_seen_on, closest_view, known_rates
-from tests.labelled import DATA, rows
+from tests.labelled import needs_data, rows
 
 BLUESKY = next(v for v in VIEWS if v.name == "bluesky")
 COUNTS = next(v for v in VIEWS if v.name == "counts")
@@ -122,7 +121,7 @@ def test_an_estimate_names_its_view_and_reads_that_views_histograms() -> None:
     assert estimator_for(validation, "bluesky") is bluesky  # tabulated once
 
 
-@pytest.mark.skipif(not (DATA / "accounts").is_dir(), reason="shared/datasets is absent")
+@needs_data
 def test_a_bluesky_shaped_audience_is_measured_not_called_unfamiliar() -> None:
     model = load_model()
     audience = [as_seen_on(a, BLUESKY) for a in rows(0, 700, 21) + rows(1, 300, 22)]

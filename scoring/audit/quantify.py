@@ -381,7 +381,7 @@ def _mixture_estimate(
     ``counts`` is the sample's histogram in the profiles' bins."""
     fits = [_mixture(counts, t.log_mix) for t in tables]
     ll = np.asarray([f.loglik for f in fits])
-    w = np.exp(ll - ll.max())
+    w = np.exp(ll - np.max(ll))
     w /= w.sum()
     shares = np.asarray([f.share for f in fits])
     est = float(np.dot(w, shares))
