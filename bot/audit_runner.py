@@ -134,6 +134,7 @@ def _report(result: Any, model: Any) -> AuditOutcome:
     from bot.chat.actions import extend_report
     from scoring.audit import (
         AuditConfig,
+        chart_title,
         render_html,
         render_markdown,
         render_text,
@@ -161,7 +162,8 @@ def _report(result: Any, model: Any) -> AuditOutcome:
     }
     attachments: dict[str, str] = {}
     if followers:
-        png = render_chart(scored.probabilities, [a.created_at for a in followers], report.bursts)
+        created = [a.created_at for a in followers]
+        png = render_chart(scored.probabilities, created, report.bursts, title=chart_title(report))
         attachments["chart.png"] = base64.b64encode(png).decode("ascii")
     return AuditOutcome(report=data, texts=texts, attachments=attachments)
 

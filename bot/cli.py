@@ -18,12 +18,14 @@ FORMATS = ("auto", "accounts", "twitter-v1", "x-v2", "bluesky", "mastodon", "ins
 
 #: What each command's exit status means, printed at the end of its ``-h``.
 EXIT_CODES = {
-    "score": "0 every row was scored; 1 some rows were skipped (listed on stderr); "
-    "2 unusable input or option",
-    "audit-file": "0 reported; 1 rows were skipped or the model could not be loaded; "
-    "2 unusable input or option",
-    "audit": "0 reported; 1 the model could not be loaded; 2 bad handle or option; "
-    "3 the platform failed or returned nothing to audit",
+    "score": "0 every row was scored; 1 some rows were skipped (listed on stderr), the rest "
+    "scored; 2 bad option, unreadable input or no readable row (an empty input included)",
+    "audit-file": "0 every row was read; 1 some rows were skipped (listed on stderr), the rest "
+    "audited, or the model could not be loaded; 2 bad option, unreadable input or no readable "
+    "row (an empty input included), or the --chart file could not be written (after the report)",
+    "audit": "0 reported; 1 the model could not be loaded; 2 bad handle, option or setting, or "
+    "the --chart file could not be written (after the report); 3 the platform failed or "
+    "returned nothing to audit",
     "worker": "0 stopped (SIGINT or SIGTERM); 2 bad settings or no Redis",
     "run": "0 stopped (SIGINT, SIGTERM or end of the console chat); 2 bad settings or no Redis",
     "chat": "0 every audit answered; 1 audits were still owed at the end; "

@@ -121,14 +121,32 @@ def test_standard_input_and_markdown(
     assert "Fake followers\\: " in out  # Markdown: the colon is escaped
 
 
-def test_an_empty_file_is_audited_as_no_followers(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("text", ["", "\n\n", "[]"])
+def test_an_empty_input_is_refused_like_score_refuses_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
 ) -> None:
     empty = tmp_path / "empty.jsonl"
-    empty.write_text("", encoding="utf-8")
-    assert main(["audit-file", str(empty), "--json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert data["sample_size"] == 0 and data["grade"] is None and data["bursts"] == []
+    empty.write_text(text, encoding="utf-8")
+    assert main(["audit-file", str(empty), "--json"]) == 2
+    assert main(["score", "--input", str(empty)]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.count("nothing to") == 2
+
+
+def test_skipped_rows_exit_1_for_score_and_audit_file_alike(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    followers = tmp_path / "followers.jsonl"
+    write_followers(followers, n=40)
+    good = followers.read_text(encoding="utf-8").splitlines()
+    followers.write_text("\n".join([*good, "{not json", "[1, 2]"]) + "\n", encoding="utf-8")
+    assert main(["audit-file", str(followers), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["sample_size"] == 40
+    assert main(["score", "--input", str(followers)]) == 1
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text("{not json\n[1, 2]\n", encoding="utf-8")
+    assert main(["audit-file", str(junk)]) == 2
+    assert main(["score", "--input", str(junk)]) == 2
 
 
 def test_the_bundled_example_is_read_as_bluesky_and_explains_itself(
@@ -145,3 +163,33 @@ def test_the_bundled_example_is_read_as_bluesky_and_explains_itself(
     assert share["method"] == "count-unfamiliar" and data["verdict"].startswith("Inconclusive")
     found = re.search(r"\((\d+) of them score higher than 99% of the fakes", data["verdict"])
     assert found and 15 <= int(found.group(1)) <= 20
+
+
+def test_an_unwritable_chart_costs_one_line_not_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    followers = tmp_path / "followers.jsonl"
+    write_followers(followers)
+    chart = tmp_path / "absent" / "chart.png"
+    assert main(["audit-file", str(followers), "--json", "--chart", str(chart)]) == 2
+    out = capsys.readouterr()
+    assert json.loads(out.out)["sample_size"] == 300  # the report is printed all the same
+    errors = [line for line in out.err.splitlines() if "--chart" in line]
+    assert len(errors) == 1 and str(chart) in errors[0] and "Traceback" not in out.err
+    assert not chart.exists()
+
+
+def test_the_chart_is_titled_with_the_subject_grade_and_share(tmp_path: Path) -> None:
+    from scoring.audit import audit_accounts, chart_title
+    from scoring.loaders import load_accounts
+    from scoring.model import load_model
+
+    followers = tmp_path / "followers.jsonl"
+    write_followers(followers)
+    with followers.open(encoding="utf-8") as handle:
+        accounts = load_accounts(handle, "auto").accounts
+    report = audit_accounts(accounts, load_model(), subject="@alice.example")
+    title = chart_title(report)
+    assert title.startswith("@alice.example: ") and title.endswith(" fake")
+    assert (f"grade {report.grade}" if report.grade else "no grade") in title
+    assert f"{round(100 * (report.fake_share.estimate or 0))}%" in title

@@ -115,7 +115,7 @@ def test_poisoned_rows_are_skipped_not_a_traceback(tmp_path: Path) -> None:
         timeout=60,
     )
     assert "Traceback" not in audit.stderr
-    assert audit.returncode == 0, audit.stderr
+    assert audit.returncode == 1, audit.stderr  # the same rule as score: rows were skipped
     assert "line 2 skipped" in audit.stderr
     assert json.loads(audit.stdout)["sample_size"] == 2
 

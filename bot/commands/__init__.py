@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.settings import Settings
+    from scoring.audit import AuditReport
+    from scoring.model import FloatArray
 
 
 class SettingsError(Exception):
@@ -26,6 +31,32 @@ def load_settings() -> Settings:
         return Settings()
     except (ValidationError, SourceParseError) as exc:
         raise SettingsError(invalid_settings(exc)) from None
+
+
+def write_chart(
+    path: str,
+    probabilities: Sequence[float] | FloatArray,
+    created: Sequence[datetime | None],
+    report: AuditReport,
+    log: logging.Logger,
+) -> int:
+    """Write the report's chart (titled) to ``path`` after the report was printed: 0, or 2 with
+    one line naming ``--chart`` when it cannot be written (the report stands)."""
+    from scoring.audit.chart import render_chart
+    from scoring.audit.render import chart_title
+
+    target = Path(os.path.expandvars(path)).expanduser()
+    png = render_chart(probabilities, created, report.bursts, title=chart_title(report))
+    try:
+        target.write_bytes(png)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        log.error(
+            "--chart %s: cannot write the chart (%s); the report above is complete", path, reason
+        )
+        return 2
+    log.info("chart written to %s", target)
+    return 0
 
 
 @contextmanager

@@ -17,11 +17,10 @@ import json
 import logging
 import sys
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.commands import load_settings, progress_to_stderr
+from bot.commands import load_settings, progress_to_stderr, write_chart
 from bot.handles import Handle, parse_handle
 from bot.settings import Settings
 from bot.sources.errors import BadHandle, SourceError
@@ -125,14 +124,6 @@ def _run(args: argparse.Namespace) -> int:
         subject=handle.handle,
         platform=handle.platform,
     )
-    if args.chart:
-        from scoring.audit.chart import render_chart
-
-        png = render_chart(
-            scored.probabilities, [a.created_at for a in result.followers], report.bursts
-        )
-        Path(args.chart).write_bytes(png)
-        log.info("chart written to %s", args.chart)
     if args.json:
         data = report.to_dict()
         data["subject"] = result.subject_block()
@@ -150,4 +141,7 @@ def _run(args: argparse.Namespace) -> int:
         out = renderer[args.render](report, limit=None)
     sys.stdout.write(out + "\n")
     sys.stdout.flush()
+    if args.chart:
+        created = [a.created_at for a in result.followers]
+        return write_chart(args.chart, scored.probabilities, created, report, log)
     return 0

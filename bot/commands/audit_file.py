@@ -11,9 +11,8 @@ import argparse
 import logging
 import sys
 import time
-from pathlib import Path
 
-from bot.commands import progress_to_stderr
+from bot.commands import progress_to_stderr, write_chart
 from scoring.audit import (
     AuditConfig,
     render_html,
@@ -70,6 +69,9 @@ def _run(args: argparse.Namespace) -> int:
         log.warning("line %d skipped: %s", err.line, err.message)
     if len(loaded.errors) > _SHOWN_ERRORS:
         log.warning("... and %d more lines skipped", len(loaded.errors) - _SHOWN_ERRORS)
+    if not loaded.accounts:
+        what = "no row could be read" if loaded.errors else "it holds no followers"
+        return _fail(f"{args.file}: nothing to audit, {what}")
     log.info("read %d followers (%s) from %s", len(loaded.accounts), loaded.format, args.file)
 
     from scoring.model import ModelError, load_model
@@ -83,15 +85,6 @@ def _run(args: argparse.Namespace) -> int:
     scored, report = score_and_report(loaded.accounts, model, config=config, total=args.total)
     log.info("audited in %.0f ms", 1000 * (time.perf_counter() - started))
 
-    if args.chart:
-        from scoring.audit.chart import render_chart
-
-        png = render_chart(
-            scored.probabilities, [a.created_at for a in loaded.accounts], report.bursts
-        )
-        Path(args.chart).write_bytes(png)
-        log.info("chart written to %s", args.chart)
-
     if args.json:
         out = render_json(report)
     else:
@@ -99,4 +92,13 @@ def _run(args: argparse.Namespace) -> int:
         out = renderer[args.render](report, limit=None)
     sys.stdout.write(out + "\n")
     sys.stdout.flush()
+    if args.chart:
+        created = [a.created_at for a in loaded.accounts]
+        if write_chart(args.chart, scored.probabilities, created, report, log):
+            return 2
+    if loaded.errors:
+        log.warning(
+            "audited %d followers, skipped %d rows", len(loaded.accounts), len(loaded.errors)
+        )
+        return 1
     return 0

@@ -98,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipped line {err.line}: {err.message}", file=sys.stderr)
     if skipped.count > len(skipped.listed):
         print(f"... and {skipped.count - len(skipped.listed)} more skipped rows", file=sys.stderr)
+    if not scored:
+        what = "no row could be read" if skipped.count else "the input holds no accounts"
+        print(f"followaudit score: nothing to score, {what}", file=sys.stderr)
+        return 2
     if skipped.count:
         print(
             f"followaudit score: scored {scored} accounts, skipped {skipped.count} rows",

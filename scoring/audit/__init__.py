@@ -9,7 +9,13 @@ from scoring.audit.grade import GradeBands, grade_for, share_text, verdict_for
 from scoring.audit.inactive import InactiveShare, estimate_inactive
 from scoring.audit.profiles import display_handle, profile_url
 from scoring.audit.quantify import ShareEstimate, estimate_fake_share
-from scoring.audit.render import render_html, render_json, render_markdown, render_text
+from scoring.audit.render import (
+    chart_title,
+    render_html,
+    render_json,
+    render_markdown,
+    render_text,
+)
 from scoring.audit.report import (
     AuditConfig,
     AuditReport,
@@ -32,6 +38,7 @@ __all__ = [
     "SuspiciousAccount",
     "audit_accounts",
     "build_report",
+    "chart_title",
     "count_reasons",
     "display_handle",
     "estimate_fake_share",

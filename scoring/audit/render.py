@@ -161,6 +161,14 @@ def render_html(report: AuditReport, *, limit: int | None = TELEGRAM_LIMIT) -> s
     return _render(_HTML, report, limit)
 
 
+def chart_title(report: AuditReport) -> str:
+    """The chart's title, so a chart seen alone still says whose it is and what it shows:
+    ``@alice.example: grade B, 12% (8–17%) fake``."""
+    grade = f"grade {report.grade}" if report.grade else "no grade"
+    who = f"{report.subject}: " if report.subject else ""
+    return f"{who}{grade}, {share_text(report.fake_share)} fake"
+
+
 def render_json(report: AuditReport, *, indent: int | None = None) -> str:
     """One JSON object; ``<``, ``>`` and ``&`` written as ``\\u`` escapes, safe to embed."""
     text = json.dumps(report.to_dict(), ensure_ascii=False, indent=indent, allow_nan=False)
