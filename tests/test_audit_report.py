@@ -91,3 +91,10 @@ def test_a_platform_count_below_the_sample_read_is_raised_to_it() -> None:
     assert build(labels, total=25)["sample"]["total"] == 40  # type: ignore[index]
     assert build(labels, total=900)["sample"]["total"] == 900  # type: ignore[index]
     assert build(labels)["sample"]["total"] is None  # type: ignore[index]
+
+
+@pytest.mark.parametrize("n", [1, 29])
+def test_no_grade_below_the_minimum_sample(n: int) -> None:
+    data = build(np.zeros(n, dtype=int))
+    assert data["grade"] is None and "Not enough data" in str(data["verdict"])
+    assert build(np.zeros(30, dtype=int))["grade"] is not None

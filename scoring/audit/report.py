@@ -188,7 +188,8 @@ def build_report(
         sample=SampleInfo(len(accounts), None if total is None else max(total, len(accounts))),
         fake_share=share,
         inactive=estimate_inactive(accounts, days=cfg.inactive_days, observed_at=observed),
-        grade=grade_for(share, cfg.bands),
+        # Below the minimum sample no letter is given: the verdict says why.
+        grade=grade_for(share, cfg.bands) if len(accounts) >= cfg.min_sample else None,
         verdict=verdict_for(
             share,
             len(accounts),
