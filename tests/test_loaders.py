@@ -625,3 +625,31 @@ def test_keys_echoed_in_messages_are_escaped() -> None:
     with pytest.raises(LoadError) as raised:
         load_accounts("\x1b[31mname\r,other\nx,y\n")
     assert "\x1b" not in str(raised.value) and "\r" not in str(raised.value)
+
+
+# -- a format given that does not fit ---------------------------------------------------------
+
+
+def test_a_forced_format_that_most_records_do_not_fit_is_warned_about() -> None:
+    rows = "\n".join(neutral(str(i), followers_count=i) for i in range(5))
+    forced = load_accounts(io.StringIO(rows), "mastodon")
+    assert len(forced.warnings) == 1
+    assert "5 of 5 records look like accounts records, not mastodon" in forced.warnings[0]
+    assert load_accounts(io.StringIO(rows), "accounts").warnings == []
+    assert load_accounts(io.StringIO(rows), "auto").warnings == []
+
+
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        ("id,handle,followers_count", "no platform column (id, handle, followers_count)"),
+        ("foo,bar", "the neutral shape needs platform and id, twitter-v1 screen_name"),
+    ],
+)
+def test_a_csv_without_known_columns_says_what_would_make_it_readable(
+    header: str, says: str
+) -> None:
+    for fmt in ("auto", "accounts"):
+        with pytest.raises(LoadError) as refused:
+            load_accounts(io.StringIO(f"{header}\n1,2,3\n"), fmt)
+        assert says in str(refused.value)

@@ -69,6 +69,8 @@ def _run(args: argparse.Namespace) -> int:
         log.warning("line %d skipped: %s", err.line, err.message)
     if len(loaded.errors) > _SHOWN_ERRORS:
         log.warning("... and %d more lines skipped", len(loaded.errors) - _SHOWN_ERRORS)
+    for warning in loaded.warnings:
+        log.warning("warning: %s", warning)
     if not loaded.accounts:
         what = "no row could be read" if loaded.errors else "it holds no followers"
         return _fail(f"{args.file}: nothing to audit, {what}")

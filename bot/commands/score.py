@@ -10,7 +10,7 @@ from contextlib import ExitStack
 from typing import TextIO
 
 from scoring.account import Account, parse_datetime
-from scoring.loaders import LoadError, RowError, iter_accounts
+from scoring.loaders import LoadError, Reader, RowError
 from scoring.model import Model, ModelError, load_model
 
 #: Accounts scored per batch: large enough for numpy to pay off, small enough to stream.
@@ -86,14 +86,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"followaudit score: {exc.strerror}: {exc.filename}", file=sys.stderr)
             return 2
         try:
-            for batch in _batches(
-                iter_accounts(src, args.format, observed_at=observed_at), skipped
-            ):
+            reader = Reader(src, args.format, observed_at)
+            for batch in _batches(iter(reader), skipped):
                 _write(model, batch, out)
                 scored += len(batch)
         except LoadError as exc:
             print(f"followaudit score: {exc}", file=sys.stderr)
             return 2
+    warning = reader.format_warning()
+    if warning:
+        print(f"followaudit score: warning: {warning}", file=sys.stderr)
     for err in skipped.listed:
         print(f"skipped line {err.line}: {err.message}", file=sys.stderr)
     if skipped.count > len(skipped.listed):

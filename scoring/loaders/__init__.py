@@ -20,6 +20,7 @@ __all__ = [
     "MAX_LINE",
     "LoadError",
     "LoadResult",
+    "Reader",
     "RowError",
     "Source",
     "iter_accounts",
@@ -65,4 +66,7 @@ def load_accounts(
             assert isinstance(item, RowError)
             add_error(item)
     result.format = reader.format
+    warning = reader.format_warning()
+    if warning:
+        result.warnings.append(warning)
     return result

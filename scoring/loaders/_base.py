@@ -35,6 +35,8 @@ class LoadResult:
     accounts: list[Account] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     format: str = "auto"
+    #: Warnings about the input as a whole (records unlike the format given).
+    warnings: list[str] = field(default_factory=list)
 
 
 def shown(name: object, limit: int = 32) -> str:

@@ -117,6 +117,26 @@ def _document_text(lines: Iterable[Line]) -> str:
     return "".join(parts)
 
 
+#: Columns of the neutral account shape besides ``platform`` (its CSV form).
+_NEUTRAL_COLUMNS = frozenset(
+    {"id", "handle", "display_name", "followers_count", "following_count", "posts_count"}
+)
+
+
+def _unknown_header(header: list[str]) -> str:
+    """Why a CSV header was not recognised, and what would make it readable."""
+    names = ", ".join(shown(name) for name in header[:8])
+    if _NEUTRAL_COLUMNS.intersection(header):
+        return (
+            f"the CSV looks like the neutral account shape but has no platform column ({names}): "
+            "add one (bluesky, mastodon, x, instagram, ...) to every row"
+        )
+    return (
+        f"the CSV header names no known columns ({names}): the neutral shape needs platform and "
+        "id, twitter-v1 screen_name, instafake userFollowerCount"
+    )
+
+
 class Reader:
     """One pass over one input; ``format`` is the detected format once reading has begun."""
 
@@ -129,6 +149,9 @@ class Reader:
         self._source = source
         #: Line (or record number) of the record read last; for messages about the stream.
         self.position = 0
+        #: Records read, and (with a format given) how many look like another format's.
+        self.records = 0
+        self._unlike: dict[str, int] = {}
 
     # -- records ---------------------------------------------------------------------------
 
@@ -138,12 +161,15 @@ class Reader:
         if not isinstance(obj, Mapping):
             return RowError(line, f"{where}expected a JSON object, got {_kind(obj)}")
         fmt = self.format
+        self.records += 1
         if fmt == "accounts" and "platform" in obj:  # the lean path for neutral rows
             kind: str | None = fmt
         else:
             kind = detect_record(obj) or hint
         if kind is None:
             return RowError(line, f"{where}not an account record (keys: {_keys(obj)})")
+        if self._fixed and kind != fmt:
+            self._unlike[kind] = self._unlike.get(kind, 0) + 1
         if kind != fmt and not self._fixed:
             if fmt == "auto":
                 self.format = fmt = kind
@@ -153,6 +179,18 @@ class Reader:
             return MAPPERS[fmt](obj, self._observed_at, record)
         except _ROW_FAULTS as exc:
             return RowError(line, f"{where}{_fault(exc)}")
+
+    def format_warning(self) -> str | None:
+        """A warning when most records read look like another format's than the one given."""
+        if not self._unlike:
+            return None
+        kind, count = max(self._unlike.items(), key=lambda kv: kv[1])
+        if 2 * count <= self.records:
+            return None
+        return (
+            f"{count:,} of {self.records:,} records look like {kind} records, not {self.format}: "
+            f"their fields may be misread; check --format (auto detects {kind})"
+        )
 
     def _items(self, obj: Any) -> tuple[list[Any], str | None] | None:
         """The records a list or an API response holds, with the response's format; None for
@@ -351,13 +389,12 @@ class Reader:
         if not self._fixed:
             found = [name for mark, name in _CSV_MARKS if mark in header]
             if not found:
-                raise LoadError(
-                    "the CSV header names no known columns (platform, screen_name, "
-                    f"userFollowerCount): {', '.join(shown(name) for name in header[:8])}"
-                )
+                raise LoadError(_unknown_header(header))
             fmt = self.format = found[0]
         elif fmt not in CSV_MAPPERS:
             raise LoadError(f"CSV input is read as accounts, twitter-v1 or instafake, not {fmt}")
+        if fmt == "accounts" and "platform" not in header:
+            raise LoadError(_unknown_header(header))
         if fmt != "instafake" and "id" not in header and "id_str" not in header:
             raise LoadError("the CSV header has no id column")
         yield from self._csv_rows(lines, header, fmt, start, delimiter)
