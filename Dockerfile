@@ -2,10 +2,11 @@
 # Redis is a separate service (docker-compose.yml); set FOLLOWAUDIT_REDIS_URL.
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE constraints.txt ./
 COPY scoring ./scoring
 COPY bot ./bot
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# The pinned versions the tests passed with; the webhook extra serves Telegram webhook mode.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels -c constraints.txt '.[webhook]'
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin followaudit
@@ -17,5 +18,8 @@ ENV PYTHONUNBUFFERED=1 \
     FOLLOWAUDIT_WORKER__METRICS_HOST=0.0.0.0 \
     FOLLOWAUDIT_WORKER__METRICS_PORT=9100
 EXPOSE 9100
+# /healthz answers 200 while every part of the process runs (no curl in the slim image).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:9100/healthz', timeout=4)"]
 ENTRYPOINT ["followaudit"]
 CMD ["worker"]

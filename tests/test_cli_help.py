@@ -49,3 +49,11 @@ def test_version_names_program_model_and_python(capsys: pytest.CaptureFixture[st
     assert stop.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("followaudit ") and load_model().version in out and "Python 3." in out
+
+
+def test_the_image_has_a_healthcheck_the_webhook_extra_and_the_pins() -> None:
+    from pathlib import Path
+
+    dockerfile = (Path(__file__).resolve().parents[1] / "Dockerfile").read_text(encoding="utf-8")
+    assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
+    assert "'.[webhook]'" in dockerfile and "-c constraints.txt" in dockerfile
