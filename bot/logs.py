@@ -17,6 +17,7 @@ __all__ = ["bind", "bound", "setup_logging"]
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "followaudit_log_context", default=None
 )
+_QUIET = ("matplotlib", "PIL")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
@@ -70,3 +71,7 @@ def setup_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Libraries whose debug lines are noise even when debugging us (matplotlib logs each font
+    # it scores, hundreds of lines a chart).
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
