@@ -7,6 +7,7 @@ below. Secrets are ``SecretStr``: they never print in logs, reprs or errors.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Literal
 
@@ -102,6 +103,12 @@ class RedisSettings(BaseModel):
     binary: str = "redis-server"
     #: Prefix of every key, so several deployments can share one Redis.
     prefix: str = "fa:"
+
+    @field_validator("data_dir", "binary")
+    @classmethod
+    def _expand(cls, value: str | None) -> str | None:
+        """``~`` and ``$VARIABLES`` in paths mean what a shell would make of them."""
+        return None if value is None else os.path.expanduser(os.path.expandvars(value))
 
 
 class PlatformBudget(BaseModel):

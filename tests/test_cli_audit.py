@@ -160,3 +160,14 @@ def test_invalid_settings_exit_2_with_one_line_naming_the_setting(
     (line,) = done.stderr.splitlines()
     assert line.startswith(f"followaudit: invalid setting {named or name}: ")
     assert value not in line  # values may be secrets: named, never echoed
+
+
+def test_paths_in_settings_expand_home_and_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings import Settings
+
+    monkeypatch.setenv("HOME", "/home/kim")
+    monkeypatch.setenv("FA_DATA", "/srv/fa")
+    monkeypatch.setenv("FOLLOWAUDIT_REDIS__DATA_DIR", "~/.local/share/followaudit/redis")
+    assert Settings().redis.data_dir == "/home/kim/.local/share/followaudit/redis"
+    monkeypatch.setenv("FOLLOWAUDIT_REDIS__DATA_DIR", "$FA_DATA/redis")
+    assert Settings().redis.data_dir == "/srv/fa/redis"
