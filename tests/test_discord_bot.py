@@ -354,7 +354,11 @@ async def test_an_uploaded_export_is_audited(world: World) -> None:
     sample = next(f["value"] for f in embed["fields"] if f["name"] == "Sample")
     assert sample == "50 followers, in the order of the uploaded file"
     assert "redo" not in " ".join(final.custom_ids)
-    assert await world.redis.keys("fa:upload:*") == []  # the parked file is gone once answered
+
+    async def parked_file_gone() -> bool:  # the worker deletes it right after answering
+        return await world.redis.keys("fa:upload:*") == []
+
+    await wait_until(parked_file_gone, within=10, what="the parked upload deleted")
 
     option = await world.discord.command(
         "audit", {"export": export, "sample": 20}, user=user, guild=world.guild
