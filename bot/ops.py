@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -11,19 +12,29 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.pipeline.metrics import Metrics
 
+if TYPE_CHECKING:
+    from bot.runtime import Health
+
 __all__ = ["start_ops_server"]
 
 log = logging.getLogger("followaudit.ops")
 
 
-def build_app(redis: aioredis.Redis, metrics: Metrics) -> web.Application:
+def build_app(
+    redis: aioredis.Redis, metrics: Metrics, health: Health | None = None
+) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
+        """200 ``{"ok": true}`` when Redis answers and every part runs; else 503, saying what."""
+        body: dict[str, object] = {"ok": True}
+        if health is not None:
+            body["parts"] = health.report()
+            body["ok"] = health.ok
         try:
             async with asyncio.timeout(1.0):
                 await redis.ping()
         except Exception as exc:
-            return web.json_response({"ok": False, "redis": type(exc).__name__}, status=503)
-        return web.json_response({"ok": True})
+            body.update(ok=False, redis=type(exc).__name__)
+        return web.json_response(body, status=200 if body["ok"] else 503)
 
     async def metrics_view(_: web.Request) -> web.Response:
         body = generate_latest(metrics.registry)
@@ -36,10 +47,10 @@ def build_app(redis: aioredis.Redis, metrics: Metrics) -> web.Application:
 
 
 async def start_ops_server(
-    redis: aioredis.Redis, metrics: Metrics, host: str, port: int
+    redis: aioredis.Redis, metrics: Metrics, host: str, port: int, health: Health | None = None
 ) -> web.AppRunner:
     """Serve on host:port (port 0: a free one, see the returned runner's addresses)."""
-    runner = web.AppRunner(build_app(redis, metrics), access_log=None)
+    runner = web.AppRunner(build_app(redis, metrics, health), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -101,8 +101,14 @@ class RedisServer:
         """Start the server and return once it answers PING (loading the AOF included)."""
         if self.process is not None and self.process.poll() is None:
             return
+        # In its own session: a terminal's Ctrl-C (or a service manager's signal to our process
+        # group) must not stop Redis under the audits; its owner stops it (``stop``/``close``).
         self.process = subprocess.Popen(
-            self._command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+            self._command(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # it logs to its logfile; our stderr may be a pipe
+            start_new_session=True,
         )
         self._wait_ready()
 

@@ -20,6 +20,7 @@ from bot.alerts.posters import AlertPoster, ConsolePoster, DiscordPoster, Telegr
 from bot.alerts.runner import AlertRunner
 from bot.alerts.service import WatchService
 from bot.alerts.store import WatchStore
+from bot.pipeline.resilience import Stopped
 from bot.settings import PlatformBudget, Settings
 
 __all__ = ["AlertRuntime", "alert_runtime", "build_posters", "serve", "yielding_budgets"]
@@ -103,19 +104,31 @@ async def alert_runtime(
         yield AlertRuntime(store, service, runner, posters)
 
 
-async def serve(settings: Settings, redis: aioredis.Redis, stop: asyncio.Event) -> None:
+async def serve(
+    settings: Settings,
+    redis: aioredis.Redis,
+    stop: asyncio.Event,
+    *,
+    ready: asyncio.Event | None = None,
+) -> None:
     """The re-audit loop beside ``followaudit run``: run what is due, sleep until the next due
-    watch (at most a minute, so new watches are picked up), until ``stop``."""
+    watch (at most a minute, so new watches are picked up), until ``stop``. ``ready`` is set
+    once the alerts are built (model loaded)."""
     async with alert_runtime(settings, redis) as rt:
+        if ready is not None:
+            ready.set()
         while not stop.is_set():
             try:
                 report = await rt.runner.run_due()
                 if report.audited or report.failed:
                     log.info("re-audits done", extra={"audited": report.audited,
                                                       "alerts": report.alerts})  # fmt: skip
+                nxt = await rt.store.next_due_at()
+            except Stopped:
+                return
             except Exception:
                 log.exception("re-audit pass failed")
-            nxt = await rt.store.next_due_at()
+                nxt = time.time() + 5.0  # try again soon
             wait = 60.0 if nxt is None else min(60.0, max(1.0, nxt - time.time()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), wait)  # the schedule's own pace

@@ -20,23 +20,28 @@ def worker(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.concurrency:
         settings.worker.concurrency = args.concurrency
-    return asyncio.run(_worker(settings))
+    from bot.runtime import run_until_stopped
+
+    return run_until_stopped(lambda stop: _worker(settings, stop))
 
 
-async def _worker(settings: Settings) -> int:
+async def _worker(settings: Settings, stop: asyncio.Event) -> int:
     from bot.pipeline.metrics import Metrics
-    from bot.runtime import install_stop_signals, open_redis, run_worker
+    from bot.runtime import Health, open_redis, run_worker, supervise
 
-    stop = asyncio.Event()
-    install_stop_signals(stop)
-    metrics = Metrics()
-    async with open_redis(settings) as redis, _ops(settings, redis, metrics):
-        await run_worker(settings, redis, stop, metrics=metrics)
+    metrics, health = Metrics(), Health()
+    async with open_redis(settings) as redis, _ops(settings, redis, metrics, health):
+        await supervise(
+            "worker",
+            lambda ready: run_worker(settings, redis, stop, metrics=metrics, ready=ready),
+            stop,
+            health,
+        )
     return 0
 
 
 @contextlib.asynccontextmanager
-async def _ops(settings: Settings, redis: object, metrics: object):  # type: ignore[no-untyped-def]
+async def _ops(settings: Settings, redis: object, metrics: object, health: object):  # type: ignore[no-untyped-def]
     if not settings.worker.metrics_port:
         yield None
         return
@@ -47,6 +52,7 @@ async def _ops(settings: Settings, redis: object, metrics: object):  # type: ign
         metrics,  # type: ignore[arg-type]
         settings.worker.metrics_host,
         settings.worker.metrics_port,
+        health,  # type: ignore[arg-type]
     )
     try:
         yield runner
@@ -57,15 +63,16 @@ async def _ops(settings: Settings, redis: object, metrics: object):  # type: ign
 def chat(args: argparse.Namespace) -> int:
     setup_logging(args.log_level)
     settings = load_settings()
-    return asyncio.run(_chat(settings, with_worker=not args.no_worker))
+    from bot.runtime import run_until_stopped
+
+    return run_until_stopped(lambda stop: _chat(settings, stop, with_worker=not args.no_worker))
 
 
-async def _chat(settings: Settings, *, with_worker: bool) -> int:
+async def _chat(settings: Settings, stop: asyncio.Event, *, with_worker: bool) -> int:
+    """``stop``: a signal, stop waiting and leave."""
     from bot.console_chat import ConsoleChat, read_lines
-    from bot.runtime import install_stop_signals, open_redis, run_worker
+    from bot.runtime import open_redis, run_worker
 
-    stop = asyncio.Event()  # a signal: stop waiting and leave
-    install_stop_signals(stop)
     worker_stop = asyncio.Event()
     async with open_redis(settings) as redis:
         console = ConsoleChat(redis, settings)
@@ -128,10 +135,12 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.log_level)
     settings = load_settings()
     adapters = _configured_adapters(settings)
+    from bot.runtime import run_until_stopped
+
     if not adapters:
         log.warning("no chat token configured: running the console chat")
-        return asyncio.run(_chat(settings, with_worker=True))
-    return asyncio.run(_run(settings, adapters))
+        return run_until_stopped(lambda stop: _chat(settings, stop, with_worker=True))
+    return run_until_stopped(lambda stop: _run(settings, adapters, stop))
 
 
 def _configured_adapters(settings: Settings) -> list[str]:
@@ -143,38 +152,34 @@ def _configured_adapters(settings: Settings) -> list[str]:
     return names
 
 
-#: Each chat adapter module exposes ``async def serve(settings, redis, stop) -> None``.
+#: Each chat adapter module exposes ``async def serve(settings, redis, stop, *, ready)``, which
+#: sets ``ready`` once the bot is up.
 ADAPTER_MODULES = {"telegram": "bot.telegram", "discord": "bot.discord"}
 
 
-async def _run(settings: Settings, adapters: list[str]) -> int:
+async def _run(settings: Settings, adapters: list[str], stop: asyncio.Event) -> int:
+    """A worker, the alerts scheduler and each adapter, each supervised: one that fails (its chat
+    API unreachable, say) is started again with backoff and shown in ``/healthz`` while the
+    others keep running."""
     import importlib
 
+    from bot.alerts.app import serve as serve_alerts
     from bot.pipeline.metrics import Metrics
-    from bot.runtime import install_stop_signals, open_redis, run_worker
+    from bot.runtime import Health, Part, open_redis, run_worker, supervise
 
-    stop = asyncio.Event()
-    install_stop_signals(stop)
-    metrics = Metrics()
-    async with open_redis(settings) as redis, _ops(settings, redis, metrics):
-        from bot.alerts.app import serve as serve_alerts
-
-        tasks = [
-            asyncio.create_task(run_worker(settings, redis, stop, metrics=metrics)),
-            asyncio.create_task(serve_alerts(settings, redis, stop), name="alerts"),
-        ]
-        log.info("alerts scheduler running")
+    metrics, health = Metrics(), Health()
+    async with open_redis(settings) as redis, _ops(settings, redis, metrics, health):
+        parts: dict[str, Part] = {
+            "worker": lambda ready: run_worker(settings, redis, stop, metrics=metrics, ready=ready),
+            "alerts": lambda ready: serve_alerts(settings, redis, stop, ready=ready),
+        }
         for name in adapters:
             try:
                 module = importlib.import_module(ADAPTER_MODULES[name])
             except ImportError:
                 log.error("the %s adapter is not installed in this build", name)
                 continue
-            tasks.append(asyncio.create_task(module.serve(settings, redis, stop)))
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        stop.set()
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        failed = [r for r in results if isinstance(r, BaseException)]
-        for exc in failed:
-            log.error("process part failed", exc_info=exc)
-    return 1 if failed else 0
+            parts[name] = lambda ready, m=module: m.serve(settings, redis, stop, ready=ready)  # type: ignore[misc]
+        log.info("alerts scheduler running")
+        await asyncio.gather(*(supervise(name, part, stop, health) for name, part in parts.items()))
+    return 0

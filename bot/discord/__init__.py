@@ -40,9 +40,11 @@ async def serve(
     stop: asyncio.Event,
     *,
     clock: Callable[[], float] = time.time,
+    ready: asyncio.Event | None = None,
 ) -> None:
     """Run the bot until ``stop`` is set (or the gateway connection fails for good); ``clock``
-    (wall-clock seconds) decides when interaction tokens have expired."""
+    (wall-clock seconds) decides when interaction tokens have expired; ``ready`` is set once
+    logged in with the commands synced."""
     from bot.alerts.app import alert_runtime
     from bot.discord.client import AuditBot
     from bot.discord_transport import discord_endpoints, endpoints_from_settings
@@ -62,13 +64,18 @@ async def serve(
                 watches=alerts.service,
                 clock=clock,
             )
-            await _run_bot(bot, token.get_secret_value(), stop)
+            await _run_bot(bot, token.get_secret_value(), stop, ready)
 
 
-async def _run_bot(bot: AuditBot, token: str, stop: asyncio.Event) -> None:
-    """Connect until ``stop`` (or the gateway fails for good), then close."""
+async def _run_bot(
+    bot: AuditBot, token: str, stop: asyncio.Event, ready: asyncio.Event | None = None
+) -> None:
+    """Log in (``setup_hook`` syncs the commands), connect until ``stop`` (or the gateway fails
+    for good), then close."""
     async with bot:
         await bot.login(token)
+        if ready is not None:
+            ready.set()
         connection = asyncio.create_task(bot.connect(), name="discord-gateway")
         stopping = asyncio.create_task(stop.wait())
         try:

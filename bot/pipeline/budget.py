@@ -6,14 +6,13 @@ when to retry."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 
 from bot.pipeline.messages import new_id
 from bot.pipeline.metrics import Metrics
-from bot.pipeline.resilience import retrying
+from bot.pipeline.resilience import pause, retrying
 from bot.pipeline.runner import AUDIT_DEADLINE, TransientAuditError
 from bot.pipeline.service import describe_age
 from bot.pipeline.store import Store
@@ -72,7 +71,7 @@ class RedisBudgets:
             waited = True
             # The budget frees up with time (rate) or when a request ends (concurrency): poll,
             # less often the longer we wait, so waiting workers do not flood Redis.
-            await asyncio.sleep(min(max(wait, poll), 1.0))
+            await pause(min(max(wait, poll), 1.0))
             poll = min(poll * 2, 0.1)
         if self.metrics:
             self.metrics.budget_requests.labels(platform).inc()

@@ -19,7 +19,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.pipeline.messages import Delivery, MessageError, new_id
-from bot.pipeline.resilience import retrying
+from bot.pipeline.resilience import Stopped, retrying
 from bot.pipeline.store import ADAPTER_GROUP, Store
 
 __all__ = ["DeliveryConsumer", "DeliveryHandler"]
@@ -61,24 +61,33 @@ class DeliveryConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set: first this consumer's own pending entries (a restart
-        with the same consumer name), then others' stalled ones, then new entries."""
-        await retrying(lambda: self.store.ensure_group(self.stream, ADAPTER_GROUP), what="group")
+        with the same consumer name), then others' stalled ones, then new entries. Redis being
+        unreachable once ``stop`` is set ends the loop too (what is pending stays pending)."""
+        try:
+            await self._run(stop)
+        except Stopped:
+            log.info("delivery stopped with redis unavailable", extra={"adapter": self.adapter})
+
+    async def _run(self, stop: asyncio.Event) -> None:
+        await retrying(lambda: self.store.ensure_group(self.stream, ADAPTER_GROUP), what="group",
+                       stop=stop)  # fmt: skip
         backlog = True
         next_claim = 0.0
         loop = asyncio.get_running_loop()
         self.ready.set()
         while not stop.is_set():
             if backlog:
-                entries = await retrying(lambda: self._read("0", None), what="deliver-read")
+                entries = await retrying(lambda: self._read("0", None), what="deliver-read",
+                                         stop=stop)  # fmt: skip
                 backlog = bool(entries)
             else:
                 entries = []
                 if loop.time() >= next_claim:
                     next_claim = loop.time() + self.claim_idle_ms / 4000
-                    entries = await retrying(self._autoclaim, what="deliver-claim")
+                    entries = await retrying(self._autoclaim, what="deliver-claim", stop=stop)
                 if not entries:
                     entries = await retrying(lambda: self._read(">", self.block_ms),
-                                             what="deliver-read")  # fmt: skip
+                                             what="deliver-read", stop=stop)  # fmt: skip
             for msg_id, fields in entries:
                 await self._deliver(msg_id, fields)
 

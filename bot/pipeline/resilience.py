@@ -1,5 +1,6 @@
 """Riding out Redis restarts and outages: connect without redis-py's own retries, and repeat an
-idempotent operation with capped exponential backoff until Redis answers again.
+idempotent operation with capped exponential backoff until Redis answers again, or until the
+process is stopping (then ``Stopped`` is raised instead of waiting for a Redis that may be gone).
 
 The pool blocks: a caller finding every connection in use waits for one to come back (up to
 ``pool_timeout``, then ``MaxConnectionsError``, retried quietly), so a busy process is never
@@ -8,6 +9,7 @@ mistaken for a Redis outage."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import random
 import time
@@ -21,13 +23,52 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-__all__ = ["TRANSIENT", "connect", "retrying"]
+__all__ = ["TRANSIENT", "Stopped", "connect", "pause", "retrying", "stop_retries_on"]
 
 T = TypeVar("T")
 log = logging.getLogger("followaudit.redis")
 
 #: Errors after which the same call can succeed once Redis is back (LOADING is a ConnectionError).
 TRANSIENT: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+
+#: The process's stop event, seen by every retry loop in the task that set it and its children.
+_process_stop: contextvars.ContextVar[asyncio.Event | None] = contextvars.ContextVar(
+    "followaudit_process_stop", default=None
+)
+
+
+class Stopped(Exception):
+    """The process (or the loop that asked) is stopping: an operation was not retried, a backoff
+    not waited out. The work it was part of is left for a takeover."""
+
+
+def stop_retries_on(stop: asyncio.Event) -> None:
+    """From now on, in this task and the tasks it starts, retry loops and backoffs give up
+    (``Stopped``) once ``stop`` is set."""
+    _process_stop.set(stop)
+
+
+def _stop_events(stop: asyncio.Event | None) -> list[asyncio.Event]:
+    return [e for e in (stop, _process_stop.get()) if e is not None]
+
+
+async def pause(seconds: float, stop: asyncio.Event | None = None) -> None:
+    """Wait ``seconds`` (a backoff), but raise ``Stopped`` as soon as ``stop`` or the process's
+    stop event is set."""
+    events = _stop_events(stop)
+    if any(e.is_set() for e in events):
+        raise Stopped
+    if not events:
+        await asyncio.sleep(seconds)
+        return
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        done, _ = await asyncio.wait(waiters, timeout=seconds)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    if done:
+        raise Stopped
 
 
 class _WaitingPool(aioredis.BlockingConnectionPool):
@@ -70,8 +111,10 @@ async def retrying(
     give_up_after: float | None = None,
     base: float = 0.02,
     cap: float = 2.0,
+    stop: asyncio.Event | None = None,
 ) -> T:
-    """Run ``op`` until it succeeds, backing off while Redis is unreachable.
+    """Run ``op`` until it succeeds, backing off while Redis is unreachable; once ``stop`` or the
+    process's stop event is set, a failure raises ``Stopped`` instead of being retried.
 
     ``op`` must be safe to repeat (our scripts are idempotent by request or job id).
     """
@@ -99,5 +142,8 @@ async def retrying(
                     "redis unavailable, retrying",
                     extra={"what": what, "error": type(exc).__name__, "failures": failures},
                 )
-            await asyncio.sleep(delay * (0.5 + random.random()))
+            try:
+                await pause(delay * (0.5 + random.random()), stop)
+            except Stopped:
+                raise Stopped(f"{what}: redis unavailable while stopping") from exc
             delay = min(cap, delay * 2)

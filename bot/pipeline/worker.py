@@ -30,7 +30,7 @@ from bot.pipeline.messages import (
     new_id,
 )
 from bot.pipeline.metrics import Metrics
-from bot.pipeline.resilience import retrying
+from bot.pipeline.resilience import Stopped, pause, retrying
 from bot.pipeline.runner import (
     AUDIT_DEADLINE,
     AuditRunner,
@@ -127,6 +127,7 @@ class Worker:
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
         name: str | None = None,
+        started: asyncio.Event | None = None,
     ) -> None:
         self.settings = settings
         self.store = Store(redis, settings.redis.prefix)
@@ -144,54 +145,68 @@ class Worker:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._lost: set[str] = set()
         self._slot_freed = asyncio.Event()
-        self.started = asyncio.Event()
+        #: Set once the worker reads the queue.
+        self.started = started or asyncio.Event()
+        self._stop = asyncio.Event()
         self.audits_started = 0
 
     # -- main loop --------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event | None = None, *, burst: bool = False) -> None:
         """Work until ``stop`` is set (then finish or hand back running audits). With ``burst``,
         return as soon as nothing is queued, pending or running."""
-        stop = stop or asyncio.Event()
-        await retrying(lambda: self.store.ensure_group(self.store.stream, WORKER_GROUP),
-                       what="group")  # fmt: skip
+        self._stop = stop = stop or asyncio.Event()
+        try:
+            await retrying(lambda: self.store.ensure_group(self.store.stream, WORKER_GROUP),
+                           what="group", stop=stop)  # fmt: skip
+        except Stopped:
+            log.info("worker stopped before redis answered", extra={"worker": self.name})
+            return
         beat = asyncio.create_task(self._heartbeat_loop(), name=f"heartbeat-{self.name}")
         self.started.set()
         log.info("worker started", extra={"worker": self.name, "concurrency": self.concurrency})
-        next_claim = 0.0
-        next_cleanup = time.monotonic() + CLEANUP_INTERVAL_SECONDS
         try:
-            while not stop.is_set():
-                free = self.concurrency - len(self._tasks)
-                if free <= 0:
-                    self._slot_freed.clear()
-                    await _wait_any(self._slot_freed, stop)
-                    continue
-                entries: list[tuple[str, dict[bytes, bytes]]] = []
-                loop_now = time.monotonic()
-                if loop_now >= next_claim:
-                    next_claim = loop_now + self.claim_interval
-                    entries = await retrying(lambda n=free: self._autoclaim(n), what="autoclaim")  # type: ignore[misc]
-                    if loop_now >= next_cleanup:
-                        next_cleanup = loop_now + CLEANUP_INTERVAL_SECONDS
-                        await retrying(self._forget_dead_consumers, what="cleanup")
-                    taken = [e for e in entries if e[0] not in self._tasks]
-                    if taken:
-                        self.metrics.takeovers.inc(len(taken))
-                        log.info("took over stalled audits", extra={"count": len(taken)})
-                if not entries:
-                    entries = await retrying(
-                        lambda n=free: self._read(n, self.block_ms),
-                        what="read",  # type: ignore[misc]
-                    )
-                for msg_id, fields in entries:
-                    self._spawn(msg_id, fields)
-                if burst and not entries and not self._tasks and not await self._pending():
-                    break
+            await self._loop(stop, burst)
+        except Stopped:
+            log.info("redis unavailable while stopping", extra={"worker": self.name})
         finally:
             await self._shutdown()
             beat.cancel()
             await asyncio.wait([beat], timeout=5)
             log.info("worker stopped", extra={"worker": self.name})
+
+    async def _loop(self, stop: asyncio.Event, burst: bool) -> None:
+        """Read and claim entries, start their audits, until ``stop`` (or, in burst, idle)."""
+        next_claim = 0.0
+        next_cleanup = time.monotonic() + CLEANUP_INTERVAL_SECONDS
+        while not stop.is_set():
+            free = self.concurrency - len(self._tasks)
+            if free <= 0:
+                self._slot_freed.clear()
+                await _wait_any(self._slot_freed, stop)
+                continue
+            entries: list[tuple[str, dict[bytes, bytes]]] = []
+            loop_now = time.monotonic()
+            if loop_now >= next_claim:
+                next_claim = loop_now + self.claim_interval
+                entries = await retrying(lambda n=free: self._autoclaim(n), what="autoclaim",  # type: ignore[misc]
+                                         stop=stop)  # fmt: skip
+                if loop_now >= next_cleanup:
+                    next_cleanup = loop_now + CLEANUP_INTERVAL_SECONDS
+                    await retrying(self._forget_dead_consumers, what="cleanup", stop=stop)
+                taken = [e for e in entries if e[0] not in self._tasks]
+                if taken:
+                    self.metrics.takeovers.inc(len(taken))
+                    log.info("took over stalled audits", extra={"count": len(taken)})
+            if not entries:
+                entries = await retrying(
+                    lambda n=free: self._read(n, self.block_ms),
+                    what="read",  # type: ignore[misc]
+                    stop=stop,
+                )
+            for msg_id, fields in entries:
+                self._spawn(msg_id, fields)
+            if burst and not entries and not self._tasks and not await self._pending():
+                break
 
     async def _read(self, count: int, block: int | None) -> list[tuple[str, dict[bytes, bytes]]]:
         streams = {self.store.stream: ">"}
@@ -250,6 +265,8 @@ class Worker:
                 lost = await retrying(lambda ids=ids: self.store.heartbeat(self.name, ids),  # type: ignore[misc]
                                       what="heartbeat")  # fmt: skip
                 self.metrics.queue_depth.set(await retrying(self.store.queued, what="queued"))
+            except Stopped:
+                return
             except Exception:
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
@@ -279,6 +296,8 @@ class Worker:
                 await self._audit(msg_id, fields, job)
             except asyncio.CancelledError:
                 raise
+            except Stopped:
+                await self._hand_back(msg_id)
             except Exception:
                 log.exception("audit handling failed; left for takeover")
 
@@ -385,7 +404,7 @@ class Worker:
                 delay = max(backoff, exc.retry_after or 0)
                 if attempt == ws.retries or time.monotonic() + delay >= deadline:
                     return AuditOutcome.failure("unavailable", exc.message, exc.retry_after)
-                await asyncio.sleep(delay)
+                await pause(delay, self._stop)
         raise AssertionError("unreachable")
 
     # -- shutdown ---------------------------------------------------------------------------
@@ -401,16 +420,20 @@ class Worker:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         for msg_id in ids:
-            try:
-                await retrying(
-                    lambda m=msg_id: self.store.release(self.name, m, self.stall_ms * 10),  # type: ignore[misc]
-                    what="release",
-                    give_up_after=5,
-                )
-                log.info("audit handed back to the queue", extra={"msg_id": msg_id})
-            except Exception:
-                log.warning("could not hand back; it will be taken over when stalled",
-                            extra={"msg_id": msg_id})  # fmt: skip
+            await self._hand_back(msg_id)
+
+    async def _hand_back(self, msg_id: str) -> None:
+        """Release a running entry so the next XAUTOCLAIM (any worker) takes it at once."""
+        try:
+            await retrying(
+                lambda: self.store.release(self.name, msg_id, self.stall_ms * 10),
+                what="release",
+                give_up_after=5,
+            )
+            log.info("audit handed back to the queue", extra={"msg_id": msg_id})
+        except Exception:
+            log.warning("could not hand back; it will be taken over when stalled",
+                        extra={"msg_id": msg_id})  # fmt: skip
 
 
 async def _wait_any(*events: asyncio.Event) -> None:

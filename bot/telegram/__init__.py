@@ -18,10 +18,16 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 
-async def serve(settings: Settings, redis: aioredis.Redis, stop: asyncio.Event) -> None:
+async def serve(
+    settings: Settings,
+    redis: aioredis.Redis,
+    stop: asyncio.Event,
+    *,
+    ready: asyncio.Event | None = None,
+) -> None:
     from bot.telegram.app import serve as _serve
 
-    await _serve(settings, redis, stop)
+    await _serve(settings, redis, stop, ready=ready)
 
 
 def __getattr__(name: str) -> Any:

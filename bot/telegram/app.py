@@ -130,10 +130,14 @@ async def run_adapter(
         consumer = delivery_consumer(settings, redis, adapter)
         deliveries = asyncio.create_task(consumer.run(consumer_stop), name="telegram-deliveries")
         log.info("telegram bot @%s running (%s)", adapter.username, tg.mode)
-        if ready is not None:
-            await consumer.ready.wait()
-            ready.set()
         try:
+            if ready is not None:
+                consumer_ready = asyncio.create_task(consumer.ready.wait())
+                first = asyncio.FIRST_COMPLETED
+                await asyncio.wait({consumer_ready, deliveries}, return_when=first)
+                consumer_ready.cancel()
+                if consumer.ready.is_set():
+                    ready.set()
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait({stopped, deliveries}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
@@ -181,6 +185,12 @@ def quiet_token_logs(settings: Settings) -> None:
             handler.addFilter(_RedactToken(token.get_secret_value()))
 
 
-async def serve(settings: Settings, redis: aioredis.Redis, stop: asyncio.Event) -> None:
-    """``followaudit run``'s entry for this adapter."""
-    await run_adapter(settings, redis, stop)
+async def serve(
+    settings: Settings,
+    redis: aioredis.Redis,
+    stop: asyncio.Event,
+    *,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """``followaudit run``'s entry for this adapter; ``ready`` is set once the bot is up."""
+    await run_adapter(settings, redis, stop, ready=ready)

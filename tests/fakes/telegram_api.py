@@ -364,8 +364,11 @@ class FakeTelegram:
         bot_id: int = 777000111,
         bot_username: str = "followaudit_test_bot",
         flood: FloodLimits | None = None,
+        port: int = 0,
     ) -> None:
+        """``port`` 0: a free one; set: that one (a test can point a bot there first)."""
         self.token = token
+        self.port = port
         self.flood = flood
         self.flood_refusals = 0
         self._sends: dict[int | None, collections.deque[float]] = {}
@@ -416,7 +419,7 @@ class FakeTelegram:
         app.router.add_get("/file/bot{token}/{file_path:.+}", self._handle_file)
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.base_url = f"http://{host}:{port}"
