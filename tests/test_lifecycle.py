@@ -149,7 +149,7 @@ async def test_second_sigint_stops_at_once_during_a_graceful_stop(spawn: object)
         await proc.wait_log("worker started")
         redis = connect(f"unix://{data_dir}/redis.sock?db=0")
         try:
-            settings = Settings(_env_file=None, redis_url="unused")  # type: ignore[call-arg]
+            settings = Settings(_env_file=None, redis_url="redis://127.0.0.1:1/0")  # type: ignore[call-arg]
             platform.hold("slow.test", 100)
             await AuditService.from_settings(redis, settings).submit(request("slow.test"))
             await platform.wait_request("slow.test", 100)
