@@ -1,7 +1,8 @@
-"""Stopping the real processes: SIGINT or SIGTERM to the whole process group (a terminal's
+"""Process lifetimes. Stopping: SIGINT or SIGTERM to the whole process group (a terminal's
 Ctrl-C, a service manager's stop) ends ``worker``, ``chat`` and ``run`` in seconds, with the
 embedded Redis reaped (no orphan, its temporary socket directory removed) and with an
-unreachable Redis alike; a second signal ends a graceful stop at once."""
+unreachable Redis alike; a second signal ends a graceful stop at once. Starting: a chat adapter
+that cannot start is retried while the rest of ``followaudit run`` works."""
 
 from __future__ import annotations
 
@@ -13,15 +14,25 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.pipeline.resilience import connect
 from bot.pipeline.service import AuditService
+from bot.redis_server import RedisServer, free_port
 from bot.runtime import EXIT_INTERRUPTED
 from bot.settings import Settings
-from tests.helpers import REPO_ROOT, wait_until
+from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.telegram_api import FakeTelegram
+from tests.helpers import REPO_ROOT, spawn_followaudit_run, wait_until
 from tests.pipeline_fakes import FakePlatform, request
+from tests.test_discord_bot import SUBJECT, populate
+
+TELEGRAM_TOKEN = "424242:SECRET-telegram"
+DISCORD_TOKEN = "MTIz.SECRET-discord.token"
 
 #: The brief's bound on a stop, with the whole group signalled.
 STOP_WITHIN = 5.0
@@ -165,3 +176,80 @@ async def test_second_sigint_stops_at_once_during_a_graceful_stop(spawn: object)
     finally:
         await platform.close()
         shutil.rmtree(data_dir)
+
+
+async def _healthz(port: int) -> tuple[int, dict[str, object]]:
+    async with aiohttp.ClientSession() as http:
+        try:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                return r.status, await r.json()
+        except aiohttp.ClientConnectionError:
+            return 0, {}
+
+
+async def test_run_keeps_working_while_an_adapter_fails_to_start(
+    redis_server: RedisServer, redis: Any
+) -> None:
+    """Telegram's Bot API is unreachable at first and Discord refuses the command sync once:
+    both are retried and shown in /healthz, the worker answers a Discord audit meanwhile, and
+    Telegram is served once its API comes up."""
+    tg_port, ops_port = free_port(), free_port()
+    async with FakeDiscord(token=DISCORD_TOKEN) as discord, FakeBluesky() as bsky:
+        populate(bsky)
+        guild = discord.add_guild("Team")
+        discord.fail_next("/commands", status=403, code=50001, message="Missing Access")
+        proc = await spawn_followaudit_run({
+            "FOLLOWAUDIT_REDIS_URL": redis_server.url,
+            "FOLLOWAUDIT_BLUESKY__BASE_URL": bsky.base_url,
+            "FOLLOWAUDIT_TELEGRAM__TOKEN": TELEGRAM_TOKEN,
+            "FOLLOWAUDIT_TELEGRAM__BASE_URL": f"http://127.0.0.1:{tg_port}",
+            "FOLLOWAUDIT_TELEGRAM__POLL_TIMEOUT_SECONDS": "1",
+            "FOLLOWAUDIT_DISCORD__TOKEN": DISCORD_TOKEN,
+            "FOLLOWAUDIT_DISCORD__API_BASE": discord.api_base,
+            "FOLLOWAUDIT_DISCORD__GATEWAY_URL": discord.gateway_url,
+            "FOLLOWAUDIT_DISCORD__GUILD_READY_TIMEOUT": "0.1",
+            "FOLLOWAUDIT_WORKER__SHUTDOWN_GRACE_SECONDS": "1",
+            "FOLLOWAUDIT_WORKER__METRICS_PORT": str(ops_port),
+            "PTB_TIMEDELTA": "1",
+        })  # fmt: skip
+        try:
+            health: dict[str, Any] = {}
+
+            async def telegram_failed_and_discord_up() -> bool:
+                nonlocal health
+                status, health = await _healthz(ops_port)
+                parts = health.get("parts", {})
+                return bool(
+                    status == 503 and parts.get("telegram", {}).get("failures", 0) >= 1
+                    and parts.get("discord", {}).get("state") == "running"
+                    and parts.get("worker", {}).get("state") == "running"
+                )  # fmt: skip
+
+            await wait_until(telegram_failed_and_discord_up, within=30, what="degraded health")
+            assert health["parts"]["discord"]["failures"] == 1  # the refused sync, retried
+            assert health["ok"] is False and health["parts"]["telegram"]["state"] != "running"
+            async with FakeTelegram(token=TELEGRAM_TOKEN, port=tg_port) as tg:
+                await discord.wait_ready(30)
+                call = await discord.command(
+                    "audit", {"handle": SUBJECT}, user=discord.user(4242, "kim"), guild=guild
+                )
+                final = await discord.next_reply(call, deadline=30)
+                while not final.embeds:
+                    final = await discord.next_reply(call, deadline=30)
+                assert final.embeds[0]["title"].startswith("Grade ")
+                await tg.wait_for(lambda: bool(tg.calls_to("getUpdates")), 30)
+
+                async def healthy() -> bool:
+                    return (await _healthz(ops_port))[0] == 200
+
+                await wait_until(healthy, within=10, what="healthy")
+                proc.send_signal(signal.SIGTERM)
+                out, err = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                await proc.communicate()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    logs = (out + err).decode()
+    assert "telegram failed (NetworkError" in logs and "discord failed (Forbidden" in logs
+    assert "SECRET" not in logs
