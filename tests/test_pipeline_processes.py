@@ -138,6 +138,14 @@ async def test_platform_concurrency_budget_holds_across_two_worker_processes(
                    '{"requests": 100000, "window_seconds": 60, "concurrency": 2}}')  # fmt: skip
         await procs.start("worker", env=env)
         await procs.start("worker", env=env)
+
+        async def both_reading() -> bool:  # so that neither takes every audit before the other
+            try:
+                return len(await redis.xinfo_consumers("fa:audits", "workers")) == 2
+            except Exception:  # the group does not exist until a worker makes it
+                return False
+
+        await wait_until(both_reading, within=30, what="both workers reading the queue")
         service = AuditService.from_settings(redis, make_settings(
             limits={"user_requests": 100, "user_in_flight": 100}))  # fmt: skip
         collector, stop = Collector(), asyncio.Event()
