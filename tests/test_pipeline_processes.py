@@ -66,6 +66,14 @@ class Procs:
             await proc.communicate()
 
 
+async def _logged(proc: asyncio.subprocess.Process, text: str, within: float) -> None:
+    """Read ``proc``'s stderr until a line holds ``text``; fail after ``within`` seconds."""
+    assert proc.stderr is not None
+    async with asyncio.timeout(within):
+        while text not in (await proc.stderr.readline()).decode(errors="replace"):
+            assert proc.returncode is None, f"exited {proc.returncode} before logging {text!r}"
+
+
 @pytest.fixture
 async def procs() -> AsyncIterator[Procs]:
     p = Procs()
@@ -136,16 +144,9 @@ async def test_platform_concurrency_budget_holds_across_two_worker_processes(
     try:
         env = _env(redis_url, platform.url, FOLLOWAUDIT_LIMITS__PLATFORMS='{"bluesky": '
                    '{"requests": 100000, "window_seconds": 60, "concurrency": 2}}')  # fmt: skip
-        await procs.start("worker", env=env)
-        await procs.start("worker", env=env)
-
-        async def both_reading() -> bool:  # so that neither takes every audit before the other
-            try:
-                return len(await redis.xinfo_consumers("fa:audits", "workers")) == 2
-            except Exception:  # the group does not exist until a worker makes it
-                return False
-
-        await wait_until(both_reading, within=30, what="both workers reading the queue")
+        started = [await procs.start("worker", env=env) for _ in range(2)]
+        for proc in started:  # both running before the audits come, so that both take some
+            await _logged(proc, "worker started", within=30)
         service = AuditService.from_settings(redis, make_settings(
             limits={"user_requests": 100, "user_in_flight": 100}))  # fmt: skip
         collector, stop = Collector(), asyncio.Event()
