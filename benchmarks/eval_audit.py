@@ -1,6 +1,6 @@
 """Evaluate the audit on audiences built from labelled data, and print the figures.
 
-    .venv/bin/python -m benchmarks.eval_audit [--reps 20] [--quick]
+    .venv/bin/python -m benchmarks.eval_audit [--reps 20] [--quick] [--view all] [--only NAME,...]
 
 Audiences of 1,000 followers with a known true fake share (0-70%) are drawn from the labelled
 collections in ``<repo>/../shared/datasets/accounts`` (or ``$FOLLOWAUDIT_DATASETS``):
@@ -21,6 +21,15 @@ share). Then bursts: a run of
 with no injected run (any reported burst is a false one). Fakes are drawn with replacement when a
 collection has too few (InstaFake's 200).
 
+Every view (``--view all``, the default) is evaluated with the same trained models: ``full``
+(records as collected), ``bluesky`` and ``counts``. Trained models are kept in ``--cache``
+(``.cache/eval``), keyed by their training accounts and the scoring code, so a second run
+re-audits in seconds; ``--train-only`` fills the cache. An audience is *confidently wrong* when
+its interval misses the truth by more than 5 points or its firm grade is two or more letters
+from the truth's grade; ``firm`` is the share of audiences given one letter. The labelled
+followers of ``instagram-followers-2019`` (real Instagram accounts, about 10% fake) are also
+audited whole, as one real audience (the data carries no influencer column to split them by).
+
 With ``--view bluesky`` (or ``counts``) the test accounts are first turned into the records that
 platform returns (``scoring.views.as_seen_on``: no likes, lists, ...), and the estimator reads
 the validation of the view it picks for them, as an audit does (``--read-as full``: against
@@ -30,6 +39,7 @@ full-record validation instead, as before views existed).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -43,7 +53,8 @@ import numpy as np
 from benchmarks._data import datasets_dir, missing
 from scoring.account import Account
 from scoring.audit.bursts import created_days
-from scoring.audit.quantify import METHOD_UNFAMILIAR, ShareEstimator, choose_view
+from scoring.audit.grade import GRADES, GradeBands, grade_call
+from scoring.audit.quantify import METHOD_UNFAMILIAR, ShareEstimate, ShareEstimator, choose_view
 from scoring.audit.report import detect_bursts
 from scoring.views import FULL, VIEWS, as_seen_on
 
@@ -51,6 +62,47 @@ SHARES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
 #: An interval that misses the true share by more than this is confidently wrong.
 MISS = 0.05
 N = 1000
+#: The collection of real followers, audited whole as a real audience.
+REAL = "instagram-followers-2019"
+#: The scoring code a trained model depends on: a change to any of it retrains.
+_MODEL_CODE = ("account", "boosting", "features", "forest", "histogram", "model", "train", "views")
+_BANDS = GradeBands()
+
+
+def _cache_key(spec: str, accounts: Sequence[Account]) -> str:
+    digest = hashlib.sha256(spec.encode())
+    for name in _MODEL_CODE:
+        path = Path(__file__).resolve().parents[1] / "scoring" / f"{name}.py"
+        digest.update(path.read_bytes())
+    for a in accounts:
+        digest.update(f"{a.source}/{a.id}/{a.label}\n".encode())
+    return digest.hexdigest()[:24]
+
+
+def fit_cached(
+    fit: Callable[[Sequence[Account]], Any], spec: str, accounts: Sequence[Account], cache: Path
+) -> Any:
+    """``fit(accounts)``, or the model a previous run trained on the same accounts and code."""
+    from scoring.model import model_from_json
+
+    path = cache / f"{_cache_key(spec, accounts)}.json"
+    if path.exists():
+        return model_from_json(path.read_text(encoding="utf-8"))
+    model = fit(accounts)
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_text(model.to_json(), encoding="utf-8")
+    return model
+
+
+def judge(est: ShareEstimate, truth: float, n: int) -> tuple[bool, bool, bool]:
+    """(interval misses by more than 5 points, firm grade given, firm grade 2+ letters off)."""
+    assert est.low is not None and est.high is not None
+    missed = truth < est.low - MISS or truth > est.high + MISS
+    call = grade_call(est, n, _BANDS)
+    off = call.grade is not None and (
+        abs(GRADES.index(call.grade) - GRADES.index(_BANDS.grade(truth))) >= 2
+    )
+    return missed, call.grade is not None, off
 
 
 def load_collections(root: Path) -> dict[str, list[Account]]:
@@ -115,6 +167,7 @@ def draw(values: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
 
 def quantify(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -> dict[str, Any]:
     err, naive, avg, covered, widths, unfamiliar, missed = [], [], [], [], [], [], []
+    firm, wrong = [], []
     estimator = ShareEstimator(validation, pool.view)
     for share in SHARES:
         k = round(share * N)
@@ -129,7 +182,10 @@ def quantify(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -
             naive.append(abs(float(np.mean(p > 0.5)) - truth))
             avg.append(abs(float(np.mean(p)) - truth))
             covered.append(est.low <= truth <= est.high)
-            missed.append(truth < est.low - MISS or truth > est.high + MISS)
+            miss, graded, off = judge(est, truth, N)
+            missed.append(miss)
+            firm.append(graded)
+            wrong.append(miss or off)
             widths.append(est.high - est.low)
             unfamiliar.append(est.method == METHOD_UNFAMILIAR)
     return {
@@ -140,7 +196,9 @@ def quantify(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -
         "max_err_pp": 100 * float(np.max(err)),
         "coverage": float(np.mean(covered)),
         "missed_5pp": int(np.sum(missed)),
-        "mean_width_pp": 100 * float(np.mean(widths)),
+        "conf_wrong": int(np.sum(wrong)),
+        "firm": float(np.mean(firm)),
+        "median_width_pp": 100 * float(np.median(widths)),
         "unfamiliar": float(np.mean(unfamiliar)),
         "count_over_half_mae_pp": 100 * float(np.mean(naive)),
         "average_mae_pp": 100 * float(np.mean(avg)),
@@ -206,40 +264,79 @@ def _print_table(title: str, rows: list[dict[str, Any]]) -> None:
 
 def _overall(rows: list[dict[str, Any]]) -> str:
     return (
-        "  overall: MAE {mae_pp:.2f} pp, coverage {coverage:.3f}, "
-        "{missed_5pp} of {audiences} intervals miss the truth by more than 5 pp"
+        "  overall: MAE {mae_pp:.2f} pp, coverage {coverage:.3f}, median width "
+        "{median_width_pp:.1f} pp, firm grades {firm:.2f}; confidently wrong {conf_wrong} of "
+        "{audiences} ({conf_wrong_share:.1%}), of which {missed_5pp} intervals miss by > 5 pp"
     ).format(**_summary(rows))
 
 
 def _summary(rows: list[dict[str, Any]]) -> dict[str, float]:
     n = sum(r["audiences"] for r in rows)
+
+    def mean(key: str) -> float:
+        return sum(r[key] * r["audiences"] for r in rows) / n
+
+    wrong = sum(r["conf_wrong"] for r in rows)
     return {
-        "mae_pp": sum(r["mae_pp"] * r["audiences"] for r in rows) / n,
-        "coverage": sum(r["coverage"] * r["audiences"] for r in rows) / n,
+        "mae_pp": mean("mae_pp"),
+        "coverage": mean("coverage"),
+        "median_width_pp": mean("median_width_pp"),
+        "firm": mean("firm"),
         "missed_5pp": sum(r["missed_5pp"] for r in rows),
+        "conf_wrong": wrong,
+        "conf_wrong_share": wrong / n,
         "audiences": n,
     }
 
 
+def real_audience(name: str, model: Any, accounts: Sequence[Account], view: str) -> dict[str, Any]:
+    """Audit a collection of real followers whole, at its own fake share."""
+    pool = make_pool(name, model, accounts, view)
+    p = np.concatenate((pool.p_pos, pool.p_neg))
+    truth = len(pool.p_pos) / len(p)
+    est = ShareEstimator(model.validation, pool.view).estimate(p)
+    assert est.estimate is not None and est.low is not None and est.high is not None
+    call = grade_call(est, len(p), _BANDS)
+    miss, _, off = judge(est, truth, len(p))
+    return {
+        "audience": name,
+        "view": view,
+        "followers": len(p),
+        "truth_pp": round(100 * truth, 1),
+        "estimate_pp": round(100 * est.estimate, 1),
+        "interval_pp": f"{100 * est.low:.0f}-{100 * est.high:.0f}",
+        "grade": call.label.removeprefix("Grade "),
+        "conf_wrong": miss or off,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    views = [FULL.name, *(v.name for v in VIEWS)]
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=20, help="audiences per share and collection")
     parser.add_argument("--quick", action="store_true", help="in-domain only, 5 repetitions")
     parser.add_argument(
         "--in-domain-only", action="store_true", help="skip leave-one-collection-out (8x faster)"
     )
+    parser.add_argument(
+        "--only", metavar="NAMES", help="leave out only these collections (comma-separated)"
+    )
     parser.add_argument("--fit", default="scoring.train:fit", help="module:function to train")
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--json", metavar="PATH", help="also write the figures here")
     parser.add_argument(
+        "--cache", default=".cache/eval", metavar="DIR", help="trained models kept here"
+    )
+    parser.add_argument("--train-only", action="store_true", help="train (fill the cache), no eval")
+    parser.add_argument(
         "--view",
-        default=FULL.name,
-        choices=[FULL.name, *(v.name for v in VIEWS)],
-        help="audit the accounts as this platform returns them (default: as collected)",
+        default="all",
+        choices=["all", *views],
+        help="audit the accounts as this platform returns them (default: every view)",
     )
     parser.add_argument(
         "--read-as",
-        choices=[FULL.name, *(v.name for v in VIEWS)],
+        choices=views,
         help="read every audience against this view's validation, not the one the audit picks",
     )
     args = parser.parse_args(argv)
@@ -250,44 +347,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = datasets_dir()
     reps = 5 if args.quick else args.reps
     fit = _fit_function(args.fit)
-    rng = np.random.default_rng(args.seed)
+    cache = Path(args.cache)
     collections = load_collections(root)
-    figures: dict[str, Any] = {}
+    chosen = views if args.view == "all" else [args.view]
+    only = set(args.only.split(",")) if args.only else None
+    folds: list[tuple[str, Any, dict[str, list[Account]]]] = []
 
-    halves = {name: split(rows, rng) for name, rows in collections.items()}
-    started = time.perf_counter()
-    model = fit([a for train, _ in halves.values() for a in train])
-    print(f"in-domain model trained in {time.perf_counter() - started:.1f} s")
-    pools = [
-        make_pool(name, model, test, args.view, args.read_as) for name, (_, test) in halves.items()
-    ]
-    rows = [quantify(pool, model.validation, reps, rng) for pool in pools]
-    _print_table("Fake share, in domain (fit on half of every collection)", rows)
-    figures["in_domain"] = {"rows": rows, **_summary(rows)}
-    print(_overall(rows))
-    burst_rows = [bursts(pool, model.validation, reps, rng) for pool in pools]
-    _print_table("Bursts, in domain", burst_rows)
-    figures["bursts_in_domain"] = burst_rows
+    def train(label: str, accounts: Sequence[Account]) -> Any:
+        started = time.perf_counter()
+        model = fit_cached(fit, args.fit, accounts, cache)
+        print(f"{label}: model ready in {time.perf_counter() - started:.1f} s", flush=True)
+        return model
 
+    split_rng = np.random.default_rng(args.seed)
+    halves = {name: split(rows, split_rng) for name, rows in collections.items()}
+    if only is None:
+        model = train("in domain", [a for tr, _ in halves.values() for a in tr])
+        folds.append(("in_domain", model, {name: test for name, (_, test) in halves.items()}))
     if not (args.quick or args.in_domain_only):
-        loco = []
-        loco_bursts = []
         for name, rows_c in collections.items():
-            started = time.perf_counter()
-            train = [a for other, r in collections.items() if other != name for a in r]
-            held = fit(train)
-            print(f"model without {name} trained in {time.perf_counter() - started:.1f} s")
-            if not held.validation.get("loco"):
-                # the shipped model carries a loco block; an evaluation without one is unfaithful
-                print(f"  warning: model without {name} has no loco validation", file=sys.stderr)
-            pool = make_pool(name, held, rows_c, args.view, args.read_as)
-            loco.append(quantify(pool, held.validation, reps, rng))
-            loco_bursts.append(bursts(pool, held.validation, reps, rng))
-        _print_table("Fake share, leave one collection out (collection never seen)", loco)
-        print(_overall(loco))
-        _print_table("Bursts, leave one collection out", loco_bursts)
-        figures["leave_one_out"] = {"rows": loco, **_summary(loco)}
-        figures["bursts_leave_one_out"] = loco_bursts
+            if only is not None and name not in only:
+                continue
+            rest = [a for other, r in collections.items() if other != name for a in r]
+            folds.append((f"without {name}", train(f"without {name}", rest), {name: rows_c}))
+    if args.train_only:
+        return 0
+
+    figures: dict[str, Any] = {}
+    real_rows = []
+    for view in chosen:
+        rng = np.random.default_rng(args.seed)
+        in_rows: list[dict[str, Any]] = []
+        loco_rows: list[dict[str, Any]] = []
+        burst_rows: list[dict[str, Any]] = []
+        for fold, model, tests in folds:
+            for name, accounts in tests.items():
+                pool = make_pool(name, model, accounts, view, args.read_as)
+                row = quantify(pool, model.validation, reps, rng)
+                (in_rows if fold == "in_domain" else loco_rows).append(row)
+                if fold == "in_domain":
+                    burst_rows.append(bursts(pool, model.validation, reps, rng))
+                if name == REAL:
+                    real_rows.append({"fold": fold, **real_audience(name, model, accounts, view)})
+        for title, rows in (("in domain", in_rows), ("leave one collection out", loco_rows)):
+            if rows:
+                _print_table(f"Fake share, {title}, view {view}", rows)
+                print(_overall(rows))
+                figures[f"{title.replace(' ', '_')}/{view}"] = {"rows": rows, **_summary(rows)}
+        if burst_rows:
+            _print_table(f"Bursts, in domain, view {view}", burst_rows)
+            figures[f"bursts_in_domain/{view}"] = burst_rows
+    if real_rows:
+        _print_table(f"Real audience: {REAL} audited whole", real_rows)
+        figures["real_audiences"] = real_rows
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2), encoding="utf-8")
     return 0

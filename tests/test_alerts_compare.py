@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from scoring.audit.compare import (
@@ -101,11 +103,37 @@ def test_share_drop_never_fires() -> None:
     assert not compare([prev], snap(at=HOUR, est=0.01, low=0.0, high=0.02)).fired
 
 
-def test_grade_drop_fires_and_rise_does_not() -> None:
-    assert compare([snap(grade="A")], snap(at=HOUR, grade="B")).kinds == ("grade",)
+def test_a_grade_drop_fires_only_on_firm_grades_with_intervals_apart() -> None:
+    before = snap(est=0.03, low=0.02, high=0.045, grade="A")
+    worse = snap(at=HOUR, est=0.08, low=0.06, high=0.10, grade="B")
+    assert compare([before], worse).kinds == ("grade",)
+    # the same letters, but the intervals overlap: sampling noise, not evidence
+    close = snap(at=HOUR, est=0.06, low=0.04, high=0.08, grade="B")
+    assert not compare([before], close).fired
     assert not compare([snap(grade="C")], snap(at=HOUR, grade="B")).fired
     assert not compare([snap(grade=None)], snap(at=HOUR, grade="F")).fired
     assert not compare([snap(grade="A")], snap(at=HOUR, grade=None)).fired
+
+
+def test_an_inconclusive_re_audit_never_alerts_and_says_so() -> None:
+    before = snap(est=0.02, low=0.01, high=0.03, grade="A")
+    dump = burst(range(300))
+    vague = Snapshot(
+        at=HOUR, share=Share(0.41, 0.0, 1.0), grade=None, followers_total=1300,
+        sample_size=1000, bursts=(dump,), grade_range=("A", "F"),
+    )  # fmt: skip
+    assert not compare([before], vague).fired
+    assert vague.grade_text == "grade A–F (inconclusive)" and not vague.conclusive
+    assert Snapshot.from_dict(vague.to_dict()) == vague
+    # the same burst in a firm re-audit is news
+    firm = dataclasses.replace(vague, share=Share(0.32, 0.3, 0.34), grade="D", grade_range=None)
+    assert compare([before], firm).kinds == ("share", "burst", "grade")
+
+
+def test_a_share_rise_needs_the_new_interval_above_the_old() -> None:
+    before = snap(est=0.05, low=0.02, high=0.08, grade="B")
+    overlapping = snap(at=HOUR, est=0.2, low=0.07, high=0.35, grade="C")
+    assert "share" not in compare([before], overlapping).kinds
 
 
 def test_new_burst_fires_once_and_names_its_accounts() -> None:

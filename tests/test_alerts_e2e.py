@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -159,10 +160,10 @@ async def test_dump_of_fakes_makes_exactly_one_alert_naming_the_burst(
         text = alert.text
         assert "Follower alert: bsky:target.bsky.social" in text
         assert "new burst of 300 suspicious followers" in text
-        assert "grade dropped from" in text
-        # a share rise is claimed only when the new estimate clears the baseline's upper bound;
-        # the dump's audit is unfamiliar (its interval spans 0-100%), so no rise is claimed
-        assert "estimated fake share rose" not in text
+        # the dump's 300 score beyond every validated fake, so the re-audit is firm: its whole
+        # interval lies above the baseline's, which is the evidence a rise and a drop need
+        assert "grade dropped from A to D" in text
+        assert re.search(r"estimated fake share rose from \d+% \(\d+–\d+%\) to 3\d% ", text)
         assert "Since the audit of" in text
         named = [h for h in fake_handles(bsky, dump) if "@" + h in text]
         assert len(named) >= 5
@@ -189,6 +190,29 @@ async def test_genuine_newcomers_make_no_alert(
         history = await rt.store.history((await rt.store.in_chat(channel))[0].id)
         assert len(history) == 2 and history[-1].new_followers == 300
     assert [r for r in dc.replies if r.kind == "channel"] == []
+
+
+async def test_an_inconclusive_re_audit_never_alerts_and_the_watchlist_says_so(
+    settings_for: Callable[..., Any], redis: Any, clock: Any, bsky: FakeBluesky, tg: FakeTelegram
+) -> None:
+    small = bsky.add_account("small.bsky.social", followersCount=0)
+    add_genuine(bsky, small, 10, random.Random(3))
+    async with runtime(settings_for(), redis, clock) as rt:
+        assert (await rt.service.watch(GROUP, ADMIN, "small.bsky.social")).ok
+        listed = (await rt.service.watchlist(GROUP)).text()
+        assert "(inconclusive)" in listed and "no alert rests on an inconclusive audit" in listed
+        add_dump(bsky, small, 15, tag="few")  # 25 followers: still too few for a grade
+        await due_now(rt, clock, GROUP)
+        report = await rt.runner.run_due()
+        assert (report.audited, report.alerts) == (1, 0)
+        (watch,) = await rt.store.in_chat(GROUP)
+        first, latest = await rt.store.history(watch.id)
+        # the share rose far above the baseline's interval, and still: too few for evidence
+        assert latest.grade is None and latest.grade_range is not None
+        assert first.share is not None and latest.share is not None
+        assert latest.share.low > first.share.high
+        assert "(inconclusive)" in (await rt.service.watchlist(GROUP)).text()
+    assert tg.sent_to(int(GROUP.chat_id)) == []
 
 
 async def test_discord_alert_goes_to_the_alerts_channel_without_pings(

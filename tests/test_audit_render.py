@@ -125,9 +125,10 @@ def test_empty_sample_renders_everywhere() -> None:
     assert report.grade is None and report.sample_size == 0
     for render in RENDERERS:
         out = render(report)
-        assert "No grade" in out and "no followers" in out.lower()
+        assert "Grade A–F (inconclusive)" in out and "no followers" in out.lower()
     data = json.loads(render_json(report))
     assert data["fake_share"]["estimate"] is None and data["bursts"] == []
+    assert data["grade"] is None and data["grade_range"] == ["A", "F"]
 
 
 def test_inactive_line_only_where_data_says() -> None:

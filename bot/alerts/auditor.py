@@ -64,12 +64,13 @@ class AuditResult:
     followers_total: int | None = None
     estimate: Callable[[np.ndarray], ShareEstimate] | None = None
     audit_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    grade_range: tuple[str, str] | None = None
 
     def snapshot(self, previous: Snapshot | None, at: float) -> Snapshot:
         return snapshot_of(
             self.followers, self.probabilities, share=self.share, grade=self.grade,
             bursts=self.bursts, followers_total=self.followers_total, previous=previous, at=at,
-            estimate=self.estimate, audit_id=self.audit_id,
+            estimate=self.estimate, audit_id=self.audit_id, grade_range=self.grade_range,
         )  # fmt: skip
 
     def chart_png(self, title: str | None = None) -> bytes | None:
@@ -108,6 +109,7 @@ def snapshot_of(
     at: float,
     estimate: Any = None,
     audit_id: str = "",
+    grade_range: tuple[str, str] | None = None,
 ) -> Snapshot:
     """The snapshot of an audit of ``followers`` (newest first) scored ``probabilities``.
 
@@ -136,6 +138,7 @@ def snapshot_of(
         new_followers=new,
         new_share=new_share,
         audit_id=audit_id,
+        grade_range=grade_range,
     )
 
 
@@ -176,6 +179,7 @@ class SourceAuditor:
             data, followers, [float(x) for x in scored.probabilities], report.fake_share,
             report.grade, report.bursts, report.sample.total,
             estimator_for(self.model.validation, report.fake_share.view).estimate,
+            grade_range=report.grade_range,
         )  # fmt: skip
 
     async def _fetch(self, platform: str, handle: str) -> FetchResult:

@@ -67,10 +67,9 @@ def _label(watch: Watch, esc: _Esc) -> str:
 
 
 def _now_line(snap: Snapshot) -> str:
-    grade = snap.grade or "none"
     if snap.share is None:
-        return f"Now: grade {grade}; no followers to audit."
-    return f"Now: grade {grade}; {snap.share.text()} of {audience(snap)} look fake."
+        return f"Now: {snap.grade_text}; no followers to audit."
+    return f"Now: {snap.grade_text}; {snap.share.text()} of {audience(snap)} look fake."
 
 
 def audience(snap: Snapshot) -> str:

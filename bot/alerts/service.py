@@ -85,7 +85,8 @@ def _hours(seconds: float) -> str:
 def _baseline_text(snap: Snapshot) -> str:
     if snap.share is None:
         return "no followers to audit yet"
-    return f"grade {snap.grade or 'none'}, fake share {snap.share.text()} in {audience(snap)}"
+    text = f"{snap.grade_text}, fake share {snap.share.text()} in {audience(snap)}"
+    return text if snap.conclusive else text + "; no alert rests on an inconclusive audit"
 
 
 class WatchService:

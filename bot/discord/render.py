@@ -14,6 +14,7 @@ from bot.chat.actions import subject_of
 from bot.discord_format import CONTENT_LIMIT, escape_markdown, fit_embed, masked_link, truncate
 from bot.handles import ACCEPTED_FORMS
 from bot.pipeline.messages import Progress, UserError
+from scoring.audit.grade import grade_label
 from scoring.audit.profiles import display_handle, profile_url
 
 __all__ = [
@@ -176,7 +177,7 @@ def report_embed(
     platform, handle, name = subject_of(report)
     label = handle_label(platform, handle) if handle else "this audience"
     grade = report.get("grade")
-    title = f"Grade {grade} · {label}" if grade else f"No grade · {label}"
+    title = f"{grade_label(grade, report.get('grade_range'))} · {label}"
     verdict = escape_markdown(str(report.get("verdict") or ""))
     description = verdict
     if isinstance(name, str) and name.strip():

@@ -25,6 +25,7 @@ from bot.telegram_format import (
     truncate_html,
 )
 from scoring.audit.escape import escape_html
+from scoring.audit.grade import grade_label
 from scoring.audit.profiles import display_handle, profile_url
 
 __all__ = [
@@ -143,8 +144,9 @@ def chart_caption(report: Mapping[str, Any]) -> str:
     found = report.get("fake_share")
     share: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     parts = [f"Fake-probability chart of <b>{who}</b>"]
-    if grade:
-        parts.append(f"Grade {escape(str(grade))}")
+    graded = grade_label(grade, report.get("grade_range"))
+    if graded != "No grade":
+        parts.append(escape(graded))
     estimate = share.get("estimate")
     if isinstance(estimate, int | float):
         low, high = share.get("low"), share.get("high")

@@ -5,7 +5,16 @@ when a chart is drawn.
 """
 
 from scoring.audit.bursts import Burst, BurstConfig, find_bursts
-from scoring.audit.grade import GradeBands, grade_for, share_text, verdict_for
+from scoring.audit.grade import (
+    GRADES,
+    GradeBands,
+    GradeCall,
+    grade_call,
+    grade_for,
+    grade_label,
+    share_text,
+    verdict_for,
+)
 from scoring.audit.inactive import InactiveShare, estimate_inactive
 from scoring.audit.profiles import display_handle, profile_url
 from scoring.audit.quantify import ShareEstimate, estimate_fake_share
@@ -27,11 +36,13 @@ from scoring.audit.report import (
 from scoring.audit.samples import SuspiciousAccount, count_reasons, pick_suspicious
 
 __all__ = [
+    "GRADES",
     "AuditConfig",
     "AuditReport",
     "Burst",
     "BurstConfig",
     "GradeBands",
+    "GradeCall",
     "InactiveShare",
     "SampleInfo",
     "ShareEstimate",
@@ -44,7 +55,9 @@ __all__ = [
     "estimate_fake_share",
     "estimate_inactive",
     "find_bursts",
+    "grade_call",
     "grade_for",
+    "grade_label",
     "pick_suspicious",
     "profile_url",
     "render_html",

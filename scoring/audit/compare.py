@@ -6,7 +6,9 @@ the same burst seen again is recognised whatever its position in the follow orde
 of the sampled followers are new since the previous audit, with their own fake share.
 
 ``compare`` returns the triggers that fire (share jump, new burst, growth jump, grade drop); all
-of them for one account in one re-audit make one alert.
+of them for one account in one re-audit make one alert. Alerts rest only on evidence: an
+inconclusive re-audit (no firm grade) never alerts, a share rise needs the new interval wholly
+above the previous one, and a grade drop needs two firm grades whose intervals do not overlap.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from scoring.audit.grade import GRADES
 
 __all__ = [
     "GRADES",
@@ -35,8 +39,6 @@ __all__ = [
 ]
 
 SNAPSHOT_VERSION: Final = 1
-#: Grades from best to worst.
-GRADES: Final = ("A", "B", "C", "D", "F")
 #: Newest followers remembered per audit, to tell which followers of the next audit are new.
 HEAD_SIZE: Final = 100
 #: Accounts named as evidence per burst (the rest are counted).
@@ -182,6 +184,23 @@ class Snapshot:
     new_followers: int | None = None
     new_share: Share | None = None
     audit_id: str = ""
+    #: Grades at the interval's ends (``None`` in snapshots stored before it was kept).
+    grade_range: tuple[str, str] | None = None
+
+    @property
+    def conclusive(self) -> bool:
+        """A firm grade: the audit's evidence supports one letter."""
+        return self.grade in GRADES
+
+    @property
+    def grade_text(self) -> str:
+        """``grade B``, ``grade B–F (inconclusive)`` or ``no grade``."""
+        if self.grade in GRADES:
+            return f"grade {self.grade}"
+        if self.grade_range is None:
+            return "no grade"
+        best, worst = self.grade_range
+        return f"grade {best if best == worst else f'{best}–{worst}'} (inconclusive)"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -196,6 +215,7 @@ class Snapshot:
             "new_followers": self.new_followers,
             "new_share": None if self.new_share is None else self.new_share.to_dict(),
             "audit_id": self.audit_id,
+            "grade_range": None if self.grade_range is None else list(self.grade_range),
         }
 
     @classmethod
@@ -218,6 +238,13 @@ class Snapshot:
         size = obj.get("sample_size")
         if not isinstance(size, int) or size < 0:
             raise ValueError("sample_size must be a non-negative integer")
+        grade_range = obj.get("grade_range")
+        if grade_range is not None and (
+            not isinstance(grade_range, list)
+            or len(grade_range) != 2
+            or not all(g in GRADES for g in grade_range)
+        ):
+            raise ValueError(f"grade_range must be two grades or null, not {grade_range!r}")
         head = obj.get("head", [])
         bursts = obj.get("bursts", [])
         if not isinstance(head, list) or not all(isinstance(h, str) for h in head):
@@ -235,6 +262,7 @@ class Snapshot:
             new_followers=new,
             new_share=Share.from_dict(obj.get("new_share")),
             audit_id=str(obj.get("audit_id", ""))[:64],
+            grade_range=None if grade_range is None else (grade_range[0], grade_range[1]),
         )
 
 
@@ -336,10 +364,12 @@ def compare(
     cfg = config or CompareConfig()
     prev = history[-1] if history else None
     triggers: list[Trigger] = []
-    if prev is None:
-        return Change((), (), None, None, new)
-    # (a) the fake share rose past the previous interval by more than the threshold
-    if new.share is not None and prev.share is not None:
+    if prev is None or not new.conclusive:
+        # No previous audit to compare with, or one whose evidence supports no grade: no alert.
+        return Change((), (), None if prev is None else prev.at, prev, new)
+    # (a) the fake share rose past the previous interval by more than the threshold, and the
+    # whole new interval lies above the previous one
+    if new.share is not None and prev.share is not None and new.share.low > prev.share.high:
         rise = new.share.estimate - prev.share.high
         if rise * 100 > threshold_points + 1e-9:
             triggers.append(
@@ -379,7 +409,7 @@ def compare(
         jump is not None
         and prev.share is not None
         and new.new_share is not None
-        and new.new_share.estimate > prev.share.high
+        and new.new_share.low > prev.share.high
     ):
         observed, expected = jump
         triggers.append(
@@ -392,11 +422,14 @@ def compare(
                 f"{new.new_share.text()}, above the previous {prev.share.text()}",
             )
         )
-    # (d) the grade dropped
+    # (d) a firm grade worse than the previous firm grade, the intervals apart
     if (
         prev.grade in GRADES
         and new.grade in GRADES
         and GRADES.index(new.grade) > GRADES.index(prev.grade)
+        and new.share is not None
+        and prev.share is not None
+        and new.share.low > prev.share.high
     ):
         triggers.append(
             Trigger(

@@ -9,7 +9,12 @@ cross-validation histograms (the model on data like its training data) and the
 leave-one-collection-out ones (models scoring a collection they never saw: how the model behaves
 on a new platform or era), read from the validation *view* whose records are shaped like the
 sample's (``choose_view``: Bluesky profiles have no likes, lists, ...; see ``scoring.views``).
-The fits are averaged by likelihood. The interval joins the sampling
+The fits are averaged by likelihood. Followers that score beyond the validated fakes (in the
+bins that hold only their top ``EXTREME_FAKE_MASS``, where no validated genuine account of any
+collection scores) are counted as fakes apart, less as many genuine ones as the worst validated
+collection put there; the mixture is fitted to the rest, on histograms cut at the same edge, so
+fakes more blatant than any seen in validation make the estimate surer rather than
+unfamiliar. The interval joins the sampling
 error (a likelihood-ratio interval, widened for the histograms' own noise) with the model error
 (the spread of those fits). A sample that no validated histogram explains is counted (``p >=
 0.5``) and adjusted by the validated error rates; its interval spans what a collection the model
@@ -28,7 +33,7 @@ import numpy as np
 
 from scoring.account import Account
 from scoring.audit.types import FloatArray, as_probabilities
-from scoring.histogram import LEGACY_EDGES, bin_counts, read_edges
+from scoring.histogram import LEGACY_EDGES, bin_counts, bin_index, read_edges
 from scoring.views import closest_view, known_rates
 
 __all__ = [
@@ -56,6 +61,11 @@ MISFIT_PER_BIN: Final = 3.0
 EXTREME_FAKE_MASS: Final = 0.01
 METHOD_PACC: Final = "pacc"
 METHOD_AVERAGE: Final = "probability-average"
+#: The lumps at either end of the histograms hold at most this share of one class's validated
+#: accounts (and almost none of the other's): see ``ShareEstimator._with_lumps``.
+LUMP_TAIL: Final = 0.05
+#: A collection's genuine accounts count towards the extreme-bin rate from this many on.
+_MIN_RATE_ACCOUNTS: Final = 500
 #: chi-square(1) 95% quantile: the likelihood-ratio interval's cut.
 _CHI2_95: Final = 3.841458820694124
 _Z95: Final = 1.959963984540054
@@ -306,7 +316,7 @@ def _misfit_limit(n: int, share: float, table: _Table) -> float:
     """How much lack of fit is expected by chance: the sample's own noise, inflated by the noise
     of histograms estimated from only ``n_pos``/``n_neg`` validation accounts."""
     inflation = 1.0 + n * max(share / table.n_pos, (1.0 - share) / table.n_neg)
-    return MISFIT_PER_BIN * float(table.log_mix.shape[1] - 2) * inflation
+    return MISFIT_PER_BIN * float(table.dof) * inflation
 
 
 def _logit(rate: float) -> float:
@@ -365,8 +375,8 @@ def _count_range(p: FloatArray, profiles: Sequence[ErrorProfile]) -> ShareEstima
             answers.append(_adjusted(count, prof.tpr, prof.fpr)[0])
     est = float(np.median(answers))
     ends = [e for tpr, fpr in _new_collection_rates(profiles) for e in _adjusted(count, tpr, fpr)]
-    low = max(0.0, min(*answers, *ends) - half)
-    high = min(1.0, max(*answers, *ends) + half)
+    low = max(0.0, min([*answers, *ends]) - half)
+    high = min(1.0, max([*answers, *ends]) + half)
     return ShareEstimate(est, low, high, METHOD_UNFAMILIAR)
 
 
@@ -430,10 +440,17 @@ class _Table:
     log_mix: FloatArray
     n_pos: int
     n_neg: int
+    #: Degrees of freedom of the lack of fit: bins less the share and the total (less one more
+    #: for the extreme bins' free count, when the table is cut below them).
+    dof: int = 0
+
+    def __post_init__(self) -> None:
+        if self.dof <= 0:
+            object.__setattr__(self, "dof", max(int(self.log_mix.shape[1]) - 2, 1))
 
 
-def _extreme_edge(pooled: ErrorProfile | None, edges: Sequence[float]) -> float | None:
-    """The lower edge of the lowest bin from which up the pooled validated fakes hold at most
+def _extreme_cut(pooled: ErrorProfile | None) -> int | None:
+    """The lowest bin from which up the pooled validated fakes hold at most
     ``EXTREME_FAKE_MASS``, or None (no histograms, or the fakes reach the last bin's edge)."""
     if pooled is None or pooled.hist_pos is None:
         return None
@@ -441,7 +458,82 @@ def _extreme_edge(pooled: ErrorProfile | None, edges: Sequence[float]) -> float 
     light = np.flatnonzero(from_top <= EXTREME_FAKE_MASS + 1e-12)
     if light.size == 0 or light[0] == 0:
         return None
-    return float(edges[int(light[0]) - 1])
+    return int(light[0])
+
+
+def _rate_beyond(profiles: Sequence[ErrorProfile], bins: slice, *, fakes: bool) -> float:
+    """How often an account of the other class may score in ``bins``: the most any validated
+    collection's accounts did (in or out of domain), at least the pooled rule of three."""
+    rates, sizes = [], []
+    for q in profiles:
+        hist, size = (q.hist_pos, q.n_pos) if fakes else (q.hist_neg, q.n_neg)
+        if hist is not None and size >= _MIN_RATE_ACCOUNTS:
+            rates.append(float(hist[bins].sum()))
+            sizes.append(size)
+    return max([3.0 / max([*sizes, 1]), *rates])
+
+
+def _tail_bins(pooled: ErrorProfile, profiles: Sequence[ErrorProfile], *, top: bool) -> int:
+    """How many bins at one end hold only the tail of one class and none of the other: at the
+    top, the highest-scoring ``LUMP_TAIL`` of the pooled validated fakes, where every
+    collection (in or out of domain) put at most ``EXTREME_FAKE_MASS`` of its genuine accounts;
+    at the bottom, the same with the classes swapped. 0 when there are no such bins."""
+    own = pooled.hist_pos if top else pooled.hist_neg
+    if own is None:
+        return 0
+    worst = np.zeros(len(own))
+    for q in profiles:
+        other, size = (q.hist_neg, q.n_neg) if top else (q.hist_pos, q.n_pos)
+        if other is not None and size >= _MIN_RATE_ACCOUNTS:
+            worst = np.maximum(worst, other[::-1] if top else other)
+    own_tail = np.cumsum(own[::-1] if top else own)
+    fits = (own_tail <= LUMP_TAIL + 1e-12) & (np.cumsum(worst) <= EXTREME_FAKE_MASS + 1e-12)
+    return int(np.argmin(fits)) if not fits.all() else len(own)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lumps:
+    """The bins at either end where only one class scores: ``[0, low)`` holds no validated fakes
+    and ``[top, bins)`` no validated genuine account (beyond the validated fakes). Followers
+    there are counted, not fitted; the mixture is fitted to the bins between, on histograms cut
+    to them. ``fakes_low``/``genuine_top``: the worst validated rates of the other class there."""
+
+    low: int
+    top: int
+    fakes_low: float
+    genuine_top: float
+    tables: list[_Table]
+
+
+def _lumps(profiles: Sequence[ErrorProfile], pooled: ErrorProfile | None) -> _Lumps | None:
+    if pooled is None or pooled.hist_pos is None:
+        return None
+    bins = len(pooled.hist_pos)
+    top = bins - _tail_bins(pooled, profiles, top=True)
+    low = _tail_bins(pooled, profiles, top=False)
+    if top - low < 3 or (low == 0 and top == bins):
+        return None
+    tables = []
+    for prof in profiles:
+        hists = prof.smoothed()
+        if hists is not None:
+            h1, h0 = (h[low:top] / h[low:top].sum() for h in hists)
+            dof = max(bins - 2 - (low > 0) - (top < bins), 1)
+            tables.append(_Table(_log_mix(h1, h0), max(prof.n_pos, 1), max(prof.n_neg, 1), dof))
+    return _Lumps(
+        low,
+        top,
+        _rate_beyond(profiles, slice(0, low), fakes=True) if low > 0 else 0.0,
+        _rate_beyond(profiles, slice(top, bins), fakes=False) if top < bins else 0.0,
+        tables,
+    )
+
+
+def _upper(count: float, rate: float) -> float:
+    """A generous 95% upper bound of how many of ``count`` accounts fall where they do at
+    ``rate``."""
+    expected = rate * count
+    return min(count, expected + 2.0 * math.sqrt(expected) + 1.0)
 
 
 def _tables(profiles: Sequence[ErrorProfile]) -> list[_Table]:
@@ -465,14 +557,17 @@ class ShareEstimator:
         self.pooled, self.collections = profiles.pooled, profiles.collections
         self.unseen = profiles.unseen
         self.edges = profiles.edges
-        self._extreme = _extreme_edge(self.pooled, self.edges)
+        cut = _extreme_cut(self.pooled)
+        self._extreme = None if cut is None else float(self.edges[cut - 1])
         self._tables: list[_Table] = []
+        self._lumps: _Lumps | None = None
         self._profiles: list[ErrorProfile] = []
         if self.pooled is not None and self.pooled.smoothed() is not None:
             self._profiles = [
                 q for q in (self.pooled, *self.collections, *self.unseen) if q.smoothed()
             ]
             self._tables = _tables(self._profiles)
+            self._lumps = _lumps(self._profiles, self.pooled)
 
     def beyond_fakes(self, probabilities: FloatArray | Sequence[float]) -> int:
         """How many followers score higher than 99% of the fakes the model was validated on
@@ -510,7 +605,11 @@ class ShareEstimator:
         if n == 0:
             return ShareEstimate(None, None, None, self.method)
         if self._tables:
-            return _mixture_estimate(p, bin_counts(p, self.edges), self._tables, self._profiles)
+            counts = bin_counts(p, self.edges)
+            lumps = self._lumps
+            if lumps is not None and counts[: lumps.low].sum() + counts[lumps.top :].sum() > 0:
+                return self._with_lumps(p, counts, lumps)
+            return _mixture_estimate(p, counts, self._tables, self._profiles)
         mean_p = float(p.mean())
         # Sampling sd of a mean of values in 0..1 is at most a Bernoulli's with the same mean.
         sd_sample = math.sqrt(max(mean_p * (1 - mean_p), 1.0 / n) / n)
@@ -524,6 +623,35 @@ class ShareEstimator:
             return ShareEstimate(est, max(0.0, low), min(1.0, high), METHOD_PACC)
         low, high = mean_p - _Z95 * sd_sample, mean_p + _Z95 * sd_sample
         return ShareEstimate(mean_p, max(0.0, low), min(1.0, high), METHOD_AVERAGE)
+
+    def _with_lumps(self, p: FloatArray, counts: FloatArray, lumps: _Lumps) -> ShareEstimate:
+        """Followers where only fakes score counted as fakes, those where only genuine accounts
+        score counted as genuine (each less, for the interval, as many of the other class as
+        the worst validated collection put there); the mixture fitted to the rest."""
+        n = p.size
+        top = float(counts[lumps.top :].sum())
+        low = float(counts[: lumps.low].sum())
+        idx = bin_index(p, self.edges)
+        middle = p[(idx >= lumps.low) & (idx < lumps.top)]
+        fewer = top - _upper(top, lumps.genuine_top)  # fakes certainly among the top
+        more = _upper(low, lumps.fakes_low)  # fakes possibly among the low
+        if middle.size == 0:
+            return ShareEstimate(top / n, fewer / n, (top + more) / n, METHOD_MIXTURE)
+        rest = _mixture_estimate(middle, counts[lumps.low : lumps.top], lumps.tables, [])
+        if rest.method == METHOD_UNFAMILIAR:
+            # The middle is unlike every validated sample: judge the whole sample as such.
+            found = _count_range(p, self._profiles)
+            assert found.estimate is not None and found.low is not None and found.high is not None
+            low_end = max(found.low, fewer / n)
+            return dataclasses.replace(found, estimate=max(found.estimate, low_end), low=low_end)
+        assert rest.estimate is not None and rest.low is not None and rest.high is not None
+        m = middle.size
+        return ShareEstimate(
+            (top + rest.estimate * m) / n,
+            (fewer + rest.low * m) / n,
+            min(1.0, (top + more + rest.high * m) / n),
+            rest.method,
+        )
 
 
 _CACHE: list[tuple[Mapping[str, Any], str | None, ShareEstimator]] = []

@@ -1,7 +1,8 @@
 """Render an audit report as plain text, Discord Markdown, Telegram HTML or JSON.
 
 The three text renderings share one layout and differ only in markup and escaping: the grade is
-stated once as ``Grade X``, every share is a percentage with its interval (``23% (19–27%)``), each
+stated once as ``Grade X`` (``Grade X–Y (inconclusive)`` when the evidence supports no letter),
+every share is a percentage with its interval (``23% (19–27%)``), each
 account is shown by its handle linked to its profile, and the sample's size, how it was drawn and
 the model version are always there. Every platform string is escaped for its target. A size
 bound (Discord allows 2,000 characters, Telegram 4,096) is met by showing fewer sample accounts.
@@ -98,8 +99,7 @@ def _lines(m: _Markup, r: AuditReport, shown: int, with_counts: bool) -> list[st
         who = m.esc(r.subject if r.subject.startswith("@") else "@" + r.subject, 80)
         url = profile_url(r.platform or "", r.subject.removeprefix("@"))
         title += " of " + (m.link(who, url) if url else who)
-    grade = f"Grade {r.grade}" if r.grade else "No grade"
-    out = [m.bold(title), f"{m.bold(grade)}: {m.esc(r.verdict, _LONG)}"]
+    out = [m.bold(title), f"{m.bold(r.grade_label)}: {m.esc(r.verdict, _LONG)}"]
     out.append(m.esc(f"Fake followers: {share_text(r.fake_share)}", _LONG))
     if r.inactive is not None:
         ina = r.inactive
@@ -163,10 +163,9 @@ def render_html(report: AuditReport, *, limit: int | None = TELEGRAM_LIMIT) -> s
 
 def chart_title(report: AuditReport) -> str:
     """The chart's title, so a chart seen alone still says whose it is and what it shows:
-    ``@alice.example: grade B, 12% (8–17%) fake``."""
-    grade = f"grade {report.grade}" if report.grade else "no grade"
+    ``@alice.example: Grade B, 12% (8–17%) fake`` or ``…: Grade B–F (inconclusive), …``."""
     who = f"{report.subject}: " if report.subject else ""
-    return f"{who}{grade}, {share_text(report.fake_share)} fake"
+    return f"{who}{report.grade_label}, {share_text(report.fake_share)} fake"
 
 
 def render_json(report: AuditReport, *, indent: int | None = None) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 
 from scoring.account import Account, format_datetime
 from scoring.audit.bursts import Burst, BurstConfig, find_bursts
-from scoring.audit.grade import GradeBands, grade_for, verdict_for
+from scoring.audit.grade import GradeBands, grade_call, grade_label, verdict_for
 from scoring.audit.inactive import InactiveShare, estimate_inactive
 from scoring.audit.quantify import (
     METHOD_UNFAMILIAR,
@@ -95,6 +95,7 @@ class AuditReport:
     sample: SampleInfo
     fake_share: ShareEstimate
     inactive: InactiveShare | None
+    #: The firm grade, ``None`` when inconclusive (see ``grade_range``).
     grade: str | None
     verdict: str
     suspicious: tuple[SuspiciousAccount, ...]
@@ -105,10 +106,17 @@ class AuditReport:
     subject: str | None = None
     platform: str | None = None
     observed_at: datetime | None = None
+    #: The grades at the interval's ends; equal letters when the grade is firm.
+    grade_range: tuple[str, str] = ("A", "F")
 
     @property
     def sample_size(self) -> int:
         return self.sample.size
+
+    @property
+    def grade_label(self) -> str:
+        """``Grade B``, or ``Grade B–F (inconclusive)`` when the evidence supports no letter."""
+        return grade_label(self.grade, self.grade_range)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape (issue 3's contract keys plus a few more); shares are fractions."""
@@ -119,6 +127,7 @@ class AuditReport:
             "inactive_share": None if self.inactive is None else round(self.inactive.share, 4),
             "inactive": None if self.inactive is None else self.inactive.to_dict(),
             "grade": self.grade,
+            "grade_range": list(self.grade_range),
             "verdict": self.verdict,
             "suspicious": [s.to_dict() for s in self.suspicious],
             "flagged": self.flagged,
@@ -183,13 +192,15 @@ def build_report(
     estimator = estimator_for(validation, choose_view(validation, accounts, known))
     share = estimator.estimate(p)
     bursts = detect_bursts(p, [a.created_at for a in accounts], estimator, cfg.bursts)
+    call = grade_call(share, len(accounts), cfg.bands, min_sample=cfg.min_sample)
     return AuditReport(
         # A platform's count can lag its own list: never report fewer followers than were read.
         sample=SampleInfo(len(accounts), None if total is None else max(total, len(accounts))),
         fake_share=share,
         inactive=estimate_inactive(accounts, days=cfg.inactive_days, observed_at=observed),
-        # Below the minimum sample no letter is given: the verdict says why.
-        grade=grade_for(share, cfg.bands) if len(accounts) >= cfg.min_sample else None,
+        # A letter only where the evidence supports one: the verdict says why when not.
+        grade=call.grade,
+        grade_range=call.range,
         verdict=verdict_for(
             share,
             len(accounts),
