@@ -49,7 +49,8 @@ run: setup
 
 # Offline: audit the bundled example export, print the report, write its chart.
 demo: setup
-	$(VENV)/bin/followaudit audit-file config/examples/followers.jsonl --chart example-chart.png
+	$(VENV)/bin/followaudit audit-file config/examples/followers.jsonl --subject @demo.example \
+		--chart example-chart.png
 
 bench: setup
 	FOLLOWAUDIT_DATASETS="$(DATASETS)" $(PY) -m benchmarks

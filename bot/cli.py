@@ -173,6 +173,11 @@ def _add_audit_file(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--samples", type=int, default=5, metavar="N", help="suspicious accounts shown (1-25)"
     )
     cmd.add_argument("--total", type=int, metavar="N", help="the account's follower count")
+    cmd.add_argument(
+        "--subject",
+        metavar="HANDLE",
+        help="whose followers these are (at most 100 characters); titles the report and chart",
+    )
     cmd.add_argument("--model", metavar="PATH", help="model artifact (default: the packaged one)")
     cmd.add_argument(
         "--inactive-days", type=int, default=90, metavar="DAYS", help="days of silence = inactive"

@@ -153,20 +153,45 @@ def test_skipped_rows_exit_1_for_score_and_audit_file_alike(
     assert main(["score", "--input", str(junk)]) == 2
 
 
-def test_the_bundled_example_is_read_as_bluesky_and_explains_itself(
-    capsys: pytest.CaptureFixture[str],
+def test_the_bundled_example_is_firm_and_right(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """``make demo``: 42 genuine followers and a dump of 18 bought ones at positions 20-37."""
     example = Path(__file__).resolve().parents[1] / "config" / "examples" / "followers.jsonl"
-    assert main(["audit-file", str(example), "--json"]) == 0
+    rows = [json.loads(line) for line in example.read_text(encoding="utf-8").splitlines()]
+    dump = [i for i, r in enumerate(rows) if not r["bio"] and r["posts_count"] == 0]
+    assert (len(rows), dump[0], dump[-1], len(dump)) == (60, 20, 37, 18)
+    chart = tmp_path / "chart.png"
+    args = ["audit-file", str(example), "--json", "--subject", "@demo.example"]
+    assert main([*args, "--chart", str(chart)]) == 0
     data = json.loads(capsys.readouterr().out)
     share = data["fake_share"]
     assert share["view"] == "bluesky"  # Bluesky profiles: no likes, lists, link, location
-    assert [(b["start"], b["end"]) for b in data["bursts"]] == [(20, 39)]
-    # its 20 bought accounts score beyond every validated genuine account: counted as fakes,
-    # they make the answer firm, and right (20 of the 60)
+    # firm, and right: the truth (18 of 60) inside an interval of one grade band or two
     assert share["method"] == "mixture-mle" and data["grade"] == "D"
-    assert share["low"] <= 20 / 60 <= share["high"] and share["high"] - share["low"] <= 0.12
-    assert data["grade_range"] == ["D", "F"] or data["grade_range"] == ["D", "D"]
+    assert share["low"] <= 18 / 60 <= share["high"] and share["high"] - share["low"] <= 0.15
+    assert data["grade_range"][0] == "D"
+    ((start, end),) = [(b["start"], b["end"]) for b in data["bursts"]]
+    assert abs(start - 20) <= 2 and abs(end - 37) <= 2
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_genuine_part_of_the_example_gets_no_false_alarm(tmp_path: Path) -> None:
+    """The example without its dump: no burst, no flagged majority, and no letter worse than
+    the truth allows (42 followers may be too few for one)."""
+    from scoring.audit import audit_accounts
+    from scoring.loaders import load_accounts
+    from scoring.model import load_model
+
+    example = Path(__file__).resolve().parents[1] / "config" / "examples" / "followers.jsonl"
+    lines = example.read_text(encoding="utf-8").splitlines()
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("\n".join(lines[:20] + lines[38:]) + "\n", encoding="utf-8")
+    with clean.open(encoding="utf-8") as handle:
+        accounts = load_accounts(handle, "auto").accounts
+    report = audit_accounts(accounts, load_model())
+    assert report.bursts == () and report.grade_range[0] == "A"
+    assert report.fake_share.low == 0.0 and report.grade in (None, "A")
 
 
 def test_an_unwritable_chart_costs_one_line_not_the_report(

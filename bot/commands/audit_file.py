@@ -56,6 +56,9 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(f"--samples must be between 1 and {MAX_SAMPLES}, got {args.samples}")
     if args.total is not None and args.total < 0:
         return _fail(f"--total must not be negative, got {args.total}")
+    subject = args.subject.strip() if args.subject else None
+    if subject is not None and not 0 < len(subject) <= 100:
+        return _fail("--subject must be a handle of 1 to 100 characters")
     if args.inactive_days < 1:
         return _fail(f"--inactive-days must be at least 1, got {args.inactive_days}")
     started = time.perf_counter()
@@ -84,7 +87,9 @@ def _run(args: argparse.Namespace) -> int:
         log.error("model: %s", exc)
         return 1
     config = AuditConfig(samples=args.samples, inactive_days=args.inactive_days)
-    scored, report = score_and_report(loaded.accounts, model, config=config, total=args.total)
+    scored, report = score_and_report(
+        loaded.accounts, model, config=config, total=args.total, subject=subject
+    )
     log.info("audited in %.0f ms", 1000 * (time.perf_counter() - started))
 
     if args.json:
