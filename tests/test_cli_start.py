@@ -89,3 +89,14 @@ async def test_a_data_dir_under_home_is_expanded_not_a_literal_tilde(tmp_path: P
         if proc.returncode is None:
             os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
+
+
+def test_redis_6_with_a_redis_7_data_dir_refuses_in_one_line(tmp_path: Path) -> None:
+    from tests.test_redis_server import _fake_redis_6
+
+    fake, starts = _fake_redis_6(tmp_path)
+    data_dir = tmp_path / "redis"
+    (data_dir / "appendonlydir").mkdir(parents=True)
+    env = _env(FOLLOWAUDIT_REDIS__BINARY=str(fake), FOLLOWAUDIT_REDIS__DATA_DIR=str(data_dir))
+    line = _one_line(_followaudit("run", env=env, cwd=tmp_path))
+    assert "appendonlydir" in line and "would start empty" in line and not starts.exists()
