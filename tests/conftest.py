@@ -12,6 +12,18 @@ from bot.redis_server import RedisServer
 from tests.helpers import FakeClock
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_state_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every test, and every process a test starts (they inherit the environment), keeps its
+    state (the console chat's log, an embedded Redis's data) under a temporary directory, never
+    in the developer's home."""
+    base = tmp_path_factory.mktemp("xdg")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_STATE_HOME", str(base / "state"))
+        patch.setenv("XDG_DATA_HOME", str(base / "data"))
+        yield
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

@@ -115,6 +115,25 @@ def test_json_report_with_subject_and_sample(
     assert "fetched 200 of 200 followers" in out.err
 
 
+def test_an_unwritable_chart_costs_one_line_not_the_fetched_report(
+    monkeypatch: pytest.MonkeyPatch, capsys, tmp_path
+) -> None:
+    """The followers were fetched: the report is printed, then one line says the chart failed."""
+    pytest.importorskip("scoring.model")
+    fake = FakeBluesky()
+    fake.add_followers(fake.add_account("carol.test"), 60)
+    chart = tmp_path / "absent" / "chart.png"
+    with serve_in_thread(fake) as base_url:
+        monkeypatch.setenv("FOLLOWAUDIT_BLUESKY__BASE_URL", base_url)
+        code = main(["audit", "bsky:carol.test", "--json", "--chart", str(chart)])
+    out = capsys.readouterr()
+    assert code == 2
+    assert json.loads(out.out)["sample"]["size"] == 60
+    errors = [line for line in out.err.splitlines() if "--chart" in line]
+    assert len(errors) == 1 and str(chart) in errors[0] and "report above is complete" in errors[0]
+    assert "Traceback" not in out.err and not chart.exists()
+
+
 def test_the_cli_does_not_load_network_code_until_audit_runs() -> None:
     code = (
         "import sys, bot.cli; bot.cli.build_parser(); "
@@ -143,6 +162,8 @@ def test_only_empty_pages_exit_3_not_a_report(monkeypatch: pytest.MonkeyPatch, c
     [
         ("FOLLOWAUDIT_SAMPLE__DEFAULT", "abc", ["audit", "bsky:alice.test"], None),
         ("FOLLOWAUDIT_REDIS_URL", "notaurl", ["worker"], None),
+        ("FOLLOWAUDIT_REDIS_URL", "notaurl", ["chat"], None),
+        ("FOLLOWAUDIT_SAMPLE__DEFAULT", "abc", ["run"], None),
         ("FOLLOWAUDIT_LIMITS__PLATFORMS", "{not json", ["alerts", "run-due"], "FOLLOWAUDIT_LIMITS"),
     ],
 )

@@ -57,3 +57,6 @@ def test_the_image_has_a_healthcheck_the_webhook_extra_and_the_pins() -> None:
     dockerfile = (Path(__file__).resolve().parents[1] / "Dockerfile").read_text(encoding="utf-8")
     assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
     assert "'.[webhook]'" in dockerfile and "-c constraints.txt" in dockerfile
+    # The webhook listens where the container's port can reach it; metrics serve /healthz.
+    assert "FOLLOWAUDIT_TELEGRAM__WEBHOOK_LISTEN=0.0.0.0" in dockerfile
+    assert "FOLLOWAUDIT_WORKER__METRICS_PORT=9100" in dockerfile and "9100/healthz" in dockerfile

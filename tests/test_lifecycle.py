@@ -78,7 +78,7 @@ async def spawn() -> AsyncIterator[object]:
     async def start(*args: str, env: dict[str, str]) -> Proc:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("FOLLOWAUDIT_")}
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", *args, "--log-level", "info",
+            sys.executable, "-m", "bot.cli", *args, "--log-level", "info", "--log-file", "-",
             env={**clean, "PYTHONPATH": str(REPO_ROOT), **env}, cwd=str(REPO_ROOT),
             stdin=asyncio.subprocess.PIPE,  # left open: the console chat keeps reading
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,

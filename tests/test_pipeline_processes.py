@@ -209,6 +209,77 @@ async def test_console_chat_prints_each_report_once_and_exits_zero(
     assert "Use: /audit HANDLE" in text and "Unknown command" in text
 
 
+def _log_lines(path: Any) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("command", ["chat", "run"])
+async def test_the_console_chat_logs_to_a_private_file_not_between_its_lines(
+    command: str, redis_url: str, platform: FakePlatform, procs: Procs, tmp_path: Any
+) -> None:
+    """``chat``, and ``run`` without a token, print the conversation and one line saying where
+    the logs are: ``$XDG_STATE_HOME/followaudit/console.log``, private, at info."""
+    env = _env(redis_url, platform.url, XDG_STATE_HOME=str(tmp_path / "state"))
+    chat = await procs.start(command, env=env, stdin=True)
+    out, err = await asyncio.wait_for(chat.communicate(b"/audit bsky:ann.test 250\n"), 60)
+    assert chat.returncode == 0, err.decode()[-2000:]
+    log_file = tmp_path / "state" / "followaudit" / "console.log"
+    (line,) = err.decode().splitlines()
+    assert line.startswith("followaudit: ") and line.endswith(f"logs go to {log_file}")
+    assert ("no chat token configured" in line) == (command == "run")
+    assert not any(text.startswith("{") for text in out.decode().splitlines())
+    assert out.decode().count("Audit of ann.test") == 1
+    logged = _log_lines(log_file)
+    assert any(entry["msg"] == "worker started" for entry in logged)  # info, by default
+    assert oct(log_file.stat().st_mode & 0o777) == oct(0o600)
+    assert oct(log_file.parent.stat().st_mode & 0o777) == oct(0o700)
+
+
+async def test_log_file_dash_sends_the_chats_logs_to_stderr(
+    redis_url: str, platform: FakePlatform, procs: Procs, tmp_path: Any
+) -> None:
+    env = _env(redis_url, platform.url, XDG_STATE_HOME=str(tmp_path / "state"))
+    chat = await procs.start("chat", "--log-file", "-", env=env, stdin=True)
+    out, err = await asyncio.wait_for(chat.communicate(b"/audit bsky:ann.test 250\n"), 60)
+    assert chat.returncode == 0, err.decode()[-2000:]
+    assert out.decode().count("Audit of ann.test") == 1
+    logged = [json.loads(line) for line in err.decode().splitlines()]
+    assert any(entry["msg"] == "worker started" for entry in logged)
+    assert not (tmp_path / "state").exists()
+
+
+async def test_worker_logs_json_to_stderr_or_to_its_log_file(
+    redis_url: str, platform: FakePlatform, procs: Procs, tmp_path: Any
+) -> None:
+    env = _env(redis_url, platform.url, XDG_STATE_HOME=str(tmp_path / "state"))
+    worker = await procs.start("worker", env=env)
+    await _logged(worker, "worker started", within=30)  # JSON lines on stderr by default
+    log_file = tmp_path / "logs" / "worker.log"
+    filed = await procs.start("worker", "--log-file", str(log_file), env=env)
+    await wait_until(lambda: log_file.exists() and any(
+        e["msg"] == "worker started" for e in _log_lines(log_file)), within=30,
+        what="the worker's log file")  # fmt: skip
+    for proc in (worker, filed):
+        proc.send_signal(signal.SIGTERM)
+    _out, err = await asyncio.wait_for(filed.communicate(), 30)
+    assert err.decode().splitlines() == [f"followaudit: logs go to {log_file}"]
+    assert not (tmp_path / "state").exists()
+
+
+async def test_an_unwritable_chat_log_is_one_line_and_exit_2(
+    redis_url: str, platform: FakePlatform, procs: Procs, tmp_path: Any
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    chat = await procs.start("chat", env=_env(redis_url, platform.url, XDG_STATE_HOME=str(blocker)),
+                             stdin=True)  # fmt: skip
+    _out, err = await asyncio.wait_for(chat.communicate(b""), 60)
+    assert chat.returncode == 2
+    (line,) = err.decode().splitlines()
+    assert line.startswith("followaudit: the chat log (under XDG_STATE_HOME) ")
+    assert "--log-file" in line
+
+
 async def test_console_chat_waits_through_worker_kill_and_redis_restart(
     redis_server: RedisServer, redis_url: str, platform: FakePlatform, procs: Procs
 ) -> None:

@@ -397,6 +397,11 @@ async def test_webhook_mode_receives_updates_from_the_api(
     first = await first_reply(tg, jo["id"])
     await final_report(tg, jo["id"], first.message_id)
     assert any(status == 200 for _, status in tg.webhook_deliveries)
+    import aiohttp
+
+    url = settings.telegram.webhook_url
+    async with aiohttp.ClientSession() as http, http.post(url, json={"update_id": 99}) as forged:
+        assert forged.status == 403  # an update posted by anyone without the secret
 
 
 async def test_a_cached_result_comes_with_its_age_and_a_refusal_says_when_to_retry(

@@ -12,7 +12,7 @@ import argparse
 import asyncio
 import sys
 
-from bot.commands import load_settings
+from bot.commands import embedded_redis_errors, load_settings
 from bot.settings import Settings
 
 
@@ -20,7 +20,9 @@ def run(args: argparse.Namespace) -> int:
     from bot.logs import setup_logging
 
     setup_logging(args.log_level)
-    return asyncio.run(_run_due(load_settings(), all_watches=args.all))
+    settings = load_settings()
+    with embedded_redis_errors():
+        return asyncio.run(_run_due(settings, all_watches=args.all))
 
 
 async def _run_due(settings: Settings, *, all_watches: bool) -> int:

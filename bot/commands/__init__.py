@@ -21,6 +21,23 @@ class SettingsError(Exception):
     """The settings (environment, ``.env``) are invalid; the message is one line naming them."""
 
 
+class StartError(Exception):
+    """A process cannot start as configured (no redis-server, an unusable data directory or log
+    file): one line naming the setting or option and what to do; exit status 2."""
+
+
+@contextmanager
+def embedded_redis_errors() -> Iterator[None]:
+    """The embedded Redis failing to start (no binary, an unusable data directory, a server
+    that exits) becomes a StartError: one line, not a traceback."""
+    from bot.redis_server import RedisServerError
+
+    try:
+        yield
+    except RedisServerError as exc:
+        raise StartError(f"cannot start the embedded Redis: {exc}") from None
+
+
 def load_settings() -> Settings:
     """The settings of a command's process; invalid ones raise SettingsError (exit status 2)."""
     from pydantic import ValidationError

@@ -7,22 +7,58 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from bot.commands import load_settings
-from bot.logs import setup_logging
+from bot.commands import StartError, embedded_redis_errors, load_settings
+from bot.logs import console_log_path, setup_logging
 from bot.settings import Settings
 
 log = logging.getLogger("followaudit")
 
 
-def worker(args: argparse.Namespace) -> int:
-    setup_logging(args.log_level)
-    settings = load_settings()
-    if args.concurrency:
-        settings.worker.concurrency = args.concurrency
+def _setup_logs(args: argparse.Namespace, *, console: bool, note: str = "") -> str | None:
+    """Logs where ``--log-file`` says; by default JSON lines on standard error for a service,
+    and for the console chat a private file, so that log lines never come between the chat's
+    lines. Returns the line that says where (after ``note``) when that is a file. A file that
+    cannot be opened is a bad option."""
+    target: str | None = args.log_file
+    if target is None and console:
+        target = str(console_log_path())
+    if target in (None, "-"):
+        setup_logging(args.log_level)
+        return None
+    try:
+        setup_logging(args.log_level, file=target)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        where = "--log-file" if args.log_file else "the chat log (under XDG_STATE_HOME)"
+        raise StartError(
+            f"{where} {target}: cannot write it ({reason}); give --log-file PATH, or - for "
+            "standard error"
+        ) from None
+    return f"followaudit: {note}logs go to {target}"
+
+
+def _say(line: str | None) -> None:
+    if line:
+        print(line, file=sys.stderr, flush=True)
+
+
+def _until_stopped(main: Callable[[asyncio.Event], Coroutine[Any, Any, int]]) -> int:
+    """``run_until_stopped(main)``; the embedded Redis failing to start is one line, exit 2."""
     from bot.runtime import run_until_stopped
 
-    return run_until_stopped(lambda stop: _worker(settings, stop))
+    with embedded_redis_errors():
+        return run_until_stopped(main)
+
+
+def worker(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    _say(_setup_logs(args, console=False))
+    if args.concurrency:
+        settings.worker.concurrency = args.concurrency
+    return _until_stopped(lambda stop: _worker(settings, stop))
 
 
 async def _worker(settings: Settings, stop: asyncio.Event) -> int:
@@ -61,20 +97,24 @@ async def _ops(settings: Settings, redis: object, metrics: object, health: objec
 
 
 def chat(args: argparse.Namespace) -> int:
-    setup_logging(args.log_level)
     settings = load_settings()
-    from bot.runtime import run_until_stopped
+    notice = _setup_logs(args, console=True)
+    return _until_stopped(
+        lambda stop: _chat(settings, stop, with_worker=not args.no_worker, notice=notice)
+    )
 
-    return run_until_stopped(lambda stop: _chat(settings, stop, with_worker=not args.no_worker))
 
-
-async def _chat(settings: Settings, stop: asyncio.Event, *, with_worker: bool) -> int:
-    """``stop``: a signal, stop waiting and leave."""
+async def _chat(
+    settings: Settings, stop: asyncio.Event, *, with_worker: bool, notice: str | None = None
+) -> int:
+    """``stop``: a signal, stop waiting and leave. ``notice`` (where the logs go) is printed once
+    the chat is up, so a chat that cannot start says only why."""
     from bot.console_chat import ConsoleChat, read_lines
     from bot.runtime import open_redis, run_worker
 
     worker_stop = asyncio.Event()
     async with open_redis(settings) as redis:
+        _say(notice)
         console = ConsoleChat(redis, settings)
         consumer_stop = asyncio.Event()
         tasks = [asyncio.create_task(console.consumer.run(consumer_stop))]
@@ -132,15 +172,15 @@ async def _first(*aws: object) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    setup_logging(args.log_level)
     settings = load_settings()
     adapters = _configured_adapters(settings)
-    from bot.runtime import run_until_stopped
-
+    note = "" if adapters else "no chat token configured, so this is the console chat; "
+    notice = _setup_logs(args, console=not adapters, note=note)
     if not adapters:
         log.warning("no chat token configured: running the console chat")
-        return run_until_stopped(lambda stop: _chat(settings, stop, with_worker=True))
-    return run_until_stopped(lambda stop: _run(settings, adapters, stop))
+        return _until_stopped(lambda stop: _chat(settings, stop, with_worker=True, notice=notice))
+    _say(notice)
+    return _until_stopped(lambda stop: _run(settings, adapters, stop))
 
 
 def _configured_adapters(settings: Settings) -> list[str]:

@@ -111,15 +111,18 @@ async def run_adapter(
         updater = app.updater
         assert updater is not None
         if tg.mode == "webhook":
-            if not tg.webhook_url:
-                raise ValueError("webhook mode needs FOLLOWAUDIT_TELEGRAM__WEBHOOK_URL")
+            if not tg.webhook_url or tg.webhook_secret is None:  # the settings refuse it too
+                raise ValueError(
+                    "webhook mode needs FOLLOWAUDIT_TELEGRAM__WEBHOOK_URL and "
+                    "FOLLOWAUDIT_TELEGRAM__WEBHOOK_SECRET"
+                )
             await updater.start_webhook(
                 listen=tg.webhook_listen,
                 port=tg.webhook_port,
                 url_path="telegram",
                 webhook_url=tg.webhook_url,
                 allowed_updates=list(ALLOWED_UPDATES),
-                secret_token=tg.webhook_secret.get_secret_value() if tg.webhook_secret else None,
+                secret_token=tg.webhook_secret.get_secret_value(),
             )
         else:
             await updater.start_polling(
