@@ -39,6 +39,7 @@ full-record validation instead, as before views existed).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import sys
@@ -142,6 +143,17 @@ class Pool:
     view: str | None = None
 
 
+def as_recorded(account: Account) -> Account:
+    """The account with the fields its collection never recorded set to unknown, as training
+    reads it (``scoring.train.UNRECORDED``: Cresci-2015 has no real ``verified``, twitter-2020
+    no display name, ...). A collection's placeholder values are not what a platform returns,
+    so scoring them would measure an artefact of the data, not the audit."""
+    from scoring.train import UNRECORDED, collection_of
+
+    fields = UNRECORDED.get(collection_of(account), ())
+    return dataclasses.replace(account, **dict.fromkeys(fields)) if fields else account
+
+
 def make_pool(
     name: str,
     model: Any,
@@ -151,6 +163,7 @@ def make_pool(
 ) -> Pool:
     """Score ``accounts`` as the platform of ``view`` would return them; the estimator reads
     the view the audit picks for them, or ``read_as``."""
+    accounts = [as_recorded(a) for a in accounts]
     if view != FULL.name:
         shape = next(v for v in VIEWS if v.name == view)
         accounts = [as_seen_on(a, shape) for a in accounts]
@@ -199,6 +212,7 @@ def quantify(pool: Pool, validation: Any, reps: int, rng: np.random.Generator) -
         "conf_wrong": int(np.sum(wrong)),
         "firm": float(np.mean(firm)),
         "median_width_pp": 100 * float(np.median(widths)),
+        "_widths": widths,
         "unfamiliar": float(np.mean(unfamiliar)),
         "count_over_half_mae_pp": 100 * float(np.mean(naive)),
         "average_mae_pp": 100 * float(np.mean(avg)),
@@ -255,10 +269,12 @@ def _print_table(title: str, rows: list[dict[str, Any]]) -> None:
     print(f"\n{title}")
     if not rows:
         return
-    keys = list(rows[0])
+    keys = [k for k in rows[0] if not k.startswith("_")]
     print("  " + "  ".join(f"{k:>14}" for k in keys))
     for row in rows:
-        cells = [f"{v:>14.3f}" if isinstance(v, float) else f"{v!s:>14}" for v in row.values()]
+        cells = [
+            f"{row[k]:>14.3f}" if isinstance(row[k], float) else f"{row[k]!s:>14}" for k in keys
+        ]
         print("  " + "  ".join(cells))
 
 
@@ -280,7 +296,7 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, float]:
     return {
         "mae_pp": mean("mae_pp"),
         "coverage": mean("coverage"),
-        "median_width_pp": mean("median_width_pp"),
+        "median_width_pp": 100 * float(np.median([w for r in rows for w in r["_widths"]])),
         "firm": mean("firm"),
         "missed_5pp": sum(r["missed_5pp"] for r in rows),
         "conf_wrong": wrong,
@@ -393,7 +409,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if rows:
                 _print_table(f"Fake share, {title}, view {view}", rows)
                 print(_overall(rows))
-                figures[f"{title.replace(' ', '_')}/{view}"] = {"rows": rows, **_summary(rows)}
+                public = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+                figures[f"{title.replace(' ', '_')}/{view}"] = {"rows": public, **_summary(rows)}
         if burst_rows:
             _print_table(f"Bursts, in domain, view {view}", burst_rows)
             figures[f"bursts_in_domain/{view}"] = burst_rows

@@ -198,3 +198,45 @@ def test_followers_beyond_the_validated_fakes_are_counted() -> None:
     # fakes validated right up to 1: nothing is beyond them
     assert ShareEstimator(synth_validation()).beyond_fakes([0.999]) == 0
     assert ShareEstimator(None).beyond_fakes([0.999]) == 0
+
+
+def test_a_collection_validated_on_few_accounts_never_vouches_for_a_sample() -> None:
+    rng = np.random.default_rng(6)
+    labels = (rng.random(1000) < 0.3).astype(int)
+    mid = (np.arange(20) + 0.5) / 20
+    pos = np.exp(-(((mid - 0.55) / 0.08) ** 2))
+    neg = np.exp(-(((mid - 0.25) / 0.08) ** 2))
+    pos, neg = pos / pos.sum(), neg / neg.sum()
+    bins = np.where(labels == 1, rng.choice(20, 1000, p=pos), rng.choice(20, 1000, p=neg))
+    p = (bins + rng.random(1000)) / 20
+    val = unseen_validation([0.9], [0.05])
+    tiny = dict(val["loco"]["collections"]["c0"], hist_pos=list(pos), hist_neg=list(neg))
+    # the same shapes from 2,000 accounts of each class explain the sample (see above); from 40
+    # they are too noisy to tell this sample from many others: they can only widen an interval
+    tiny.update(n_pos=40, n_neg=40)
+    loco = {"pooled": val["cv"]["pooled"], "collections": {"c0": tiny}}
+    assert estimate_fake_share(p, {"cv": val["cv"], "loco": loco}).method == METHOD_UNFAMILIAR
+
+
+def _packaged_bluesky() -> tuple[ShareEstimator, np.ndarray, np.ndarray]:
+    """The packaged model's bluesky-view estimator, its pooled genuine histogram and each bin's
+    middle probability."""
+    from scoring.model import load_model
+
+    estimator = ShareEstimator(load_model().validation, "bluesky")
+    assert estimator.pooled is not None and estimator.pooled.hist_neg is not None
+    edges = np.asarray([0.0, *estimator.edges, 1.0])
+    return estimator, estimator.pooled.hist_neg, (edges[:-1] + edges[1:]) / 2
+
+
+@pytest.mark.parametrize("dump", [0, 100, 300, 600])
+def test_fakes_beyond_every_validated_one_make_the_answer_surer_not_unfamiliar(dump: int) -> None:
+    estimator, hist_neg, middles = _packaged_bluesky()
+    rng = np.random.default_rng(dump)
+    genuine = middles[rng.choice(len(hist_neg), 1000 - dump, p=hist_neg)]
+    blatant = np.full(dump, 0.99999)  # scores above 99% of the validated fakes
+    assert estimator.beyond_fakes(blatant) == dump
+    est = estimator.estimate(np.concatenate((blatant, genuine)))
+    assert est.method == METHOD_MIXTURE
+    assert est.low is not None and est.high is not None
+    assert est.low <= dump / 1000 <= est.high and est.high - est.low < 0.06

@@ -55,7 +55,7 @@ __all__ = [
 METHOD_MIXTURE: Final = "mixture-mle"
 METHOD_UNFAMILIAR: Final = "count-unfamiliar"
 #: Lack of fit (G per degree of freedom) above which a sample is unlike every validated one.
-MISFIT_PER_BIN: Final = 3.0
+MISFIT_PER_BIN: Final = 2.5
 #: Followers above the bins that hold the top this-share of the validated fakes are "beyond the
 #: validated fakes" (said in an unfamiliar sample's verdict).
 EXTREME_FAKE_MASS: Final = 0.01
@@ -64,6 +64,9 @@ METHOD_AVERAGE: Final = "probability-average"
 #: The lumps at either end of the histograms hold at most this share of one class's validated
 #: accounts (and almost none of the other's): see ``ShareEstimator._with_lumps``.
 LUMP_TAIL: Final = 0.05
+#: A collection validated on fewer accounts of either class has histograms so noisy that they
+#: would "explain" almost any sample: it can widen an interval, never vouch for a sample.
+MIN_PROFILE: Final = 100
 #: A collection's genuine accounts count towards the extreme-bin rate from this many on.
 _MIN_RATE_ACCOUNTS: Final = 500
 #: chi-square(1) 95% quantile: the likelihood-ratio interval's cut.
@@ -390,8 +393,13 @@ def _mixture_estimate(
     sample (Bayesian model averaging with equal priors); widen when none explains it.
     ``counts`` is the sample's histogram in the profiles' bins."""
     fits = [_mixture(counts, t.log_mix) for t in tables]
+    # The first table is the pooled one; collections validated on too few accounts only widen.
+    sure = np.asarray(
+        [i == 0 or min(t.n_pos, t.n_neg) >= MIN_PROFILE for i, t in enumerate(tables)]
+    )
     ll = np.asarray([f.loglik for f in fits])
-    w = np.exp(ll - np.max(ll))
+    w = np.zeros(len(fits))
+    w[sure] = np.exp(ll[sure] - np.max(ll[sure]))
     w /= w.sum()
     shares = np.asarray([f.share for f in fits])
     est = float(np.dot(w, shares))
@@ -409,6 +417,14 @@ def _mixture_estimate(
         # Unlike every validated collection: the histograms' shapes do not apply here, and the
         # mixture fit can go far wrong; counting is cruder but robust.
         return _count_range(p, profiles)
+    # Every collection whose errors explain the sample about as well as the likeliest's could be
+    # the one it is like: the interval spans all of their (noise-widened) intervals, not only
+    # the average's. "As well" allows for the histograms' own noise: one estimated from m
+    # accounts costs a true sample of n about n·(bins − 1)/m of deviance even when it is right.
+    for f, t, g in zip(fits, tables, grow, strict=True):
+        if 2.0 * (best.loglik - f.loglik) <= _CHI2_95 + t.dof * (float(g) ** 2 - 1.0):
+            lo = min(lo, max(0.0, f.share - (f.share - f.low) * g))
+            hi = max(hi, min(1.0, f.share + (f.high - f.share) * g))
     return ShareEstimate(est, lo, hi, METHOD_MIXTURE)
 
 
