@@ -11,7 +11,13 @@ import pytest
 from bot.chat.actions import reason_breakdown, suspicious_accounts
 from bot.discord.commands import handle_choices
 from bot.discord.conversation import Conversation, ConversationError
-from bot.discord.render import breakdown_embed, more_text, progress_text, report_embed
+from bot.discord.render import (
+    GRADE_COLOURS,
+    breakdown_embed,
+    more_text,
+    progress_text,
+    report_embed,
+)
 from bot.discord_format import ZWSP
 from bot.pipeline.messages import Progress
 from bot.settings import Settings
@@ -75,6 +81,15 @@ def test_report_embed_of_an_empty_audit_has_no_grade() -> None:
     embed = report_embed({"grade": None, "verdict": "No followers to audit", "sample": {}},
                          chart=False)  # fmt: skip
     assert embed["title"].startswith("No grade") and "image" not in embed
+    check_message_limits({"embeds": [embed]})
+
+
+def test_an_inconclusive_report_is_titled_with_its_grade_range() -> None:
+    report = {**huge_report(), "grade": None, "grade_range": ["B", "F"]}
+    embed = report_embed(report, chart=False)
+    # markdown-escaped like every title (Discord shows "\(" as "(")
+    assert embed["title"].replace("\\", "") == "Grade B–F (inconclusive) · @alice.bsky.social"
+    assert embed["color"] not in GRADE_COLOURS.values()
     check_message_limits({"embeds": [embed]})
 
 

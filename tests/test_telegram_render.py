@@ -151,6 +151,16 @@ def test_chart_caption_and_png() -> None:
     assert render.chart_png(AuditOutcome(report={}, attachments={"chart.png": fake})) is None
 
 
+def test_an_inconclusive_grade_is_captioned_as_a_range() -> None:
+    vague = {**_report(), "grade": None, "grade_range": ["B", "F"]}
+    vague["fake_share"] = {"estimate": 0.3, "low": 0.06, "high": 0.9}
+    caption = valid(render.chart_caption(vague), 1024)
+    assert "Grade B–F (inconclusive)" in caption and "Grade C" not in caption
+    # a stored report from before grade_range: no letter, and no made-up range
+    older = {**_report(), "grade": None}
+    assert "Grade" not in render.chart_caption(older)
+
+
 # ------------------------------------------------------------------ buttons
 def test_callback_data_is_small_and_checked() -> None:
     assert parse_callback("m:abcDEF12_-") == ("m", "abcDEF12_-")
