@@ -9,16 +9,17 @@ cross-validation histograms (the model on data like its training data) and the
 leave-one-collection-out ones (models scoring a collection they never saw: how the model behaves
 on a new platform or era), read from the validation *view* whose records are shaped like the
 sample's (``choose_view``: Bluesky profiles have no likes, lists, ...; see ``scoring.views``).
-The fits are averaged by likelihood. Followers that score beyond the validated fakes (in the
-bins that hold only their top ``EXTREME_FAKE_MASS``, where no validated genuine account of any
-collection scores) are counted as fakes apart, less as many genuine ones as the worst validated
-collection put there; the mixture is fitted to the rest, on histograms cut at the same edge, so
-fakes more blatant than any seen in validation make the estimate surer rather than
-unfamiliar. The interval joins the sampling
-error (a likelihood-ratio interval, widened for the histograms' own noise) with the model error
-(the spread of those fits). A sample that no validated histogram explains is counted (``p >=
-0.5``) and adjusted by the validated error rates; its interval spans what a collection the model
-never saw could do (a random-effects range of the rates across collections), so it is wide.
+The fits of collections validated on at least ``MIN_PROFILE`` accounts of each class are
+averaged by likelihood. At either end of the histograms, in the bins that hold only one class's
+tail (``LUMP_TAIL``) and almost none of the other class in any collection, followers are counted,
+not fitted: fakes more blatant than any validated one, or people more ordinary than any
+validated one, make the estimate surer rather than unfamiliar (``ShareEstimator._with_lumps``).
+The interval joins the sampling error (a likelihood-ratio interval, widened for the histograms'
+own noise) with the model error (the spread of those fits), and then spans every collection
+that explains the sample about as well as the likeliest one. A sample that no validated
+histogram explains (``MISFIT_PER_BIN``) is counted (``p >= 0.5``) and adjusted by the validated
+error rates; its interval spans what a collection the model never saw could do (a
+random-effects range of the rates across collections), so it is wide.
 """
 
 from __future__ import annotations
