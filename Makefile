@@ -55,11 +55,13 @@ demo: setup
 bench: setup
 	FOLLOWAUDIT_DATASETS="$(DATASETS)" $(PY) -m benchmarks
 
+# EXTRA="labels.jsonl ...": more labelled files (followaudit labels export), each a collection.
 train:
 	$(NEED_DATA)
 	$(MAKE) setup
 	$(PY) -m pip install -q -c constraints.txt -e '.[train]'
-	$(PY) -m scoring.train --data "$(DATASETS)/accounts" --out scoring/data/model.json
+	$(PY) -m scoring.train --data "$(DATASETS)/accounts" --out scoring/data/model.json \
+		$(if $(EXTRA),--extra $(EXTRA))
 
 # The audit on labelled audiences (fake-share error and coverage, bursts); needs ../shared.
 eval:

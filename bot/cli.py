@@ -32,6 +32,9 @@ EXIT_CODES = {
     "(the embedded one could not start) or a --log-file that cannot be written",
     "chat": "0 every audit answered; 1 audits were still owed at the end; 2 bad settings, no "
     "Redis (the embedded one could not start) or a log file that cannot be written",
+    "export": "0 written (accounts left out are counted on stderr); 2 bad option or setting, "
+    "Redis not reachable (or the embedded one could not start), or the --output file could not "
+    "be written",
     "run-due": "0 done; 1 an alert was not accepted by its chat platform; "
     "3 a re-audit failed at the platform",
 }
@@ -111,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_audit(sub)
     _add_pipeline_commands(sub)
     _add_alerts(sub)
+    _add_labels(sub)
     return parser
 
 
@@ -284,6 +288,32 @@ def _add_alerts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--log-level", default="warning", metavar="LEVEL", help="debug, info, warning or error"
     )
     cmd.set_defaults(handler=_lazy("bot.alerts.cli"))
+
+
+def _add_labels(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    labels = sub.add_parser(
+        "labels",
+        help="the reviewers' labels of followers",
+        description="The reviewers' labels of followers (reviews of audits).",
+    )
+    cmds = labels.add_subparsers(dest="labels_command", required=True, metavar="ACTION")
+    cmd = _command(
+        cmds,
+        "export",
+        "write the labelled accounts as JSON Lines for training",
+        "One account a line in the shared account shape, with label (1 fake, 0 genuine) and "
+        "source (review/PLATFORM), as `python -m scoring.train --extra FILE` reads it. An "
+        "account is labelled when its reviewers agree (can't-tell answers are no vote); those "
+        "labelled both ways by different reviewers, and can't-tell ones, are left out and "
+        "counted on standard error.",
+    )
+    cmd.add_argument(
+        "--platform", metavar="P", help="only accounts of this audited platform (e.g. bluesky)"
+    )
+    cmd.add_argument(
+        "--output", default="-", metavar="FILE|-", help="where to write (default: stdout)"
+    )
+    cmd.set_defaults(handler=_lazy("bot.commands.labels"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

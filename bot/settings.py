@@ -270,6 +270,42 @@ class AlertSettings(BaseModel):
     max_alerted_members: int = Field(5000, ge=100)
 
 
+class ReviewSettings(BaseModel):
+    """Human review of audited followers (issue 18): who may label, how fast, how much is kept."""
+
+    #: Who may label, by chat platform: user ids, e.g. ``{"telegram": ["123"], "discord":
+    #: ["456"]}`` (numbers are read as ids). Admins of the chat may label too.
+    reviewers: dict[str, list[str]] = Field(default_factory=dict)
+    #: Labels one reviewer may give per window.
+    rate_labels: int = Field(120, ge=1)
+    rate_window_seconds: float = Field(60.0, gt=0)
+    #: Reviews kept per audited platform; beyond it a new review is refused (labels are never
+    #: dropped silently).
+    max_sessions: int = Field(1000, ge=1, le=100_000)
+    #: Reviewers of one review.
+    max_reviewers: int = Field(20, ge=1, le=1000)
+
+    @field_validator("reviewers", mode="before")
+    @classmethod
+    def _ids(cls, value: object) -> object:
+        """Telegram and Discord ids are numbers; accept them written as numbers."""
+        if isinstance(value, dict):
+            return {
+                str(k).lower(): [str(i) for i in v] if isinstance(v, list) else v
+                for k, v in value.items()
+            }
+        return value
+
+    @field_validator("reviewers", mode="after")
+    @classmethod
+    def _bounded(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if len(value) > 32 or any(len(ids) > 10_000 for ids in value.values()):
+            raise ValueError("at most 32 platforms of at most 10,000 reviewer ids each")
+        if any(not i or len(i) > 64 for ids in value.values() for i in ids):
+            raise ValueError("reviewer ids are 1 to 64 characters")
+        return value
+
+
 class Settings(BaseSettings):
     """Every setting of every followaudit process."""
 
@@ -298,6 +334,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()
     alerts: AlertSettings = AlertSettings()
+    review: ReviewSettings = ReviewSettings()
 
     @field_validator("redis_url")
     @classmethod

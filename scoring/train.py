@@ -32,8 +32,8 @@ import json
 import math
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -656,6 +656,52 @@ VALIDATION_DESCRIPTION: Final = (
 )
 
 
+def as_collection(accounts: Sequence[Account], name: str) -> list[Account]:
+    """The accounts as one collection called ``name``: each ``source`` becomes
+    ``<name>/<source>``, so its parts stay apart within it (``name`` has no ``/``)."""
+    if not name or "/" in name:
+        raise ValueError(f"a collection name has no '/': {name!r}")
+    return [replace(a, source=f"{name}/{a.source or 'labelled'}") for a in accounts]
+
+
+def read_extra(paths: Sequence[Path], taken: Iterable[str]) -> tuple[list[Account], dict[str, Any]]:
+    """Extra labelled files (e.g. ``followaudit labels export``), each its own collection named
+    ``extra:<file stem>`` (numbered when names repeat): the accounts and, per collection, its
+    file and sha256. Raises ValueError naming the file and line of a row that cannot be used."""
+    names = set(taken)
+    accounts: list[Account] = []
+    info: dict[str, Any] = {}
+    for path in paths:
+        blob = path.read_bytes()
+        base = "extra:" + path.stem.replace("/", "_")
+        name, k = base, 1
+        while name in names:
+            k += 1
+            name = f"{base}-{k}"
+        names.add(name)
+        rows = []
+        for n, line in enumerate(blob.decode("utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                account = Account.from_dict(json.loads(line))
+            except ValueError as exc:
+                raise ValueError(f"{path}, line {n}: {exc}") from None
+            if account.label is None:
+                raise ValueError(f"{path}, line {n}: no label (1 fake, 0 genuine)")
+            rows.append(account)
+        if not rows:
+            raise ValueError(f"{path}: no labelled accounts")
+        accounts.extend(as_collection(rows, name))
+        info[name] = {
+            "file": path.name,
+            "sha256": hashlib.sha256(blob).hexdigest(),
+            "n_pos": sum(a.label == 1 for a in rows),
+            "n_neg": sum(a.label == 0 for a in rows),
+        }
+    return accounts, info
+
+
 def read_collections(folder: Path) -> tuple[list[Account], dict[str, str]]:
     """Every ``*.jsonl`` file in ``folder`` as accounts, with each file's sha256."""
     accounts: list[Account] = []
@@ -739,6 +785,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-reference", action="store_true", help="skip the plain LightGBM reference"
     )
+    parser.add_argument(
+        "--extra",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="more labelled accounts (JSON Lines, e.g. from `followaudit labels export`), each "
+        "file its own collection (extra:<file stem>) in training and in every figure",
+    )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(
@@ -750,6 +805,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     accounts, hashes = read_collections(args.data)
     print(f"training on {len(accounts):,} accounts from {len(hashes)} files", file=sys.stderr)
+    extra: dict[str, Any] = {}
+    if args.extra:
+        try:
+            more, extra = read_extra(args.extra, {collection_of(a) for a in accounts})
+        except (OSError, ValueError) as exc:
+            print(f"--extra: {exc}", file=sys.stderr)
+            return 2
+        accounts += more
+        print(
+            f"and {len(more):,} accounts from {len(extra)} extra files: "
+            + ", ".join(
+                f"{c} ({e['file']}: {e['n_pos']} fake, {e['n_neg']} genuine)"
+                for c, e in extra.items()
+            ),
+            file=sys.stderr,
+        )
     d = design(accounts)
     model = fit_design(d)
     if not args.no_reference:
@@ -757,6 +828,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if reference is not None:
             model.validation["reference"] = reference
     model.training["files"] = hashes
+    if extra:
+        model.training["extra"] = extra
     print(summary(model))
     print(f"trained in {time.monotonic() - started:.0f} s", file=sys.stderr)
     if args.out:
