@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 import aiohttp
 import redis.asyncio as aioredis
 
-from bot.alerts.auditor import SourceAuditor
+from bot.alerts.auditor import Auditor, SourceAuditor
 from bot.alerts.memory import FollowerMemory
 from bot.alerts.posters import AlertPoster, ConsolePoster, DiscordPoster, TelegramPoster
 from bot.alerts.runner import AlertRunner
@@ -79,24 +79,29 @@ def build_alerts(
     model: Model,
     *,
     clock: Callable[[], float] = time.time,
+    auditor: Auditor | None = None,
+    out: TextIO | None = None,
+    charts: bool = True,
 ) -> AlertRuntime:
     """Everything the alerts need, on the process's Redis client, HTTP session and model (built
     and closed by the composition root, ``bot.app``). ``clock`` drives schedules (tests inject
-    one); budgets always run on real time, shared with the workers."""
+    one); budgets always run on real time, shared with the workers. ``auditor``, ``out`` (the
+    console poster's stream) and ``charts`` are for benchmarks."""
     from bot.pipeline.budget import RedisBudgets
     from bot.pipeline.store import Store
 
     prefix = settings.redis.prefix
-    budgets = RedisBudgets(Store(redis, prefix), yielding_budgets(settings), clock=time.time)
-    memory = FollowerMemory(
-        redis, prefix, ttl_seconds=settings.alerts.remember_followers_seconds,
-        cap=settings.alerts.sample,
-    )  # fmt: skip
-    auditor = SourceAuditor(session, settings, model, gate=budgets.request, memory=memory)
+    if auditor is None:
+        budgets = RedisBudgets(Store(redis, prefix), yielding_budgets(settings), clock=time.time)
+        memory = FollowerMemory(
+            redis, prefix, ttl_seconds=settings.alerts.remember_followers_seconds,
+            cap=settings.alerts.sample,
+        )  # fmt: skip
+        auditor = SourceAuditor(session, settings, model, gate=budgets.request, memory=memory)
     store = WatchStore(redis, prefix)
-    posters = build_posters(settings, session)
+    posters = build_posters(settings, session, out)
     service = WatchService(store, settings, auditor=auditor, clock=clock)
-    runner = AlertRunner(store, auditor, posters, settings.alerts, clock=clock)
+    runner = AlertRunner(store, auditor, posters, settings.alerts, clock=clock, charts=charts)
     return AlertRuntime(store, service, runner, posters)
 
 
