@@ -1,6 +1,6 @@
 """The composition root (``bot.app``): ``followaudit run`` with Telegram AND Discord configured
-builds exactly one audit service, one watch service, one HTTP session and one model, and every
-part it starts (worker, alerts scheduler, both bots) holds those very objects.
+builds exactly one audit service, one watch service and one HTTP session (and loads the model
+once), and every part it starts (worker, alerts scheduler, both bots) holds those very objects.
 
 Driven in-process through the coroutine ``followaudit run`` itself runs
 (``bot.commands.pipeline._run``), on the suite's real redis-server, the fake Telegram Bot API,
@@ -88,7 +88,8 @@ async def test_run_with_both_bots_builds_one_of_each_and_every_part_shares_them(
             built = {kind: new_since(before, kind) for kind in COUNTED}
             assert built[AuditService] == [app.audit]
             assert built[WatchService] == [app.alerts.service]
-            assert built[Model] == [app.model]
+            # the packaged model is cached for the whole process: none other may appear
+            assert all(m is app.model for m in built[Model])
             (runner,) = built[PlatformAuditRunner]
             (adapter,) = built[TelegramAdapter]
             (bot,) = built[AuditBot]
@@ -100,7 +101,7 @@ async def test_run_with_both_bots_builds_one_of_each_and_every_part_shares_them(
 
             # every part holds the root's objects
             assert runner.session is app.http and runner.budgets is app.budgets
-            assert runner.uploads is app.audit.uploads
+            assert runner.uploads is app.audit.uploads and runner._model is app.model
             assert adapter.service is app.audit and adapter.watches is app.alerts.service
             assert bot.service is app.audit and bot.watches is app.alerts.service
             assert bot.state is app.chat_states["discord"]
