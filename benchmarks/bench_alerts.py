@@ -24,13 +24,14 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
-from bot.alerts.app import alert_runtime  # noqa: E402
+from bot.alerts.app import build_alerts  # noqa: E402
 from bot.alerts.auditor import SourceAuditor  # noqa: E402
 from bot.alerts.model import ChatRef  # noqa: E402
 from bot.alerts.service import Caller  # noqa: E402
 from bot.pipeline.resilience import connect  # noqa: E402
 from bot.redis_server import RedisServer  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.sources import HTTP_HEADERS  # noqa: E402
 from tests.fakes.bluesky import FakeBluesky  # noqa: E402
 from tests.test_alerts_e2e import add_dump, add_genuine  # noqa: E402
 
@@ -76,44 +77,45 @@ async def main(ns: argparse.Namespace) -> None:
             settings = Settings(_env_file=None, redis_url=server.url,  # type: ignore[call-arg]
                                 bluesky={"base_url": fake.base_url},
                                 limits={"platforms": {"bluesky": budget}})  # fmt: skip
-            auditor = None
-            if ns.no_budget:  # the alerts' own Redis traffic, without the budget scripts
-                from scoring.model import load_model
+            from scoring.model import load_model
 
-                session = aiohttp.ClientSession()
-                auditor = SourceAuditor(session, settings, load_model(None))
-            async with alert_runtime(settings, redis, clock=clock, out=io.StringIO(),
-                                     charts=ns.charts, auditor=auditor) as rt:  # fmt: skip
-                admin = Caller("bench", is_admin=True)
+            # The alerts as the composition root (bot.app) builds them, on one session and model.
+            session = aiohttp.ClientSession(headers=HTTP_HEADERS)
+            model = load_model(None)
+            # --no-budget: the alerts' own Redis traffic, without the budget scripts
+            auditor = SourceAuditor(session, settings, model) if ns.no_budget else None
+            rt = build_alerts(settings, redis, session, model, clock=clock, out=io.StringIO(),
+                              charts=ns.charts, auditor=auditor)  # fmt: skip
+            admin = Caller("bench", is_admin=True)
+            started = time.perf_counter()
+            for i in range(ns.watches):
+                chat = ChatRef("console", f"chat{i % 5}")
+                reply = await rt.service.watch(chat, admin, f"acct{i}.bsky.social")
+                assert reply.ok, reply.text()
+            baseline = (time.perf_counter() - started) / ns.watches
+            print(f"baseline (/watch) per account: {1000 * baseline:.0f} ms")
+            for did in dids[: ns.dumped]:
+                add_dump(fake, did, 300, tag=f"b{did[-6:]}")
+            clock.now += settings.alerts.interval_seconds + 1
+            for label in ("dump pass", "quiet pass"):
+                before, requests = await calls(redis), fake.total_requests
                 started = time.perf_counter()
-                for i in range(ns.watches):
-                    chat = ChatRef("console", f"chat{i % 5}")
-                    reply = await rt.service.watch(chat, admin, f"acct{i}.bsky.social")
-                    assert reply.ok, reply.text()
-                baseline = (time.perf_counter() - started) / ns.watches
-                print(f"baseline (/watch) per account: {1000 * baseline:.0f} ms")
-                for did in dids[: ns.dumped]:
-                    add_dump(fake, did, 300, tag=f"b{did[-6:]}")
-                clock.now += settings.alerts.interval_seconds + 1
-                for label in ("dump pass", "quiet pass"):
-                    before, requests = await calls(redis), fake.total_requests
-                    started = time.perf_counter()
-                    report = await rt.runner.run_due()
-                    took = time.perf_counter() - started
-                    n = max(1, report.audited)
-                    print(
-                        f"{label}: {report.audited} re-audits in {took:.2f} s "
-                        f"({1000 * took / n:.0f} ms each), alerts {report.alerts}, digests "
-                        f"{report.digests}; Redis commands per re-audit "
-                        f"{per(await calls(redis), before, n)}; platform requests per "
-                        f"re-audit {(fake.total_requests - requests) / n:.1f}"
-                    )
-                    clock.now += settings.alerts.interval_seconds + settings.alerts.cooldown_seconds
-                used = 0
-                async for key in redis.scan_iter(match=b"fa:alerts:*"):
-                    used += int(await redis.memory_usage(key) or 0)
-                print(f"Redis memory per watch: {used / ns.watches / 1024:.1f} KiB "
-                      f"(history of {settings.alerts.history} audits max)")  # fmt: skip
+                report = await rt.runner.run_due()
+                took = time.perf_counter() - started
+                n = max(1, report.audited)
+                print(
+                    f"{label}: {report.audited} re-audits in {took:.2f} s "
+                    f"({1000 * took / n:.0f} ms each), alerts {report.alerts}, digests "
+                    f"{report.digests}; Redis commands per re-audit "
+                    f"{per(await calls(redis), before, n)}; platform requests per "
+                    f"re-audit {(fake.total_requests - requests) / n:.1f}"
+                )
+                clock.now += settings.alerts.interval_seconds + settings.alerts.cooldown_seconds
+            used = 0
+            async for key in redis.scan_iter(match=b"fa:alerts:*"):
+                used += int(await redis.memory_usage(key) or 0)
+            print(f"Redis memory per watch: {used / ns.watches / 1024:.1f} KiB "
+                  f"(history of {settings.alerts.history} audits max)")  # fmt: skip
     finally:
         if session is not None:
             await session.close()

@@ -23,6 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.app import open_app
 from bot.pipeline.resilience import connect
 from bot.redis_server import RedisServer
 from bot.settings import Settings
@@ -70,20 +71,21 @@ async def bench(audits: int, followers: int, sample: int) -> None:
                 did = bsky.add_account(handle)
                 bsky.add_followers(did, followers, prefix=f"a{i}f")
                 handles.append(handle)
-            world = World(redis, settings, fake, bsky, fake.add_guild("Bench"))
-            world.start_worker()
-            await world.start_bot()
-            try:
-                await _one(world, handles[0], sample, 0)  # warm-up: model load, first chart
-                one_by_one = handles[1:audits]
-                fresh = [await _one(world, h, sample, i) for i, h in enumerate(one_by_one, 1)]
-                cached = [await _one(world, h, sample, i) for i, h in enumerate(one_by_one, 1)]
-                crowd = await asyncio.gather(
-                    *(_one(world, h, sample, i) for i, h in enumerate(handles[audits:], audits))
-                )
-            finally:
-                await world.close()
-                await redis.aclose()
+            async with open_app(settings) as app:
+                world = World(redis, settings, fake, bsky, fake.add_guild("Bench"), app)
+                world.start_worker()
+                await world.start_bot()
+                try:
+                    await _one(world, handles[0], sample, 0)  # warm-up: model load, first chart
+                    one_by_one = handles[1:audits]
+                    fresh = [await _one(world, h, sample, i) for i, h in enumerate(one_by_one, 1)]
+                    cached = [await _one(world, h, sample, i) for i, h in enumerate(one_by_one, 1)]
+                    crowd = await asyncio.gather(
+                        *(_one(world, h, sample, i) for i, h in enumerate(handles[audits:], audits))
+                    )
+                finally:
+                    await world.close()
+                    await redis.aclose()
     print(f"bench_discord: {followers} followers per account, sample {sample}, one worker")
     print(f"fresh  deferral      {_ms([d for d, _ in fresh])}")
     print(f"fresh  final embed   {_ms([f for _, f in fresh])}")

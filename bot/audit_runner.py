@@ -39,22 +39,35 @@ def error_code(exc: BaseException) -> str:
 
 
 class PlatformAuditRunner:
-    """One per worker process: one HTTP session, the model loaded once (in a thread)."""
+    """One per worker process, on the process's HTTP session and model when given (``followaudit``
+    commands always give them, from ``bot.app``); standalone, it opens a session of its own on
+    first use and loads the model once (in a thread)."""
 
     def __init__(
-        self, settings: Settings, budgets: Budgets | None = None, uploads: Uploads | None = None
+        self,
+        settings: Settings,
+        budgets: Budgets | None = None,
+        uploads: Uploads | None = None,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        model: Any = None,
     ) -> None:
         self.settings = settings
         self.budgets = budgets
         self.uploads = uploads
-        self._session: aiohttp.ClientSession | None = None
-        self._model: Any = None
+        self.session = session
+        self._own_session: aiohttp.ClientSession | None = None
+        self._model: Any = model
         self._model_lock = asyncio.Lock()
 
     async def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(headers={"User-Agent": "followaudit/0.1"})
-        return self._session
+        if self.session is not None:
+            return self.session
+        if self._own_session is None:
+            from bot.sources import HTTP_HEADERS
+
+            self._own_session = aiohttp.ClientSession(headers=HTTP_HEADERS)
+        return self._own_session
 
     async def _load_model(self) -> Any:
         async with self._model_lock:
@@ -125,9 +138,10 @@ class PlatformAuditRunner:
         )  # fmt: skip
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the session this runner opened itself (never the one it was given)."""
+        if self._own_session is not None:
+            await self._own_session.close()
+            self._own_session = None
 
 
 def _report(result: Any, model: Any) -> AuditOutcome:
@@ -169,4 +183,6 @@ def _report(result: Any, model: Any) -> AuditOutcome:
 
 
 def build_runner(settings: Settings, context: RunnerContext) -> PlatformAuditRunner:
-    return PlatformAuditRunner(settings, context.budgets, context.uploads)
+    return PlatformAuditRunner(
+        settings, context.budgets, context.uploads, session=context.session, model=context.model
+    )

@@ -1,6 +1,6 @@
 """Building blocks for the commands that start processes: Redis (external or embedded), stop
-signals, supervised parts (worker, alerts, chat adapters) and their health. Everything is built
-here and handed down, never global."""
+signals, the worker part, supervised parts (worker, alerts, chat adapters) and their health.
+The composition root (``bot.app``) builds the services; nothing here is global."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
-from bot.pipeline.metrics import Metrics
 from bot.pipeline.resilience import Stopped, connect, pause, stop_retries_on
 from bot.redis_server import RedisServer, default_data_dir
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -130,34 +132,28 @@ def _log_tasks() -> None:
 
 
 async def run_worker(
-    settings: Settings,
-    redis: aioredis.Redis,
+    app: App,
     stop: asyncio.Event,
     *,
-    metrics: Metrics | None = None,
     clock: Callable[[], float] = time.time,
     ready: asyncio.Event | None = None,
 ) -> None:
-    """Build the runner named by ``worker.runner`` and work until ``stop``; a crash of the worker
-    loop itself is logged and the loop restarted (audits in flight are taken over by heartbeat).
-    ``ready`` is set once a worker reads the queue."""
-    from bot.pipeline.budget import RedisBudgets
+    """Build the runner named by ``worker.runner`` on the process's budgets, uploads, HTTP session
+    and model, and work until ``stop``; a crash of the worker loop itself is logged and the loop
+    restarted (audits in flight are taken over by heartbeat). ``ready`` is set once a worker
+    reads the queue."""
     from bot.pipeline.runner import RunnerContext, load_runner_factory
-    from bot.pipeline.store import Store
-    from bot.pipeline.uploads import UploadStore
     from bot.pipeline.worker import Worker
 
-    metrics = metrics or Metrics()
-    budgets = RedisBudgets(
-        Store(redis, settings.redis.prefix), settings.limits.platforms, clock=clock,
-        metrics=metrics,
-    )  # fmt: skip
-    uploads = UploadStore(redis, settings.redis.prefix, int(settings.history.retention_seconds))
-    runner = load_runner_factory(settings.worker.runner)(settings, RunnerContext(budgets, uploads))
+    settings = app.settings
+    context = RunnerContext(app.budgets, app.audit.uploads, session=app.http, model=app.model)
+    runner = load_runner_factory(settings.worker.runner)(settings, context)
     delay = 0.1
     try:
         while not stop.is_set():
-            worker = Worker(redis, settings, runner, clock=clock, metrics=metrics, started=ready)
+            worker = Worker(
+                app.redis, settings, runner, clock=clock, metrics=app.metrics, started=ready
+            )
             try:
                 await worker.run(stop)
             except asyncio.CancelledError:

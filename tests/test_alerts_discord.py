@@ -8,10 +8,10 @@ import random
 import re
 from typing import Any
 
-from bot.alerts.app import alert_runtime
 from bot.alerts.model import ChatPrefs, ChatRef
 from bot.alerts.service import REFUSAL
 from bot.alerts.store import WatchStore
+from bot.app import open_app
 from tests.fakes.discord_api import DEFAULT_PERMISSIONS, MANAGE_GUILD, FakeDiscord, Interaction
 from tests.test_alerts_e2e import TARGET, add_dump, add_genuine, fake_handles
 from tests.test_discord_bot import World, world  # noqa: F401  (the bot's fixture, reused)
@@ -65,8 +65,8 @@ async def test_managers_watch_and_the_dump_alerts_the_channel_once(
 
     dump = add_dump(bsky, bsky.handles[TARGET], 300)
     before = len([r for r in fake.replies if r.kind == "channel"])
-    async with alert_runtime(world.settings, redis, clock=clock) as rt:
-        report = await rt.runner.run_due()  # the clock is past the watch's next slot
+    async with open_app(world.settings, clock=clock) as app:
+        report = await app.alerts.runner.run_due()  # the clock is past the watch's next slot
     assert (report.audited, report.alerts) == (1, 1)
     posted = [r for r in fake.replies if r.kind == "channel"][before:]
     assert len(posted) == 1

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.app import AlertRuntime, alert_runtime, serve
+from bot.alerts.app import AlertRuntime, serve
 from bot.alerts.model import ChatRef, Watch
 from bot.alerts.service import REFUSAL, Caller
 from bot.alerts.store import WatchStore
+from bot.app import open_app
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeTelegram
@@ -123,8 +124,8 @@ def settings_for(
 
 @asynccontextmanager
 async def runtime(settings: Any, redis: Any, clock: Any) -> AsyncIterator[AlertRuntime]:
-    async with alert_runtime(settings, redis, clock=clock) as rt:
-        yield rt
+    async with open_app(settings, clock=clock) as app:
+        yield app.alerts
 
 
 async def due_now(rt: AlertRuntime, clock: Any, chat: ChatRef) -> None:
@@ -368,14 +369,15 @@ async def test_serve_runs_due_re_audits_beside_followaudit_run(
     watch = Watch("bluesky", TARGET, GROUP, 5.0, 0.0)
     assert await store.add(watch, due=0.0, max_chat=5, max_server=5) == "added"
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings_for(), redis, stop))
+    async with open_app(settings_for()) as app:
+        task = asyncio.create_task(serve(app.alerts, stop))
 
-    async def audited() -> bool:
-        return len(await store.history(watch.id)) == 1
+        async def audited() -> bool:
+            return len(await store.history(watch.id)) == 1
 
-    await wait_until(audited, within=30, what="the baseline re-audit")
-    stop.set()
-    await asyncio.wait_for(task, 10)
+        await wait_until(audited, within=30, what="the baseline re-audit")
+        stop.set()
+        await asyncio.wait_for(task, 10)
     due = await store.due_at(watch.id)
     assert due is not None and time.time() < due <= time.time() + 6 * HOUR
 

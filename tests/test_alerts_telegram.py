@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.app import alert_runtime
 from bot.alerts.model import ChatPrefs, ChatRef
 from bot.alerts.service import REFUSAL
 from bot.alerts.store import WatchStore
+from bot.app import open_app
 from bot.settings import Settings
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.telegram_api import FakeTelegram
@@ -31,12 +31,13 @@ async def world(
     async with FakeTelegram() as tg, FakeBluesky() as bsky:
         did = bsky.add_account(TARGET, followersCount=0)
         add_genuine(bsky, did, 700, random.Random(7))
-        w = World(tg, bsky, redis, telegram_settings(make_settings, tg, bsky.base_url))
-        await w.start_bot()
-        try:
-            yield w
-        finally:
-            await w.stop()
+        async with open_app(telegram_settings(make_settings, tg, bsky.base_url)) as app:
+            w = World(tg, bsky, redis, app)
+            await w.start_bot()
+            try:
+                yield w
+            finally:
+                await w.stop()
 
 
 async def answer(tg: FakeTelegram, chat_id: int, inject: Callable[[], Any]) -> str:
@@ -103,8 +104,8 @@ async def test_group_admins_watch_and_the_dump_alerts_the_group_once(
 
     dump = add_dump(bsky, bsky.handles[TARGET], 300)
     before = len(tg.sent_to(GROUP_ID))
-    async with alert_runtime(world.settings, redis, clock=clock) as rt:
-        report = await rt.runner.run_due()  # the clock is past the watch's next slot
+    async with open_app(world.settings, clock=clock) as app:
+        report = await app.alerts.runner.run_due()  # the clock is past the watch's next slot
     assert (report.audited, report.alerts) == (1, 1)
     posted = tg.sent_to(GROUP_ID)[before:]
     assert len(posted) == 1

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bot.app import App, open_app
 from bot.discord_format import ZWSP
 from bot.pipeline.store import Store
 from tests.fakes.bluesky import FakeBluesky
@@ -51,6 +52,7 @@ class World:
     discord: FakeDiscord
     bsky: FakeBluesky
     guild: dict[str, Any]
+    app: App
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     worker_stop: asyncio.Event = field(default_factory=asyncio.Event)
     bot_stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -59,17 +61,14 @@ class World:
     def start_worker(self) -> None:
         from bot.runtime import run_worker
 
-        self.tasks.append(asyncio.create_task(run_worker(self.settings, self.redis,
-                                                         self.worker_stop)))  # fmt: skip
+        self.tasks.append(asyncio.create_task(run_worker(self.app, self.worker_stop)))
 
     async def start_bot(self, clock: Any = time.time) -> None:
         from bot.discord import serve
 
         self.bot_stop = asyncio.Event()
         sessions = len(self.discord._ready_sessions)
-        self.bot_task = asyncio.create_task(
-            serve(self.settings, self.redis, self.bot_stop, clock=clock)
-        )
+        self.bot_task = asyncio.create_task(serve(self.app, self.bot_stop, clock=clock))
         await self.discord.wait_for(lambda: len(self.discord._ready_sessions) > sessions, 10)
 
     async def stop_bot(self) -> None:
@@ -110,11 +109,12 @@ async def world(redis: Any, make_settings: Any) -> AsyncIterator[World]:
             limits={"user_requests": 1000, "chat_requests": 1000, "user_in_flight": 100},
         )  # fmt: skip
         guild = fake.add_guild("Team")
-        w = World(redis, settings, fake, bsky, guild)
-        try:
-            yield w
-        finally:
-            await w.close()
+        async with open_app(settings) as app:
+            w = World(redis, settings, fake, bsky, guild, app)
+            try:
+                yield w
+            finally:
+                await w.close()
 
 
 def all_text(reply: Reply) -> str:

@@ -12,19 +12,16 @@ import base64
 import contextlib
 import json
 import socket
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
+from bot.app import App, open_app
 from bot.audit_runner import build_runner
-from bot.pipeline.budget import RedisBudgets
 from bot.pipeline.messages import AuditOutcome, AuditRequest, ReplyTo, dumps, new_id
 from bot.pipeline.runner import RunnerContext
-from bot.pipeline.store import Store
-from bot.pipeline.uploads import UploadStore
 from bot.pipeline.worker import Worker
 from bot.settings import Settings
 from bot.telegram.app import run_adapter
@@ -51,28 +48,21 @@ def fill_bluesky(bsky: FakeBluesky) -> None:
 class World:
     """Fakes, Redis, settings, and the bot and worker as tasks that can stop and start again."""
 
-    def __init__(self, tg: FakeTelegram, bsky: FakeBluesky, redis: Any, settings: Settings):
-        self.tg, self.bsky, self.redis, self.settings = tg, bsky, redis, settings
+    def __init__(self, tg: FakeTelegram, bsky: FakeBluesky, redis: Any, app: App):
+        self.tg, self.bsky, self.redis, self.app, self.settings = tg, bsky, redis, app, app.settings
         self.bot_stop = asyncio.Event()
         self.worker_stop = asyncio.Event()
         self.bot_task: asyncio.Task[None] | None = None
         self.worker_task: asyncio.Task[None] | None = None
         self.runner = build_runner(
-            settings,
-            RunnerContext(
-                RedisBudgets(
-                    Store(redis, settings.redis.prefix), settings.limits.platforms, clock=time.time
-                ),
-                UploadStore(redis, settings.redis.prefix),
-            ),
+            self.settings,
+            RunnerContext(app.budgets, app.audit.uploads, session=app.http, model=app.model),
         )
 
     async def start_bot(self) -> None:
         self.bot_stop = asyncio.Event()
         ready = asyncio.Event()
-        self.bot_task = asyncio.create_task(
-            run_adapter(self.settings, self.redis, self.bot_stop, ready=ready)
-        )
+        self.bot_task = asyncio.create_task(run_adapter(self.app, self.bot_stop, ready=ready))
         ready_wait = asyncio.create_task(ready.wait())
         await asyncio.wait({ready_wait, self.bot_task}, timeout=20,
                            return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
@@ -84,6 +74,19 @@ class World:
         self.bot_stop.set()
         if self.bot_task is not None:
             await asyncio.wait_for(self.bot_task, 20)
+
+    @contextlib.asynccontextmanager
+    async def bot_with(self, settings: Settings) -> AsyncIterator[None]:
+        """The bot restarted as in a process with ``settings`` (its own composition root, whose
+        audit service takes its limits from them), stopped on exit."""
+        await self.stop_bot()
+        async with open_app(settings) as app:
+            self.app = app
+            await self.start_bot()
+            try:
+                yield
+            finally:
+                await self.stop_bot()
 
     async def stop_worker(self) -> None:
         self.worker_stop.set()
@@ -124,13 +127,14 @@ async def world(
     monkeypatch.setenv("PTB_TIMEDELTA", "1")
     async with FakeTelegram() as tg, FakeBluesky() as bsky:
         fill_bluesky(bsky)
-        w = World(tg, bsky, redis, telegram_settings(make_settings, tg, bsky.base_url))
-        await w.start_worker()
-        await w.start_bot()
-        try:
-            yield w
-        finally:
-            await w.stop()
+        async with open_app(telegram_settings(make_settings, tg, bsky.base_url)) as app:
+            w = World(tg, bsky, redis, app)
+            await w.start_worker()
+            await w.start_bot()
+            try:
+                yield w
+            finally:
+                await w.stop()
 
 
 async def final_report(
@@ -376,20 +380,17 @@ async def test_a_failing_handler_is_answered_by_the_one_error_handler(world: Wor
     assert sorry.text == "Something went wrong; try again in a minute."
 
 
-async def test_webhook_mode_receives_updates_from_the_api(
-    world: World, make_settings: Callable[..., Settings]
-) -> None:
+async def test_webhook_mode_receives_updates_from_the_api(world: World) -> None:
     tg = world.tg
     await world.stop_bot()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = telegram_settings(make_settings, tg, world.bsky.base_url)
+    settings = world.settings  # the process's settings, as the bot reads them from the root
     settings.telegram.mode = "webhook"
     settings.telegram.webhook_port = port
     settings.telegram.webhook_url = f"http://127.0.0.1:{port}/telegram"
     settings.telegram.webhook_secret = SecretStr("s3cret-token")
-    world.settings = settings
     await world.start_bot()
     assert tg.webhook_url.endswith("/telegram") and tg.webhook_secret == "s3cret-token"
     jo = tg.user(1010, "Jo")
@@ -419,23 +420,22 @@ async def test_a_cached_result_comes_with_its_age_and_a_refusal_says_when_to_ret
     again = await first_reply(tg, lee["id"])
     cached = await final_report(tg, lee["id"], again.message_id)
     assert "From a cached audit" in visible(cached) and " s old" in visible(cached)
-    # one request a minute per user: the second is refused with when to retry
-    await world.stop_bot()
+    # one request a minute per user: the second is refused with when to retry (a bot of a
+    # process whose settings say so: the root builds the audit service with its limits)
     settings = telegram_settings(make_settings, tg, world.bsky.base_url)
     settings.limits.user_requests = 1
-    world.settings = settings
-    await world.start_bot()
-    max_ = tg.user(1013, "Max")
-    tg.inject_command(tg.private_chat(max_), max_, "/audit bsky:boss.bsky.social")
-    allowed = await first_reply(tg, max_["id"])
-    await final_report(tg, max_["id"], allowed.message_id)
-    tg.inject_command(tg.private_chat(max_), max_, "/audit bsky:alice.bsky.social fresh")
-    refused = await first_reply(tg, max_["id"])
+    async with world.bot_with(settings):
+        max_ = tg.user(1013, "Max")
+        tg.inject_command(tg.private_chat(max_), max_, "/audit bsky:boss.bsky.social")
+        allowed = await first_reply(tg, max_["id"])
+        await final_report(tg, max_["id"], allowed.message_id)
+        tg.inject_command(tg.private_chat(max_), max_, "/audit bsky:alice.bsky.social fresh")
+        refused = await first_reply(tg, max_["id"])
 
-    def answered() -> bool:
-        return "Try again in" in visible(tg.message(max_["id"], refused.message_id))
+        def answered() -> bool:
+            return "Try again in" in visible(tg.message(max_["id"], refused.message_id))
 
-    await tg.wait_for(answered, 10)
+        await tg.wait_for(answered, 10)
 
 
 async def test_a_long_report_is_split_with_the_buttons_under_its_last_part(world: World) -> None:
@@ -507,23 +507,27 @@ async def test_uploads_held_in_redis_are_bounded_and_freed_when_answered(
     world: World, make_settings: Callable[..., Settings]
 ) -> None:
     tg, data = world.tg, _export(world)
-    await world.stop_bot()
     await world.stop_worker()
     settings = telegram_settings(make_settings, tg, world.bsky.base_url)
     settings.uploads.max_held_bytes = len(data) + 100  # room for one file
-    world.settings = settings
-    await world.start_bot()
-    vic, wes = tg.user(1021, "Vic"), tg.user(1022, "Wes")
-    tg.inject_document(tg.private_chat(vic), vic, "a.jsonl", data, mime_type="application/jsonl")
-    (queued,) = await _first_answers(tg, vic["id"], 1)
-    tg.inject_document(tg.private_chat(wes), wes, "b.jsonl", data, mime_type="application/jsonl")
-    (full,) = await _first_answers(tg, wes["id"], 1)
-    assert "queued" in queued and "Too many uploaded files" in full and "Try again in" in full
-    assert len(tg.downloads) == 1, "the second file is refused before it is downloaded"
-    # once the first audit is answered its file is deleted, and there is room again
-    first = next(s for s in tg.sent_to(vic["id"]) if s.method == "sendMessage")
-    await world.start_worker()
-    await final_report(tg, vic["id"], first.message_id)
-    tg.inject_document(tg.private_chat(wes), wes, "b.jsonl", data, mime_type="application/jsonl")
-    _, accepted = await _first_answers(tg, wes["id"], 2)
-    assert "Too many" not in accepted and len(tg.downloads) == 2
+    async with world.bot_with(settings):
+        vic, wes = tg.user(1021, "Vic"), tg.user(1022, "Wes")
+        tg.inject_document(
+            tg.private_chat(vic), vic, "a.jsonl", data, mime_type="application/jsonl"
+        )
+        (queued,) = await _first_answers(tg, vic["id"], 1)
+        tg.inject_document(
+            tg.private_chat(wes), wes, "b.jsonl", data, mime_type="application/jsonl"
+        )
+        (full,) = await _first_answers(tg, wes["id"], 1)
+        assert "queued" in queued and "Too many uploaded files" in full and "Try again in" in full
+        assert len(tg.downloads) == 1, "the second file is refused before it is downloaded"
+        # once the first audit is answered its file is deleted, and there is room again
+        first = next(s for s in tg.sent_to(vic["id"]) if s.method == "sendMessage")
+        await world.start_worker()
+        await final_report(tg, vic["id"], first.message_id)
+        tg.inject_document(
+            tg.private_chat(wes), wes, "b.jsonl", data, mime_type="application/jsonl"
+        )
+        _, accepted = await _first_answers(tg, wes["id"], 2)
+        assert "Too many" not in accepted and len(tg.downloads) == 2

@@ -1,5 +1,6 @@
-"""Building the alerts for a process: the one place that wires settings, Redis, the HTTP session,
-the model, the shared (yielding) budgets, the auditor, the posters, the service and the runner."""
+"""The alerts of a process: wiring the shared (yielding) budgets, the auditor, the posters, the
+service and the runner onto the Redis client, HTTP session and model the composition root
+(``bot.app``) built; and the scheduler loop ``followaudit run`` supervises."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -23,7 +24,10 @@ from bot.alerts.store import WatchStore
 from bot.pipeline.resilience import Stopped
 from bot.settings import PlatformBudget, Settings
 
-__all__ = ["AlertRuntime", "alert_runtime", "build_posters", "serve", "yielding_budgets"]
+if TYPE_CHECKING:
+    from scoring.model import Model
+
+__all__ = ["AlertRuntime", "build_alerts", "build_posters", "serve", "yielding_budgets"]
 
 log = logging.getLogger("followaudit.alerts")
 
@@ -68,67 +72,59 @@ def build_posters(
     return posters
 
 
-@contextlib.asynccontextmanager
-async def alert_runtime(
+def build_alerts(
     settings: Settings,
     redis: aioredis.Redis,
+    session: aiohttp.ClientSession,
+    model: Model,
     *,
     clock: Callable[[], float] = time.time,
     auditor: Auditor | None = None,
     out: TextIO | None = None,
     charts: bool = True,
-) -> AsyncIterator[AlertRuntime]:
-    """Everything the alerts need, closed on exit. ``clock`` drives schedules (tests inject
-    one); budgets always run on real time, shared with the workers."""
+) -> AlertRuntime:
+    """Everything the alerts need, on the process's Redis client, HTTP session and model (built
+    and closed by the composition root, ``bot.app``). ``clock`` drives schedules (tests inject
+    one); budgets always run on real time, shared with the workers. ``auditor``, ``out`` (the
+    console poster's stream) and ``charts`` are for benchmarks."""
     from bot.pipeline.budget import RedisBudgets
     from bot.pipeline.store import Store
 
     prefix = settings.redis.prefix
-    async with aiohttp.ClientSession(headers={"User-Agent": "followaudit/0.1"}) as session:
-        if auditor is None:
-            from scoring.model import load_model
-
-            budgets = RedisBudgets(Store(redis, prefix), yielding_budgets(settings),
-                                   clock=time.time)  # fmt: skip
-            memory = FollowerMemory(
-                redis, prefix, ttl_seconds=settings.alerts.remember_followers_seconds,
-                cap=settings.alerts.sample,
-            )  # fmt: skip
-            auditor = SourceAuditor(
-                session, settings, load_model(None), gate=budgets.request, memory=memory
-            )
-        store = WatchStore(redis, prefix)
-        posters = build_posters(settings, session, out)
-        service = WatchService(store, settings, auditor=auditor, clock=clock)
-        runner = AlertRunner(store, auditor, posters, settings.alerts, clock=clock, charts=charts)
-        yield AlertRuntime(store, service, runner, posters)
+    if auditor is None:
+        budgets = RedisBudgets(Store(redis, prefix), yielding_budgets(settings), clock=time.time)
+        memory = FollowerMemory(
+            redis, prefix, ttl_seconds=settings.alerts.remember_followers_seconds,
+            cap=settings.alerts.sample,
+        )  # fmt: skip
+        auditor = SourceAuditor(session, settings, model, gate=budgets.request, memory=memory)
+    store = WatchStore(redis, prefix)
+    posters = build_posters(settings, session, out)
+    service = WatchService(store, settings, auditor=auditor, clock=clock)
+    runner = AlertRunner(store, auditor, posters, settings.alerts, clock=clock, charts=charts)
+    return AlertRuntime(store, service, runner, posters)
 
 
 async def serve(
-    settings: Settings,
-    redis: aioredis.Redis,
-    stop: asyncio.Event,
-    *,
-    ready: asyncio.Event | None = None,
+    rt: AlertRuntime, stop: asyncio.Event, *, ready: asyncio.Event | None = None
 ) -> None:
     """The re-audit loop beside ``followaudit run``: run what is due, sleep until the next due
-    watch (at most a minute, so new watches are picked up), until ``stop``. ``ready`` is set
-    once the alerts are built (model loaded)."""
-    async with alert_runtime(settings, redis) as rt:
-        if ready is not None:
-            ready.set()
-        while not stop.is_set():
-            try:
-                report = await rt.runner.run_due()
-                if report.audited or report.failed:
-                    log.info("re-audits done", extra={"audited": report.audited,
-                                                      "alerts": report.alerts})  # fmt: skip
-                nxt = await rt.store.next_due_at()
-            except Stopped:
-                return
-            except Exception:
-                log.exception("re-audit pass failed")
-                nxt = time.time() + 5.0  # try again soon
-            wait = 60.0 if nxt is None else min(60.0, max(1.0, nxt - time.time()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), wait)  # the schedule's own pace
+    watch (at most a minute, so new watches are picked up), until ``stop``. ``ready`` is set at
+    once (the root built the alerts and loaded the model)."""
+    if ready is not None:
+        ready.set()
+    while not stop.is_set():
+        try:
+            report = await rt.runner.run_due()
+            if report.audited or report.failed:
+                log.info("re-audits done", extra={"audited": report.audited,
+                                                  "alerts": report.alerts})  # fmt: skip
+            nxt = await rt.store.next_due_at()
+        except Stopped:
+            return
+        except Exception:
+            log.exception("re-audit pass failed")
+            nxt = time.time() + 5.0  # try again soon
+        wait = 60.0 if nxt is None else min(60.0, max(1.0, nxt - time.time()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), wait)  # the schedule's own pace

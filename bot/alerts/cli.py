@@ -26,11 +26,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run_due(settings: Settings, *, all_watches: bool) -> int:
-    from bot.alerts.app import alert_runtime
-    from bot.runtime import open_redis
+    from bot.app import open_app
 
-    async with open_redis(settings) as redis, alert_runtime(settings, redis) as rt:
-        report = await rt.runner.run_due(all_watches=all_watches)
+    async with open_app(settings) as app:
+        report = await app.alerts.runner.run_due(all_watches=all_watches)
     sys.stderr.write(
         f"re-audited {report.audited}, alerts {report.alerts} (digests {report.digests}), "
         f"notices {report.notices}, failed re-audits {report.failed}, "

@@ -50,12 +50,12 @@ def _nothing_read(handle: Handle, total: int | None, skipped: int) -> str:
 async def _fetch(handle: Handle, settings: Settings, sample: int | None) -> Any:
     import aiohttp
 
-    from bot.sources import source_for
+    from bot.sources import HTTP_HEADERS, source_for
 
     def progress(read: int, target: int) -> None:
         log.info("fetched %d of %d followers", read, target)
 
-    async with aiohttp.ClientSession(headers={"User-Agent": "followaudit/0.1"}) as session:
+    async with aiohttp.ClientSession(headers=HTTP_HEADERS) as session:
         source = source_for(handle.platform, session, settings)
         return await source.fetch(handle, sample=sample, progress=progress)
 

@@ -7,12 +7,15 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from bot.commands import StartError, embedded_redis_errors, load_settings
 from bot.logs import console_log_path, setup_logging
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger("followaudit")
 
@@ -62,36 +65,31 @@ def worker(args: argparse.Namespace) -> int:
 
 
 async def _worker(settings: Settings, stop: asyncio.Event) -> int:
-    from bot.pipeline.metrics import Metrics
-    from bot.runtime import Health, open_redis, run_worker, supervise
+    from bot.app import open_app
+    from bot.runtime import run_worker, supervise
 
-    metrics, health = Metrics(), Health()
-    async with open_redis(settings) as redis, _ops(settings, redis, metrics, health):
+    async with open_app(settings) as app, _ops(app):
         await supervise(
-            "worker",
-            lambda ready: run_worker(settings, redis, stop, metrics=metrics, ready=ready),
-            stop,
-            health,
+            "worker", lambda ready: run_worker(app, stop, ready=ready), stop, app.health
         )
     return 0
 
 
 @contextlib.asynccontextmanager
-async def _ops(settings: Settings, redis: object, metrics: object, health: object):  # type: ignore[no-untyped-def]
+async def _ops(app: App) -> AsyncIterator[None]:
+    """The metrics and ``/healthz`` server on ``worker.metrics_port``, when set."""
+    settings = app.settings
     if not settings.worker.metrics_port:
         yield None
         return
     from bot.ops import start_ops_server
 
     runner = await start_ops_server(
-        redis,  # type: ignore[arg-type]
-        metrics,  # type: ignore[arg-type]
-        settings.worker.metrics_host,
-        settings.worker.metrics_port,
-        health,  # type: ignore[arg-type]
-    )
+        app.redis, app.metrics, settings.worker.metrics_host, settings.worker.metrics_port,
+        app.health,
+    )  # fmt: skip
     try:
-        yield runner
+        yield None
     finally:
         await runner.cleanup()
 
@@ -109,18 +107,19 @@ async def _chat(
 ) -> int:
     """``stop``: a signal, stop waiting and leave. ``notice`` (where the logs go) is printed once
     the chat is up, so a chat that cannot start says only why."""
+    from bot.app import open_app
     from bot.console_chat import ConsoleChat, read_lines
-    from bot.runtime import open_redis, run_worker
+    from bot.runtime import run_worker
 
     worker_stop = asyncio.Event()
-    async with open_redis(settings) as redis:
+    async with open_app(settings) as app:
         _say(notice)
-        console = ConsoleChat(redis, settings)
+        console = ConsoleChat(app.redis, settings, service=app.audit)
         consumer_stop = asyncio.Event()
         tasks = [asyncio.create_task(console.consumer.run(consumer_stop))]
         failure: list[BaseException] = []
         if with_worker:
-            worker_task = asyncio.create_task(run_worker(settings, redis, worker_stop))
+            worker_task = asyncio.create_task(run_worker(app, worker_stop))
 
             def worker_done(task: asyncio.Task[None]) -> None:
                 if not task.cancelled() and task.exception() is not None:
@@ -192,26 +191,25 @@ def _configured_adapters(settings: Settings) -> list[str]:
     return names
 
 
-#: Each chat adapter module exposes ``async def serve(settings, redis, stop, *, ready)``, which
-#: sets ``ready`` once the bot is up.
+#: Each chat adapter module exposes ``async def serve(app, stop, *, ready)``, which sets
+#: ``ready`` once the bot is up.
 ADAPTER_MODULES = {"telegram": "bot.telegram", "discord": "bot.discord"}
 
 
 async def _run(settings: Settings, adapters: list[str], stop: asyncio.Event) -> int:
-    """A worker, the alerts scheduler and each adapter, each supervised: one that fails (its chat
-    API unreachable, say) is started again with backoff and shown in ``/healthz`` while the
-    others keep running."""
+    """A worker, the alerts scheduler and each adapter on one composition root, each supervised:
+    one that fails (its chat API unreachable, say) is started again with backoff and shown in
+    ``/healthz`` while the others keep running."""
     import importlib
 
     from bot.alerts.app import serve as serve_alerts
-    from bot.pipeline.metrics import Metrics
-    from bot.runtime import Health, Part, open_redis, run_worker, supervise
+    from bot.app import open_app
+    from bot.runtime import Part, run_worker, supervise
 
-    metrics, health = Metrics(), Health()
-    async with open_redis(settings) as redis, _ops(settings, redis, metrics, health):
+    async with open_app(settings) as app, _ops(app):
         parts: dict[str, Part] = {
-            "worker": lambda ready: run_worker(settings, redis, stop, metrics=metrics, ready=ready),
-            "alerts": lambda ready: serve_alerts(settings, redis, stop, ready=ready),
+            "worker": lambda ready: run_worker(app, stop, ready=ready),
+            "alerts": lambda ready: serve_alerts(app.alerts, stop, ready=ready),
         }
         for name in adapters:
             try:
@@ -219,7 +217,9 @@ async def _run(settings: Settings, adapters: list[str], stop: asyncio.Event) -> 
             except ImportError:
                 log.error("the %s adapter is not installed in this build", name)
                 continue
-            parts[name] = lambda ready, m=module: m.serve(settings, redis, stop, ready=ready)  # type: ignore[misc]
+            parts[name] = lambda ready, m=module: m.serve(app, stop, ready=ready)  # type: ignore[misc]
         log.info("alerts scheduler running")
-        await asyncio.gather(*(supervise(name, part, stop, health) for name, part in parts.items()))
+        await asyncio.gather(
+            *(supervise(name, part, stop, app.health) for name, part in parts.items())
+        )
     return 0

@@ -1,6 +1,6 @@
 """The Discord chat adapter (issue 7): ``/audit`` with embeds, buttons and a chart.
 
-``serve(settings, redis, stop)`` is what ``followaudit run`` starts when
+``serve(app, stop)`` is what ``followaudit run`` starts when
 ``FOLLOWAUDIT_DISCORD__TOKEN`` is set. Modules: ``client`` (the bot), ``commands`` (slash and
 message commands), ``buttons`` (report buttons), ``replies`` (answers over REST, fallbacks),
 ``render`` (embeds and texts, pure), ``conversation`` (the reference that travels in Redis).
@@ -16,10 +16,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import redis.asyncio as aioredis
-
+    from bot.app import App
     from bot.discord.client import AuditBot
-    from bot.settings import Settings
 
 __all__ = ["quiet_discord_logs", "serve"]
 
@@ -35,36 +33,35 @@ def quiet_discord_logs() -> None:
 
 
 async def serve(
-    settings: Settings,
-    redis: aioredis.Redis,
+    app: App,
     stop: asyncio.Event,
     *,
     clock: Callable[[], float] = time.time,
     ready: asyncio.Event | None = None,
 ) -> None:
-    """Run the bot until ``stop`` is set (or the gateway connection fails for good); ``clock``
-    (wall-clock seconds) decides when interaction tokens have expired; ``ready`` is set once
-    logged in with the commands synced."""
-    from bot.alerts.app import alert_runtime
-    from bot.discord.client import AuditBot
+    """Run the bot until ``stop`` is set (or the gateway connection fails for good) on the
+    process's audit service, watch service and chat state; ``clock`` (wall-clock seconds)
+    decides when interaction tokens have expired; ``ready`` is set once logged in with the
+    commands synced."""
+    from bot.discord.client import ADAPTER, AuditBot
     from bot.discord_transport import discord_endpoints, endpoints_from_settings
-    from bot.pipeline.service import AuditService
 
+    settings = app.settings
     token = settings.discord.token
     if token is None:
         raise ValueError("FOLLOWAUDIT_DISCORD__TOKEN is not set")
     quiet_discord_logs()
 
     with discord_endpoints(endpoints_from_settings(settings.discord)):
-        async with alert_runtime(settings, redis) as alerts:
-            bot = AuditBot(
-                settings=settings,
-                redis=redis,
-                service=AuditService.from_settings(redis, settings),
-                watches=alerts.service,
-                clock=clock,
-            )
-            await _run_bot(bot, token.get_secret_value(), stop, ready)
+        bot = AuditBot(
+            settings=settings,
+            redis=app.redis,
+            service=app.audit,
+            watches=app.alerts.service,
+            state=app.chat_states[ADAPTER],
+            clock=clock,
+        )
+        await _run_bot(bot, token.get_secret_value(), stop, ready)
 
 
 async def _run_bot(

@@ -57,6 +57,7 @@ class AuditBot(discord.Client):
         settings: Settings,
         redis: aioredis.Redis,
         service: AuditService,
+        state: ChatState,
         watches: WatchService | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -71,10 +72,7 @@ class AuditBot(discord.Client):
         self.service = service
         self.watches = watches
         self.clock = clock
-        self.state = ChatState(
-            redis, prefix=settings.redis.prefix, adapter=ADAPTER, recent=ds.recent_audits,
-            ttl=settings.history.retention_seconds,
-        )  # fmt: skip
+        self.state = state
         self.replies = Replies(self, self.state, clock=clock)
         self.consumer = DeliveryConsumer(
             redis, ADAPTER, self.replies.deliver, prefix=settings.redis.prefix,

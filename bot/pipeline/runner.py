@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.pipeline.messages import AuditJob, AuditOutcome
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from bot.settings import Settings
+    from scoring.model import Model
 
 __all__ = [
     "AUDIT_DEADLINE",
@@ -93,10 +96,14 @@ class Uploads(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RunnerContext:
-    """What the pipeline gives a runner when it is built: shared budgets and uploads."""
+    """What the pipeline gives a runner when it is built: shared budgets and uploads, and the
+    process's HTTP session and scoring model (owned by the composition root, ``bot.app``: a
+    runner uses them and never closes them)."""
 
     budgets: Budgets
     uploads: Uploads
+    session: aiohttp.ClientSession | None = None
+    model: Model | None = None
 
 
 class AuditRunner(Protocol):
@@ -108,7 +115,7 @@ class AuditRunner(Protocol):
 
 
 #: Builds a runner from the settings and the pipeline's context; named by ``worker.runner``.
-#: The worker calls ``aclose()`` when it stops (close HTTP sessions there).
+#: The worker calls ``aclose()`` when it stops (close what the runner opened itself there).
 RunnerFactory = Callable[["Settings", RunnerContext], AuditRunner]
 
 

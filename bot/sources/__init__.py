@@ -1,8 +1,8 @@
 """Follower sources: a handle in, the subject and a sample of its followers out (issue 4).
 
-Build one ``aiohttp.ClientSession`` where the process starts and pass it in::
+Build one ``aiohttp.ClientSession`` where the process starts (``bot.app`` does) and pass it in::
 
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=HTTP_HEADERS) as session:
         source = source_for(handle.platform, session, settings)
         result = await source.fetch(handle, sample=1000, progress=report)
 """
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.sources.base import FollowerSource, RequestGate
 
 __all__ = [
+    "HTTP_HEADERS",
     "AuthenticationNeeded",
     "BadHandle",
     "BadUpload",
@@ -40,6 +41,9 @@ __all__ = [
     "sample_size",
     "source_for",
 ]
+
+#: Headers of every HTTP session of ours (the platforms see who asks).
+HTTP_HEADERS = {"User-Agent": "followaudit/0.1"}
 
 # Names load on first use (PEP 562), so ``bot.handles`` can import ``bot.sources.errors``
 # without pulling in aiohttp and the platform modules.

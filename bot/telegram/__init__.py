@@ -1,6 +1,6 @@
 """The Telegram bot: a thin python-telegram-bot adapter over the audit service (issue 6).
 
-``serve(settings, redis, stop)`` is what ``followaudit run`` starts when
+``serve(app, stop)`` is what ``followaudit run`` starts when
 ``FOLLOWAUDIT_TELEGRAM__TOKEN`` is set.
 """
 
@@ -13,21 +13,13 @@ __all__ = ["ADAPTER", "TelegramAdapter", "build_application", "run_adapter", "se
 if TYPE_CHECKING:
     import asyncio
 
-    import redis.asyncio as aioredis
-
-    from bot.settings import Settings
+    from bot.app import App
 
 
-async def serve(
-    settings: Settings,
-    redis: aioredis.Redis,
-    stop: asyncio.Event,
-    *,
-    ready: asyncio.Event | None = None,
-) -> None:
+async def serve(app: App, stop: asyncio.Event, *, ready: asyncio.Event | None = None) -> None:
     from bot.telegram.app import serve as _serve
 
-    await _serve(settings, redis, stop, ready=ready)
+    await _serve(app, stop, ready=ready)
 
 
 def __getattr__(name: str) -> Any:

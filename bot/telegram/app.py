@@ -8,17 +8,19 @@ import contextlib
 import logging
 import os
 import socket
+from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
-from bot.alerts.service import WatchService
 from bot.pipeline.delivery import DeliveryConsumer
-from bot.pipeline.service import AuditService
 from bot.settings import Settings
 from bot.telegram.adapter import ADAPTER, COMMANDS, TelegramAdapter
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 __all__ = [
     "build_application",
@@ -78,37 +80,22 @@ def delivery_consumer(
     )
 
 
-async def run_adapter(
-    settings: Settings,
-    redis: aioredis.Redis,
-    stop: asyncio.Event,
-    *,
-    service: AuditService | None = None,
-    watches: WatchService | None = None,
-    ready: asyncio.Event | None = None,
-) -> None:
+async def run_adapter(app: App, stop: asyncio.Event, *, ready: asyncio.Event | None = None) -> None:
     """Run the bot until ``stop``: initialise (getMe), register commands, poll or serve the
-    webhook, and consume deliveries. Watchlist commands use ``watches``, by default the
-    alerts' own service (its baseline audits run in this process)."""
+    webhook, and consume deliveries. Audits go to the process's audit service, watchlist
+    commands to its watch service (their baseline audits run in this process)."""
+    settings, redis = app.settings, app.redis
     quiet_token_logs(settings)
-    if watches is None:
-        from bot.alerts.app import alert_runtime
-
-        async with alert_runtime(settings, redis) as rt:
-            await run_adapter(settings, redis, stop, service=service, watches=rt.service,
-                              ready=ready)  # fmt: skip
-        return
-    service = service or AuditService.from_settings(redis, settings)
-    adapter = TelegramAdapter(settings, redis, service, watches=watches)
-    app = build_application(settings, adapter)
+    adapter = TelegramAdapter(settings, redis, app.audit, watches=app.alerts.service)
+    application = build_application(settings, adapter)
     tg = settings.telegram
     consumer_stop = asyncio.Event()
-    async with app:
-        adapter.username = app.bot.username or ""
+    async with application:
+        adapter.username = application.bot.username or ""
         with contextlib.suppress(Exception):
-            await app.bot.set_my_commands(list(COMMANDS))
-        await app.start()
-        updater = app.updater
+            await application.bot.set_my_commands(list(COMMANDS))
+        await application.start()
+        updater = application.updater
         assert updater is not None
         if tg.mode == "webhook":
             if not tg.webhook_url or tg.webhook_secret is None:  # the settings refuse it too
@@ -152,7 +139,7 @@ async def run_adapter(
                 await asyncio.wait_for(deliveries, 10)
             await adapter.aclose()
             await updater.stop()
-            await app.stop()
+            await application.stop()
 
 
 class _RedactToken(logging.Filter):
@@ -188,12 +175,6 @@ def quiet_token_logs(settings: Settings) -> None:
             handler.addFilter(_RedactToken(token.get_secret_value()))
 
 
-async def serve(
-    settings: Settings,
-    redis: aioredis.Redis,
-    stop: asyncio.Event,
-    *,
-    ready: asyncio.Event | None = None,
-) -> None:
+async def serve(app: App, stop: asyncio.Event, *, ready: asyncio.Event | None = None) -> None:
     """``followaudit run``'s entry for this adapter; ``ready`` is set once the bot is up."""
-    await run_adapter(settings, redis, stop, ready=ready)
+    await run_adapter(app, stop, ready=ready)

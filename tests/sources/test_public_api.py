@@ -12,6 +12,7 @@ from tests.sources.conftest import make_settings
 
 def test_exported_names() -> None:
     assert set(sources.__all__) == {
+        "HTTP_HEADERS",
         "AuthenticationNeeded",
         "BadHandle",
         "BadUpload",

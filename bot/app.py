@@ -1,0 +1,91 @@
+"""The composition root: everything a ``followaudit`` process runs on is built here, once, and
+handed to every part the command starts (worker, alerts scheduler, each chat adapter); no part
+builds its own. ``open_app`` tears it all down in the reverse order of building."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+
+import aiohttp
+import redis.asyncio as aioredis
+
+from bot.alerts.app import AlertRuntime, build_alerts
+from bot.chat.state import ChatState
+from bot.pipeline.budget import RedisBudgets
+from bot.pipeline.metrics import Metrics
+from bot.pipeline.service import AuditService
+from bot.pipeline.store import Store
+from bot.runtime import Health, open_redis
+from bot.settings import Settings
+from bot.sources import HTTP_HEADERS
+from scoring.model import Model, load_model
+
+__all__ = ["App", "open_app"]
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """The services of one process, shared by all its parts."""
+
+    settings: Settings
+    redis: aioredis.Redis
+    #: The one HTTP session: the platforms' follower sources (worker and re-audits) and the
+    #: alert posters.
+    http: aiohttp.ClientSession
+    model: Model
+    metrics: Metrics
+    #: What each supervised part is doing, for ``/healthz``.
+    health: Health
+    #: The platforms' request budgets of user audits, shared by every worker (through Redis).
+    budgets: RedisBudgets
+    #: Submit audits, read results; its ``uploads`` are the exports the worker reads.
+    audit: AuditService
+    #: Watches, re-audits and alert posting (``alerts.service`` answers the chats' ``/watch``).
+    alerts: AlertRuntime
+    #: Each chat adapter's small Redis state (recent audits, finished jobs), by adapter name.
+    chat_states: Mapping[str, ChatState]
+
+
+@contextlib.asynccontextmanager
+async def open_app(
+    settings: Settings, *, clock: Callable[[], float] = time.time
+) -> AsyncIterator[App]:
+    """Redis (external, or an embedded server), the HTTP session, the model (loaded in a thread),
+    metrics, budgets, the audit service, the alerts and the chats' state; closed in reverse on
+    exit. ``clock`` drives the alerts' schedules (tests inject one); budgets and limits always
+    run on real time, shared with other processes."""
+    async with contextlib.AsyncExitStack() as stack:
+        redis = await stack.enter_async_context(open_redis(settings))
+        http = await stack.enter_async_context(aiohttp.ClientSession(headers=HTTP_HEADERS))
+        model = await asyncio.to_thread(load_model, None)
+        metrics = Metrics()
+        prefix = settings.redis.prefix
+        budgets = RedisBudgets(
+            Store(redis, prefix), settings.limits.platforms, clock=time.time, metrics=metrics
+        )
+        yield App(
+            settings=settings,
+            redis=redis,
+            http=http,
+            model=model,
+            metrics=metrics,
+            health=Health(),
+            budgets=budgets,
+            audit=AuditService.from_settings(redis, settings),
+            alerts=build_alerts(settings, redis, http, model, clock=clock),
+            chat_states=_chat_states(settings, redis),
+        )
+
+
+def _chat_states(settings: Settings, redis: aioredis.Redis) -> dict[str, ChatState]:
+    states: dict[str, ChatState] = {}
+    if settings.discord.token is not None:
+        states["discord"] = ChatState(  # bot.discord.client.ADAPTER, without importing discord.py
+            redis, prefix=settings.redis.prefix, adapter="discord",
+            recent=settings.discord.recent_audits, ttl=settings.history.retention_seconds,
+        )  # fmt: skip
+    return states
