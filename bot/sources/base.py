@@ -8,7 +8,7 @@ checkpoint continues from the saved cursor instead of starting again (crash reco
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -22,10 +22,12 @@ __all__ = [
     "FetchResult",
     "FollowerSource",
     "PageCallback",
+    "Paging",
     "ProgressCallback",
     "RequestGate",
     "call_hook",
     "call_progress",
+    "fetch_from",
     "max_pages",
     "sample_size",
 ]
@@ -181,6 +183,91 @@ def coerce_checkpoint(
     if (cp.platform, cp.handle) != (handle.platform, handle.handle):
         raise ValueError("the checkpoint belongs to another account")
     return cp
+
+
+@dataclass
+class Paging:
+    """One fetch's follower pages in progress: the checkpoint, the accounts read so far and the
+    callbacks each finished page is reported to."""
+
+    cp: Checkpoint
+    followers: list[Account]
+    #: The progress target: the sample, or fewer when the platform counts fewer followers.
+    goal: int
+    progress: ProgressCallback | None = None
+    on_page: PageCallback | None = None
+    #: Requests made before this process took the fetch over (a resume).
+    base_requests: int = field(init=False)
+    seen: set[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.base_requests = self.cp.requests
+        self.seen = {a.id for a in self.followers}
+
+    @property
+    def wanted(self) -> int:
+        """Followers still to read."""
+        return self.cp.target - len(self.followers)
+
+    def extend(self, accounts: Iterable[Account], skipped: int = 0) -> None:
+        """Append accounts already read (and the neutral dicts, needed only for a checkpoint)."""
+        accounts = list(accounts)
+        self.followers.extend(accounts)
+        if self.on_page is not None:
+            self.cp.followers.extend(a.to_dict() for a in accounts)
+        self.cp.skipped += skipped
+
+    def add(self, records: Iterable[Any], read: Callable[[Any], Account]) -> None:
+        """Read each record as an account: one that cannot be read is counted, a repeat dropped."""
+        for record in records:
+            try:
+                account = read(record)
+            except AccountError:
+                self.cp.skipped += 1
+                continue
+            if account.id not in self.seen:
+                self.seen.add(account.id)
+                self.extend([account])
+
+    async def page_done(self, requests: int, *, last_page: bool = False) -> None:
+        """Count the requests, end a cursor chain still going at the ``last_page`` allowed,
+        and report the page to ``progress`` and ``on_page``."""
+        cp = self.cp
+        cp.requests = self.base_requests + requests
+        if not cp.done and last_page:
+            cp.done, cp.cursor = True, None  # a cursor chain that never ends
+        await call_progress(self.progress, len(self.followers), self.goal)
+        await call_hook(self.on_page, cp)
+
+
+async def fetch_from(
+    handle: Handle,
+    cp: Checkpoint | None,
+    start: Callable[[], Awaitable[Checkpoint]],
+    read_pages: Callable[[Paging], Awaitable[None]],
+    *,
+    progress: ProgressCallback | None = None,
+    on_page: PageCallback | None = None,
+) -> FetchResult:
+    """The skeleton of every source's fetch: ``start`` (read the profile, make the checkpoint)
+    unless resuming ``cp``, report progress, ``read_pages`` while some are left, and the result."""
+    if cp is None:
+        cp = await start()
+    followers = cp.accounts()
+    total = cp.followers_total
+    goal = cp.target if total is None else min(cp.target, total)
+    await call_progress(progress, len(followers), goal)
+    if not cp.done:
+        await read_pages(Paging(cp, followers, goal, progress, on_page))
+    return FetchResult(
+        handle=handle,
+        subject=Account.from_dict(cp.subject),
+        followers=followers,
+        followers_total=total,
+        requests=cp.requests,
+        complete=cp.cursor is None,
+        skipped=cp.skipped,
+    )
 
 
 class FollowerSource(Protocol):

@@ -26,11 +26,11 @@ from bot.sources.base import (
     Checkpoint,
     FetchResult,
     PageCallback,
+    Paging,
     ProgressCallback,
     RequestGate,
-    call_hook,
-    call_progress,
     coerce_checkpoint,
+    fetch_from,
     max_pages,
 )
 from bot.sources.errors import (
@@ -91,42 +91,32 @@ class BlueskySource(HttpSource):
         cp = coerce_checkpoint(resume, handle)
         http = self._requester()
         observed = datetime.now(UTC)
-        target = self._target(sample)
         first_page: dict[str, Any] | None = None
-        if cp is None:
+
+        async def start() -> Checkpoint:
+            nonlocal first_page
+            target = self._target(sample)
             profile, first_page = await self._start(http, handle, min(PAGE, target))
             subject = _subject(profile, observed)
-            total = subject.followers_count
-            cp = Checkpoint(
+            return Checkpoint(
                 platform="bluesky",
                 handle=handle.handle,
                 target=target,
                 subject=subject.to_dict(),
-                followers_total=total,
+                followers_total=subject.followers_count,
                 followers=[],
                 cursor=None,
                 done=False,
                 state={"did": subject.id},
             )
-        else:
-            target = cp.target
-            subject = Account.from_dict(cp.subject)
-            total = cp.followers_total
-        followers = cp.accounts()
-        goal = target if total is None else min(target, total)
-        await call_progress(progress, len(followers), goal)
-        if not cp.done:
-            await self._page_through(
-                http, cp, first_page, followers, goal, observed, progress, on_page
-            )
-        return FetchResult(
-            handle=handle,
-            subject=subject,
-            followers=followers,
-            followers_total=total,
-            requests=cp.requests,
-            complete=cp.cursor is None,
-            skipped=cp.skipped,
+
+        return await fetch_from(
+            handle,
+            cp,
+            start,
+            lambda paging: self._page_through(http, paging, first_page, observed),
+            progress=progress,
+            on_page=on_page,
         )
 
     async def _start(
@@ -168,21 +158,16 @@ class BlueskySource(HttpSource):
     async def _page_through(
         self,
         http: Requester,
-        cp: Checkpoint,
+        paging: Paging,
         first_page: dict[str, Any] | None,
-        followers: list[Account],
-        goal: int,
         observed: datetime,
-        progress: ProgressCallback | None,
-        on_page: PageCallback | None,
     ) -> None:
         """The cursor chain in the foreground; enrichment and checkpoints in ordered tasks."""
+        cp = paging.cp
         did = str(cp.state.get("did") or cp.subject["id"])
-        base_requests = cp.requests
-        seen = {f.id for f in followers}
         limiter = asyncio.Semaphore(self._settings.bluesky.profile_concurrency)
         cursor = cp.cursor
-        wanted = cp.target - len(followers)
+        wanted = paging.wanted
         empty_pages = 0
         pages_left = max_pages(cp.target, PAGE)
         try:
@@ -196,7 +181,7 @@ class BlueskySource(HttpSource):
                         if cursor:
                             params["cursor"] = cursor
                         page = await self._call(http, "app.bsky.graph.getFollowers", params)
-                    views = _views(page.get("followers"), seen)[:wanted]
+                    views = _views(page.get("followers"), paging.seen)[:wanted]
                     wanted -= len(views)
                     next_cursor = page.get("cursor")
                     if not isinstance(next_cursor, str) or not next_cursor or next_cursor == cursor:
@@ -208,19 +193,7 @@ class BlueskySource(HttpSource):
                     last = next_cursor is None or wanted <= 0
                     enrich = tg.create_task(self._enrich(http, views, limiter, observed))
                     finisher = tg.create_task(
-                        self._finish(
-                            finisher,
-                            enrich,
-                            cp,
-                            followers,
-                            next_cursor,
-                            last,
-                            http,
-                            base_requests,
-                            goal,
-                            progress,
-                            on_page,
-                        )
+                        self._finish(finisher, enrich, paging, next_cursor, last, http)
                     )
                     cursor = next_cursor
                     if last:
@@ -232,29 +205,19 @@ class BlueskySource(HttpSource):
         self,
         previous: asyncio.Task[None] | None,
         enrich: asyncio.Task[tuple[list[Account], int]],
-        cp: Checkpoint,
-        followers: list[Account],
+        paging: Paging,
         cursor: str | None,
         last: bool,
         http: Requester,
-        base_requests: int,
-        goal: int,
-        progress: ProgressCallback | None,
-        on_page: PageCallback | None,
     ) -> None:
         """Append one page's accounts in page order, then report progress and the checkpoint."""
         if previous is not None:
             await previous
         accounts, skipped = await enrich
-        followers.extend(accounts)
-        if on_page is not None:  # the neutral dicts are only needed for a checkpoint
-            cp.followers.extend(a.to_dict() for a in accounts)
-        cp.skipped += skipped
-        cp.cursor = cursor
-        cp.done = last
-        cp.requests = base_requests + http.requests
-        await call_progress(progress, len(followers), goal)
-        await call_hook(on_page, cp)
+        paging.extend(accounts, skipped)
+        paging.cp.cursor = cursor
+        paging.cp.done = last
+        await paging.page_done(http.requests)
 
     async def _enrich(
         self,

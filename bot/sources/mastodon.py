@@ -28,11 +28,11 @@ from bot.sources.base import (
     Checkpoint,
     FetchResult,
     PageCallback,
+    Paging,
     ProgressCallback,
     RequestGate,
-    call_hook,
-    call_progress,
     coerce_checkpoint,
+    fetch_from,
     max_pages,
 )
 from bot.sources.errors import (
@@ -43,7 +43,7 @@ from bot.sources.errors import (
     SuspendedOrPrivate,
     UnusableAnswer,
 )
-from scoring.account import Account, AccountError
+from scoring.account import AccountError
 from scoring.loaders.mastodon import account_from_mastodon
 
 __all__ = ["PAGE", "MastodonSource", "is_public_address", "next_max_id"]
@@ -157,7 +157,8 @@ class MastodonSource(HttpSource):
     ) -> FetchResult:
         instance = handle.instance or ""
         observed = datetime.now(UTC)
-        if cp is None:
+
+        async def start() -> Checkpoint:
             target = self._target(sample)
             entity = await self._lookup(http, base, handle)
             try:
@@ -165,7 +166,7 @@ class MastodonSource(HttpSource):
             except AccountError:
                 raise UnusableAnswer(f"{http.label} sent a malformed profile.") from None
             hidden = entity.get("hide_collections") is True
-            cp = Checkpoint(
+            return Checkpoint(
                 platform="mastodon",
                 handle=handle.handle,
                 target=target,
@@ -175,23 +176,14 @@ class MastodonSource(HttpSource):
                 cursor=None,
                 state={"id": entity["id"], "hidden": hidden},
             )
-        subject = Account.from_dict(cp.subject)
-        followers = cp.accounts()
-        total = cp.followers_total
-        goal = cp.target if total is None else min(cp.target, total)
-        await call_progress(progress, len(followers), goal)
-        if not cp.done:
-            await self._page_through(
-                http, base, handle, cp, followers, goal, observed, progress, on_page
-            )
-        return FetchResult(
-            handle=handle,
-            subject=subject,
-            followers=followers,
-            followers_total=total,
-            requests=cp.requests,
-            complete=cp.cursor is None,
-            skipped=cp.skipped,
+
+        return await fetch_from(
+            handle,
+            cp,
+            start,
+            lambda paging: self._page_through(http, base, handle, paging, observed),
+            progress=progress,
+            on_page=on_page,
         )
 
     async def _lookup(self, http: Requester, base: str, handle: Handle) -> dict[str, Any]:
@@ -206,25 +198,15 @@ class MastodonSource(HttpSource):
         raise _error(reply, http.label)
 
     async def _page_through(
-        self,
-        http: Requester,
-        base: str,
-        handle: Handle,
-        cp: Checkpoint,
-        followers: list[Account],
-        goal: int,
-        observed: datetime,
-        progress: ProgressCallback | None,
-        on_page: PageCallback | None,
+        self, http: Requester, base: str, handle: Handle, paging: Paging, observed: datetime
     ) -> None:
+        cp = paging.cp
         url = f"{base}/api/v1/accounts/{cp.state['id']}/followers"
         instance = handle.instance
-        base_requests = cp.requests
-        seen = {a.id for a in followers}
-        first = not followers and cp.cursor is None
+        first = not paging.followers and cp.cursor is None
         page_limit = max_pages(cp.target, PAGE)
         for page_no in range(page_limit):
-            wanted = cp.target - len(followers)
+            wanted = paging.wanted
             params = {"limit": str(min(PAGE, wanted))}
             if cp.cursor:
                 params["max_id"] = cp.cursor
@@ -244,27 +226,18 @@ class MastodonSource(HttpSource):
                     f"@{handle.handle} hides its followers, so there is nothing to audit."
                 )
             first = False
-            for entity in reply.data[:wanted]:
-                try:
-                    account = account_from_mastodon(entity, observed_at=observed, instance=instance)
-                except AccountError:
-                    cp.skipped += 1
-                    continue
-                if account.id not in seen:
-                    seen.add(account.id)
-                    followers.append(account)
-                    if on_page is not None:  # dicts only for a checkpoint
-                        cp.followers.append(account.to_dict())
-            full = len(followers) >= cp.target
+            paging.add(
+                reply.data[:wanted],
+                lambda entity: account_from_mastodon(
+                    entity, observed_at=observed, instance=instance
+                ),
+            )
+            full = len(paging.followers) >= cp.target
             cp.cursor = None if next_id == cp.cursor else next_id
             cp.done = full or cp.cursor is None or not reply.data
             if not reply.data:
                 cp.cursor = None
-            cp.requests = base_requests + http.requests
-            if not cp.done and page_no == page_limit - 1:
-                cp.done, cp.cursor = True, None  # a cursor chain that never ends
-            await call_progress(progress, len(followers), goal)
-            await call_hook(on_page, cp)
+            await paging.page_done(http.requests, last_page=page_no == page_limit - 1)
             if cp.done:
                 return
 

@@ -24,11 +24,11 @@ from bot.sources.base import (
     Checkpoint,
     FetchResult,
     PageCallback,
+    Paging,
     ProgressCallback,
     RequestGate,
-    call_hook,
-    call_progress,
     coerce_checkpoint,
+    fetch_from,
     max_pages,
 )
 from bot.sources.errors import (
@@ -38,7 +38,7 @@ from bot.sources.errors import (
     SuspendedOrPrivate,
     UnusableAnswer,
 )
-from scoring.account import Account, AccountError
+from scoring.account import AccountError
 from scoring.loaders.x_v2 import account_from_x
 
 __all__ = ["PAGE", "USER_FIELDS", "XSource"]
@@ -89,7 +89,8 @@ class XSource(HttpSource):
         cp = coerce_checkpoint(resume, handle)
         http = self._requester()
         observed = datetime.now(UTC)
-        if cp is None:
+
+        async def start() -> Checkpoint:
             target = self._target(sample)
             user = await self._user(http, handle.handle)
             try:
@@ -100,7 +101,7 @@ class XSource(HttpSource):
                 raise SuspendedOrPrivate(
                     "That X account is protected, so its followers are private."
                 )
-            cp = Checkpoint(
+            return Checkpoint(
                 platform="x",
                 handle=handle.handle,
                 target=target,
@@ -109,21 +110,14 @@ class XSource(HttpSource):
                 followers=[],
                 cursor=None,
             )
-        subject = Account.from_dict(cp.subject)
-        followers = cp.accounts()
-        total = cp.followers_total
-        goal = cp.target if total is None else min(cp.target, total)
-        await call_progress(progress, len(followers), goal)
-        if not cp.done:
-            await self._page_through(http, cp, followers, goal, observed, progress, on_page)
-        return FetchResult(
-            handle=handle,
-            subject=subject,
-            followers=followers,
-            followers_total=total,
-            requests=cp.requests,
-            complete=cp.cursor is None,
-            skipped=cp.skipped,
+
+        return await fetch_from(
+            handle,
+            cp,
+            start,
+            lambda paging: self._page_through(http, paging, observed),
+            progress=progress,
+            on_page=on_page,
         )
 
     async def _user(self, http: Requester, username: str) -> dict[str, Any]:
@@ -142,22 +136,12 @@ class XSource(HttpSource):
             raise UnusableAnswer("X sent a malformed answer.")
         raise _error(reply)
 
-    async def _page_through(
-        self,
-        http: Requester,
-        cp: Checkpoint,
-        followers: list[Account],
-        goal: int,
-        observed: datetime,
-        progress: ProgressCallback | None,
-        on_page: PageCallback | None,
-    ) -> None:
+    async def _page_through(self, http: Requester, paging: Paging, observed: datetime) -> None:
+        cp = paging.cp
         url = f"{self._base}/2/users/{cp.subject['id']}/followers"
-        base_requests = cp.requests
-        seen = {a.id for a in followers}
         page_limit = max_pages(cp.target, PAGE)
         for page_no in range(page_limit):
-            wanted = cp.target - len(followers)
+            wanted = paging.wanted
             params = {"max_results": str(min(PAGE, wanted)), "user.fields": USER_FIELDS}
             if cp.cursor:
                 params["pagination_token"] = cp.cursor
@@ -172,26 +156,12 @@ class XSource(HttpSource):
             meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
             if not isinstance(users, list):
                 raise UnusableAnswer("X sent a malformed answer.")
-            for user in users[:wanted]:
-                try:
-                    account = account_from_x(user, observed_at=observed)
-                except AccountError:
-                    cp.skipped += 1
-                    continue
-                if account.id not in seen:
-                    seen.add(account.id)
-                    followers.append(account)
-                    if on_page is not None:  # dicts only for a checkpoint
-                        cp.followers.append(account.to_dict())
+            paging.add(users[:wanted], lambda user: account_from_x(user, observed_at=observed))
             token = meta.get("next_token")
             valid = isinstance(token, str) and _TOKEN.fullmatch(token) and token != cp.cursor
             cp.cursor = token if valid and users else None
-            cp.done = len(followers) >= cp.target or cp.cursor is None
-            cp.requests = base_requests + http.requests
-            if not cp.done and page_no == page_limit - 1:
-                cp.done, cp.cursor = True, None  # a cursor chain that never ends
-            await call_progress(progress, len(followers), goal)
-            await call_hook(on_page, cp)
+            cp.done = len(paging.followers) >= cp.target or cp.cursor is None
+            await paging.page_done(http.requests, last_page=page_no == page_limit - 1)
             if cp.done:
                 return
 
