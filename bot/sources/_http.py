@@ -20,14 +20,26 @@ import time
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 
+from bot.handles import Handle
 from bot.settings import HttpSettings, Settings
-from bot.sources.base import RequestGate, sample_size
+from bot.sources.base import (
+    Checkpoint,
+    FetchResult,
+    PageCallback,
+    Paging,
+    ProgressCallback,
+    RequestGate,
+    Started,
+    coerce_checkpoint,
+    fetch_from,
+    sample_size,
+)
 from bot.sources.errors import PlatformUnavailable, RateLimited, UnusableAnswer
 
 __all__ = ["Reply", "Requester", "seconds_until_reset"]
@@ -111,6 +123,7 @@ class Requester:
         settings: HttpSettings,
         headers: Mapping[str, str] | None = None,
         follow_redirects: bool = False,
+        base: str = "",
         platform: str = "",
         host: str | None = None,
         gate: RequestGate | None = None,
@@ -120,6 +133,8 @@ class Requester:
         self._host = host
         self._gate = gate
         self.label = label
+        #: The base URL of this fetch's requests, where it differs per fetch (Mastodon).
+        self.base = base
         self._settings = settings
         self._headers = dict(headers or {})
         self._redirects = follow_redirects
@@ -245,7 +260,8 @@ def _parse(body: bytes) -> tuple[Any, bool]:
 
 class HttpSource:
     """What every platform source shares: the caller's HTTP session, the settings and the request
-    gate (the pipeline's shared budgets), and a ``Requester`` built from them for each fetch."""
+    gate (the pipeline's shared budgets), a ``Requester`` built from them for each fetch, and the
+    fetch itself; a platform supplies ``_requests``, ``_start`` and ``_page_through``."""
 
     platform = ""
 
@@ -260,6 +276,44 @@ class HttpSource:
         self._gate = gate
         self._settings = settings
 
+    async def fetch(
+        self,
+        handle: Handle,
+        *,
+        sample: int | None = None,
+        progress: ProgressCallback | None = None,
+        on_page: PageCallback | None = None,
+        resume: Checkpoint | Mapping[str, Any] | None = None,
+    ) -> FetchResult:
+        """Read ``handle``'s profile and up to ``sample`` followers, or go on from ``resume``."""
+        cp = coerce_checkpoint(resume, handle)
+        async with self._requests(handle) as http:
+            observed = datetime.now(UTC)
+            return await fetch_from(
+                handle,
+                cp,
+                lambda: self._start(http, handle, self._target(sample), observed),
+                lambda paging, first: self._page_through(http, handle, paging, first, observed),
+                progress=progress,
+                on_page=on_page,
+            )
+
+    def _requests(self, handle: Handle) -> AbstractAsyncContextManager[Requester]:
+        """The requester for one fetch of ``handle``, for as long as the fetch lasts."""
+        raise NotImplementedError
+
+    async def _start(
+        self, http: Requester, handle: Handle, target: int, observed: datetime
+    ) -> Started:
+        """Read the subject's profile and make the checkpoint of a new fetch of ``target``."""
+        raise NotImplementedError
+
+    async def _page_through(
+        self, http: Requester, handle: Handle, paging: Paging, first_page: Any, observed: datetime
+    ) -> None:
+        """Read follower pages until the sample is complete or the list ends."""
+        raise NotImplementedError
+
     def _target(self, sample: int | None) -> int:
         """Followers to read: ``sample`` or the configured default, within the configured max."""
         return sample_size(sample, self._settings.sample.default, self._settings.sample.max)
@@ -272,6 +326,7 @@ class HttpSource:
         *,
         session: aiohttp.ClientSession | None = None,
         host: str | None = None,
+        base: str = "",
     ) -> Requester:
         """A requester on the caller's session (or ``session``), gated per platform (or per
         ``host`` for a platform whose budget is kept per host)."""
@@ -283,4 +338,5 @@ class HttpSource:
             platform=self.platform,
             host=host,
             gate=self._gate,
+            base=base,
         )

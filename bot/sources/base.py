@@ -25,6 +25,7 @@ __all__ = [
     "Paging",
     "ProgressCallback",
     "RequestGate",
+    "Started",
     "call_hook",
     "call_progress",
     "fetch_from",
@@ -240,28 +241,39 @@ class Paging:
         await call_hook(self.on_page, cp)
 
 
+@dataclass
+class Started:
+    """What reading a subject's profile gives a fetch: its new checkpoint, the subject as read
+    when it should be kept so (else it is read back from the checkpoint), and a first page of
+    followers read along with the profile, if any."""
+
+    cp: Checkpoint
+    subject: Account | None = None
+    first_page: Any = None
+
+
 async def fetch_from(
     handle: Handle,
     cp: Checkpoint | None,
-    start: Callable[[], Awaitable[Checkpoint]],
-    read_pages: Callable[[Paging], Awaitable[None]],
+    start: Callable[[], Awaitable[Started]],
+    read_pages: Callable[[Paging, Any], Awaitable[None]],
     *,
     progress: ProgressCallback | None = None,
     on_page: PageCallback | None = None,
 ) -> FetchResult:
     """The skeleton of every source's fetch: ``start`` (read the profile, make the checkpoint)
     unless resuming ``cp``, report progress, ``read_pages`` while some are left, and the result."""
-    if cp is None:
-        cp = await start()
+    started = Started(cp) if cp is not None else await start()
+    cp = started.cp
     followers = cp.accounts()
     total = cp.followers_total
     goal = cp.target if total is None else min(cp.target, total)
     await call_progress(progress, len(followers), goal)
     if not cp.done:
-        await read_pages(Paging(cp, followers, goal, progress, on_page))
+        await read_pages(Paging(cp, followers, goal, progress, on_page), started.first_page)
     return FetchResult(
         handle=handle,
-        subject=Account.from_dict(cp.subject),
+        subject=started.subject or Account.from_dict(cp.subject),
         followers=followers,
         followers_total=total,
         requests=cp.requests,

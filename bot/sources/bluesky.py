@@ -14,7 +14,8 @@ import asyncio
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from contextlib import AbstractAsyncContextManager, nullcontext
+from datetime import datetime
 from typing import Any, Final
 
 import aiohttp
@@ -22,17 +23,7 @@ import aiohttp
 from bot.handles import Handle
 from bot.settings import Settings
 from bot.sources._http import HttpSource, Reply, Requester
-from bot.sources.base import (
-    Checkpoint,
-    FetchResult,
-    PageCallback,
-    Paging,
-    ProgressCallback,
-    RequestGate,
-    coerce_checkpoint,
-    fetch_from,
-    max_pages,
-)
+from bot.sources.base import Checkpoint, Paging, RequestGate, Started, max_pages
 from bot.sources.errors import (
     NotFound,
     PlatformUnavailable,
@@ -68,8 +59,8 @@ class BlueskySource(HttpSource):
         super().__init__(session, settings, gate=gate)
         self._base = settings.bluesky.base_url.rstrip("/") + "/xrpc/"
 
-    def _requester(self) -> Requester:
-        return self._new_requester("Bluesky", self._settings.bluesky)
+    def _requests(self, handle: Handle) -> AbstractAsyncContextManager[Requester]:
+        return nullcontext(self._new_requester("Bluesky", self._settings.bluesky))
 
     async def _call(self, http: Requester, method: str, params: Any) -> Any:
         reply = await http.get(self._base + method, params)
@@ -79,47 +70,27 @@ class BlueskySource(HttpSource):
             return reply.data
         raise _error(reply)
 
-    async def fetch(
-        self,
-        handle: Handle,
-        *,
-        sample: int | None = None,
-        progress: ProgressCallback | None = None,
-        on_page: PageCallback | None = None,
-        resume: Checkpoint | Mapping[str, Any] | None = None,
-    ) -> FetchResult:
-        cp = coerce_checkpoint(resume, handle)
-        http = self._requester()
-        observed = datetime.now(UTC)
-        first_page: dict[str, Any] | None = None
-
-        async def start() -> Checkpoint:
-            nonlocal first_page
-            target = self._target(sample)
-            profile, first_page = await self._start(http, handle, min(PAGE, target))
-            subject = _subject(profile, observed)
-            return Checkpoint(
-                platform="bluesky",
-                handle=handle.handle,
-                target=target,
-                subject=subject.to_dict(),
-                followers_total=subject.followers_count,
-                followers=[],
-                cursor=None,
-                done=False,
-                state={"did": subject.id},
-            )
-
-        return await fetch_from(
-            handle,
-            cp,
-            start,
-            lambda paging: self._page_through(http, paging, first_page, observed),
-            progress=progress,
-            on_page=on_page,
-        )
-
     async def _start(
+        self, http: Requester, handle: Handle, target: int, observed: datetime
+    ) -> Started:
+        """The profile and the first page of followers (see ``_read_start``); the subject is
+        kept as read."""
+        profile, first_page = await self._read_start(http, handle, min(PAGE, target))
+        subject = _subject(profile, observed)
+        cp = Checkpoint(
+            platform="bluesky",
+            handle=handle.handle,
+            target=target,
+            subject=subject.to_dict(),
+            followers_total=subject.followers_count,
+            followers=[],
+            cursor=None,
+            done=False,
+            state={"did": subject.id},
+        )
+        return Started(cp, subject, first_page)
+
+    async def _read_start(
         self, http: Requester, handle: Handle, limit: int
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Resolve the handle, read the profile and the first page, all at once.
@@ -158,6 +129,7 @@ class BlueskySource(HttpSource):
     async def _page_through(
         self,
         http: Requester,
+        handle: Handle,
         paging: Paging,
         first_page: dict[str, Any] | None,
         observed: datetime,

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,17 +24,7 @@ from bot.handles import Handle
 from bot.settings import Settings
 from bot.sources._addresses import AddressRefused, PinnedResolver, is_public_address
 from bot.sources._http import HttpSource, Reply, Requester
-from bot.sources.base import (
-    Checkpoint,
-    FetchResult,
-    PageCallback,
-    Paging,
-    ProgressCallback,
-    RequestGate,
-    coerce_checkpoint,
-    fetch_from,
-    max_pages,
-)
+from bot.sources.base import Checkpoint, Paging, RequestGate, Started, max_pages
 from bot.sources.errors import (
     AuthenticationNeeded,
     FollowersHidden,
@@ -127,46 +117,28 @@ class MastodonSource(HttpSource):
         ) as session:
             yield session, f"https://{instance}"
 
-    async def fetch(
-        self,
-        handle: Handle,
-        *,
-        sample: int | None = None,
-        progress: ProgressCallback | None = None,
-        on_page: PageCallback | None = None,
-        resume: Checkpoint | Mapping[str, Any] | None = None,
-    ) -> FetchResult:
-        cp = coerce_checkpoint(resume, handle)
+    @contextlib.asynccontextmanager
+    async def _requests(self, handle: Handle) -> AsyncIterator[Requester]:
         instance = handle.instance or ""
         async with self._connect(instance) as (session, base):
-            http = self._new_requester(
+            yield self._new_requester(
                 f"Mastodon ({instance})", self._settings.mastodon, session=session,
-                host=_host_of(base),
+                host=_host_of(base), base=base,
             )  # fmt: skip
-            return await self._fetch(http, base, handle, cp, sample, progress, on_page)
 
-    async def _fetch(
-        self,
-        http: Requester,
-        base: str,
-        handle: Handle,
-        cp: Checkpoint | None,
-        sample: int | None,
-        progress: ProgressCallback | None,
-        on_page: PageCallback | None,
-    ) -> FetchResult:
-        instance = handle.instance or ""
-        observed = datetime.now(UTC)
-
-        async def start() -> Checkpoint:
-            target = self._target(sample)
-            entity = await self._lookup(http, base, handle)
-            try:
-                subject = account_from_mastodon(entity, observed_at=observed, instance=instance)
-            except AccountError:
-                raise UnusableAnswer(f"{http.label} sent a malformed profile.") from None
-            hidden = entity.get("hide_collections") is True
-            return Checkpoint(
+    async def _start(
+        self, http: Requester, handle: Handle, target: int, observed: datetime
+    ) -> Started:
+        entity = await self._lookup(http, http.base, handle)
+        try:
+            subject = account_from_mastodon(
+                entity, observed_at=observed, instance=handle.instance or ""
+            )
+        except AccountError:
+            raise UnusableAnswer(f"{http.label} sent a malformed profile.") from None
+        hidden = entity.get("hide_collections") is True
+        return Started(
+            Checkpoint(
                 platform="mastodon",
                 handle=handle.handle,
                 target=target,
@@ -176,14 +148,6 @@ class MastodonSource(HttpSource):
                 cursor=None,
                 state={"id": entity["id"], "hidden": hidden},
             )
-
-        return await fetch_from(
-            handle,
-            cp,
-            start,
-            lambda paging: self._page_through(http, base, handle, paging, observed),
-            progress=progress,
-            on_page=on_page,
         )
 
     async def _lookup(self, http: Requester, base: str, handle: Handle) -> dict[str, Any]:
@@ -198,10 +162,10 @@ class MastodonSource(HttpSource):
         raise _error(reply, http.label)
 
     async def _page_through(
-        self, http: Requester, base: str, handle: Handle, paging: Paging, observed: datetime
+        self, http: Requester, handle: Handle, paging: Paging, first_page: Any, observed: datetime
     ) -> None:
         cp = paging.cp
-        url = f"{base}/api/v1/accounts/{cp.state['id']}/followers"
+        url = f"{http.base}/api/v1/accounts/{cp.state['id']}/followers"
         instance = handle.instance
         first = not paging.followers and cp.cursor is None
         page_limit = max_pages(cp.target, PAGE)

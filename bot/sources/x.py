@@ -11,8 +11,8 @@ are not followed so it is never sent elsewhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from contextlib import AbstractAsyncContextManager, nullcontext
+from datetime import datetime
 from typing import Any, Final
 
 import aiohttp
@@ -20,17 +20,7 @@ import aiohttp
 from bot.handles import Handle
 from bot.settings import Settings
 from bot.sources._http import HttpSource, Reply, Requester
-from bot.sources.base import (
-    Checkpoint,
-    FetchResult,
-    PageCallback,
-    Paging,
-    ProgressCallback,
-    RequestGate,
-    coerce_checkpoint,
-    fetch_from,
-    max_pages,
-)
+from bot.sources.base import Checkpoint, Paging, RequestGate, Started, max_pages
 from bot.sources.errors import (
     AuthenticationNeeded,
     NotFound,
@@ -68,40 +58,29 @@ class XSource(HttpSource):
         super().__init__(session, settings, gate=gate)
         self._base = settings.x.base_url.rstrip("/")
 
-    def _requester(self) -> Requester:
+    def _requests(self, handle: Handle) -> AbstractAsyncContextManager[Requester]:
         token = self._settings.x.bearer_token
         secret = token.get_secret_value().strip() if token is not None else ""
         if not secret:
             raise AuthenticationNeeded(NO_TOKEN)
-        return self._new_requester(
-            "X", self._settings.x, headers={"Authorization": f"Bearer {secret}"}
+        return nullcontext(
+            self._new_requester(
+                "X", self._settings.x, headers={"Authorization": f"Bearer {secret}"}
+            )
         )
 
-    async def fetch(
-        self,
-        handle: Handle,
-        *,
-        sample: int | None = None,
-        progress: ProgressCallback | None = None,
-        on_page: PageCallback | None = None,
-        resume: Checkpoint | Mapping[str, Any] | None = None,
-    ) -> FetchResult:
-        cp = coerce_checkpoint(resume, handle)
-        http = self._requester()
-        observed = datetime.now(UTC)
-
-        async def start() -> Checkpoint:
-            target = self._target(sample)
-            user = await self._user(http, handle.handle)
-            try:
-                subject = account_from_x(user, observed_at=observed)
-            except AccountError:
-                raise UnusableAnswer("X sent a malformed profile.") from None
-            if subject.protected:
-                raise SuspendedOrPrivate(
-                    "That X account is protected, so its followers are private."
-                )
-            return Checkpoint(
+    async def _start(
+        self, http: Requester, handle: Handle, target: int, observed: datetime
+    ) -> Started:
+        user = await self._user(http, handle.handle)
+        try:
+            subject = account_from_x(user, observed_at=observed)
+        except AccountError:
+            raise UnusableAnswer("X sent a malformed profile.") from None
+        if subject.protected:
+            raise SuspendedOrPrivate("That X account is protected, so its followers are private.")
+        return Started(
+            Checkpoint(
                 platform="x",
                 handle=handle.handle,
                 target=target,
@@ -110,14 +89,6 @@ class XSource(HttpSource):
                 followers=[],
                 cursor=None,
             )
-
-        return await fetch_from(
-            handle,
-            cp,
-            start,
-            lambda paging: self._page_through(http, paging, observed),
-            progress=progress,
-            on_page=on_page,
         )
 
     async def _user(self, http: Requester, username: str) -> dict[str, Any]:
@@ -136,7 +107,9 @@ class XSource(HttpSource):
             raise UnusableAnswer("X sent a malformed answer.")
         raise _error(reply)
 
-    async def _page_through(self, http: Requester, paging: Paging, observed: datetime) -> None:
+    async def _page_through(
+        self, http: Requester, handle: Handle, paging: Paging, first_page: Any, observed: datetime
+    ) -> None:
         cp = paging.cp
         url = f"{self._base}/2/users/{cp.subject['id']}/followers"
         page_limit = max_pages(cp.target, PAGE)
