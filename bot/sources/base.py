@@ -145,6 +145,20 @@ class Checkpoint:
         }
 
     @classmethod
+    def new(cls, handle: Handle, target: int, subject: Account, **state: Any) -> Checkpoint:
+        """The checkpoint of a fetch of ``target`` followers that has read only the profile."""
+        return cls(
+            platform=handle.platform,
+            handle=handle.handle,
+            target=target,
+            subject=subject.to_dict(),
+            followers_total=subject.followers_count,
+            followers=[],
+            cursor=None,
+            state=state,
+        )
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Checkpoint:
         """Validate a saved checkpoint; raise ``ValueError`` when it is not one we wrote."""
         if not isinstance(data, Mapping) or data.get("version") != CHECKPOINT_VERSION:

@@ -18,12 +18,9 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 from typing import Any, Final
 
-import aiohttp
-
 from bot.handles import Handle
-from bot.settings import Settings
 from bot.sources._http import HttpSource, Reply, Requester
-from bot.sources.base import Checkpoint, Paging, RequestGate, Started, max_pages
+from bot.sources.base import Checkpoint, Paging, Started, max_pages
 from bot.sources.errors import (
     NotFound,
     PlatformUnavailable,
@@ -49,15 +46,9 @@ class BlueskySource(HttpSource):
 
     platform = "bluesky"
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        settings: Settings,
-        *,
-        gate: RequestGate | None = None,
-    ) -> None:
-        super().__init__(session, settings, gate=gate)
-        self._base = settings.bluesky.base_url.rstrip("/") + "/xrpc/"
+    @property
+    def _base(self) -> str:
+        return self._settings.bluesky.base_url.rstrip("/") + "/xrpc/"
 
     def _requests(self, handle: Handle) -> AbstractAsyncContextManager[Requester]:
         return nullcontext(self._new_requester("Bluesky", self._settings.bluesky))
@@ -77,17 +68,7 @@ class BlueskySource(HttpSource):
         kept as read."""
         profile, first_page = await self._read_start(http, handle, min(PAGE, target))
         subject = _subject(profile, observed)
-        cp = Checkpoint(
-            platform="bluesky",
-            handle=handle.handle,
-            target=target,
-            subject=subject.to_dict(),
-            followers_total=subject.followers_count,
-            followers=[],
-            cursor=None,
-            done=False,
-            state={"did": subject.id},
-        )
+        cp = Checkpoint.new(handle, target, subject, did=subject.id)
         return Started(cp, subject, first_page)
 
     async def _read_start(

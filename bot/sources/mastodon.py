@@ -137,18 +137,7 @@ class MastodonSource(HttpSource):
         except AccountError:
             raise UnusableAnswer(f"{http.label} sent a malformed profile.") from None
         hidden = entity.get("hide_collections") is True
-        return Started(
-            Checkpoint(
-                platform="mastodon",
-                handle=handle.handle,
-                target=target,
-                subject=subject.to_dict(),
-                followers_total=subject.followers_count,
-                followers=[],
-                cursor=None,
-                state={"id": entity["id"], "hidden": hidden},
-            )
-        )
+        return Started(Checkpoint.new(handle, target, subject, id=entity["id"], hidden=hidden))
 
     async def _lookup(self, http: Requester, base: str, handle: Handle) -> dict[str, Any]:
         reply = await http.get(f"{base}/api/v1/accounts/lookup", {"acct": handle.handle})

@@ -15,12 +15,9 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 from typing import Any, Final
 
-import aiohttp
-
 from bot.handles import Handle
-from bot.settings import Settings
 from bot.sources._http import HttpSource, Reply, Requester
-from bot.sources.base import Checkpoint, Paging, RequestGate, Started, max_pages
+from bot.sources.base import Checkpoint, Paging, Started, max_pages
 from bot.sources.errors import (
     AuthenticationNeeded,
     NotFound,
@@ -48,15 +45,9 @@ class XSource(HttpSource):
 
     platform = "x"
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        settings: Settings,
-        *,
-        gate: RequestGate | None = None,
-    ) -> None:
-        super().__init__(session, settings, gate=gate)
-        self._base = settings.x.base_url.rstrip("/")
+    @property
+    def _base(self) -> str:
+        return self._settings.x.base_url.rstrip("/")
 
     def _requests(self, handle: Handle) -> AbstractAsyncContextManager[Requester]:
         token = self._settings.x.bearer_token
@@ -79,17 +70,7 @@ class XSource(HttpSource):
             raise UnusableAnswer("X sent a malformed profile.") from None
         if subject.protected:
             raise SuspendedOrPrivate("That X account is protected, so its followers are private.")
-        return Started(
-            Checkpoint(
-                platform="x",
-                handle=handle.handle,
-                target=target,
-                subject=subject.to_dict(),
-                followers_total=subject.followers_count,
-                followers=[],
-                cursor=None,
-            )
-        )
+        return Started(Checkpoint.new(handle, target, subject))
 
     async def _user(self, http: Requester, username: str) -> dict[str, Any]:
         reply = await http.get(
