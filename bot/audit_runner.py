@@ -22,12 +22,10 @@ from bot.pipeline.runner import (
     Uploads,
     UserFacingError,
 )
+from bot.pipeline.uploads import UPLOAD_PLATFORM
 from bot.settings import Settings
 
 __all__ = ["UPLOAD_PLATFORM", "PlatformAuditRunner", "build_runner", "error_code"]
-
-#: The ``platform`` of a request that audits an uploaded export (see ``AuditService``).
-UPLOAD_PLATFORM = "upload"
 
 log = logging.getLogger("followaudit.runner")
 

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import redis.asyncio as aioredis
 
-from bot.pipeline.uploads import UploadStore
+from bot.pipeline.uploads import UPLOAD_PLATFORM, UploadStore
 
 __all__ = [
     "UPLOAD_PLATFORM",
@@ -27,8 +27,6 @@ __all__ = [
     "store_upload",
 ]
 
-#: The ``AuditRequest.platform`` of an uploaded export (its budget is ``limits.platforms.upload``).
-UPLOAD_PLATFORM: Final = "upload"
 #: Kept long enough to wait in a busy queue, then forgotten.
 DEFAULT_TTL_SECONDS: Final = 86400
 _NAME: Final = re.compile(r"[^A-Za-z0-9._-]+")

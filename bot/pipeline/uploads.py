@@ -7,13 +7,18 @@ once are bounded (``max_held_bytes``, set by the writers): a file beyond the bou
 
 from __future__ import annotations
 
+from typing import Final
+
 import redis.asyncio as aioredis
 
 from bot.pipeline import scripts
 from bot.pipeline.messages import new_id
 from bot.pipeline.resilience import retrying
 
-__all__ = ["UploadStore"]
+__all__ = ["UPLOAD_PLATFORM", "UploadStore"]
+
+#: The ``AuditRequest.platform`` of an uploaded export (its budget is ``limits.platforms.upload``).
+UPLOAD_PLATFORM: Final = "upload"
 
 _UNBOUNDED = 1 << 62
 
