@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
+from bot import durations
 from bot.alerts.model import Watch
 from scoring.audit.compare import Change, Snapshot
 from scoring.audit.escape import escape_html, escape_markdown, escape_plain
@@ -43,15 +44,6 @@ class AlertMessage:
 
 def _when(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _ago(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} days"
 
 
 def _bold(fmt: str, text: str) -> str:
@@ -86,7 +78,9 @@ def _render(fmt: str, watch: Watch, change: Change, now: float) -> str:
     esc = _escaper(fmt)
     lines = [_bold(fmt, f"Follower alert: {_label(watch, esc)}")]
     if change.since is not None:
-        lines.append(f"Since the audit of {_when(change.since)} ({_ago(now - change.since)} ago):")
+        lines.append(
+            f"Since the audit of {_when(change.since)} ({durations.ago(now - change.since)} ago):"
+        )
     # trigger details are our own words and numbers (no platform text): kept readable
     ours = html.escape if fmt == "html" else str
     lines += [f"• {ours(t.detail)}" for t in change.triggers]

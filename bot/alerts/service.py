@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from bot import durations
 from bot.alerts.auditor import Auditor
 from bot.alerts.model import ChatPrefs, ChatRef, Watch
 from bot.alerts.render import FORMATS, audience
@@ -75,11 +76,6 @@ def _reply(template: str, *values: str, ok: bool = True) -> Reply:
         esc = _esc(fmt)
         texts[fmt] = template.format(*(esc(v, 200) for v in values))
     return Reply(texts, ok)
-
-
-def _hours(seconds: float) -> str:
-    h = seconds / 3600
-    return f"{h:g} h" if h >= 1 else f"{seconds / 60:g} min"
 
 
 def _baseline_text(snap: Snapshot) -> str:
@@ -145,7 +141,7 @@ class WatchService:
         label = watch.label
         prefs = await self.store.prefs(chat)
         interval = self._interval(prefs)
-        every = _hours(interval)
+        every = durations.every(interval)
         if existing is not None:
             if existing.paused:
                 await self.store.reschedule(watch.id, now)
@@ -242,8 +238,8 @@ class WatchService:
         except ValueError as exc:
             return _reply("{}", str(exc), ok=False)
         if not low <= seconds <= high:
-            return _reply(f"The interval must be between {_hours(low)} and {_hours(high)}.",
-                          ok=False)  # fmt: skip
+            between = f"{durations.every(low)} and {durations.every(high)}"
+            return _reply(f"The interval must be between {between}.", ok=False)
         prefs = await self.store.prefs(chat)
         default = seconds == self.alerts.interval_seconds
         await self.store.set_prefs(chat, ChatPrefs(prefs.off, None if default else seconds))
@@ -260,8 +256,8 @@ class WatchService:
         """``/alerts`` alone: where and how often alerts go, and whether they are paused."""
         dest = await self.store.destination(chat)
         prefs = await self.store.prefs(chat)
-        every = _hours(self._interval(prefs))
-        cool = _hours(self.alerts.cooldown_seconds)
+        every = durations.every(self._interval(prefs))
+        cool = durations.every(self.alerts.cooldown_seconds)
         texts = {}
         for fmt in FORMATS:
             where = _chat_name(fmt, chat, dest)

@@ -20,6 +20,7 @@ from typing import Any
 
 import discord
 
+from bot import durations
 from bot.chat.state import ChatState
 from bot.discord.buttons import report_view
 from bot.discord.conversation import Conversation, ConversationError
@@ -32,7 +33,7 @@ from bot.discord.render import (
 )
 from bot.discord_format import CONTENT_LIMIT, escape_markdown, truncate
 from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery
-from bot.pipeline.service import Submission, describe_age
+from bot.pipeline.service import Submission
 
 __all__ = ["NO_PINGS", "Replies"]
 
@@ -139,7 +140,7 @@ class Replies:
         async with self._lock(rid):
             if submission.status == "cached" and submission.outcome is not None:
                 self._touch(rid, final=True)
-                age = describe_age(submission.age or 0)
+                age = durations.age(submission.age or 0)
                 await self._answer(
                     conv, request, submission.job_id or "", submission.outcome, cached_age=age
                 )

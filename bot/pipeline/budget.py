@@ -10,11 +10,11 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 
+from bot import durations
 from bot.pipeline.messages import new_id
 from bot.pipeline.metrics import Metrics
 from bot.pipeline.resilience import pause, retrying
 from bot.pipeline.runner import AUDIT_DEADLINE, TransientAuditError
-from bot.pipeline.service import describe_age
 from bot.pipeline.store import Store
 from bot.settings import PlatformBudget
 
@@ -90,6 +90,6 @@ def _check_deadline(platform: str, wait: float) -> None:
     if deadline is not None and time.monotonic() + wait >= deadline:
         raise TransientAuditError(
             f"The {platform} request budget is spent for now; try again in "
-            f"{describe_age(wait + 1)}.",
+            f"{durations.age(wait + 1)}.",
             wait,
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from bot.durations import age as describe_age
 from bot.pipeline.messages import AuditOutcome, AuditRequest, ReplyTo, UserError, new_id
 from bot.pipeline.resilience import retrying
 from bot.pipeline.store import Store
@@ -35,15 +36,6 @@ UPLOADS_FULL_RETRY_SECONDS = 60.0
 
 #: Fetches an upload's bytes (a chat platform's download), called only once limits allow it.
 Download = Callable[[], Awaitable[bytes]]
-
-
-def describe_age(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 @dataclass(frozen=True, slots=True)

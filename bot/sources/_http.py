@@ -26,6 +26,7 @@ from typing import Any
 
 import aiohttp
 
+from bot import durations
 from bot.handles import Handle
 from bot.settings import HttpSettings, Settings
 from bot.sources.base import (
@@ -103,15 +104,6 @@ def _remaining(headers: Mapping[str, str]) -> int | None:
     return None
 
 
-def _human(seconds: float) -> str:
-    seconds = max(1, round(seconds))
-    if seconds < 90:
-        return f"{seconds} s"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 class Requester:
     """Makes JSON GETs to one platform and counts them; shared by one fetch."""
 
@@ -168,7 +160,7 @@ class Requester:
         self._blocked_until = None
 
     def _limited_message(self, wait: float) -> str:
-        return f"{self.label} is rationing requests right now; try again in {_human(wait)}."
+        return f"{self.label} is rationing requests right now; try again in {durations.wait(wait)}."
 
     def _note_budget(self, headers: Mapping[str, str]) -> None:
         if _remaining(headers) == 0:

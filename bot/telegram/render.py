@@ -14,9 +14,10 @@ import binascii
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from bot import durations
 from bot.chat.actions import reason_breakdown, subject_of, suspicious_accounts
 from bot.pipeline.messages import AuditOutcome, Progress
-from bot.pipeline.service import Submission, describe_age
+from bot.pipeline.service import Submission
 from bot.telegram_format import (
     CAPTION_LIMIT,
     MESSAGE_LIMIT,
@@ -133,7 +134,7 @@ def report_parts(outcome: AuditOutcome, *, note: str | None = None) -> list[str]
 
 
 def cached_note(sub: Submission) -> str:
-    return f"From a cached audit {describe_age(sub.age or 0)} old; add 'fresh' to run it anew."
+    return f"From a cached audit {durations.age(sub.age or 0)} old; add 'fresh' to run it anew."
 
 
 def chart_caption(report: Mapping[str, Any]) -> str:
