@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
-from bot.pipeline.resilience import Stopped, connect, pause, stop_retries_on
+from bot.pipeline.resilience import Stopped, connect, pause, restarting, stop_retries_on
 from bot.redis_server import RedisServer, default_data_dir
 from bot.settings import Settings
 
@@ -148,21 +148,15 @@ async def run_worker(
     settings = app.settings
     context = RunnerContext(app.budgets, app.audit.uploads, session=app.http, model=app.model)
     runner = load_runner_factory(settings.worker.runner)(settings, context)
-    delay = 0.1
+
+    def work() -> Awaitable[None]:
+        worker = Worker(
+            app.redis, settings, runner, clock=clock, metrics=app.metrics, started=ready
+        )
+        return worker.run(stop)
+
     try:
-        while not stop.is_set():
-            worker = Worker(
-                app.redis, settings, runner, clock=clock, metrics=app.metrics, started=ready
-            )
-            try:
-                await worker.run(stop)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("worker loop crashed; restarting")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay)
-                delay = min(delay * 2, 5.0)
+        await restarting(work, stop, what="worker loop", logger=log)
     finally:
         await runner.aclose()
 

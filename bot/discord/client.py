@@ -4,7 +4,6 @@ passed in, commands synced and the delivery stream consumed from ``setup_hook``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import logging
 import re
@@ -32,6 +31,7 @@ from bot.discord_format import escape_markdown, truncate
 from bot.discord_transport import use_gateway_from_api
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.messages import AuditRequest, ReplyTo
+from bot.pipeline.resilience import restarting
 from bot.pipeline.service import AuditService, Submission
 from bot.settings import Settings
 
@@ -102,17 +102,8 @@ class AuditBot(discord.Client):
 
     async def _consume(self) -> None:
         """Deliver until closed; a crash of the loop is logged and the loop restarted."""
-        delay = 0.1
-        while not self._stop_consumer.is_set():
-            try:
-                await self.consumer.run(self._stop_consumer)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("delivery loop crashed; restarting")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop_consumer.wait(), delay)
-                delay = min(delay * 2, 5.0)
+        stop = self._stop_consumer
+        await restarting(lambda: self.consumer.run(stop), stop, what="delivery loop", logger=log)
 
     async def close(self) -> None:
         self._stop_consumer.set()

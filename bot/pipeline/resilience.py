@@ -9,12 +9,13 @@ mistaken for a Redis outage."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -23,9 +24,18 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-__all__ = ["TRANSIENT", "Stopped", "connect", "pause", "retrying", "stop_retries_on"]
+__all__ = [
+    "TRANSIENT",
+    "Stopped",
+    "connect",
+    "pause",
+    "restarting",
+    "retrying",
+    "stop_retries_on",
+]
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 log = logging.getLogger("followaudit.redis")
 
 #: Errors after which the same call can succeed once Redis is back (LOADING is a ConnectionError).
@@ -105,16 +115,16 @@ def connect(url: str, *, max_connections: int = 64, pool_timeout: float = 10.0) 
 
 
 async def retrying(
-    op: Callable[[], Awaitable[T]],
-    *,
+    op: Callable[[*Ts], Awaitable[T]],
+    *args: *Ts,
     what: str,
     give_up_after: float | None = None,
     base: float = 0.02,
     cap: float = 2.0,
     stop: asyncio.Event | None = None,
 ) -> T:
-    """Run ``op`` until it succeeds, backing off while Redis is unreachable; once ``stop`` or the
-    process's stop event is set, a failure raises ``Stopped`` instead of being retried.
+    """Run ``op(*args)`` until it succeeds, backing off while Redis is unreachable; once ``stop``
+    or the process's stop event is set, a failure raises ``Stopped`` instead of being retried.
 
     ``op`` must be safe to repeat (our scripts are idempotent by request or job id).
     """
@@ -123,7 +133,7 @@ async def retrying(
     failures = 0
     while True:
         try:
-            return await op()
+            return await op(*args)
         except TRANSIENT as exc:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -147,3 +157,27 @@ async def retrying(
             except Stopped:
                 raise Stopped(f"{what}: redis unavailable while stopping") from exc
             delay = min(cap, delay * 2)
+
+
+async def restarting(
+    run: Callable[[], Awaitable[object]],
+    stop: asyncio.Event,
+    *,
+    what: str,
+    logger: logging.Logger,
+    first_delay: float = 0.1,
+    max_delay: float = 5.0,
+) -> None:
+    """Run ``run()`` again and again until ``stop`` is set: a crash is logged ("``what`` crashed;
+    restarting") and ``run`` started anew after a backoff doubling up to ``max_delay``."""
+    delay = first_delay
+    while not stop.is_set():
+        try:
+            await run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("%s crashed; restarting", what)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, max_delay)
