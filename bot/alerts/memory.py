@@ -46,7 +46,7 @@ class FollowerMemory:
         if self.ttl <= 0:
             return []
         key = self.key(platform, handle)
-        raw = await retrying(lambda: self.redis.get(key), what="alerts recall")
+        raw = await retrying(self.redis.get, key, what="alerts recall")
         if raw is None or len(raw) > MAX_BYTES:
             return []
         try:
@@ -73,4 +73,4 @@ class FollowerMemory:
 
     async def forget(self, platform: str, handle: str) -> None:
         key = self.key(platform, handle)
-        await retrying(lambda: self.redis.delete(key), what="alerts forget")
+        await retrying(self.redis.delete, key, what="alerts forget")

@@ -69,16 +69,14 @@ class DeliveryConsumer:
             log.info("delivery stopped with redis unavailable", extra={"adapter": self.adapter})
 
     async def _run(self, stop: asyncio.Event) -> None:
-        await retrying(lambda: self.store.ensure_group(self.stream, ADAPTER_GROUP), what="group",
-                       stop=stop)  # fmt: skip
+        await retrying(self.store.ensure_group, self.stream, ADAPTER_GROUP, what="group", stop=stop)
         backlog = True
         next_claim = 0.0
         loop = asyncio.get_running_loop()
         self.ready.set()
         while not stop.is_set():
             if backlog:
-                entries = await retrying(lambda: self._read("0", None), what="deliver-read",
-                                         stop=stop)  # fmt: skip
+                entries = await retrying(self._read, "0", None, what="deliver-read", stop=stop)
                 backlog = bool(entries)
             else:
                 entries = []
@@ -86,8 +84,9 @@ class DeliveryConsumer:
                     next_claim = loop.time() + self.claim_idle_ms / 4000
                     entries = await retrying(self._autoclaim, what="deliver-claim", stop=stop)
                 if not entries:
-                    entries = await retrying(lambda: self._read(">", self.block_ms),
-                                             what="deliver-read", stop=stop)  # fmt: skip
+                    entries = await retrying(
+                        self._read, ">", self.block_ms, what="deliver-read", stop=stop
+                    )
             for msg_id, fields in entries:
                 await self._deliver(msg_id, fields)
 
@@ -113,14 +112,14 @@ class DeliveryConsumer:
             delivery = Delivery.from_json(raw)
         except MessageError as exc:
             log.error("malformed delivery dropped", extra={"msg_id": msg_id, "reason": str(exc)})
-            await retrying(lambda: self._ack(msg_id, None), what="deliver-ack")
+            await retrying(self._ack, msg_id, None, what="deliver-ack")
             return
         # Results are remembered as delivered; progress is superseded by the next update anyway.
         marker = None
         if delivery.kind == "result":
             marker = self.store.key("delivered", self.adapter, delivery.delivery_id)
-        if marker and await retrying(lambda: self.store.redis.exists(marker), what="deliver-seen"):
-            await retrying(lambda: self._ack(msg_id, None), what="deliver-ack")
+        if marker and await retrying(self.store.redis.exists, marker, what="deliver-seen"):
+            await retrying(self._ack, msg_id, None, what="deliver-ack")
             return
         try:
             await self.handler(delivery)
@@ -129,15 +128,15 @@ class DeliveryConsumer:
         except Exception:
             # The adapter could not deliver (chat API down...): leave it pending; it is retried
             # by the autoclaim pass once idle, up to ``max_failures`` times.
-            failures = await retrying(lambda: self._count_failure(msg_id), what="deliver-fail")
+            failures = await retrying(self._count_failure, msg_id, what="deliver-fail")
             if failures < self.max_failures:
                 log.exception("delivery failed; will retry", extra={"msg_id": msg_id})
                 return
             log.exception("delivery failed too often; dropped",
                           extra={"msg_id": msg_id, "failures": failures})  # fmt: skip
-            await retrying(lambda: self._ack(msg_id, None), what="deliver-ack")
+            await retrying(self._ack, msg_id, None, what="deliver-ack")
             return
-        await retrying(lambda: self._ack(msg_id, marker), what="deliver-ack")
+        await retrying(self._ack, msg_id, marker, what="deliver-ack")
         self.delivered += 1
 
     async def _count_failure(self, msg_id: str) -> int:

@@ -184,7 +184,7 @@ class AuditService:
         finally:
             if upload_id is None and not trusted:
                 # Submitting ends the hold; on any other way out (full, download failed), here.
-                await retrying(lambda: self.store.release_hold(request), what="upload")
+                await retrying(self.store.release_hold, request, what="upload")
         if upload_id is None:
             return _refused(request, "uploads_full", UPLOADS_FULL_RETRY_SECONDS)
         request = dataclasses.replace(request, options={**request.options, "upload": upload_id})
@@ -216,13 +216,13 @@ class AuditService:
         return await self.uploads.put(data)
 
     async def result(self, job_id: str) -> AuditOutcome | None:
-        return await retrying(lambda: self.store.result(job_id), what="result")
+        return await retrying(self.store.result, job_id, what="result")
 
     async def history(
         self, platform: str, handle: str, limit: int = 10
     ) -> list[tuple[str, AuditOutcome]]:
         """Finished audits of a handle, newest first, within the retention."""
-        ids = await retrying(lambda: self.store.history(platform, handle, limit), what="history")
+        ids = await retrying(self.store.history, platform, handle, limit, what="history")
         out = []
         for job_id in ids:
             outcome = await self.result(job_id)

@@ -63,7 +63,7 @@ class UploadStore:
         return upload_id if stored else None
 
     async def get(self, upload_id: str) -> bytes | None:
-        value = await retrying(lambda: self.redis.get(self._key(upload_id)), what="upload")
+        value = await retrying(self.redis.get, self._key(upload_id), what="upload")
         return None if value is None else bytes(value)
 
     async def delete(self, upload_id: str) -> None:

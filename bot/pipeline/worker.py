@@ -64,7 +64,7 @@ class RedisCheckpoint:
         self._last = float("-inf")
 
     async def load(self) -> dict[str, Any] | None:
-        raw = await retrying(lambda: self.store.load_checkpoint(self.job_id), what="checkpoint")
+        raw = await retrying(self.store.load_checkpoint, self.job_id, what="checkpoint")
         if raw is None:
             return None
         try:
@@ -83,8 +83,7 @@ class RedisCheckpoint:
         self._last = now
         data = dumps({"v": VERSION, "state": state})
         await retrying(
-            lambda: self.store.save_checkpoint(self.job_id, self.owner, data, self.ttl),
-            what="checkpoint",
+            self.store.save_checkpoint, self.job_id, self.owner, data, self.ttl, what="checkpoint"
         )
         self.saves += 1
 
@@ -156,8 +155,9 @@ class Worker:
         return as soon as nothing is queued, pending or running."""
         self._stop = stop = stop or asyncio.Event()
         try:
-            await retrying(lambda: self.store.ensure_group(self.store.stream, WORKER_GROUP),
-                           what="group", stop=stop)  # fmt: skip
+            await retrying(
+                self.store.ensure_group, self.store.stream, WORKER_GROUP, what="group", stop=stop
+            )
         except Stopped:
             log.info("worker stopped before redis answered", extra={"worker": self.name})
             return
@@ -188,8 +188,7 @@ class Worker:
             loop_now = time.monotonic()
             if loop_now >= next_claim:
                 next_claim = loop_now + self.claim_interval
-                entries = await retrying(lambda n=free: self._autoclaim(n), what="autoclaim",  # type: ignore[misc]
-                                         stop=stop)  # fmt: skip
+                entries = await retrying(self._autoclaim, free, what="autoclaim", stop=stop)
                 if loop_now >= next_cleanup:
                     next_cleanup = loop_now + CLEANUP_INTERVAL_SECONDS
                     await retrying(self._forget_dead_consumers, what="cleanup", stop=stop)
@@ -198,11 +197,7 @@ class Worker:
                     self.metrics.takeovers.inc(len(taken))
                     log.info("took over stalled audits", extra={"count": len(taken)})
             if not entries:
-                entries = await retrying(
-                    lambda n=free: self._read(n, self.block_ms),
-                    what="read",  # type: ignore[misc]
-                    stop=stop,
-                )
+                entries = await retrying(self._read, free, self.block_ms, what="read", stop=stop)
             for msg_id, fields in entries:
                 self._spawn(msg_id, fields)
             if burst and not entries and not self._tasks and not await self._pending():
@@ -262,8 +257,7 @@ class Worker:
             await asyncio.sleep(self.beat_interval)  # the heartbeat period itself
             ids = [i for i in self._tasks if i not in self._lost]
             try:
-                lost = await retrying(lambda ids=ids: self.store.heartbeat(self.name, ids),  # type: ignore[misc]
-                                      what="heartbeat")  # fmt: skip
+                lost = await retrying(self.store.heartbeat, self.name, ids, what="heartbeat")
                 self.metrics.queue_depth.set(await retrying(self.store.queued, what="queued"))
             except Stopped:
                 return
@@ -304,7 +298,7 @@ class Worker:
     async def _dead_letter(self, msg_id: str, fields: dict[bytes, bytes], reason: str) -> None:
         log.error("malformed queue entry moved to dead letters",
                   extra={"msg_id": msg_id, "reason": reason})  # fmt: skip
-        await retrying(lambda: self.store.dead_letter(msg_id, fields, reason), what="dead-letter")
+        await retrying(self.store.dead_letter, msg_id, fields, reason, what="dead-letter")
         self.metrics.dead_letters.inc()
 
     async def _audit(self, msg_id: str, fields: dict[bytes, bytes], job: AuditJob) -> None:
@@ -315,7 +309,7 @@ class Worker:
             await self._dead_letter(msg_id, fields, "no such job")
             return
         if state == "done":
-            await retrying(lambda: self._finish(job, msg_id, AuditOutcome()), what="finish")
+            await retrying(self._finish, job, msg_id, AuditOutcome(), what="finish")
             return
         self.audits_started += 1
         if attempts == 1:
@@ -334,7 +328,7 @@ class Worker:
             report=outcome.report, texts=outcome.texts, attachments=outcome.attachments,
             error=outcome.error, finished_at=self.clock(),
         )  # fmt: skip
-        answered = await retrying(lambda: self._finish(job, msg_id, outcome), what="finish")
+        answered = await retrying(self._finish, job, msg_id, outcome, what="finish")
         upload = job.options.get("upload")
         if isinstance(upload, str):
             await UploadStore(self.store.redis, self.store.prefix).delete(upload)
@@ -426,10 +420,9 @@ class Worker:
         """Release a running entry so the next XAUTOCLAIM (any worker) takes it at once."""
         try:
             await retrying(
-                lambda: self.store.release(self.name, msg_id, self.stall_ms * 10),
-                what="release",
-                give_up_after=5,
-            )
+                self.store.release, self.name, msg_id, self.stall_ms * 10,
+                what="release", give_up_after=5,
+            )  # fmt: skip
             log.info("audit handed back to the queue", extra={"msg_id": msg_id})
         except Exception:
             log.warning("could not hand back; it will be taken over when stalled",
