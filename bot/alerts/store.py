@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 import redis.asyncio as aioredis
 
@@ -24,6 +24,7 @@ from scoring.audit.compare import Snapshot
 __all__ = ["AddResult", "WatchStore"]
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 _ADD = """
 local wk, ck, sk, due, all = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -72,8 +73,9 @@ class WatchStore:
     def key(self, *parts: str) -> str:
         return self.prefix + "alerts:" + ":".join(parts)
 
-    async def _r(self, op: Callable[[], Awaitable[T]], what: str) -> T:
-        return await retrying(op, what=f"alerts {what}")
+    async def _r(self, what: str, op: Callable[[*Ts], Awaitable[T]], *args: *Ts) -> T:
+        """``op(*args)``, retried through a Redis outage."""
+        return await retrying(op, *args, what=f"alerts {what}")
 
     # -- watches ----------------------------------------------------------------------------
     async def add(self, watch: Watch, *, due: float, max_chat: int, max_server: int) -> AddResult:
@@ -84,10 +86,10 @@ class WatchStore:
             self.key("server", watch.chat.server_key), self.key("due"), self.key("all"),
         ]  # fmt: skip
         args = [watch.id, watch.to_json(), max_chat, max_server, repr(due)]
-        return _s(await self._r(lambda: self._add(keys=keys, args=args), "add"))
+        return _s(await self._r("add", self._add, keys, args))
 
     async def get(self, watch_id: str) -> Watch | None:
-        raw = await self._r(lambda: self.redis.get(self.key("watch", watch_id)), "get")
+        raw = await self._r("get", self.redis.get, self.key("watch", watch_id))
         if raw is None:
             return None
         try:
@@ -98,7 +100,7 @@ class WatchStore:
     async def put(self, watch: Watch) -> None:
         """Save a watch that exists (state changes); a removed watch stays removed."""
         await self._r(
-            lambda: self.redis.set(self.key("watch", watch.id), watch.to_json(), xx=True), "put"
+            "put", lambda: self.redis.set(self.key("watch", watch.id), watch.to_json(), xx=True)
         )
 
     async def remove(self, watch: Watch) -> bool:
@@ -113,13 +115,13 @@ class WatchStore:
                 replies = await pipe.execute()
             return bool(replies[0])
 
-        return await self._r(op, "remove")
+        return await self._r("remove", op)
 
     async def _many(self, ids: Sequence[str]) -> list[Watch]:
         if not ids:
             return []
         keys = [self.key("watch", i) for i in ids]
-        raws = await self._r(lambda: self.redis.mget(keys), "mget")
+        raws = await self._r("mget", self.redis.mget, keys)
         out = []
         for raw in raws:
             if raw is None:
@@ -131,12 +133,12 @@ class WatchStore:
         return out
 
     async def in_chat(self, chat: ChatRef) -> list[Watch]:
-        ids = await self._r(lambda: self.redis.smembers(self.key("chat", chat.key)), "in_chat")
+        ids = await self._r("in_chat", self.redis.smembers, self.key("chat", chat.key))
         watches = await self._many(sorted(_s(i) for i in ids))
         return sorted(watches, key=lambda w: (w.platform, w.handle))
 
     async def all_ids(self) -> list[str]:
-        ids = await self._r(lambda: self.redis.smembers(self.key("all")), "all")
+        ids = await self._r("all", self.redis.smembers, self.key("all"))
         return sorted(_s(i) for i in ids)
 
     async def all(self) -> list[Watch]:
@@ -145,39 +147,37 @@ class WatchStore:
     # -- schedule ---------------------------------------------------------------------------
     async def due_ids(self, now: float, limit: int = 10_000) -> list[str]:
         raw = await self._r(
-            lambda: self.redis.zrangebyscore(self.key("due"), "-inf", repr(now), 0, limit), "due"
+            "due", self.redis.zrangebyscore, self.key("due"), "-inf", repr(now), 0, limit
         )
         return [_s(i) for i in raw]
 
     async def due_at(self, watch_id: str) -> float | None:
-        score = await self._r(lambda: self.redis.zscore(self.key("due"), watch_id), "due_at")
+        score = await self._r("due_at", self.redis.zscore, self.key("due"), watch_id)
         return None if score is None else float(score)
 
     async def next_due_at(self) -> float | None:
         first = await self._r(
-            lambda: self.redis.zrange(self.key("due"), 0, 0, withscores=True), "next_due"
+            "next_due", lambda: self.redis.zrange(self.key("due"), 0, 0, withscores=True)
         )
         return float(first[0][1]) if first else None
 
     async def reschedule(self, watch_id: str, at: float) -> None:
         """Move the next due time of an existing watch (XX: never re-adds a removed one)."""
-        await self._r(lambda: self.redis.zadd(self.key("due"), {watch_id: at}, xx=True), "sched")
+        await self._r("sched", lambda: self.redis.zadd(self.key("due"), {watch_id: at}, xx=True))
 
     async def claim(self, watch_id: str, seconds: int) -> bool:
         """Take a watch for one run, so concurrent runners (cron and a serving loop) do not both
         re-audit it; the claim expires if this runner dies."""
         key = self.key("claim", watch_id)
-        return bool(await self._r(lambda: self.redis.set(key, "1", nx=True, ex=seconds), "claim"))
+        return bool(await self._r("claim", lambda: self.redis.set(key, "1", nx=True, ex=seconds)))
 
     async def unclaim(self, watch_id: str) -> None:
-        await self._r(lambda: self.redis.delete(self.key("claim", watch_id)), "unclaim")
+        await self._r("unclaim", self.redis.delete, self.key("claim", watch_id))
 
     # -- history and alerted bursts ---------------------------------------------------------
     async def history(self, watch_id: str, limit: int = 100) -> list[Snapshot]:
         """Snapshots oldest first (the previous audit last)."""
-        raws = await self._r(
-            lambda: self.redis.lrange(self.key("hist", watch_id), 0, limit - 1), "history"
-        )
+        raws = await self._r("history", self.redis.lrange, self.key("hist", watch_id), 0, limit - 1)
         out = []
         for raw in reversed(raws):
             try:
@@ -187,7 +187,7 @@ class WatchStore:
         return out
 
     async def alerted(self, watch_id: str) -> list[list[str]]:
-        raw = await self._r(lambda: self.redis.get(self.key("alerted", watch_id)), "alerted")
+        raw = await self._r("alerted", self.redis.get, self.key("alerted", watch_id))
         if raw is None:
             return []
         try:
@@ -226,12 +226,12 @@ class WatchStore:
         keys = [self.key("watch", watch.id), self.key("hist", watch.id),
                 self.key("alerted", watch.id)]  # fmt: skip
         args = [watch.to_json(), data, keep, body]
-        return bool(await self._r(lambda: self._record(keys=keys, args=args), "record"))
+        return bool(await self._r("record", self._record, keys, args))
 
     # -- destinations -----------------------------------------------------------------------
     async def destination(self, chat: ChatRef) -> ChatRef:
         """Where the alerts of watches set in ``chat`` go (the chat itself unless changed)."""
-        raw = await self._r(lambda: self.redis.get(self.key("dest", chat.key)), "dest")
+        raw = await self._r("dest", self.redis.get, self.key("dest", chat.key))
         if raw is None:
             return chat
         try:
@@ -243,13 +243,13 @@ class WatchStore:
         """Send alerts of ``chat`` to ``dest``; ``None`` (or the chat itself) resets it."""
         key = self.key("dest", chat.key)
         if dest is None or dest == chat:
-            await self._r(lambda: self.redis.delete(key), "dest")
+            await self._r("dest", self.redis.delete, key)
         else:
-            await self._r(lambda: self.redis.set(key, dest.to_json()), "dest")
+            await self._r("dest", self.redis.set, key, dest.to_json())
 
     async def prefs(self, chat: ChatRef) -> ChatPrefs:
         """The chat's alert choices (defaults when never set or unreadable)."""
-        raw = await self._r(lambda: self.redis.get(self.key("prefs", chat.key)), "prefs")
+        raw = await self._r("prefs", self.redis.get, self.key("prefs", chat.key))
         if raw is None:
             return ChatPrefs()
         try:
@@ -260,6 +260,6 @@ class WatchStore:
     async def set_prefs(self, chat: ChatRef, prefs: ChatPrefs) -> None:
         key = self.key("prefs", chat.key)
         if prefs == ChatPrefs():
-            await self._r(lambda: self.redis.delete(key), "prefs")
+            await self._r("prefs", self.redis.delete, key)
         else:
-            await self._r(lambda: self.redis.set(key, prefs.to_json()), "prefs")
+            await self._r("prefs", self.redis.set, key, prefs.to_json())

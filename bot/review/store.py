@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 import redis.asyncio as aioredis
 
@@ -24,6 +24,7 @@ from bot.review.records import LabelRecord, Reviewer, ReviewSession, StoredError
 __all__ = ["LabelOutcome", "ReviewStore"]
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 _CREATE = """
 local sk, all, latest = KEYS[1], KEYS[2], KEYS[3]
@@ -111,8 +112,9 @@ class ReviewStore:
     def key(self, *parts: str) -> str:
         return self.prefix + "review:" + ":".join(parts)
 
-    async def _r(self, op: Callable[[], Awaitable[T]], what: str) -> T:
-        return await retrying(op, what=f"review {what}", give_up_after=self.give_up_after)
+    async def _r(self, what: str, op: Callable[[*Ts], Awaitable[T]], *args: *Ts) -> T:
+        """``op(*args)``, retried through a Redis outage."""
+        return await retrying(op, *args, what=f"review {what}", give_up_after=self.give_up_after)
 
     async def create(self, session: ReviewSession, *, max_sessions: int) -> str:
         """Save a new review (``created``), or find it already there (``exists``: the review of
@@ -126,10 +128,10 @@ class ReviewStore:
         args: list[str | int] = [
             session.review_id, session.to_json(), repr(session.created_at), max_sessions,
         ]  # fmt: skip
-        return _s(await self._r(lambda: self._create(keys=keys, args=args), "create"))
+        return _s(await self._r("create", self._create, keys, args))
 
     async def session(self, review_id: str) -> ReviewSession | None:
-        raw = await self._r(lambda: self.redis.get(self.key("session", review_id)), "session")
+        raw = await self._r("session", self.redis.get, self.key("session", review_id))
         if raw is None:
             return None
         try:
@@ -138,12 +140,12 @@ class ReviewStore:
             return None
 
     async def latest(self, platform: str, handle: str) -> str | None:
-        raw = await self._r(lambda: self.redis.get(self.key("latest", platform, handle)), "latest")
+        raw = await self._r("latest", self.redis.get, self.key("latest", platform, handle))
         return None if raw is None else _s(raw)
 
     async def review_ids(self, platform: str) -> list[str]:
         """The platform's reviews, oldest first."""
-        raw = await self._r(lambda: self.redis.zrange(self.key("sessions", platform), 0, -1), "ids")
+        raw = await self._r("ids", self.redis.zrange, self.key("sessions", platform), 0, -1)
         return [_s(r) for r in raw]
 
     async def platforms(self) -> list[str]:
@@ -158,14 +160,14 @@ class ReviewStore:
                     break
             return found
 
-        return sorted(await self._r(scan, "platforms"))
+        return sorted(await self._r("platforms", scan))
 
     async def join(self, review_id: str, reviewer: Reviewer, *, max_reviewers: int) -> int | None:
         """The reviewer's position in the review (0 for a newcomer); None when the review has
         ``max_reviewers`` other reviewers already."""
         keys = [self.key("pos", review_id)]
         args: list[str | int] = [reviewer.key, max_reviewers]
-        pos = int(await self._r(lambda: self._join(keys=keys, args=args), "join"))
+        pos = int(await self._r("join", self._join, keys, args))
         return None if pos < 0 else pos
 
     async def label(
@@ -181,7 +183,7 @@ class ReviewStore:
             record.reviewer.key, record.field, record.to_json(), record.index, max_reviewers,
             rate_limit, max(1, int(window_seconds * 1000)),
         ]  # fmt: skip
-        status, value = await self._r(lambda: self._label(keys=keys, args=args), "label")
+        status, value = await self._r("label", self._label, keys, args)
         status = _s(status)
         if status == "rate":
             return LabelOutcome(status, retry_after=int(value) / 1000)
@@ -189,7 +191,7 @@ class ReviewStore:
 
     async def labels(self, review_id: str) -> list[LabelRecord]:
         """Every label of the review (unreadable ones skipped), by account then reviewer."""
-        raw = await self._r(lambda: self.redis.hvals(self.key("labels", review_id)), "labels")
+        raw = await self._r("labels", self.redis.hvals, self.key("labels", review_id))
         out = []
         for value in raw:
             try:
@@ -199,5 +201,5 @@ class ReviewStore:
         return sorted(out, key=lambda r: (r.index, r.reviewer.key))
 
     async def positions(self, review_id: str) -> dict[str, int]:
-        raw = await self._r(lambda: self.redis.hgetall(self.key("pos", review_id)), "positions")
+        raw = await self._r("positions", self.redis.hgetall, self.key("pos", review_id))
         return {_s(k): int(v) for k, v in raw.items()}
