@@ -268,13 +268,20 @@ def _run_pipeline(name: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
+def _group(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    details: str = "",
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """A command of several actions (``followaudit NAME ACTION``); returns its actions."""
+    description = f"{summary[0].upper()}{summary[1:]}{details}."
+    group = sub.add_parser(name, help=summary, description=description)
+    return group.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
+
+
 def _add_alerts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    alerts = sub.add_parser(
-        "alerts",
-        help="watched accounts: re-audits and alerts",
-        description="Watched accounts: re-audits and alerts.",
-    )
-    cmds = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    cmds = _group(sub, "alerts", "watched accounts: re-audits and alerts")
     cmd = _command(
         cmds,
         "run-due",
@@ -291,12 +298,7 @@ def _add_alerts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _add_labels(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    labels = sub.add_parser(
-        "labels",
-        help="the reviewers' labels of followers",
-        description="The reviewers' labels of followers (reviews of audits).",
-    )
-    cmds = labels.add_subparsers(dest="labels_command", required=True, metavar="ACTION")
+    cmds = _group(sub, "labels", "the reviewers' labels of followers", " (reviews of audits)")
     cmd = _command(
         cmds,
         "export",

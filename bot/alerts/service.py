@@ -107,18 +107,24 @@ class WatchService:
         instance = urlsplit(self.settings.mastodon.base_url or "").hostname
         return parse_handle(text, self.settings.default_platform, mastodon_instance=instance)
 
+    def _admin_handle(self, caller: Caller, handle: str) -> Handle | Reply:
+        """The handle an admin's ``/watch`` or ``/unwatch`` names, or the refusal to send."""
+        if not caller.is_admin:
+            return Reply({f: REFUSAL for f in FORMATS}, ok=False)
+        try:
+            return self._parse(handle)
+        except BadHandle as exc:
+            return _reply("{}", exc.message, ok=False)
+
     # -- changing -----------------------------------------------------------------------------
     async def watch(
         self, chat: ChatRef, caller: Caller, handle: str, threshold: str | None = None
     ) -> Reply:
         """``/watch <handle> [threshold]``: add (or re-threshold, or resume) a watch and take its
         baseline audit; the reply names the normalised handle."""
-        if not caller.is_admin:
-            return Reply({f: REFUSAL for f in FORMATS}, ok=False)
-        try:
-            parsed = self._parse(handle)
-        except BadHandle as exc:
-            return _reply("{}", exc.message, ok=False)
+        parsed = self._admin_handle(caller, handle)
+        if isinstance(parsed, Reply):
+            return parsed
         try:
             points = parse_threshold(threshold) if threshold else self.alerts.default_threshold
         except ValueError as exc:
@@ -179,12 +185,9 @@ class WatchService:
 
     async def unwatch(self, chat: ChatRef, caller: Caller, handle: str) -> Reply:
         """``/unwatch <handle>``."""
-        if not caller.is_admin:
-            return Reply({f: REFUSAL for f in FORMATS}, ok=False)
-        try:
-            parsed = self._parse(handle)
-        except BadHandle as exc:
-            return _reply("{}", exc.message, ok=False)
+        parsed = self._admin_handle(caller, handle)
+        if isinstance(parsed, Reply):
+            return parsed
         probe = Watch(parsed.platform, parsed.handle, chat, 0.0, 0.0)
         watch = await self.store.get(probe.id)
         if watch is None:

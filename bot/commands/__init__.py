@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import argparse
+
     from bot.settings import Settings
+    from scoring.account import Account
     from scoring.audit import AuditReport
     from scoring.model import FloatArray
 
@@ -73,6 +77,31 @@ def write_chart(
         )
         return 2
     log.info("chart written to %s", target)
+    return 0
+
+
+def show_report(
+    args: argparse.Namespace,
+    report: AuditReport,
+    probabilities: Sequence[float] | FloatArray,
+    accounts: Sequence[Account],
+    log: logging.Logger,
+    as_json: Callable[[], str],
+) -> int:
+    """Print the report (``as_json()`` with ``--json``, else rendered as ``--render`` says), then
+    write its ``--chart``: 0, or 2 as ``write_chart``."""
+    from scoring.audit import render_html, render_markdown, render_text
+
+    if args.json:
+        out = as_json()
+    else:
+        renderer = {"text": render_text, "markdown": render_markdown, "html": render_html}
+        out = renderer[args.render](report, limit=None)
+    sys.stdout.write(out + "\n")
+    sys.stdout.flush()
+    if args.chart:
+        created = [a.created_at for a in accounts]
+        return write_chart(args.chart, probabilities, created, report, log)
     return 0
 
 

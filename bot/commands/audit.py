@@ -15,12 +15,11 @@ import argparse
 import asyncio
 import json
 import logging
-import sys
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.commands import load_settings, progress_to_stderr, write_chart
+from bot.commands import load_settings, progress_to_stderr, show_report
 from bot.handles import Handle, parse_handle
 from bot.settings import Settings
 from bot.sources.errors import BadHandle, SourceError
@@ -98,13 +97,7 @@ def _run(args: argparse.Namespace) -> int:
         log.error("%s", _nothing_read(handle, result.followers_total, result.skipped))
         return 3
 
-    from scoring.audit import (
-        AuditConfig,
-        render_html,
-        render_markdown,
-        render_text,
-        score_and_report,
-    )
+    from scoring.audit import AuditConfig, score_and_report
 
     try:
         from scoring.model import ModelError, load_model
@@ -124,7 +117,8 @@ def _run(args: argparse.Namespace) -> int:
         subject=handle.handle,
         platform=handle.platform,
     )
-    if args.json:
+
+    def as_json() -> str:
         data = report.to_dict()
         data["subject"] = result.subject_block()
         data["sample"] = {
@@ -135,13 +129,6 @@ def _run(args: argparse.Namespace) -> int:
         }
         data["requests"] = result.requests
         data["skipped"] = result.skipped
-        out = _escape_json(data)
-    else:
-        renderer = {"text": render_text, "markdown": render_markdown, "html": render_html}
-        out = renderer[args.render](report, limit=None)
-    sys.stdout.write(out + "\n")
-    sys.stdout.flush()
-    if args.chart:
-        created = [a.created_at for a in result.followers]
-        return write_chart(args.chart, scored.probabilities, created, report, log)
-    return 0
+        return _escape_json(data)
+
+    return show_report(args, report, scored.probabilities, result.followers, log, as_json)

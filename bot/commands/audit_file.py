@@ -12,15 +12,8 @@ import logging
 import sys
 import time
 
-from bot.commands import progress_to_stderr, write_chart
-from scoring.audit import (
-    AuditConfig,
-    render_html,
-    render_json,
-    render_markdown,
-    render_text,
-    score_and_report,
-)
+from bot.commands import progress_to_stderr, show_report
+from scoring.audit import AuditConfig, render_json, score_and_report
 from scoring.audit.samples import MAX_SAMPLES
 from scoring.loaders import FORMATS, LoadError, LoadResult, load_accounts
 
@@ -92,17 +85,11 @@ def _run(args: argparse.Namespace) -> int:
     )
     log.info("audited in %.0f ms", 1000 * (time.perf_counter() - started))
 
-    if args.json:
-        out = render_json(report)
-    else:
-        renderer = {"text": render_text, "markdown": render_markdown, "html": render_html}
-        out = renderer[args.render](report, limit=None)
-    sys.stdout.write(out + "\n")
-    sys.stdout.flush()
-    if args.chart:
-        created = [a.created_at for a in loaded.accounts]
-        if write_chart(args.chart, scored.probabilities, created, report, log):
-            return 2
+    shown = show_report(
+        args, report, scored.probabilities, loaded.accounts, log, lambda: render_json(report)
+    )
+    if shown:
+        return shown
     if loaded.errors:
         log.warning(
             "audited %d followers, skipped %d rows", len(loaded.accounts), len(loaded.errors)
