@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
+from bot.pipeline.messages import load_record
+
 __all__ = ["VERSION", "ChatPrefs", "ChatRef", "StoredError", "Watch", "watch_id"]
 
 VERSION: Final = 1
@@ -18,15 +20,7 @@ class StoredError(ValueError):
 
 
 def _load(raw: str | bytes) -> dict[str, Any]:
-    if len(raw) > MAX_RAW:
-        raise StoredError("record too large")
-    try:
-        obj = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise StoredError(f"not JSON: {exc}") from None
-    if not isinstance(obj, dict) or obj.get("v") != VERSION:
-        raise StoredError("not a record of a known version")
-    return obj
+    return load_record(raw, max_bytes=MAX_RAW, version=VERSION, error=StoredError)
 
 
 def _dump(obj: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
+from bot.pipeline.messages import load_record
 from scoring.account import Account, AccountError
 from scoring.review import LABELS, MAX_DRAW, LabelValue
 
@@ -39,15 +40,7 @@ class StoredError(ValueError):
 
 
 def _load(raw: str | bytes, max_bytes: int) -> dict[str, Any]:
-    if len(raw) > max_bytes:
-        raise StoredError("record too large")
-    try:
-        obj = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise StoredError(f"not JSON: {exc}") from None
-    if not isinstance(obj, dict) or obj.get("v") != VERSION:
-        raise StoredError("not a record of a known version")
-    return obj
+    return load_record(raw, max_bytes=max_bytes, version=VERSION, error=StoredError)
 
 
 def _dump(obj: dict[str, Any]) -> str:
