@@ -208,7 +208,6 @@ def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _add_pipeline_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    log_level = {"default": None, "metavar": "LEVEL", "help": "debug, info, warning or error"}
     cmd = _command(
         sub,
         "worker",
@@ -219,9 +218,7 @@ def _add_pipeline_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     cmd.add_argument(
         "--concurrency", type=int, metavar="N", help="audits at a time (default: settings)"
     )
-    cmd.add_argument("--log-level", **{**log_level, "default": "info"})  # type: ignore[arg-type]
-    _add_log_file(cmd, "standard error, JSON lines")
-    cmd.set_defaults(handler=_run_pipeline("worker"))
+    _add_process_options(cmd, "worker", "standard error, JSON lines")
     cmd = _command(
         sub,
         "run",
@@ -230,9 +227,9 @@ def _add_pipeline_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
         "with no FOLLOWAUDIT_REDIS_URL an embedded redis-server is started. Without any chat "
         "token, runs the console chat.",
     )
-    cmd.add_argument("--log-level", **{**log_level, "default": "info"})  # type: ignore[arg-type]
-    _add_log_file(cmd, "standard error, JSON lines; the console chat's file without a token")
-    cmd.set_defaults(handler=_run_pipeline("run"))
+    _add_process_options(
+        cmd, "run", "standard error, JSON lines; the console chat's file without a token"
+    )
     cmd = _command(
         sub,
         "chat",
@@ -244,18 +241,24 @@ def _add_pipeline_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     cmd.add_argument(
         "--no-worker", action="store_true", help="only queue: a `followaudit worker` audits"
     )
-    cmd.add_argument("--log-level", **{**log_level, "default": "info"})  # type: ignore[arg-type]
-    _add_log_file(cmd, "$XDG_STATE_HOME/followaudit/console.log, path printed at start")
-    cmd.set_defaults(handler=_run_pipeline("chat"))
+    _add_process_options(
+        cmd, "chat", "$XDG_STATE_HOME/followaudit/console.log, path printed at start"
+    )
 
 
-def _add_log_file(cmd: argparse.ArgumentParser, default: str) -> None:
+def _add_process_options(cmd: argparse.ArgumentParser, name: str, log_file: str) -> None:
+    """A long-running process's ``--log-level`` and ``--log-file`` (``log_file`` says where logs
+    go by default), and its handler."""
+    cmd.add_argument(
+        "--log-level", default="info", metavar="LEVEL", help="debug, info, warning or error"
+    )
     cmd.add_argument(
         "--log-file",
         metavar="PATH|-",
         help=f"where logs go, - for standard error; a file is private (0600) and rotated at "
-        f"10 MB (default: {default})",
+        f"10 MB (default: {log_file})",
     )
+    cmd.set_defaults(handler=_run_pipeline(name))
 
 
 def _run_pipeline(name: str) -> Callable[[argparse.Namespace], int]:
