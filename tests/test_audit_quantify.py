@@ -128,16 +128,21 @@ def test_an_unfamiliar_interval_spans_what_a_new_collection_could_do() -> None:
     assert apart.low < 0.2
 
 
-def test_unseen_collection_histograms_are_candidates_of_the_mixture() -> None:
+def shifted_population() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A population scored unlike the cv collections (fakes around 0.55, genuines around 0.25),
+    30% fake: its labels, probabilities and the class histograms it was drawn from."""
     rng = np.random.default_rng(6)
     labels = (rng.random(1000) < 0.3).astype(int)
     mid = (np.arange(20) + 0.5) / 20
-    # a population scored unlike the cv collections: fakes around 0.55, genuines around 0.25
     pos = np.exp(-(((mid - 0.55) / 0.08) ** 2))
     neg = np.exp(-(((mid - 0.25) / 0.08) ** 2))
     pos, neg = pos / pos.sum(), neg / neg.sum()
     bins = np.where(labels == 1, rng.choice(20, 1000, p=pos), rng.choice(20, 1000, p=neg))
-    p = (bins + rng.random(1000)) / 20
+    return labels, (bins + rng.random(1000)) / 20, pos, neg
+
+
+def test_unseen_collection_histograms_are_candidates_of_the_mixture() -> None:
+    labels, p, pos, neg = shifted_population()
     val = unseen_validation([0.9, 0.9], [0.05, 0.05])
     without = estimate_fake_share(p, val)
     unseen = dict(val["loco"]["collections"]["c0"], hist_pos=list(pos), hist_neg=list(neg))
@@ -201,14 +206,7 @@ def test_followers_beyond_the_validated_fakes_are_counted() -> None:
 
 
 def test_a_collection_validated_on_few_accounts_never_vouches_for_a_sample() -> None:
-    rng = np.random.default_rng(6)
-    labels = (rng.random(1000) < 0.3).astype(int)
-    mid = (np.arange(20) + 0.5) / 20
-    pos = np.exp(-(((mid - 0.55) / 0.08) ** 2))
-    neg = np.exp(-(((mid - 0.25) / 0.08) ** 2))
-    pos, neg = pos / pos.sum(), neg / neg.sum()
-    bins = np.where(labels == 1, rng.choice(20, 1000, p=pos), rng.choice(20, 1000, p=neg))
-    p = (bins + rng.random(1000)) / 20
+    _, p, pos, neg = shifted_population()
     val = unseen_validation([0.9], [0.05])
     tiny = dict(val["loco"]["collections"]["c0"], hist_pos=list(pos), hist_neg=list(neg))
     # the same shapes from 2,000 accounts of each class explain the sample (see above); from 40
