@@ -28,8 +28,8 @@ from bot.alerts.app import build_alerts  # noqa: E402
 from bot.alerts.auditor import SourceAuditor  # noqa: E402
 from bot.alerts.model import ChatRef  # noqa: E402
 from bot.alerts.service import Caller  # noqa: E402
+from bot.infra.redis_server import RedisServer  # noqa: E402
 from bot.pipeline.resilience import connect  # noqa: E402
-from bot.redis_server import RedisServer  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.sources import HTTP_HEADERS  # noqa: E402
 from tests.fakes.bluesky import FakeBluesky  # noqa: E402

@@ -24,8 +24,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import open_app
+from bot.infra.redis_server import RedisServer
 from bot.pipeline.resilience import connect
-from bot.redis_server import RedisServer
 from bot.settings import Settings
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.discord_api import FakeDiscord

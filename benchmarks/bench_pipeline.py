@@ -26,11 +26,11 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from bot.infra.redis_server import RedisServer  # noqa: E402
 from bot.pipeline.delivery import DeliveryConsumer  # noqa: E402
 from bot.pipeline.messages import AuditRequest, Delivery, ReplyTo  # noqa: E402
 from bot.pipeline.resilience import connect  # noqa: E402
 from bot.pipeline.service import AuditService  # noqa: E402
-from bot.redis_server import RedisServer  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 

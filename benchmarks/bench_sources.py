@@ -24,9 +24,9 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.handles import Handle
 from bot.settings import Settings
 from bot.sources.bluesky import BlueskySource, pages_needed
+from bot.sources.handles import Handle
 from tests.fakes.bluesky import FakeBluesky
 
 

@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from bot.infra.redis_server import RedisServer  # noqa: E402
 from bot.pipeline.resilience import connect  # noqa: E402
-from bot.redis_server import RedisServer  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.fakes.bluesky import FakeBluesky  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402

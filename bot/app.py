@@ -15,11 +15,11 @@ import redis.asyncio as aioredis
 
 from bot.alerts.app import AlertRuntime, build_alerts
 from bot.chat.state import ChatState
+from bot.infra.runtime import Health, open_redis
 from bot.pipeline.budget import RedisBudgets
 from bot.pipeline.metrics import Metrics
 from bot.pipeline.service import AuditService
 from bot.pipeline.store import Store
-from bot.runtime import Health, open_redis
 from bot.settings import Settings
 from bot.sources import HTTP_HEADERS
 from scoring.model import Model, load_model

@@ -297,7 +297,7 @@ def _add_alerts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     cmd.add_argument(
         "--log-level", default="warning", metavar="LEVEL", help="debug, info, warning or error"
     )
-    cmd.set_defaults(handler=_lazy("bot.alerts.cli"))
+    cmd.set_defaults(handler=_lazy("bot.commands.alerts"))
 
 
 def _add_labels(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

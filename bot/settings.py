@@ -95,7 +95,7 @@ class WorkerSettings(BaseModel):
     #: (or a platform's rate limit) that cannot be waited out before it is answered at once.
     audit_deadline_seconds: float = Field(60.0, gt=0)
     #: ``module:callable`` building the AuditRunner from Settings.
-    runner: str = "bot.audit_runner:build_runner"
+    runner: str = "bot.audit.runner:build_runner"
     #: ``/healthz`` and ``/metrics``; port 0 turns the endpoint off.
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(0, ge=0, le=65535)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.redis_server import RedisServer
+from bot.infra.redis_server import RedisServer
 from tests.helpers import FakeClock
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from bot.alerts.service import WatchService
 from bot.app import App
-from bot.audit_runner import PlatformAuditRunner
+from bot.audit.runner import PlatformAuditRunner
 from bot.commands.pipeline import _run
 from bot.discord.client import AuditBot
 from bot.pipeline.service import AuditService

@@ -2,8 +2,8 @@
 the real pipeline (service, Redis queue, a worker, delivery stream) on a real redis-server, and a
 fake Bluesky AppView serving the followers. Deadlines only, never sleeping.
 
-The worker runs the pipeline's own runner (``bot.audit_runner``): the real Bluesky source and
-the packaged scoring model, with what the buttons read (``bot.chat.actions.extend_report``).
+The worker runs the pipeline's own runner (``bot.audit.runner``): the real Bluesky source and
+the packaged scoring model, with what the buttons read (``bot.audit.report.extend_report``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bot.app import App, open_app
-from bot.discord_format import ZWSP
+from bot.discord.format import ZWSP
 from bot.pipeline.store import Store
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.discord_api import FakeDiscord, Interaction, Reply, check_message_limits
@@ -27,7 +27,7 @@ from tests.helpers import wait_until
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SUBJECT = "alice.bsky.social"
 HOSTILE = "**Boss** @everyone [free nitro](https://evil.example/x) <@123> @here"
-RUNNER = "bot.audit_runner:build_runner"
+RUNNER = "bot.audit.runner:build_runner"
 
 
 # ---------------------------------------------------------------------------- the world
@@ -59,7 +59,7 @@ class World:
     bot_task: asyncio.Task[Any] | None = None
 
     def start_worker(self) -> None:
-        from bot.runtime import run_worker
+        from bot.infra.runtime import run_worker
 
         self.tasks.append(asyncio.create_task(run_worker(self.app, self.worker_stop)))
 

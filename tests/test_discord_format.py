@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.discord_format import (
+from bot.discord.format import (
     EMBED_LIMITS,
     ZWSP,
     allowed_mentions_none,

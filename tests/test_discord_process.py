@@ -8,7 +8,7 @@ import asyncio
 import os
 import signal
 
-from bot.redis_server import RedisServer
+from bot.infra.redis_server import RedisServer
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.discord_api import FakeDiscord
 from tests.helpers import spawn_followaudit_run

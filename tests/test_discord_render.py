@@ -11,6 +11,7 @@ import pytest
 from bot.chat.actions import reason_breakdown, suspicious_accounts
 from bot.discord.commands import handle_choices
 from bot.discord.conversation import Conversation, ConversationError
+from bot.discord.format import ZWSP
 from bot.discord.render import (
     GRADE_COLOURS,
     breakdown_embed,
@@ -18,7 +19,6 @@ from bot.discord.render import (
     progress_text,
     report_embed,
 )
-from bot.discord_format import ZWSP
 from bot.pipeline.messages import Progress
 from bot.settings import Settings
 from tests.fakes.discord_api import check_message_limits

@@ -2,7 +2,7 @@
 app_commands CommandTree connects to its gateway, syncs commands, answers a slash command by
 deferring and editing the original into an embed with a chart, sends follow-ups and channel
 messages, answers a button and autocomplete, survives a dropped gateway by RESUMEing, and honours
-a 429; all through ``bot.discord_transport``."""
+a 429; all through ``bot.discord.transport``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import httpx
 import pytest
 from discord import app_commands
 
-from bot.discord_transport import (
+from bot.discord.transport import (
     DiscordEndpoints,
     discord_endpoints,
     endpoints_from_settings,

@@ -25,7 +25,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram_format import escape as escape_name
+from bot.telegram.format import escape as escape_name
 from tests.fakes.telegram_api import (
     FakeTelegram,
     FloodLimits,

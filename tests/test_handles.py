@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.handles import ACCEPTED_FORMS, MAX_INPUT, Handle, parse_handle
 from bot.sources.errors import BadHandle
+from bot.sources.handles import ACCEPTED_FORMS, MAX_INPUT, Handle, parse_handle
 
 ACCEPTED = [
     ("bsky:alice.bsky.social", Handle("bluesky", "alice.bsky.social")),

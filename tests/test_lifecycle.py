@@ -19,10 +19,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.infra.redis_server import RedisServer, free_port
+from bot.infra.runtime import EXIT_INTERRUPTED
 from bot.pipeline.resilience import connect
 from bot.pipeline.service import AuditService
-from bot.redis_server import RedisServer, free_port
-from bot.runtime import EXIT_INTERRUPTED
 from bot.settings import Settings
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.discord_api import FakeDiscord

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.logs import LOG_FILE_MAX_BYTES, console_log_path, private_log_file, setup_logging
+from bot.infra.logs import LOG_FILE_MAX_BYTES, console_log_path, private_log_file, setup_logging
 
 
 def _mode(path: Path) -> int:

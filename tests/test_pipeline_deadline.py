@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.audit_runner import PlatformAuditRunner
+from bot.audit.runner import PlatformAuditRunner
 from bot.pipeline.budget import RedisBudgets
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.service import AuditService

@@ -11,7 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.ops import start_ops_server
+from bot.infra.ops import start_ops_server
+from bot.infra.redis_server import RedisServer
 from bot.pipeline.messages import (
     MAX_MESSAGE_BYTES,
     AuditJob,
@@ -23,7 +24,6 @@ from bot.pipeline.messages import (
 )
 from bot.pipeline.metrics import Metrics
 from bot.pipeline.resilience import TRANSIENT, connect
-from bot.redis_server import RedisServer
 from tests.helpers import wait_until
 from tests.pipeline_fakes import request
 

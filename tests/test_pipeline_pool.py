@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from bot.infra.redis_server import RedisServer
+from bot.infra.runtime import open_redis, redis_pool_size
 from bot.pipeline.resilience import TRANSIENT, retrying
-from bot.redis_server import RedisServer
-from bot.runtime import open_redis, redis_pool_size
 
 
 async def test_concurrent_calls_beyond_the_pool_wait_and_log_no_outage(

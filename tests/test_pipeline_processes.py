@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from bot.infra.redis_server import RedisServer
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.service import AuditService
-from bot.redis_server import RedisServer
 from tests.helpers import REPO_ROOT, wait_until
 from tests.pipeline_fakes import Collector, FakePlatform, request
 

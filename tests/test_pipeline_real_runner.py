@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.audit_runner import PlatformAuditRunner, error_code
+from bot.audit.runner import PlatformAuditRunner, error_code
 from bot.pipeline.budget import RedisBudgets
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.messages import ReplyTo
@@ -170,3 +170,13 @@ async def test_a_poisoned_upload_is_answered_at_once_and_never_retried(
         stop.set()
         await asyncio.gather(*tasks)
         await runner.aclose()
+
+
+def test_the_default_runner_and_its_old_name_load_the_same_factory() -> None:
+    from bot.audit.runner import build_runner
+    from bot.pipeline.runner import load_runner_factory
+    from bot.settings import WorkerSettings
+
+    assert load_runner_factory(WorkerSettings().runner) is build_runner
+    # ``bot.audit_runner`` before issue 17: a deployment that names it keeps working.
+    assert load_runner_factory("bot.audit_runner:build_runner") is build_runner

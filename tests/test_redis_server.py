@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.redis_server import (
+from bot.infra.redis_server import (
     RedisServer,
     RedisServerError,
     find_redis_server,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.redis_server import RedisServer
+from bot.infra.redis_server import RedisServer
 from bot.review import (
     NOT_ALLOWED,
     AuditedSample,

@@ -19,7 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.app import App, open_app
-from bot.audit_runner import build_runner
+from bot.audit.runner import build_runner
 from bot.pipeline.messages import AuditOutcome, AuditRequest, ReplyTo, dumps, new_id
 from bot.pipeline.runner import RunnerContext
 from bot.pipeline.worker import Worker

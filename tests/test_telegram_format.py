@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from bot.telegram_format import (
+from bot.telegram.format import (
     CAPTION_LIMIT,
     MESSAGE_LIMIT,
     escape,

@@ -14,7 +14,7 @@ import pytest
 
 from bot.alerts.model import ChatRef, Watch
 from bot.alerts.store import WatchStore
-from bot.redis_server import RedisServer
+from bot.infra.redis_server import RedisServer
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import spawn_followaudit_run, wait_until

@@ -24,7 +24,7 @@ from bot.pipeline.service import Submission
 from bot.settings import Settings
 from bot.telegram import render
 from bot.telegram.buttons import ButtonState, ButtonStore, parse_callback
-from bot.telegram_format import utf16_len
+from bot.telegram.format import utf16_len
 from scoring.account import Account
 from tests.fakes.telegram_api import parse_html
 

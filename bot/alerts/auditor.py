@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from bot.handles import Handle
+from bot.sources.handles import Handle
 from scoring.account import Account
 from scoring.audit import AuditConfig, Burst, score_and_report
 from scoring.audit.compare import (

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
-from bot import durations
 from bot.alerts.model import Watch
+from bot.infra import durations
 from scoring.audit.compare import Change, Snapshot
 from scoring.audit.escape import escape_html, escape_markdown, escape_plain
 

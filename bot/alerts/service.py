@@ -15,15 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot import durations
 from bot.alerts.auditor import Auditor
 from bot.alerts.model import ChatPrefs, ChatRef, Watch
 from bot.alerts.render import FORMATS, audience
 from bot.alerts.schedule import next_slot, parse_interval
 from bot.alerts.store import WatchStore
-from bot.handles import Handle, parse_handle
+from bot.infra import durations
 from bot.settings import Settings
 from bot.sources.errors import BadHandle, SourceError
+from bot.sources.handles import Handle, parse_handle
 from scoring.audit.compare import Snapshot, parse_threshold
 from scoring.audit.escape import escape_html, escape_markdown, escape_plain
 

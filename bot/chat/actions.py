@@ -1,21 +1,20 @@
 """The actions under a finished report, computed from the stored outcome's report dict.
 
-``extend_report`` is what the runner adds to the report so these actions have what they need:
-``suspicious_more`` (up to 25 varied suspicious accounts, with display names) and ``verdicts``
-(every sampled account's probability and reasons, compact, for the CSV). Older reports without
-them still work: the actions fall back to what the report has.
+``extend_report`` (``bot.audit.report``) is what the runner adds to the report so these actions
+have what they need: ``suspicious_more`` (up to 25 varied suspicious accounts, with display
+names) and ``verdicts`` (every sampled account's probability and reasons, compact, for the CSV).
+Older reports without them still work: the actions fall back to what the report has.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final
 
-from scoring.account import Account
-from scoring.audit import pick_suspicious, profile_url
-from scoring.audit.types import VerdictLike
+from bot.audit.report import MAX_MORE, MAX_VERDICTS, extend_report
+from scoring.audit import profile_url
 
 __all__ = [
     "MAX_MORE",
@@ -27,47 +26,8 @@ __all__ = [
     "verdicts_csv",
 ]
 
-#: Suspicious accounts kept for the "more" action (the audit's own maximum).
-MAX_MORE: Final = 25
-#: Verdicts kept for the CSV (the outcome crosses Redis in every delivery: keep it bounded).
-MAX_VERDICTS: Final = 5000
-_MAX_REASON: Final = 120
-_MAX_NAME: Final = 120
 #: A CSV cell starting with one of these is read as a formula by spreadsheets.
 _FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
-
-
-def extend_report(
-    report: dict[str, Any],
-    verdicts: Sequence[VerdictLike],
-    accounts: Sequence[Account],
-    *,
-    threshold: float = 0.5,
-) -> dict[str, Any]:
-    """Add ``suspicious_more`` and ``verdicts`` to a report dict (in place, and returned).
-
-    ``verdicts`` and ``accounts`` are in the same order (the sample, newest first).
-    """
-    more = []
-    for s in pick_suspicious(verdicts, MAX_MORE, threshold=threshold):
-        item = s.to_dict()
-        name = accounts[s.position].display_name if s.position < len(accounts) else None
-        item["display_name"] = (name or "")[:_MAX_NAME] or None
-        more.append(item)
-    report["suspicious_more"] = more
-    report["verdicts"] = [
-        {
-            "id": v.id,
-            "platform": v.platform,
-            "handle": v.handle,
-            "p": round(float(v.fake_probability), 4),
-            "reasons": [r[:_MAX_REASON] for r in v.reasons[:3]],
-        }
-        for v in verdicts[:MAX_VERDICTS]
-    ]
-    report["verdicts_complete"] = len(verdicts) <= MAX_VERDICTS
-    report["threshold"] = threshold
-    return report
 
 
 def subject_of(report: Mapping[str, Any]) -> tuple[str, str | None, str | None]:

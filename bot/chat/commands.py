@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from bot.handles import ACCEPTED_FORMS, parse_handle
 from bot.pipeline.messages import AuditRequest, ReplyTo
 from bot.settings import Settings
 from bot.sources.errors import BadHandle
+from bot.sources.handles import ACCEPTED_FORMS, parse_handle
 
 __all__ = [
     "EXAMPLE",

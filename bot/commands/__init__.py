@@ -34,7 +34,7 @@ class StartError(Exception):
 def embedded_redis_errors() -> Iterator[None]:
     """The embedded Redis failing to start (no binary, an unusable data directory, a server
     that exits) becomes a StartError: one line, not a traceback."""
-    from bot.redis_server import RedisServerError
+    from bot.infra.redis_server import RedisServerError
 
     try:
         yield

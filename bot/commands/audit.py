@@ -20,9 +20,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.commands import load_settings, progress_to_stderr, show_report
-from bot.handles import Handle, parse_handle
 from bot.settings import Settings
 from bot.sources.errors import BadHandle, SourceError
+from bot.sources.handles import Handle, parse_handle
 
 log = logging.getLogger("followaudit.audit")
 

@@ -51,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _export(settings: Settings, platform: str | None) -> Export:
+    from bot.infra.runtime import open_redis
     from bot.pipeline.resilience import TRANSIENT
     from bot.review import ReviewService, ReviewStore, export_rows
-    from bot.runtime import open_redis
 
     try:
         async with open_redis(settings) as redis:

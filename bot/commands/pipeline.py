@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from bot.commands import StartError, embedded_redis_errors, load_settings
-from bot.logs import console_log_path, setup_logging
+from bot.infra.logs import console_log_path, setup_logging
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def _say(line: str | None) -> None:
 
 def _until_stopped(main: Callable[[asyncio.Event], Coroutine[Any, Any, int]]) -> int:
     """``run_until_stopped(main)``; the embedded Redis failing to start is one line, exit 2."""
-    from bot.runtime import run_until_stopped
+    from bot.infra.runtime import run_until_stopped
 
     with embedded_redis_errors():
         return run_until_stopped(main)
@@ -66,7 +66,7 @@ def worker(args: argparse.Namespace) -> int:
 
 async def _worker(settings: Settings, stop: asyncio.Event) -> int:
     from bot.app import open_app
-    from bot.runtime import run_worker, supervise
+    from bot.infra.runtime import run_worker, supervise
 
     async with open_app(settings) as app, _ops(app):
         await supervise(
@@ -82,7 +82,7 @@ async def _ops(app: App) -> AsyncIterator[None]:
     if not settings.worker.metrics_port:
         yield None
         return
-    from bot.ops import start_ops_server
+    from bot.infra.ops import start_ops_server
 
     runner = await start_ops_server(
         app.redis, app.metrics, settings.worker.metrics_host, settings.worker.metrics_port,
@@ -108,8 +108,8 @@ async def _chat(
     """``stop``: a signal, stop waiting and leave. ``notice`` (where the logs go) is printed once
     the chat is up, so a chat that cannot start says only why."""
     from bot.app import open_app
-    from bot.console_chat import ConsoleChat, read_lines
-    from bot.runtime import run_worker
+    from bot.console.chat import ConsoleChat, read_lines
+    from bot.infra.runtime import run_worker
 
     worker_stop = asyncio.Event()
     async with open_app(settings) as app:
@@ -204,7 +204,7 @@ async def _run(settings: Settings, adapters: list[str], stop: asyncio.Event) -> 
 
     from bot.alerts.app import serve as serve_alerts
     from bot.app import open_app
-    from bot.runtime import Part, run_worker, supervise
+    from bot.infra.runtime import Part, run_worker, supervise
 
     async with open_app(settings) as app, _ops(app):
         parts: dict[str, Part] = {

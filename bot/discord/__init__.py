@@ -44,7 +44,7 @@ async def serve(
     decides when interaction tokens have expired; ``ready`` is set once logged in with the
     commands synced."""
     from bot.discord.client import ADAPTER, AuditBot
-    from bot.discord_transport import discord_endpoints, endpoints_from_settings
+    from bot.discord.transport import discord_endpoints, endpoints_from_settings
 
     settings = app.settings
     token = settings.discord.token

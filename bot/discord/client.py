@@ -25,10 +25,10 @@ from bot.chat.uploads import UploadError, check_upload, safe_name
 from bot.discord.buttons import ReportButton, report_view
 from bot.discord.commands import build_commands
 from bot.discord.conversation import TOKEN_LIFETIME, Conversation
+from bot.discord.format import escape_markdown, truncate
 from bot.discord.render import breakdown_embed, handle_label, more_text
 from bot.discord.replies import NO_PINGS, Replies
-from bot.discord_format import escape_markdown, truncate
-from bot.discord_transport import use_gateway_from_api
+from bot.discord.transport import use_gateway_from_api
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.messages import AuditRequest, ReplyTo
 from bot.pipeline.resilience import restarting

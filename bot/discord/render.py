@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.chat.actions import subject_of
-from bot.discord_format import CONTENT_LIMIT, escape_markdown, fit_embed, masked_link, truncate
-from bot.handles import ACCEPTED_FORMS
+from bot.discord.format import CONTENT_LIMIT, escape_markdown, fit_embed, masked_link, truncate
 from bot.pipeline.messages import Progress, UserError
+from bot.sources.handles import ACCEPTED_FORMS
 from scoring.audit.grade import grade_label
 from scoring.audit.profiles import display_handle, profile_url
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import discord
 
-from bot import durations
 from bot.chat.state import ChatState
 from bot.discord.buttons import report_view
 from bot.discord.conversation import Conversation, ConversationError
+from bot.discord.format import CONTENT_LIMIT, escape_markdown, truncate
 from bot.discord.render import (
     CHART_NAME,
     error_text,
@@ -31,7 +31,7 @@ from bot.discord.render import (
     progress_text,
     report_embed,
 )
-from bot.discord_format import CONTENT_LIMIT, escape_markdown, truncate
+from bot.infra import durations
 from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery
 from bot.pipeline.service import Submission
 

@@ -10,7 +10,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 
-from bot import durations
+from bot.infra import durations
 from bot.pipeline.messages import new_id
 from bot.pipeline.metrics import Metrics
 from bot.pipeline.resilience import pause, retrying

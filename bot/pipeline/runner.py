@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from bot.pipeline.messages import AuditJob, AuditOutcome
 
@@ -119,9 +119,13 @@ class AuditRunner(Protocol):
 RunnerFactory = Callable[["Settings", RunnerContext], AuditRunner]
 
 
+#: Runner specs of modules that have moved, so a deployment that names the old one keeps working.
+_MOVED: Final = {"bot.audit_runner:build_runner": "bot.audit.runner:build_runner"}
+
+
 def load_runner_factory(spec: str) -> RunnerFactory:
     """Import ``module:callable``."""
-    module_name, _, attr = spec.partition(":")
+    module_name, _, attr = _MOVED.get(spec, spec).partition(":")
     if not module_name or not attr:
         raise ValueError(f"runner must be 'module:callable', not {spec!r}")
     factory: RunnerFactory = getattr(importlib.import_module(module_name), attr)

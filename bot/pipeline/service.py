@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from bot.durations import age as describe_age
+from bot.infra.durations import age as describe_age
 from bot.pipeline.messages import AuditOutcome, AuditRequest, ReplyTo, UserError, new_id
 from bot.pipeline.resilience import retrying
 from bot.pipeline.store import Store

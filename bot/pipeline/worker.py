@@ -19,7 +19,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bot.logs import bind
+from bot.infra.logs import bind
 from bot.pipeline.messages import (
     VERSION,
     AuditJob,

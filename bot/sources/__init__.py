@@ -45,7 +45,7 @@ __all__ = [
 #: Headers of every HTTP session of ours (the platforms see who asks).
 HTTP_HEADERS = {"User-Agent": "followaudit/0.1"}
 
-# Names load on first use (PEP 562), so ``bot.handles`` can import ``bot.sources.errors``
+# Names load on first use (PEP 562), so ``bot.sources.handles`` can import ``bot.sources.errors``
 # without pulling in aiohttp and the platform modules.
 _WHERE = {
     "AuthenticationNeeded": "errors",

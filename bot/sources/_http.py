@@ -26,8 +26,7 @@ from typing import Any
 
 import aiohttp
 
-from bot import durations
-from bot.handles import Handle
+from bot.infra import durations
 from bot.settings import HttpSettings, Settings
 from bot.sources.base import (
     Checkpoint,
@@ -42,6 +41,7 @@ from bot.sources.base import (
     sample_size,
 )
 from bot.sources.errors import PlatformUnavailable, RateLimited, UnusableAnswer
+from bot.sources.handles import Handle
 
 __all__ = ["Reply", "Requester", "seconds_until_reset"]
 

@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from bot.handles import Handle
+from bot.sources.handles import Handle
 from scoring.account import Account, AccountError
 
 __all__ = [

@@ -18,7 +18,6 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 from typing import Any, Final
 
-from bot.handles import Handle
 from bot.sources._http import HttpSource, Reply, Requester
 from bot.sources.base import Checkpoint, Paging, Started, max_pages
 from bot.sources.errors import (
@@ -28,6 +27,7 @@ from bot.sources.errors import (
     SuspendedOrPrivate,
     UnusableAnswer,
 )
+from bot.sources.handles import Handle
 from scoring.account import Account, AccountError
 from scoring.loaders.bluesky import account_from_bluesky
 

@@ -20,7 +20,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from bot.handles import Handle
 from bot.settings import Settings
 from bot.sources._addresses import AddressRefused, PinnedResolver, is_public_address
 from bot.sources._http import HttpSource, Reply, Requester
@@ -33,6 +32,7 @@ from bot.sources.errors import (
     SuspendedOrPrivate,
     UnusableAnswer,
 )
+from bot.sources.handles import Handle
 from scoring.account import AccountError
 from scoring.loaders.mastodon import account_from_mastodon
 

@@ -14,10 +14,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Final
 
-from bot.handles import Handle
 from bot.settings import Settings
 from bot.sources.base import FetchResult
 from bot.sources.errors import BadUpload
+from bot.sources.handles import Handle
 from scoring.account import Account
 from scoring.loaders import LoadError, LoadResult, load_accounts
 

@@ -15,7 +15,6 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import datetime
 from typing import Any, Final
 
-from bot.handles import Handle
 from bot.sources._http import HttpSource, Reply, Requester
 from bot.sources.base import Checkpoint, Paging, Started, max_pages
 from bot.sources.errors import (
@@ -25,6 +24,7 @@ from bot.sources.errors import (
     SuspendedOrPrivate,
     UnusableAnswer,
 )
+from bot.sources.handles import Handle
 from scoring.account import AccountError
 from scoring.loaders.x_v2 import account_from_x
 

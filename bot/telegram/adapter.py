@@ -55,7 +55,7 @@ from bot.pipeline.service import AuditService, Download
 from bot.settings import Settings
 from bot.telegram import render
 from bot.telegram.buttons import ButtonState, ButtonStore, parse_callback
-from bot.telegram_format import escape
+from bot.telegram.format import escape
 
 __all__ = ["ADAPTER", "COMMANDS", "TelegramAdapter"]
 

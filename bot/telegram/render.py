@@ -4,7 +4,7 @@ caption and the button actions. Pure: no Telegram import, no I/O.
 Every platform-controlled string (names, handles, reasons, file names) goes through
 ``scoring.audit.escape.escape_html`` (entities escaped, control characters removed, chat mentions
 broken, length bounded); every message is split or trimmed within the Bot API's limits by
-``bot.telegram_format`` without breaking markup.
+``bot.telegram.format`` without breaking markup.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import binascii
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from bot import durations
 from bot.chat.actions import reason_breakdown, subject_of, suspicious_accounts
+from bot.infra import durations
 from bot.pipeline.messages import AuditOutcome, Progress
 from bot.pipeline.service import Submission
-from bot.telegram_format import (
+from bot.telegram.format import (
     CAPTION_LIMIT,
     MESSAGE_LIMIT,
     escape,

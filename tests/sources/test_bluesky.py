@@ -8,10 +8,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.handles import Handle
 from bot.sources.base import Checkpoint
 from bot.sources.bluesky import BlueskySource
 from bot.sources.errors import NotFound, PlatformUnavailable, RateLimited, SuspendedOrPrivate
+from bot.sources.handles import Handle
 from tests.fakes.bluesky import FakeBluesky
 from tests.sources.conftest import make_settings
 

@@ -9,7 +9,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.handles import Handle
 from bot.sources._addresses import AddressRefused, PinnedResolver
 from bot.sources.base import Checkpoint
 from bot.sources.errors import (
@@ -20,6 +19,7 @@ from bot.sources.errors import (
     RateLimited,
     SuspendedOrPrivate,
 )
+from bot.sources.handles import Handle
 from bot.sources.mastodon import MastodonSource, is_public_address, next_max_id
 from tests.fakes.mastodon import FakeMastodon
 from tests.sources.conftest import make_settings

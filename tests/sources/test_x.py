@@ -10,7 +10,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.handles import Handle
 from bot.sources.base import Checkpoint
 from bot.sources.errors import (
     AuthenticationNeeded,
@@ -20,6 +19,7 @@ from bot.sources.errors import (
     SourceError,
     SuspendedOrPrivate,
 )
+from bot.sources.handles import Handle
 from bot.sources.x import NO_TOKEN, XSource
 from tests.fakes.x import FakeX
 from tests.sources.conftest import make_settings

@@ -11,7 +11,6 @@ from typing import Any
 
 import aiohttp
 
-from bot.handles import Handle
 from bot.pipeline.messages import AuditJob, AuditOutcome
 from bot.pipeline.runner import (
     Budgets,
@@ -24,6 +23,7 @@ from bot.pipeline.runner import (
 )
 from bot.pipeline.uploads import UPLOAD_PLATFORM
 from bot.settings import Settings
+from bot.sources.handles import Handle
 
 __all__ = ["UPLOAD_PLATFORM", "PlatformAuditRunner", "build_runner", "error_code"]
 
@@ -143,7 +143,7 @@ class PlatformAuditRunner:
 
 
 def _report(result: Any, model: Any) -> AuditOutcome:
-    from bot.chat.actions import extend_report
+    from bot.audit.report import extend_report
     from scoring.audit import (
         AuditConfig,
         chart_title,

@@ -17,7 +17,7 @@ from bot.settings import Settings
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.logs import setup_logging
+    from bot.infra.logs import setup_logging
 
     setup_logging(args.log_level)
     settings = load_settings()

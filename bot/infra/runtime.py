@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
+from bot.infra.redis_server import RedisServer, default_data_dir
 from bot.pipeline.resilience import Stopped, connect, pause, restarting, stop_retries_on
-from bot.redis_server import RedisServer, default_data_dir
 from bot.settings import Settings
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.pipeline.metrics import Metrics
 
 if TYPE_CHECKING:
-    from bot.runtime import Health
+    from bot.infra.runtime import Health
 
 __all__ = ["start_ops_server"]
 

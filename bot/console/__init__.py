@@ -1,0 +1,1 @@
+"""The console chat adapter: ``/audit`` lines on stdin, reports on stdout, over the pipeline."""
