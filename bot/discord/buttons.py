@@ -5,14 +5,20 @@ restart (discord.py ``DynamicItem``s are matched by template, not by a stored vi
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import discord
 
-if TYPE_CHECKING:
-    from bot.discord.client import AuditBot
+__all__ = ["ACTIONS", "ButtonHandler", "ReportButton", "report_view"]
 
-__all__ = ["ACTIONS", "ReportButton", "report_view"]
+
+class ButtonHandler(Protocol):
+    """What a press goes to: the bot (``AuditBot``), without this module importing it."""
+
+    async def on_report_button(
+        self, interaction: discord.Interaction[Any], action: str, job_id: str, offset: int
+    ) -> None: ...
+
 
 #: action -> (label, style)
 ACTIONS: dict[str, tuple[str, discord.ButtonStyle]] = {
@@ -25,7 +31,7 @@ _TEMPLATE = r"fa:(?P<action>more|why|csv|redo):(?P<job>[0-9a-f]{1,64})(?::(?P<of
 
 
 class ReportButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPLATE):
-    """One report button; the press goes to ``AuditBot.on_report_button``."""
+    """One report button; the press goes to the client's ``on_report_button``."""
 
     def __init__(self, action: str, job_id: str, offset: int = 0) -> None:
         label, style = ACTIONS[action]
@@ -44,7 +50,7 @@ class ReportButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEM
         return cls(match["action"], match["job"], int(match["offset"] or 0))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot: AuditBot = interaction.client
+        bot: ButtonHandler = interaction.client  # the AuditBot
         await bot.on_report_button(interaction, self.action, self.job_id, self.offset)
 
 
