@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.chat.services import ChatServices
     from bot.discord.client import AuditBot
 
 __all__ = ["quiet_discord_logs", "serve"]
@@ -33,7 +33,7 @@ def quiet_discord_logs() -> None:
 
 
 async def serve(
-    app: App,
+    app: ChatServices,
     stop: asyncio.Event,
     *,
     clock: Callable[[], float] = time.time,

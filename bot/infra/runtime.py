@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import redis.asyncio as aioredis
 
@@ -21,11 +21,17 @@ from bot.pipeline.resilience import Stopped, connect, pause, restarting, stop_re
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.app import App
+    import aiohttp
+
+    from bot.pipeline.budget import RedisBudgets
+    from bot.pipeline.metrics import Metrics
+    from bot.pipeline.service import AuditService
+    from scoring.model import Model
 
 __all__ = [
     "EXIT_INTERRUPTED",
     "Health",
+    "WorkerServices",
     "install_stop_signals",
     "open_redis",
     "redis_pool_size",
@@ -131,8 +137,28 @@ def _log_tasks() -> None:
         log.warning("task stack", extra={"task": task.get_name(), "stack": out.getvalue()})
 
 
+class WorkerServices(Protocol):
+    """What the worker part runs on: the composition root's ``App`` (``bot.app``), which this
+    lower layer does not import."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def redis(self) -> aioredis.Redis: ...
+    @property
+    def http(self) -> aiohttp.ClientSession: ...
+    @property
+    def model(self) -> Model: ...
+    @property
+    def metrics(self) -> Metrics: ...
+    @property
+    def budgets(self) -> RedisBudgets: ...
+    @property
+    def audit(self) -> AuditService: ...
+
+
 async def run_worker(
-    app: App,
+    app: WorkerServices,
     stop: asyncio.Event,
     *,
     clock: Callable[[], float] = time.time,

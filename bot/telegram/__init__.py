@@ -13,10 +13,12 @@ __all__ = ["ADAPTER", "TelegramAdapter", "build_application", "run_adapter", "se
 if TYPE_CHECKING:
     import asyncio
 
-    from bot.app import App
+    from bot.chat.services import ChatServices
 
 
-async def serve(app: App, stop: asyncio.Event, *, ready: asyncio.Event | None = None) -> None:
+async def serve(
+    app: ChatServices, stop: asyncio.Event, *, ready: asyncio.Event | None = None
+) -> None:
     from bot.telegram.app import serve as _serve
 
     await _serve(app, stop, ready=ready)

@@ -20,7 +20,7 @@ from bot.settings import Settings
 from bot.telegram.adapter import ADAPTER, COMMANDS, TelegramAdapter
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.chat.services import ChatServices
 
 __all__ = [
     "build_application",
@@ -80,7 +80,9 @@ def delivery_consumer(
     )
 
 
-async def run_adapter(app: App, stop: asyncio.Event, *, ready: asyncio.Event | None = None) -> None:
+async def run_adapter(
+    app: ChatServices, stop: asyncio.Event, *, ready: asyncio.Event | None = None
+) -> None:
     """Run the bot until ``stop``: initialise (getMe), register commands, poll or serve the
     webhook, and consume deliveries. Audits go to the process's audit service, watchlist
     commands to its watch service (their baseline audits run in this process)."""
@@ -175,6 +177,8 @@ def quiet_token_logs(settings: Settings) -> None:
             handler.addFilter(_RedactToken(token.get_secret_value()))
 
 
-async def serve(app: App, stop: asyncio.Event, *, ready: asyncio.Event | None = None) -> None:
+async def serve(
+    app: ChatServices, stop: asyncio.Event, *, ready: asyncio.Event | None = None
+) -> None:
     """``followaudit run``'s entry for this adapter; ``ready`` is set once the bot is up."""
     await run_adapter(app, stop, ready=ready)
