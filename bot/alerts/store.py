@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar, TypeVarTuple
+from typing import TypeVar, TypeVarTuple
 
 import redis.asyncio as aioredis
 
 from bot.alerts.model import VERSION, ChatPrefs, ChatRef, StoredError, Watch
 from bot.pipeline.resilience import retrying
+from bot.pipeline.store import reply_text
 from scoring.audit.compare import Snapshot
 
 __all__ = ["AddResult", "WatchStore"]
@@ -57,10 +58,6 @@ return 1
 AddResult = str  # added | updated | chat_full | server_full
 
 
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 class WatchStore:
     """Typed reads and writes; every call is retried through Redis outages (all idempotent)."""
 
@@ -86,7 +83,7 @@ class WatchStore:
             self.key("server", watch.chat.server_key), self.key("due"), self.key("all"),
         ]  # fmt: skip
         args = [watch.id, watch.to_json(), max_chat, max_server, repr(due)]
-        return _s(await self._r("add", self._add, keys, args))
+        return reply_text(await self._r("add", self._add, keys, args))
 
     async def get(self, watch_id: str) -> Watch | None:
         raw = await self._r("get", self.redis.get, self.key("watch", watch_id))
@@ -134,12 +131,12 @@ class WatchStore:
 
     async def in_chat(self, chat: ChatRef) -> list[Watch]:
         ids = await self._r("in_chat", self.redis.smembers, self.key("chat", chat.key))
-        watches = await self._many(sorted(_s(i) for i in ids))
+        watches = await self._many(sorted(reply_text(i) for i in ids))
         return sorted(watches, key=lambda w: (w.platform, w.handle))
 
     async def all_ids(self) -> list[str]:
         ids = await self._r("all", self.redis.smembers, self.key("all"))
-        return sorted(_s(i) for i in ids)
+        return sorted(reply_text(i) for i in ids)
 
     async def all(self) -> list[Watch]:
         return await self._many(await self.all_ids())
@@ -149,7 +146,7 @@ class WatchStore:
         raw = await self._r(
             "due", self.redis.zrangebyscore, self.key("due"), "-inf", repr(now), 0, limit
         )
-        return [_s(i) for i in raw]
+        return [reply_text(i) for i in raw]
 
     async def due_at(self, watch_id: str) -> float | None:
         score = await self._r("due_at", self.redis.zscore, self.key("due"), watch_id)

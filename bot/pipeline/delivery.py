@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 
 from bot.pipeline.messages import Delivery, MessageError, new_id
 from bot.pipeline.resilience import Stopped, retrying
-from bot.pipeline.store import ADAPTER_GROUP, Store
+from bot.pipeline.store import ADAPTER_GROUP, Store, reply_text
 
 __all__ = ["DeliveryConsumer", "DeliveryHandler"]
 
@@ -97,14 +97,14 @@ class DeliveryConsumer:
         out = []
         for _stream, entries in reply or []:
             for msg_id, fields in entries:
-                out.append((_s(msg_id), fields or {}))
+                out.append((reply_text(msg_id), fields or {}))
         return out
 
     async def _autoclaim(self) -> list[tuple[str, dict[bytes, bytes]]]:
         reply = await self.store.redis.xautoclaim(
             self.stream, ADAPTER_GROUP, self.consumer, self.claim_idle_ms, "0-0", count=self.batch
         )
-        return [(_s(i), f or {}) for i, f in reply[1] if i is not None]
+        return [(reply_text(i), f or {}) for i, f in reply[1] if i is not None]
 
     async def _deliver(self, msg_id: str, fields: dict[bytes, bytes]) -> None:
         raw = fields.get(b"d", b"")
@@ -154,7 +154,3 @@ class DeliveryConsumer:
             pipe.xack(self.stream, ADAPTER_GROUP, msg_id)
             pipe.xdel(self.stream, msg_id)
             return await pipe.execute()
-
-
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

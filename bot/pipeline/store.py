@@ -24,7 +24,7 @@ from redis.exceptions import ResponseError
 from bot.pipeline import scripts
 from bot.pipeline.messages import AuditJob, AuditOutcome, AuditRequest, dumps, new_id
 
-__all__ = ["ADAPTER_GROUP", "WORKER_GROUP", "Store", "SubmitReply"]
+__all__ = ["ADAPTER_GROUP", "WORKER_GROUP", "Store", "SubmitReply", "reply_text"]
 
 WORKER_GROUP = "workers"
 ADAPTER_GROUP = "adapter"
@@ -34,7 +34,8 @@ REQUEST_MEMORY_SECONDS = 3600
 JOB_MEMORY_SECONDS = 86400
 
 
-def _s(value: Any) -> str:
+def reply_text(value: Any) -> str:
+    """A Redis reply as text, whether the client decodes replies or returns bytes."""
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
@@ -147,14 +148,14 @@ class Store:
     # -- worker side ------------------------------------------------------------------------
     async def start(self, job_id: str, consumer: str, now: float) -> tuple[str, int]:
         state, attempts = await self._start(args=[self.prefix, job_id, consumer, repr(now)])
-        return _s(state), int(attempts)
+        return reply_text(state), int(attempts)
 
     async def heartbeat(self, consumer: str, msg_ids: list[str]) -> list[str]:
         """Renew the given entries; return those this consumer no longer owns."""
         if not msg_ids:
             return []
         lost = await self._heartbeat(keys=[self.stream], args=[WORKER_GROUP, consumer, *msg_ids])
-        return [_s(x) for x in lost]
+        return [reply_text(x) for x in lost]
 
     async def progress(
         self, job_id: str, owner: str, payload: dict[str, Any], tag: str, maxlen: int
@@ -170,7 +171,7 @@ class Store:
 
     async def load_checkpoint(self, job_id: str) -> str | None:
         raw = await self.redis.get(self.key("job", job_id, "ckpt"))
-        return None if raw is None else _s(raw)
+        return None if raw is None else reply_text(raw)
 
     async def finish(
         self,
@@ -225,7 +226,7 @@ class Store:
             args=[repr(now), requests, repr(window), concurrency, repr(lease), token, host or "",
                   max_hosts if host is not None else 0],
         )  # fmt: skip
-        return float(_s(wait))
+        return float(reply_text(wait))
 
     async def release_budget(
         self, platform: str, token: str, host: str | None = None, *, now: float = 0.0
@@ -245,7 +246,7 @@ class Store:
     async def history(self, platform: str, handle: str, limit: int = 10) -> list[str]:
         """Finished job ids for a handle, newest first."""
         ids = await self.redis.zrevrange(self.key("history", platform, handle), 0, limit - 1)
-        return [_s(x) for x in ids]
+        return [reply_text(x) for x in ids]
 
     async def queued(self) -> int:
         raw = await self.redis.get(self.key("queued"))
@@ -253,4 +254,4 @@ class Store:
 
     async def job_info(self, job_id: str) -> dict[str, str]:
         raw = await self.redis.hgetall(self.key("job", job_id))
-        return {_s(k): _s(v) for k, v in raw.items()}
+        return {reply_text(k): reply_text(v) for k, v in raw.items()}

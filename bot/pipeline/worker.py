@@ -37,7 +37,7 @@ from bot.pipeline.runner import (
     TransientAuditError,
     UserFacingError,
 )
-from bot.pipeline.store import WORKER_GROUP, Store
+from bot.pipeline.store import WORKER_GROUP, Store, reply_text
 from bot.pipeline.uploads import UploadStore
 from bot.settings import Settings
 
@@ -211,19 +211,21 @@ class Worker:
         out: list[tuple[str, dict[bytes, bytes]]] = []
         for _stream, entries in reply or []:
             for msg_id, fields in entries:
-                out.append((_s(msg_id), fields or {}))
+                out.append((reply_text(msg_id), fields or {}))
         return out
 
     async def _autoclaim(self, count: int) -> list[tuple[str, dict[bytes, bytes]]]:
         reply = await self.store.redis.xautoclaim(
             self.store.stream, WORKER_GROUP, self.name, self.stall_ms, "0-0", count=count
         )
-        return [(_s(msg_id), fields or {}) for msg_id, fields in reply[1] if msg_id is not None]
+        return [
+            (reply_text(msg_id), fields or {}) for msg_id, fields in reply[1] if msg_id is not None
+        ]
 
     async def _forget_dead_consumers(self) -> None:
         """Remove consumers (workers that exited) idle for a day with nothing pending."""
         for info in await self.store.redis.xinfo_consumers(self.store.stream, WORKER_GROUP):
-            name = _s(info["name"])
+            name = reply_text(info["name"])
             if info["pending"] == 0 and info["idle"] > DEAD_CONSUMER_IDLE_MS and name != self.name:
                 await self.store.redis.xgroup_delconsumer(self.store.stream, WORKER_GROUP, name)
 
@@ -436,7 +438,3 @@ async def _wait_any(*events: asyncio.Event) -> None:
     finally:
         for w in waiters:
             w.cancel()
-
-
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

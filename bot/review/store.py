@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, TypeVarTuple
+from typing import TypeVar, TypeVarTuple
 
 import redis.asyncio as aioredis
 
 from bot.pipeline.resilience import retrying
+from bot.pipeline.store import reply_text
 from bot.review.records import LabelRecord, Reviewer, ReviewSession, StoredError
 
 __all__ = ["LabelOutcome", "ReviewStore"]
@@ -80,10 +81,6 @@ return {"ok", next}
 """
 
 
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 @dataclass(frozen=True, slots=True)
 class LabelOutcome:
     """``ok`` (``position`` is the reviewer's next), ``gone`` (no such review), ``full`` (the
@@ -128,7 +125,7 @@ class ReviewStore:
         args: list[str | int] = [
             session.review_id, session.to_json(), repr(session.created_at), max_sessions,
         ]  # fmt: skip
-        return _s(await self._r("create", self._create, keys, args))
+        return reply_text(await self._r("create", self._create, keys, args))
 
     async def session(self, review_id: str) -> ReviewSession | None:
         raw = await self._r("session", self.redis.get, self.key("session", review_id))
@@ -141,12 +138,12 @@ class ReviewStore:
 
     async def latest(self, platform: str, handle: str) -> str | None:
         raw = await self._r("latest", self.redis.get, self.key("latest", platform, handle))
-        return None if raw is None else _s(raw)
+        return None if raw is None else reply_text(raw)
 
     async def review_ids(self, platform: str) -> list[str]:
         """The platform's reviews, oldest first."""
         raw = await self._r("ids", self.redis.zrange, self.key("sessions", platform), 0, -1)
-        return [_s(r) for r in raw]
+        return [reply_text(r) for r in raw]
 
     async def platforms(self) -> list[str]:
         """Every audited platform with a review (a bounded scan of the index keys)."""
@@ -155,7 +152,7 @@ class ReviewStore:
 
         async def scan() -> set[str]:
             async for k in self.redis.scan_iter(match=pattern, count=100):
-                found.add(_s(k).rsplit(":", 1)[-1])
+                found.add(reply_text(k).rsplit(":", 1)[-1])
                 if len(found) >= 64:
                     break
             return found
@@ -184,7 +181,7 @@ class ReviewStore:
             rate_limit, max(1, int(window_seconds * 1000)),
         ]  # fmt: skip
         status, value = await self._r("label", self._label, keys, args)
-        status = _s(status)
+        status = reply_text(status)
         if status == "rate":
             return LabelOutcome(status, retry_after=int(value) / 1000)
         return LabelOutcome(status, position=int(value))
@@ -202,4 +199,4 @@ class ReviewStore:
 
     async def positions(self, review_id: str) -> dict[str, int]:
         raw = await self._r("positions", self.redis.hgetall, self.key("pos", review_id))
-        return {_s(k): int(v) for k, v in raw.items()}
+        return {reply_text(k): int(v) for k, v in raw.items()}
