@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from scoring.audit.grade import GRADES
+from scoring.audit.grade import GRADES, grade_label
 
 __all__ = [
     "GRADES",
@@ -194,13 +194,9 @@ class Snapshot:
 
     @property
     def grade_text(self) -> str:
-        """``grade B``, ``grade B–F (inconclusive)`` or ``no grade``."""
-        if self.grade in GRADES:
-            return f"grade {self.grade}"
-        if self.grade_range is None:
-            return "no grade"
-        best, worst = self.grade_range
-        return f"grade {best if best == worst else f'{best}–{worst}'} (inconclusive)"
+        """``grade B``, ``grade B–F (inconclusive)`` or ``no grade``: the report's label."""
+        label = grade_label(self.grade, self.grade_range)
+        return label[0].lower() + label[1:]
 
     def to_dict(self) -> dict[str, Any]:
         return {

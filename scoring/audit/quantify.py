@@ -34,7 +34,7 @@ import numpy as np
 
 from scoring.account import Account
 from scoring.audit.types import FloatArray, as_probabilities
-from scoring.histogram import LEGACY_EDGES, bin_counts, bin_index, read_edges
+from scoring.histogram import LEGACY_EDGES, bin_counts, read_edges
 from scoring.views import closest_view, known_rates
 
 __all__ = [
@@ -385,14 +385,13 @@ def _count_range(p: FloatArray, profiles: Sequence[ErrorProfile]) -> ShareEstima
 
 
 def _mixture_estimate(
-    p: FloatArray,
-    counts: FloatArray,
-    tables: Sequence[_Table],
-    profiles: Sequence[ErrorProfile],
-) -> ShareEstimate:
+    counts: FloatArray, tables: Sequence[_Table]
+) -> tuple[float, float, float] | None:
     """Average the fits of every validated profile, weighted by how well each explains the
-    sample (Bayesian model averaging with equal priors); widen when none explains it.
-    ``counts`` is the sample's histogram in the profiles' bins."""
+    sample (Bayesian model averaging with equal priors): (estimate, low, high), or None when
+    even the likeliest explains it poorly (unfamiliar). ``counts`` is the sample's histogram in
+    the profiles' bins."""
+    n = int(counts.sum())
     fits = [_mixture(counts, t.log_mix) for t in tables]
     # The first table is the pooled one; collections validated on too few accounts only widen.
     sure = np.asarray(
@@ -405,19 +404,17 @@ def _mixture_estimate(
     shares = np.asarray([f.share for f in fits])
     est = float(np.dot(w, shares))
     # The validation histograms are themselves samples: widen each fit's interval by their noise.
-    grow = np.asarray(
-        [_profile_noise(p.size, f.share, t) for f, t in zip(fits, tables, strict=True)]
-    )
+    grow = np.asarray([_profile_noise(n, f.share, t) for f, t in zip(fits, tables, strict=True)])
     low = float(np.dot(w, shares - (shares - [f.low for f in fits]) * grow))
     high = float(np.dot(w, shares + ([f.high for f in fits] - shares) * grow))
     model_sd = math.sqrt(float(np.dot(w, (shares - est) ** 2)))
     best_i = int(np.argmax(w))
     best = fits[best_i]
     lo, hi = _join(est, min(low, est), max(high, est), model_sd)
-    if best.misfit > _misfit_limit(p.size, best.share, tables[best_i]):
+    if best.misfit > _misfit_limit(n, best.share, tables[best_i]):
         # Unlike every validated collection: the histograms' shapes do not apply here, and the
-        # mixture fit can go far wrong; counting is cruder but robust.
-        return _count_range(p, profiles)
+        # mixture fit can go far wrong; the caller counts instead (cruder but robust).
+        return None
     # Every collection whose errors explain the sample about as well as the likeliest's could be
     # the one it is like: the interval spans all of their (noise-widened) intervals, not only
     # the average's. "As well" allows for the histograms' own noise: one estimated from m
@@ -426,7 +423,7 @@ def _mixture_estimate(
         if 2.0 * (best.loglik - f.loglik) <= _CHI2_95 + t.dof * (float(g) ** 2 - 1.0):
             lo = min(lo, max(0.0, f.share - (f.share - f.low) * g))
             hi = max(hi, min(1.0, f.share + (f.high - f.share) * g))
-    return ShareEstimate(est, lo, hi, METHOD_MIXTURE)
+    return est, lo, hi
 
 
 def _pacc(mean_p: float, prof: ErrorProfile) -> float:
@@ -458,12 +455,8 @@ class _Table:
     n_pos: int
     n_neg: int
     #: Degrees of freedom of the lack of fit: bins less the share and the total (less one more
-    #: for the extreme bins' free count, when the table is cut below them).
-    dof: int = 0
-
-    def __post_init__(self) -> None:
-        if self.dof <= 0:
-            object.__setattr__(self, "dof", max(int(self.log_mix.shape[1]) - 2, 1))
+    #: for each lump's free count, when the table is cut between lumps).
+    dof: int
 
 
 def _extreme_cut(pooled: ErrorProfile | None) -> int | None:
@@ -558,7 +551,8 @@ def _tables(profiles: Sequence[ErrorProfile]) -> list[_Table]:
     for prof in profiles:
         hists = prof.smoothed()
         if hists is not None:
-            out.append(_Table(_log_mix(*hists), max(prof.n_pos, 1), max(prof.n_neg, 1)))
+            dof = max(len(hists[0]) - 2, 1)
+            out.append(_Table(_log_mix(*hists), max(prof.n_pos, 1), max(prof.n_neg, 1), dof))
     return out
 
 
@@ -626,7 +620,10 @@ class ShareEstimator:
             lumps = self._lumps
             if lumps is not None and counts[: lumps.low].sum() + counts[lumps.top :].sum() > 0:
                 return self._with_lumps(p, counts, lumps)
-            return _mixture_estimate(p, counts, self._tables, self._profiles)
+            found = _mixture_estimate(counts, self._tables)
+            if found is None:
+                return _count_range(p, self._profiles)
+            return ShareEstimate(*found, METHOD_MIXTURE)
         mean_p = float(p.mean())
         # Sampling sd of a mean of values in 0..1 is at most a Bernoulli's with the same mean.
         sd_sample = math.sqrt(max(mean_p * (1 - mean_p), 1.0 / n) / n)
@@ -648,26 +645,25 @@ class ShareEstimator:
         n = p.size
         top = float(counts[lumps.top :].sum())
         low = float(counts[: lumps.low].sum())
-        idx = bin_index(p, self.edges)
-        middle = p[(idx >= lumps.low) & (idx < lumps.top)]
+        middle = counts[lumps.low : lumps.top]
+        m = float(middle.sum())
         fewer = top - _upper(top, lumps.genuine_top)  # fakes certainly among the top
         more = _upper(low, lumps.fakes_low)  # fakes possibly among the low
-        if middle.size == 0:
+        if m == 0:
             return ShareEstimate(top / n, fewer / n, (top + more) / n, METHOD_MIXTURE)
-        rest = _mixture_estimate(middle, counts[lumps.low : lumps.top], lumps.tables, [])
-        if rest.method == METHOD_UNFAMILIAR:
+        rest = _mixture_estimate(middle, lumps.tables)
+        if rest is None:
             # The middle is unlike every validated sample: judge the whole sample as such.
             found = _count_range(p, self._profiles)
             assert found.estimate is not None and found.low is not None and found.high is not None
             low_end = max(found.low, fewer / n)
             return dataclasses.replace(found, estimate=max(found.estimate, low_end), low=low_end)
-        assert rest.estimate is not None and rest.low is not None and rest.high is not None
-        m = middle.size
+        est, lo, hi = rest
         return ShareEstimate(
-            (top + rest.estimate * m) / n,
-            (fewer + rest.low * m) / n,
-            min(1.0, (top + more + rest.high * m) / n),
-            rest.method,
+            (top + est * m) / n,
+            (fewer + lo * m) / n,
+            min(1.0, (top + more + hi * m) / n),
+            METHOD_MIXTURE,
         )
 
 
