@@ -14,12 +14,15 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from bot.alerts.app import AlertRuntime, build_alerts
+from bot.chat.review import ReviewDesk
 from bot.chat.state import ChatState
 from bot.infra.runtime import Health, open_redis
 from bot.pipeline.budget import RedisBudgets
 from bot.pipeline.metrics import Metrics
+from bot.pipeline.samples import SampleStore
 from bot.pipeline.service import AuditService
 from bot.pipeline.store import Store
+from bot.review import ReviewService, ReviewStore
 from bot.settings import Settings
 from bot.sources import HTTP_HEADERS
 from scoring.model import Model, load_model
@@ -46,6 +49,8 @@ class App:
     audit: AuditService
     #: Watches, re-audits and alert posting (``alerts.service`` answers the chats' ``/watch``).
     alerts: AlertRuntime
+    #: Reviews of audited followers (issue 18): the chats' ``/review``, its buttons, ``/metrics``.
+    review: ReviewDesk
     #: Each chat adapter's small Redis state (recent audits, finished jobs), by adapter name.
     chat_states: Mapping[str, ChatState]
 
@@ -55,9 +60,9 @@ async def open_app(
     settings: Settings, *, clock: Callable[[], float] = time.time
 ) -> AsyncIterator[App]:
     """Redis (external, or an embedded server), the HTTP session, the model (loaded in a thread),
-    metrics, budgets, the audit service, the alerts and the chats' state; closed in reverse on
-    exit. ``clock`` drives the alerts' schedules (tests inject one); budgets and limits always
-    run on real time, shared with other processes."""
+    metrics, budgets, the audit service, the alerts, the reviews and the chats' state; closed in
+    reverse on exit. ``clock`` drives the alerts' schedules (tests inject one); budgets and limits
+    always run on real time, shared with other processes."""
     async with contextlib.AsyncExitStack() as stack:
         redis = await stack.enter_async_context(open_redis(settings))
         http = await stack.enter_async_context(aiohttp.ClientSession(headers=HTTP_HEADERS))
@@ -77,8 +82,15 @@ async def open_app(
             budgets=budgets,
             audit=AuditService.from_settings(redis, settings),
             alerts=build_alerts(settings, redis, http, model, clock=clock),
+            review=_review_desk(settings, redis),
             chat_states=_chat_states(settings, redis),
         )
+
+
+def _review_desk(settings: Settings, redis: aioredis.Redis) -> ReviewDesk:
+    prefix = settings.redis.prefix
+    samples = SampleStore(redis, prefix, ttl=settings.history.retention_seconds)
+    return ReviewDesk(ReviewService(ReviewStore(redis, prefix), settings.review), samples)
 
 
 def _chat_states(settings: Settings, redis: aioredis.Redis) -> dict[str, ChatState]:

@@ -143,7 +143,8 @@ async def test_audit_defers_shows_progress_and_ends_with_the_report_embed(world:
     world.start_worker()
     await world.start_bot()
     assert [c["name"] for c in world.discord.commands[None]] == [
-        "audit", "help", "watch", "unwatch", "watchlist", "alerts", "Audit export"
+        "audit", "help", "watch", "unwatch", "watchlist", "alerts", "review", "metrics",
+        "Audit export",
     ]  # fmt: skip
     assert all(c["contexts"] == [0, 1] for c in world.discord.commands[None])  # servers and DMs
     call = await world.discord.command(
@@ -387,7 +388,8 @@ async def test_dev_guild_sync_and_gateway_from_rest(world: World) -> None:
     world.settings.discord.dev_guild_id = guild_id
     await world.start_bot()
     assert [c["name"] for c in world.discord.commands[guild_id]] == [
-        "audit", "help", "watch", "unwatch", "watchlist", "alerts", "Audit export"
+        "audit", "help", "watch", "unwatch", "watchlist", "alerts", "review", "metrics",
+        "Audit export",
     ]  # fmt: skip
     assert ("GET", "/gateway/bot", 200) in world.discord.requests
     call = await world.discord.command("help", user=world.user(8), guild=world.guild)

@@ -21,6 +21,7 @@ from bot.pipeline.runner import (
     Uploads,
     UserFacingError,
 )
+from bot.pipeline.samples import ScoredSample
 from bot.pipeline.uploads import UPLOAD_PLATFORM
 from bot.settings import Settings
 from bot.sources.handles import Handle
@@ -86,7 +87,7 @@ class PlatformAuditRunner:
             except SourceError as exc:
                 raise UserFacingError(error_code(exc), exc.message) from exc
             await progress("scoring")
-            return await asyncio.to_thread(_report, result, await self._load_model())
+            return await asyncio.to_thread(_report, result, await self._load_model(), None)
         handle = Handle(job.platform, job.handle)
         gate = self.budgets.request if self.budgets is not None else None
         source = source_for(handle.platform, await self._http(), self.settings, gate=gate)
@@ -119,7 +120,7 @@ class PlatformAuditRunner:
         await progress("scoring")
         model = await self._load_model()
         # Scoring and the chart are CPU work: in a thread, so heartbeats keep their pace.
-        return await asyncio.to_thread(_report, result, model)
+        return await asyncio.to_thread(_report, result, model, job)
 
     async def _read_upload(self, job: AuditJob) -> Any:
         from bot.sources import read_upload
@@ -142,7 +143,9 @@ class PlatformAuditRunner:
             self._own_session = None
 
 
-def _report(result: Any, model: Any) -> AuditOutcome:
+def _report(result: Any, model: Any, job: AuditJob | None) -> AuditOutcome:
+    """Score and report; ``job`` (None for an uploaded export, which no review can name): the
+    audit whose scored sample rides along on the outcome for the worker to keep."""
     from bot.audit.report import extend_report
     from scoring.audit import (
         AuditConfig,
@@ -177,7 +180,15 @@ def _report(result: Any, model: Any) -> AuditOutcome:
         created = [a.created_at for a in followers]
         png = render_chart(scored.probabilities, created, report.bursts, title=chart_title(report))
         attachments["chart.png"] = base64.b64encode(png).decode("ascii")
-    return AuditOutcome(report=data, texts=texts, attachments=attachments)
+    sample = None
+    if job is not None and followers:
+        share = report.fake_share
+        sample = ScoredSample.of(
+            platform=job.platform, handle=job.handle, audit_id=job.job_id,
+            model_version=report.model_version, accounts=followers,
+            probabilities=scored.probabilities, fake_share=(share.estimate, share.low, share.high),
+        )  # fmt: skip
+    return AuditOutcome(report=data, texts=texts, attachments=attachments, sample=sample)
 
 
 def build_runner(settings: Settings, context: RunnerContext) -> PlatformAuditRunner:

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
     from bot.alerts.app import AlertRuntime
+    from bot.chat.review import ReviewDesk
     from bot.chat.state import ChatState
     from bot.pipeline.service import AuditService
     from bot.settings import Settings
@@ -18,7 +19,8 @@ __all__ = ["ChatServices"]
 
 
 class ChatServices(Protocol):
-    """The process's settings, Redis, audit service, alerts and each adapter's chat state."""
+    """The process's settings, Redis, audit service, alerts, reviews and each adapter's chat
+    state."""
 
     @property
     def settings(self) -> Settings: ...
@@ -28,5 +30,7 @@ class ChatServices(Protocol):
     def audit(self) -> AuditService: ...
     @property
     def alerts(self) -> AlertRuntime: ...
+    @property
+    def review(self) -> ReviewDesk: ...
     @property
     def chat_states(self) -> Mapping[str, ChatState]: ...

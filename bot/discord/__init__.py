@@ -59,6 +59,7 @@ async def serve(
             service=app.audit,
             watches=app.alerts.service,
             state=app.chat_states[ADAPTER],
+            review=app.review,
             clock=clock,
         )
         await _run_bot(bot, token.get_secret_value(), stop, ready)

@@ -20,6 +20,7 @@ from bot.alerts.model import ChatRef
 from bot.alerts.service import Caller, Reply, WatchService
 from bot.chat.actions import reason_breakdown, subject_of, suspicious_accounts, verdicts_csv
 from bot.chat.commands import AuditCommand, build_request
+from bot.chat.review import ReviewDesk
 from bot.chat.state import ChatState
 from bot.chat.uploads import UploadError, check_upload, safe_name
 from bot.discord.buttons import ReportButton, report_view
@@ -28,6 +29,7 @@ from bot.discord.conversation import TOKEN_LIFETIME, Conversation
 from bot.discord.format import escape_markdown, truncate
 from bot.discord.render import breakdown_embed, handle_label, more_text
 from bot.discord.replies import NO_PINGS, Replies
+from bot.discord.review import DiscordReview, ReviewButton, build_review_commands
 from bot.discord.transport import use_gateway_from_api
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.messages import AuditRequest, ReplyTo
@@ -59,6 +61,7 @@ class AuditBot(discord.Client):
         service: AuditService,
         state: ChatState,
         watches: WatchService | None = None,
+        review: ReviewDesk | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         ds = settings.discord
@@ -80,8 +83,12 @@ class AuditBot(discord.Client):
             claim_idle=settings.delivery.claim_idle_seconds,
         )  # fmt: skip
         self.tree = app_commands.CommandTree(self)
+        self.review = None if review is None else DiscordReview(settings, review)
         for command in build_commands(self):
             self.tree.add_command(command)
+        if self.review is not None:
+            for review_command in build_review_commands(self):
+                self.tree.add_command(review_command)
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
         self._stop_consumer = asyncio.Event()
         self._consumer_task: asyncio.Task[None] | None = None
@@ -91,7 +98,7 @@ class AuditBot(discord.Client):
         ds = self.settings.discord
         if ds.gateway_url is None:
             await use_gateway_from_api(self)
-        self.add_dynamic_items(ReportButton)
+        self.add_dynamic_items(ReportButton, ReviewButton)
         if ds.dev_guild_id is not None:
             guild = discord.Object(ds.dev_guild_id)
             self.tree.copy_global_to(guild=guild)

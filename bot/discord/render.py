@@ -59,7 +59,11 @@ HELP = (
     "**/unwatch** `handle` stops; **/watchlist** shows what this channel watches (anyone may "
     "read it); **/alerts** shows where and when alerts go; with `channel` it moves them (`here`, "
     "or a #channel of this server) or pauses and resumes them (`off`, `on`), with `every` it sets "
-    "how often accounts are re-audited (e.g. `12h`). Changing a watchlist needs Manage Server."
+    "how often accounts are re-audited (e.g. `12h`). Changing a watchlist needs Manage Server.\n\n"
+    "**Reviews**: **/review** `handle` [`what`] shows followers of the latest audit drawn at "
+    "random (`what`: how many, 1 to 100, default 25) to label Fake, Genuine or Can't tell; "
+    "`what:results` shows the reviewed fake share beside the audit's. **/metrics**: the model "
+    "on all labels so far. Labelling needs Manage Server or a place in the bot's reviewers."
 )
 
 

@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.pipeline.samples import ScoredSample
+
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "VERSION",
@@ -263,6 +265,8 @@ class AuditOutcome:
     attachments: dict[str, str] = field(default_factory=dict)
     error: UserError | None = None
     finished_at: float = 0.0
+    #: The scored sample, for the worker to keep for reviews (never part of the message).
+    sample: ScoredSample | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -37,6 +37,7 @@ from bot.pipeline.runner import (
     TransientAuditError,
     UserFacingError,
 )
+from bot.pipeline.samples import SampleStore, ScoredSample
 from bot.pipeline.store import WORKER_GROUP, Store, reply_text
 from bot.pipeline.uploads import UploadStore
 from bot.settings import Settings
@@ -130,6 +131,9 @@ class Worker:
     ) -> None:
         self.settings = settings
         self.store = Store(redis, settings.redis.prefix)
+        self.samples = SampleStore(
+            redis, settings.redis.prefix, ttl=settings.history.retention_seconds, give_up_after=30
+        )
         self.runner = runner
         self.clock = clock
         self.metrics = metrics or Metrics()
@@ -326,6 +330,8 @@ class Worker:
             started = time.monotonic()
             outcome = await self._run(job)
             self.metrics.audit_seconds.observe(time.monotonic() - started)
+            if outcome.ok and outcome.sample is not None:
+                await self._keep_sample(outcome.sample)
         outcome = AuditOutcome(
             report=outcome.report, texts=outcome.texts, attachments=outcome.attachments,
             error=outcome.error, finished_at=self.clock(),
@@ -337,6 +343,16 @@ class Worker:
         self.metrics.audits.labels("ok" if outcome.ok else outcome.error.code).inc()  # type: ignore[union-attr]
         log.info("audit finished",
                  extra={"ok": outcome.ok, "answers": answered, "attempt": attempts})  # fmt: skip
+
+    async def _keep_sample(self, sample: ScoredSample) -> None:
+        """Keep the audit's scored sample for reviews (``/review``); best effort: the audit's
+        answer never waits on a failure here."""
+        try:
+            body = await asyncio.to_thread(sample.to_json)
+            if not await self.samples.put(sample, body):
+                log.warning("scored sample too large to keep", extra={"bytes": len(body)})
+        except Exception:
+            log.exception("scored sample not kept")
 
     async def _dead_letter_copy(self, msg_id: str, fields: dict[bytes, bytes], reason: str) -> None:
         entry = dict(fields)

@@ -49,6 +49,7 @@ from bot.chat.commands import (
     looks_like_handle,
     parse_audit_args,
 )
+from bot.chat.review import REVIEW_HELP_LINES, ReviewDesk
 from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, check_upload, safe_name
 from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery, Progress, ReplyTo
 from bot.pipeline.service import AuditService, Download
@@ -56,6 +57,7 @@ from bot.settings import Settings
 from bot.telegram import render
 from bot.telegram.buttons import ButtonState, ButtonStore, parse_callback
 from bot.telegram.format import escape
+from bot.telegram.review import TelegramReview
 
 __all__ = ["ADAPTER", "COMMANDS", "TelegramAdapter"]
 
@@ -69,12 +71,17 @@ COMMANDS: Final = (
     ("unwatch", "Stop watching an account: /unwatch HANDLE"),
     ("watchlist", "The accounts this chat watches"),
     ("alerts", "Where and when alerts go: /alerts [here|CHAT_ID|off|on|every 12h]"),
+    ("review", "Label a random sample of an audit's followers: /review HANDLE [N|results]"),
+    ("metrics", "The model's AUC and calibration on the reviewers' labels"),
     ("help", "Handle forms, platforms and uploads"),
 )
 #: Requests whose message got its final answer, remembered so a late progress edit or the
 #: first answer never overwrites a report (bounded).
 _FINISHED_MEMORY: Final = 10_000
-_UNKNOWN: Final = f"I know /audit, /watch, /unwatch, /watchlist, /alerts and /help, e.g. {EXAMPLE}"
+_UNKNOWN: Final = (
+    "I know /audit, /watch, /unwatch, /watchlist, /alerts, /review, /metrics and /help, "
+    f"e.g. {EXAMPLE}"
+)
 _ALERTS_USAGE: Final = (
     "Use /alerts to see; /alerts here or /alerts CHAT_ID to move, /alerts off or on to pause or "
     "resume, /alerts every 12h to set how often."
@@ -104,6 +111,7 @@ class TelegramAdapter:
         service: AuditService,
         *,
         watches: WatchService | None = None,
+        review: ReviewDesk | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
@@ -120,6 +128,13 @@ class TelegramAdapter:
         self._finished: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._last_edit: dict[tuple[int, int], tuple[str, float]] = {}
         self._progress_tasks: set[asyncio.Task[None]] = set()
+        self.review = (
+            None
+            if review is None
+            else TelegramReview(
+                settings, review, self._bot, addressed=self._addressed, sender=_sender
+            )
+        )
 
     # ------------------------------------------------------------------ wiring
     def install(self, app: Application) -> None:  # type: ignore[type-arg]
@@ -145,6 +160,10 @@ class TelegramAdapter:
                 self.on_document,
             )
         )
+        if self.review is not None:
+            app.add_handler(CommandHandler("review", self.review.on_review, filters=new_only))
+            app.add_handler(CommandHandler("metrics", self.review.on_metrics, filters=new_only))
+            app.add_handler(CallbackQueryHandler(self.review.on_press, pattern=r"^rv:"))
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(
             MessageHandler(filters.COMMAND & ~filters.UpdateType.EDITED, self.on_unknown)
@@ -180,7 +199,8 @@ class TelegramAdapter:
         message = update.effective_message
         if message is None or not self._addressed(message):
             return
-        await message.reply_html(render.help_html(HELP_LINES + WATCH_HELP_LINES), do_quote=False)
+        lines = HELP_LINES + WATCH_HELP_LINES + REVIEW_HELP_LINES
+        await message.reply_html(render.help_html(lines), do_quote=False)
 
     async def on_audit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

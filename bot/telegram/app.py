@@ -88,7 +88,9 @@ async def run_adapter(
     commands to its watch service (their baseline audits run in this process)."""
     settings, redis = app.settings, app.redis
     quiet_token_logs(settings)
-    adapter = TelegramAdapter(settings, redis, app.audit, watches=app.alerts.service)
+    adapter = TelegramAdapter(
+        settings, redis, app.audit, watches=app.alerts.service, review=app.review
+    )
     application = build_application(settings, adapter)
     tg = settings.telegram
     consumer_stop = asyncio.Event()

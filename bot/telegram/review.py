@@ -1,0 +1,154 @@
+"""Telegram glue of the review conversation (``bot.chat.review``): ``/review``, ``/metrics`` and
+the Fake / Genuine / Can't tell / Stop buttons, which edit the card in place into the next
+account (or the results). Every platform string is HTML-escaped; the handle links to the
+profile."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from telegram import Bot, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.chat.commands import CommandError
+from bot.chat.review import (
+    BUTTONS,
+    Card,
+    PressResult,
+    ReviewDesk,
+    parse_press,
+    parse_review_args,
+    press_data,
+)
+from bot.review import Reviewer, ReviewError
+from bot.settings import Settings
+from bot.telegram.format import escape, link
+
+__all__ = ["TelegramReview", "card_html", "keyboard", "press_html"]
+
+log = logging.getLogger("followaudit.telegram")
+
+_ADMINS = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
+_EXPIRED = "This button is not one of mine any more; start again with /review HANDLE."
+
+
+def card_html(card: Card, answer: str | None = None) -> str:
+    """The account to label (``answer``: the previous label and its score, above it)."""
+    handle = link(card.url, card.handle) if card.url else escape(card.handle)
+    lines = [f"<b>{escape(card.heading)}</b>: {handle}", *(escape(x) for x in card.lines)]
+    if answer:
+        lines = [escape(answer), "", *lines]
+    return "\n".join(lines)
+
+
+def keyboard(card: Card) -> InlineKeyboardMarkup:
+    """Fake, Genuine, Can't tell on a row; Stop below."""
+    buttons = [
+        InlineKeyboardButton(caption, callback_data=press_data(code, card.review_id, card.index))
+        for code, caption in BUTTONS
+    ]
+    return InlineKeyboardMarkup([buttons[:3], buttons[3:]])
+
+
+def press_html(result: PressResult) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A press's answer: the next card with its buttons, or the results without any."""
+    if result.card is not None:
+        return card_html(result.card, result.answer), keyboard(result.card)
+    parts = [result.answer, result.results]
+    return escape("\n\n".join(p for p in parts if p)), None
+
+
+class TelegramReview:
+    """The review handlers; the adapter installs them and lends its admin check."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        desk: ReviewDesk,
+        bot: Callable[[], Bot],
+        *,
+        addressed: Callable[[Message], bool],
+        sender: Callable[[Message], int],
+    ) -> None:
+        self.settings = settings
+        self.desk = desk
+        self.bot = bot
+        self.addressed = addressed
+        self.sender = sender
+
+    async def admin_of(self, chat: Chat, user_id: int) -> bool:
+        """A group's owner or administrators; in a private chat nobody (only the settings'
+        reviewers label there)."""
+        if chat.type == ChatType.PRIVATE:
+            return False
+        if user_id == chat.id:
+            return True  # an anonymous admin posts as the group itself
+        try:
+            member = await self.bot().get_chat_member(chat.id, user_id)
+        except TelegramError as exc:
+            log.warning("admin check failed: %s", exc)
+            return False
+        return member.status in _ADMINS
+
+    def _admin(self, chat: Chat, user_id: int) -> Callable[[], Awaitable[bool]]:
+        return lambda: self.admin_of(chat, user_id)
+
+    async def on_review(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/review HANDLE [N]`` opens (or resumes) a review; ``/review HANDLE results``."""
+        message = update.effective_message
+        if message is None or not self.addressed(message):
+            return
+        try:
+            command = parse_review_args(list(context.args or []), self.settings)
+        except CommandError as exc:
+            await message.reply_text(str(exc), do_quote=False)
+            return
+        user_id = self.sender(message)
+        try:
+            if command.results:
+                text = await self.desk.results(command)
+                await message.reply_html(escape(text), do_quote=False)
+                return
+            reviewer = Reviewer("telegram", str(user_id))
+            card = await self.desk.open(command, reviewer, self._admin(message.chat, user_id))
+        except ReviewError as exc:
+            await message.reply_text(exc.message, do_quote=False)
+            return
+        await message.reply_html(card_html(card), reply_markup=keyboard(card), do_quote=False)
+
+    async def on_metrics(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """``/metrics``: the model's AUC and calibration on each platform's labels so far."""
+        message = update.effective_message
+        if message is None or not self.addressed(message):
+            return
+        await message.reply_html(escape(await self.desk.metrics()), do_quote=False)
+
+    async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A review button: keep the label, edit the card into the next account."""
+        query = update.callback_query
+        if query is None:
+            return
+        press = parse_press(query.data)
+        message = query.message
+        if press is None or not isinstance(message, Message):
+            await query.answer(_EXPIRED, show_alert=True)
+            return
+        user_id = query.from_user.id
+        reviewer = Reviewer("telegram", str(user_id))
+        try:
+            result = await self.desk.press(press, reviewer, self._admin(message.chat, user_id))
+        except ReviewError as exc:
+            await query.answer(exc.message, show_alert=True)
+            return
+        await query.answer()
+        text, markup = press_html(result)
+        try:
+            await self.bot().edit_message_text(
+                text, message.chat.id, message.message_id, reply_markup=markup
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
