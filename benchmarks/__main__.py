@@ -21,6 +21,7 @@ BENCHMARKS = (
     "bench_telegram",
     "bench_discord",
     "bench_alerts",
+    "bench_review",
 )
 
 

@@ -131,7 +131,8 @@ async def test_a_review_on_discord_with_a_restart_stop_and_results(world: World)
 
         results = await review(world, member, "results")
         assert "6 of 25 drawn at random labelled by 1 reviewer" in results.content
-        assert re.search(r"Reviewed fake share\\: \d+% \\\(\d+%\\-\d+%, 95% Wilson", results.content)
+        share = r"Reviewed fake share\\: \d+% \\\(\d+%\\-\d+%, 95% Wilson"
+        assert re.search(share, results.content)
         bad = await review(world, listed, "500")
         assert bad.ephemeral and "from 1 to 100" in bad.content
 

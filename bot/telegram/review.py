@@ -5,8 +5,11 @@ profile."""
 
 from __future__ import annotations
 
+import collections
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from typing import Final
 
 from telegram import Bot, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -32,6 +35,11 @@ __all__ = ["TelegramReview", "card_html", "keyboard", "press_html"]
 log = logging.getLogger("followaudit.telegram")
 
 _ADMINS = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
+#: How long a group's answer to "is this user an admin" is trusted, and how many are kept: every
+#: call naming a group counts against Telegram's 20 messages a minute there (PTB's rate limiter
+#: holds it back), so a press must not spend one on asking again.
+ADMIN_TTL_SECONDS: Final = 60.0
+_ADMIN_MEMORY: Final = 10_000
 _EXPIRED = "This button is not one of mine any more; start again with /review HANDLE."
 
 
@@ -78,20 +86,32 @@ class TelegramReview:
         self.bot = bot
         self.addressed = addressed
         self.sender = sender
+        self._admins: collections.OrderedDict[tuple[int, int], tuple[bool, float]] = (
+            collections.OrderedDict()
+        )
 
     async def admin_of(self, chat: Chat, user_id: int) -> bool:
-        """A group's owner or administrators; in a private chat nobody (only the settings'
-        reviewers label there)."""
+        """A group's owner or administrators (Telegram's answer trusted for a minute); in a
+        private chat nobody (only the settings' reviewers label there)."""
         if chat.type == ChatType.PRIVATE:
             return False
         if user_id == chat.id:
             return True  # an anonymous admin posts as the group itself
+        key, now = (chat.id, user_id), time.monotonic()
+        known = self._admins.get(key)
+        if known is not None and known[1] > now:
+            return known[0]
         try:
             member = await self.bot().get_chat_member(chat.id, user_id)
         except TelegramError as exc:
             log.warning("admin check failed: %s", exc)
             return False
-        return member.status in _ADMINS
+        answer = member.status in _ADMINS
+        self._admins[key] = (answer, now + ADMIN_TTL_SECONDS)
+        self._admins.move_to_end(key)
+        while len(self._admins) > _ADMIN_MEMORY:
+            self._admins.popitem(last=False)
+        return answer
 
     def _admin(self, chat: Chat, user_id: int) -> Callable[[], Awaitable[bool]]:
         return lambda: self.admin_of(chat, user_id)
