@@ -83,25 +83,28 @@ def verdict(message: dict[str, Any]) -> str:
     return "Fake" if re.search(r"^\d+ of 25: @bot", text, re.MULTILINE) else "Genuine"
 
 
+Chat = dict[str, Any]
+
+
 async def press(
-    tg: FakeTelegram, user: dict[str, Any], message_id: int, caption: str
+    tg: FakeTelegram, chat: Chat, user: dict[str, Any], message_id: int, caption: str
 ) -> dict[str, Any]:
     """Press ``caption`` on the card and wait for the card to change; the message after."""
-    group = tg.group_chat(GROUP, "Team")
-    before = str(tg.message(GROUP, message_id).get("text"))
-    data = buttons(tg.message(GROUP, message_id))[caption]
-    update = tg.inject_callback(group, user, message_id, data)
+    chat_id = int(chat["id"])
+    before = str(tg.message(chat_id, message_id).get("text"))
+    data = buttons(tg.message(chat_id, message_id))[caption]
+    update = tg.inject_callback(chat, user, message_id, data)
     answer = await tg.next_callback_answer(update["callback_query"]["id"], deadline=10)
     assert "text" not in answer, answer
-    await tg.wait_for(lambda: tg.message(GROUP, message_id).get("text") != before, 10)
-    return dict(tg.message(GROUP, message_id))
+    await tg.wait_for(lambda: tg.message(chat_id, message_id).get("text") != before, 10)
+    return dict(tg.message(chat_id, message_id))
 
 
-async def command(tg: FakeTelegram, user: dict[str, Any], text: str) -> dict[str, Any]:
-    """Send a command in the group; the bot's next new message there."""
-    tg.inject_command(tg.group_chat(GROUP, "Team"), user, text)
-    sent = await tg.next_sent(GROUP, methods={"sendMessage"}, deadline=10)
-    return tg.message(GROUP, sent.message_id)
+async def command(tg: FakeTelegram, chat: Chat, user: dict[str, Any], text: str) -> Chat:
+    """Send a command in ``chat``; the bot's next new message there."""
+    tg.inject_command(chat, user, text)
+    sent = await tg.next_sent(int(chat["id"]), methods={"sendMessage"}, deadline=10)
+    return tg.message(int(chat["id"]), sent.message_id)
 
 
 def head(message: dict[str, Any]) -> str:
@@ -137,22 +140,27 @@ async def test_a_review_in_a_group_with_a_restart_results_and_export(
     admin = tg.user(ADMIN, "Ada")
 
     # before any audit: a one-line pointer to /audit; bad input: a short specific answer
-    none_yet = await command(tg, listed, f"/review {HANDLE}")
+    # the named reviewer labels in a private chat with the bot (a group's 20 messages a minute
+    # would slow every press there); the group admin and the refused member in the group
+    mine, group = tg.private_chat(listed), tg.group_chat(GROUP, "Team")
+    none_yet = await command(tg, mine, listed, f"/review {HANDLE}")
     assert none_yet["text"] == f"No audit of {HANDLE} to review yet: run /audit {HANDLE} first."
-    too_many = await command(tg, listed, f"/review {HANDLE} 101")
+    too_many = await command(tg, mine, listed, f"/review {HANDLE} 101")
     assert "from 1 to 100" in too_many["text"]
+    markup = await command(tg, mine, listed, f"/review {HANDLE} <b>x</b>")
+    assert markup["text"].startswith("'<b>x</b>' is not a number") and "entities" not in markup
 
-    tg.inject_command(tg.group_chat(GROUP, "Team"), listed, f"/audit {HANDLE}")
+    tg.inject_command(group, admin, f"/audit {HANDLE}")
     first = await first_reply(tg, GROUP)
     report = await final_report(tg, GROUP, first.message_id)
     assert "Grade" in report["text"]
     await tg.next_sent(GROUP, methods={"sendPhoto"}, deadline=10)
 
     # someone neither named nor an admin is refused, in one line
-    refused = await command(tg, mallory, f"/review {HANDLE}")
+    refused = await command(tg, group, mallory, f"/review {HANDLE}")
     assert refused["text"] == NOT_ALLOWED and "reply_markup" not in refused
 
-    card = await command(tg, listed, f"/review {HANDLE}")
+    card = await command(tg, mine, listed, f"/review {HANDLE}")
     card_id = int(card["message_id"])
     first_head = head(card)
     assert position(card) == 1
@@ -165,53 +173,52 @@ async def test_a_review_in_a_group_with_a_restart_results_and_export(
         assert at is not None
         choice = "Can't tell" if at == 5 else verdict(card)
         answers[at] = choice
-        card = await press(tg, listed, card_id, choice)
+        card = await press(tg, mine, listed, card_id, choice)
         assert position(card) == at + 1
         assert "model gave it" in card["text"].split("\n\n")[0]  # the score, once answered
         check_card(card)
-
-    # the refused user's press changes nothing
-    before = card["text"]
-    update = tg.inject_callback(tg.group_chat(GROUP, "Team"), mallory, card_id,
-                                buttons(card)["Fake"])  # fmt: skip
-    answer = await tg.next_callback_answer(update["callback_query"]["id"], deadline=10)
-    assert answer.get("text") == NOT_ALLOWED and answer.get("show_alert") is True
-    assert tg.message(GROUP, card_id)["text"] == before
 
     # a restart mid-review: a new process (composition root, adapter) on the same Redis
     async with world.bot_with(review_settings(make_settings, tg, world.bsky.base_url)):
         # the old card's buttons still work, from where the reviewer stopped
         choice = verdict(card)
         answers[11] = choice
-        card = await press(tg, listed, card_id, choice)
+        card = await press(tg, mine, listed, card_id, choice)
         assert position(card) == 12
         # and /review again resumes there too (nothing lost)
-        resumed = await command(tg, listed, f"/review {HANDLE}")
+        resumed = await command(tg, mine, listed, f"/review {HANDLE}")
         assert position(resumed) == 12
         card, card_id = resumed, int(resumed["message_id"])
         while position(card) is not None:
             at = position(card)
             assert at is not None
             answers[at] = verdict(card)
-            card = await press(tg, listed, card_id, answers[at])
+            card = await press(tg, mine, listed, card_id, answers[at])
         done = card["text"]
         assert "25 of 25 done" in done and "reply_markup" not in card
         assert "Reviewed fake share:" in done and "95% Wilson interval" in done
         assert "The audit estimated" in done and ("They agree" in done or "They disagree" in done)
 
-        # a group admin (not named in the settings) joins the same draw, and stops after 3
-        joined = await command(tg, admin, f"/review {HANDLE}")
+        # a group admin (not named in the settings) joins the same draw in the group
+        joined = await command(tg, group, admin, f"/review {HANDLE}")
         assert position(joined) == 1 and head(joined) == first_head
         jid = int(joined["message_id"])
+        # the refused member's press on it changes nothing
+        update = tg.inject_callback(group, mallory, jid, buttons(joined)["Fake"])
+        answer = await tg.next_callback_answer(update["callback_query"]["id"], deadline=10)
+        assert answer.get("text") == NOT_ALLOWED and answer.get("show_alert") is True
+        assert tg.message(GROUP, jid)["text"] == joined["text"]
+        # the admin labels three as the named reviewer did, then stops
         for at in (1, 2, 3):
-            joined = await press(tg, admin, jid, answers[at])
-        stopped = await press(tg, admin, jid, "Stop")
+            joined = await press(tg, group, admin, jid, answers[at])
+        stopped = await press(tg, group, admin, jid, "Stop")
         assert stopped["text"].startswith(f"Stopped at 3 of 25; /review {HANDLE} carries on")
         assert "reply_markup" not in stopped
 
-        results = await command(tg, mallory, f"/review {HANDLE} results")
-        assert "labelled by 2 reviewers" in results["text"]
-        metrics = await command(tg, mallory, "/metrics")
+        results = await command(tg, group, mallory, f"/review {HANDLE} results")
+        assert "25 of 25 drawn at random labelled by 2 reviewers" in results["text"]
+        assert re.search(r"Reviewed fake share: \d+% \(\d+%-\d+%, 95% Wilson", results["text"])
+        metrics = await command(tg, group, mallory, "/metrics")
         assert metrics["text"].startswith("Model on bluesky labels (")
 
     # the export gives exactly the labelled accounts: fake or genuine, reviewers agreeing

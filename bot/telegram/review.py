@@ -124,7 +124,7 @@ class TelegramReview:
         try:
             command = parse_review_args(list(context.args or []), self.settings)
         except CommandError as exc:
-            await message.reply_text(str(exc), do_quote=False)
+            await message.reply_html(escape(str(exc)), do_quote=False)
             return
         user_id = self.sender(message)
         try:
@@ -135,7 +135,7 @@ class TelegramReview:
             reviewer = Reviewer("telegram", str(user_id))
             card = await self.desk.open(command, reviewer, self._admin(message.chat, user_id))
         except ReviewError as exc:
-            await message.reply_text(exc.message, do_quote=False)
+            await message.reply_html(escape(exc.message), do_quote=False)
             return
         await message.reply_html(card_html(card), reply_markup=keyboard(card), do_quote=False)
 
