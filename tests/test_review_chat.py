@@ -87,10 +87,14 @@ def test_button_data_round_trips_and_fits_telegram() -> None:
         assert press is not None and (press.code, press.index, press.review_id) == (
             code, 99, review_id,
         )  # fmt: skip
+    scoped = parse_press(press_data("u", review_id, 99, -1001234567890123))
+    assert scoped is not None and scoped.scope == -1001234567890123 and scoped.label == "unsure"
+    assert len(press_data("u", review_id, 99, -1001234567890123).encode()) <= 64
     assert parse_press(press_data("f", review_id, 3)).label == "fake"  # type: ignore[union-attr]
     assert parse_press(press_data("s", review_id, 3)).label is None  # type: ignore[union-attr]
     for junk in (None, "", "m:abcd", "rv:x:1:" + review_id, "rv:f:1:" + review_id + "0",
-                 "rv:f:1000:" + review_id, "rv:f:1:" + review_id.upper()):  # fmt: skip
+                 "rv:f:1000:" + review_id, "rv:f:1:" + review_id.upper(),
+                 "rv:f:1:" + review_id + ":123", "rv:f:1:" + review_id + ":-"):  # fmt: skip
         assert parse_press(junk) is None
 
 

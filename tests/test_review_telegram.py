@@ -140,8 +140,8 @@ async def test_a_review_in_a_group_with_a_restart_results_and_export(
     admin = tg.user(ADMIN, "Ada")
 
     # before any audit: a one-line pointer to /audit; bad input: a short specific answer
-    # the named reviewer labels in a private chat with the bot (a group's 20 messages a minute
-    # would slow every press there); the group admin and the refused member in the group
+    # the named reviewer labels in a private chat with the bot; the group admin and the refused
+    # member ask in the group
     mine, group = tg.private_chat(listed), tg.group_chat(GROUP, "Team")
     none_yet = await command(tg, mine, listed, f"/review {HANDLE}")
     assert none_yet["text"] == f"No audit of {HANDLE} to review yet: run /audit {HANDLE} first."
@@ -199,21 +199,33 @@ async def test_a_review_in_a_group_with_a_restart_results_and_export(
         assert "Reviewed fake share:" in done and "95% Wilson interval" in done
         assert "The audit estimated" in done and ("They agree" in done or "They disagree" in done)
 
-        # a group admin (not named in the settings) joins the same draw in the group
-        joined = await command(tg, group, admin, f"/review {HANDLE}")
+        # a group admin (not named in the settings) joins the same draw from the group; the card
+        # goes to their private chat (a group's 20 messages a minute would hold every press)
+        note = await command(tg, group, admin, f"/review {HANDLE}")
+        assert note["text"] == "I sent you the followers to label in our private chat."
+        theirs = tg.private_chat(admin)
+        sent = await tg.next_sent(ADMIN, methods={"sendMessage"}, deadline=10)
+        joined = tg.message(ADMIN, sent.message_id)
         assert position(joined) == 1 and head(joined) == first_head
+        assert all(d.endswith(f":{GROUP}") for d in buttons(joined).values())  # the group decides
         jid = int(joined["message_id"])
-        # the refused member's press on it changes nothing
-        update = tg.inject_callback(group, mallory, jid, buttons(joined)["Fake"])
+        # someone who is not an admin of that group gets nothing from those buttons
+        update = tg.inject_callback(theirs, mallory, jid, buttons(joined)["Fake"])
         answer = await tg.next_callback_answer(update["callback_query"]["id"], deadline=10)
         assert answer.get("text") == NOT_ALLOWED and answer.get("show_alert") is True
-        assert tg.message(GROUP, jid)["text"] == joined["text"]
+        assert tg.message(ADMIN, jid)["text"] == joined["text"]
         # the admin labels three as the named reviewer did, then stops
         for at in (1, 2, 3):
-            joined = await press(tg, group, admin, jid, answers[at])
-        stopped = await press(tg, group, admin, jid, "Stop")
+            joined = await press(tg, theirs, admin, jid, answers[at])
+        stopped = await press(tg, theirs, admin, jid, "Stop")
         assert stopped["text"].startswith(f"Stopped at 3 of 25; /review {HANDLE} carries on")
         assert "reply_markup" not in stopped
+        # without a private chat (the admin never started the bot) the card stays in the group
+        refusal = "Forbidden: bot can't initiate conversation with a user"
+        tg.fail_next("sendMessage", error_code=403, retry_after=None, description=refusal)
+        in_group = await command(tg, group, admin, f"/review {HANDLE}")
+        assert position(in_group) == 4
+        assert not any(d.endswith(f":{GROUP}") for d in buttons(in_group).values())
 
         results = await command(tg, group, mallory, f"/review {HANDLE} results")
         assert "25 of 25 drawn at random labelled by 2 reviewers" in results["text"]

@@ -3,8 +3,8 @@
 
 Adapters parse the words and the button data with this module, call ``ReviewDesk`` with who
 asks (and, lazily, whether they admin the chat), and render the typed answer their own way. A
-button carries everything a press needs (``rv:<code>:<index>:<review id>``, 32 bytes), so a
-press keeps working after a restart: the review and every label live in Redis.
+button carries everything a press needs (``rv:<code>:<index>:<review id>[:<group id>]``, at most
+52 bytes), so a press keeps working after a restart: the review and every label live in Redis.
 """
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ BUTTONS: Final[tuple[tuple[str, str], ...]] = (
     ("s", "Stop"),
 )
 _LABEL_OF: Final = {"f": "fake", "g": "genuine", "u": "unsure"}
-_PRESS: Final = re.compile(r"rv:(?P<code>[fgus]):(?P<index>\d{1,3}):(?P<review>[0-9a-f]{24})")
+_PRESS: Final = re.compile(
+    r"rv:(?P<code>[fgus]):(?P<index>\d{1,3}):(?P<review>[0-9a-f]{24})(?::(?P<scope>-\d{1,19}))?"
+)
 _RESULTS: Final = frozenset({"results", "result", "--results"})
 
 #: Whether the caller admins the chat, asked only when the settings do not name them.
@@ -128,15 +130,19 @@ class Press:
     code: str
     index: int
     review_id: str
+    #: The group the review was asked for, when its card went elsewhere (a Telegram private
+    #: chat): whose admins may label is decided there.
+    scope: int | None = None
 
     @property
     def label(self) -> str | None:
         return _LABEL_OF.get(self.code)
 
 
-def press_data(code: str, review_id: str, index: int) -> str:
-    """The button's data (Telegram ``callback_data``, Discord ``custom_id``)."""
-    return f"rv:{code}:{index}:{review_id}"
+def press_data(code: str, review_id: str, index: int, scope: int | None = None) -> str:
+    """The button's data (Telegram ``callback_data``, Discord ``custom_id``): at most 52 bytes."""
+    tail = "" if scope is None else f":{scope}"
+    return f"rv:{code}:{index}:{review_id}{tail}"
 
 
 def parse_press(data: str | None) -> Press | None:
@@ -144,7 +150,10 @@ def parse_press(data: str | None) -> Press | None:
     match = _PRESS.fullmatch(data or "")
     if match is None:
         return None
-    return Press(match["code"], int(match["index"]), match["review"])
+    scope = match["scope"]
+    return Press(
+        match["code"], int(match["index"]), match["review"], None if scope is None else int(scope)
+    )
 
 
 @dataclass(frozen=True, slots=True)

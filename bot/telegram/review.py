@@ -1,7 +1,9 @@
 """Telegram glue of the review conversation (``bot.chat.review``): ``/review``, ``/metrics`` and
 the Fake / Genuine / Can't tell / Stop buttons, which edit the card in place into the next
-account (or the results). Every platform string is HTML-escaped; the handle links to the
-profile."""
+account (or the results). Asked in a group, the card goes to the reviewer's private chat with the
+bot when it can (the group's admins still decide who labels: the buttons carry the group's id),
+since every message and edit in a group counts against Telegram's 20 a minute there. Every
+platform string is HTML-escaped; the handle links to the profile."""
 
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Final
 
-from telegram import Bot, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.chat.commands import CommandError
@@ -41,6 +43,7 @@ _ADMINS = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
 ADMIN_TTL_SECONDS: Final = 60.0
 _ADMIN_MEMORY: Final = 10_000
 _EXPIRED = "This button is not one of mine any more; start again with /review HANDLE."
+_SENT_PRIVATELY = "I sent you the followers to label in our private chat."
 
 
 def card_html(card: Card, answer: str | None = None) -> str:
@@ -52,19 +55,24 @@ def card_html(card: Card, answer: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def keyboard(card: Card) -> InlineKeyboardMarkup:
-    """Fake, Genuine, Can't tell on a row; Stop below."""
+def keyboard(card: Card, scope: int | None = None) -> InlineKeyboardMarkup:
+    """Fake, Genuine, Can't tell on a row; Stop below. ``scope``: the group the review was asked
+    in, when the card is in a private chat."""
     buttons = [
-        InlineKeyboardButton(caption, callback_data=press_data(code, card.review_id, card.index))
+        InlineKeyboardButton(
+            caption, callback_data=press_data(code, card.review_id, card.index, scope)
+        )
         for code, caption in BUTTONS
     ]
     return InlineKeyboardMarkup([buttons[:3], buttons[3:]])
 
 
-def press_html(result: PressResult) -> tuple[str, InlineKeyboardMarkup | None]:
+def press_html(
+    result: PressResult, scope: int | None = None
+) -> tuple[str, InlineKeyboardMarkup | None]:
     """A press's answer: the next card with its buttons, or the results without any."""
     if result.card is not None:
-        return card_html(result.card, result.answer), keyboard(result.card)
+        return card_html(result.card, result.answer), keyboard(result.card, scope)
     parts = [result.answer, result.results]
     return escape("\n\n".join(p for p in parts if p)), None
 
@@ -90,19 +98,19 @@ class TelegramReview:
             collections.OrderedDict()
         )
 
-    async def admin_of(self, chat: Chat, user_id: int) -> bool:
+    async def admin_of(self, chat_id: int, user_id: int) -> bool:
         """A group's owner or administrators (Telegram's answer trusted for a minute); in a
-        private chat nobody (only the settings' reviewers label there)."""
-        if chat.type == ChatType.PRIVATE:
+        private chat (a positive id) nobody: only the settings' reviewers label there."""
+        if chat_id > 0:
             return False
-        if user_id == chat.id:
+        if user_id == chat_id:
             return True  # an anonymous admin posts as the group itself
-        key, now = (chat.id, user_id), time.monotonic()
+        key, now = (chat_id, user_id), time.monotonic()
         known = self._admins.get(key)
         if known is not None and known[1] > now:
             return known[0]
         try:
-            member = await self.bot().get_chat_member(chat.id, user_id)
+            member = await self.bot().get_chat_member(chat_id, user_id)
         except TelegramError as exc:
             log.warning("admin check failed: %s", exc)
             return False
@@ -113,8 +121,8 @@ class TelegramReview:
             self._admins.popitem(last=False)
         return answer
 
-    def _admin(self, chat: Chat, user_id: int) -> Callable[[], Awaitable[bool]]:
-        return lambda: self.admin_of(chat, user_id)
+    def _admin(self, chat_id: int, user_id: int) -> Callable[[], Awaitable[bool]]:
+        return lambda: self.admin_of(chat_id, user_id)
 
     async def on_review(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/review HANDLE [N]`` opens (or resumes) a review; ``/review HANDLE results``."""
@@ -133,11 +141,32 @@ class TelegramReview:
                 await message.reply_html(escape(text), do_quote=False)
                 return
             reviewer = Reviewer("telegram", str(user_id))
-            card = await self.desk.open(command, reviewer, self._admin(message.chat, user_id))
+            card = await self.desk.open(command, reviewer, self._admin(message.chat.id, user_id))
         except ReviewError as exc:
             await message.reply_html(escape(exc.message), do_quote=False)
             return
+        if message.chat.type != ChatType.PRIVATE and await self._in_private(card, message):
+            return
         await message.reply_html(card_html(card), reply_markup=keyboard(card), do_quote=False)
+
+    async def _in_private(self, card: Card, message: Message) -> bool:
+        """Asked in a group: send the card to the reviewer's private chat with the bot, where a
+        press is not held to the group's 20 messages a minute, and say so in the group. False
+        when that chat is not open (the user never started the bot, or is anonymous): the card
+        then goes to the group."""
+        user = message.from_user
+        if user is None or message.sender_chat is not None:
+            return False
+        group = message.chat.id
+        try:
+            await self.bot().send_message(
+                user.id, card_html(card), reply_markup=keyboard(card, group)
+            )
+        except (Forbidden, BadRequest) as exc:
+            log.info("review card not sent privately: %s", exc)
+            return False
+        await message.reply_html(escape(_SENT_PRIVATELY), do_quote=False)
+        return True
 
     async def on_metrics(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """``/metrics``: the model's AUC and calibration on each platform's labels so far."""
@@ -158,13 +187,14 @@ class TelegramReview:
             return
         user_id = query.from_user.id
         reviewer = Reviewer("telegram", str(user_id))
+        where = message.chat.id if press.scope is None else press.scope
         try:
-            result = await self.desk.press(press, reviewer, self._admin(message.chat, user_id))
+            result = await self.desk.press(press, reviewer, self._admin(where, user_id))
         except ReviewError as exc:
             await query.answer(exc.message, show_alert=True)
             return
         await query.answer()
-        text, markup = press_html(result)
+        text, markup = press_html(result, press.scope)
         try:
             await self.bot().edit_message_text(
                 text, message.chat.id, message.message_id, reply_markup=markup
