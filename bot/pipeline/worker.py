@@ -345,12 +345,13 @@ class Worker:
                  extra={"ok": outcome.ok, "answers": answered, "attempt": attempts})  # fmt: skip
 
     async def _keep_sample(self, sample: ScoredSample) -> None:
-        """Keep the audit's scored sample for reviews (``/review``); best effort: the audit's
-        answer never waits on a failure here."""
+        """Keep the audit's scored sample for reviews (``/review``), before the answer goes out
+        (so a review right after the report finds it); a failure (Redis away for 30 s) is
+        logged and the answer goes out anyway."""
         try:
             body = await asyncio.to_thread(sample.to_json)
             if not await self.samples.put(sample, body):
-                log.warning("scored sample too large to keep", extra={"bytes": len(body)})
+                log.warning("scored sample too large to keep", extra={"chars": len(body)})
         except Exception:
             log.exception("scored sample not kept")
 
