@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from bot.app import open_app  # noqa: E402
 from bot.infra.redis_server import RedisServer  # noqa: E402
 from bot.pipeline.resilience import connect  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -104,50 +105,57 @@ async def main(ns: argparse.Namespace) -> None:
             settings.worker.progress_interval_seconds = 0.5
             settings.limits.user_requests = 1000
             settings.limits.chat_requests = 1000
-            world = World(tg, bsky, redis, settings)
-            await world.start_worker()
-            await world.start_bot()
-            try:
-                # warm up: the model, the chart, the HTTP sessions
-                warm = Timer(tg, tg.user(999, "Warm"))
-                warm.send("/audit bsky:h0.bsky.social fresh")
-                await warm.measure()
-
-                print(f"followaudit Telegram bot, {FOLLOWERS} followers an account, in-process "
-                      f"worker (concurrency {settings.worker.concurrency})")  # fmt: skip
-                rows: list[tuple[float, float, float, float]] = []
-                for i in range(ns.audits):
-                    timer = Timer(tg, tg.user(1000 + i, f"U{i}"))
-                    timer.send(f"/audit bsky:h{i}.bsky.social fresh")
-                    rows.append(await timer.measure())
-                print(f"one user at a time, {ns.audits} audits of distinct accounts:")
-                for index, name in enumerate(
-                    ("update -> first reply", "update -> queued answer", "update -> final report",
-                     "update -> chart photo")
-                ):  # fmt: skip
-                    show(name, [r[index] for r in rows])
-
-                timers = [Timer(tg, tg.user(5000 + i, f"C{i}")) for i in range(ns.crowd)]
-                started = time.monotonic()
-                for i, timer in enumerate(timers):
-                    timer.send(f"/audit bsky:h{i % ns.accounts}.bsky.social fresh"
-                               if i < ns.accounts else
-                               f"/audit bsky:h{i % ns.accounts}.bsky.social")  # fmt: skip
-                crowd = await asyncio.gather(*(t.measure() for t in timers))
-                wall = time.monotonic() - started
-                print(f"a crowd: {ns.crowd} users at once over {ns.accounts} accounts "
-                      f"({wall:.1f} s wall, {tg.flood_refusals} flood refusals):")  # fmt: skip
-                for index, name in enumerate(
-                    ("update -> first reply", "update -> queued answer", "update -> final report")
-                ):
-                    show(name, [r[index] for r in crowd])
-                edits = len(tg.calls_to("editMessageText"))
-                print(f"  Bot API calls: {len(tg.calls)}, editMessageText {edits}")
-            finally:
-                await world.stop()
+            # final before the app is built: its audit service takes the limits from them
+            async with open_app(settings) as app:
+                await measure(World(tg, bsky, redis, app), ns)
     finally:
         await redis.aclose()
         server.stop()
+
+
+async def measure(world: World, ns: argparse.Namespace) -> None:
+    """Start the worker and the bot of ``world``, print the figures, stop them."""
+    tg, settings = world.tg, world.settings
+    await world.start_worker()
+    await world.start_bot()
+    try:
+        # warm up: the model, the chart, the HTTP sessions
+        warm = Timer(tg, tg.user(999, "Warm"))
+        warm.send("/audit bsky:h0.bsky.social fresh")
+        await warm.measure()
+
+        print(f"followaudit Telegram bot, {FOLLOWERS} followers an account, in-process "
+              f"worker (concurrency {settings.worker.concurrency})")  # fmt: skip
+        rows: list[tuple[float, float, float, float]] = []
+        for i in range(ns.audits):
+            timer = Timer(tg, tg.user(1000 + i, f"U{i}"))
+            timer.send(f"/audit bsky:h{i}.bsky.social fresh")
+            rows.append(await timer.measure())
+        print(f"one user at a time, {ns.audits} audits of distinct accounts:")
+        for index, name in enumerate(
+            ("update -> first reply", "update -> queued answer", "update -> final report",
+             "update -> chart photo")
+        ):  # fmt: skip
+            show(name, [r[index] for r in rows])
+
+        timers = [Timer(tg, tg.user(5000 + i, f"C{i}")) for i in range(ns.crowd)]
+        started = time.monotonic()
+        for i, timer in enumerate(timers):
+            timer.send(f"/audit bsky:h{i % ns.accounts}.bsky.social fresh"
+                       if i < ns.accounts else
+                       f"/audit bsky:h{i % ns.accounts}.bsky.social")  # fmt: skip
+        crowd = await asyncio.gather(*(t.measure() for t in timers))
+        wall = time.monotonic() - started
+        print(f"a crowd: {ns.crowd} users at once over {ns.accounts} accounts "
+              f"({wall:.1f} s wall, {tg.flood_refusals} flood refusals):")  # fmt: skip
+        for index, name in enumerate(
+            ("update -> first reply", "update -> queued answer", "update -> final report")
+        ):
+            show(name, [r[index] for r in crowd])
+        edits = len(tg.calls_to("editMessageText"))
+        print(f"  Bot API calls: {len(tg.calls)}, editMessageText {edits}")
+    finally:
+        await world.stop()
 
 
 if __name__ == "__main__":
