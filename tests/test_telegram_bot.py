@@ -317,6 +317,17 @@ async def test_a_bad_handle_and_an_unknown_command_get_one_line_with_an_example(
     assert "Bluesky" in helped.text and "mastodon:" in helped.text
 
 
+async def test_markup_typed_into_audit_comes_back_literally(world: World) -> None:
+    """The usage line quotes what the user typed: escaped, since the bot's parse mode is HTML."""
+    tg = world.tg
+    ida = tg.user(1017, "Ida")
+    tg.inject_command(tg.private_chat(ida), ida, "/audit bsky:alice.bsky.social <b>x</b>")
+    answer = await tg.next_sent(ida["id"], deadline=10)
+    assert answer.method == "sendMessage"
+    assert answer.text.startswith("'<b>x</b>' is neither a sample size nor 'fresh'"), answer.text
+    assert not answer.entities, answer.entities
+
+
 async def test_a_restart_delivers_what_arrived_while_the_bot_was_down(world: World) -> None:
     tg = world.tg
     world.worker_stop.set()

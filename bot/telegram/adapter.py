@@ -213,7 +213,7 @@ class TelegramAdapter:
         if message is None or not message.text:
             return
         if not looks_like_handle(message.text):
-            await message.reply_text(f"Send me a handle or a profile link, e.g. {EXAMPLE}")
+            await _say(message, f"Send me a handle or a profile link, e.g. {EXAMPLE}")
             return
         await self._audit_words(message, message.text.split())
 
@@ -229,9 +229,7 @@ class TelegramAdapter:
             return
         rest = words[at[0] + 1 :]
         if not rest:
-            await message.reply_text(
-                f"Give me a handle, e.g. @{self.username} bsky:alice.bsky.social"
-            )
+            await _say(message, f"Give me a handle, e.g. @{self.username} bsky:alice.bsky.social")
             return
         await self._audit_words(message, rest)
 
@@ -239,7 +237,7 @@ class TelegramAdapter:
         message = update.effective_message
         if message is None or not self._addressed(message):
             return
-        await message.reply_text(_UNKNOWN)
+        await _say(message, _UNKNOWN)
 
     def _addressed(self, message: Message) -> bool:
         """Private chats always; in groups only ``/cmd@thisbot`` (or a bare command, which with
@@ -255,7 +253,7 @@ class TelegramAdapter:
         try:
             command = parse_audit_args(words, self.settings)
         except CommandError as exc:
-            await message.reply_text(str(exc))
+            await _say(message, str(exc))
             return
         await self.start_audit(message, command)
 
@@ -272,7 +270,7 @@ class TelegramAdapter:
         try:
             check_upload(doc.file_name, doc.file_size, self.max_upload)
         except UploadError as exc:
-            await message.reply_text(str(exc))
+            await _say(message, str(exc))
             return
 
         async def download() -> bytes:
@@ -372,7 +370,7 @@ class TelegramAdapter:
         if message is None or not self._addressed(message):
             return
         if self.watches is None:
-            await message.reply_text("Watchlists are not available on this bot.")
+            await _say(message, "Watchlists are not available on this bot.")
             return
         bot = self._bot()
         thread = message.message_thread_id if message.is_topic_message else None
@@ -648,10 +646,16 @@ class TelegramAdapter:
         if isinstance(update, Update) and update.effective_chat is not None:
             try:
                 await context.bot.send_message(
-                    update.effective_chat.id, "Something went wrong; try again in a minute."
+                    update.effective_chat.id, escape("Something went wrong; try again in a minute.")
                 )
             except TelegramError:
                 log.warning("could not tell the chat about the failure")
+
+
+async def _say(message: Message, text: str) -> None:
+    """Answer ``message`` with the plain ``text`` (which may carry what a user typed or a
+    platform name): escaped, since the bot's default parse mode is HTML."""
+    await message.reply_text(escape(text))
 
 
 def _sender(message: Message) -> int:
