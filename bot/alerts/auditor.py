@@ -1,11 +1,12 @@
-"""Re-audit a watched account: fetch its newest followers through the shared (yielding) budgets,
-score them, and summarise the audit as a ``Snapshot`` with burst members and new followers.
+"""Re-audit a watched account with the audit use case (``bot.audit.usecase``) through the shared
+(yielding) budgets, and summarise the audit as a ``Snapshot`` with burst members and new
+followers.
 
 With a ``FollowerMemory`` a re-audit reads only the followers newer than those of the previous
-audit: it reads a page at a time (resuming the source's checkpoint) and stops at the first page
-that holds a follower it remembers, and the newly read
-followers go in front of the remembered ones (up to the sample), so the audit is judged on the
-same newest sample as a full read while the platform is asked for one page instead of ten."""
+audit: it reads a page at a time and stops at the first page that holds a follower it remembers,
+and the newly read followers go in front of the remembered ones (up to the sample), so the audit
+is judged on the same newest sample as a full read while the platform is asked for one page
+instead of ten."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from bot.audit.usecase import AuditUseCase
 from bot.sources.handles import Handle
 from scoring.account import Account
-from scoring.audit import AuditConfig, Burst, score_and_report
+from scoring.audit import AuditConfig, Burst
 from scoring.audit.compare import (
     HEAD_SIZE,
     MAX_EVIDENCE,
@@ -36,14 +38,10 @@ if TYPE_CHECKING:
 
     from bot.alerts.memory import FollowerMemory
     from bot.settings import Settings
-    from bot.sources.base import Checkpoint, FetchResult, FollowerSource, RequestGate
+    from bot.sources.base import RequestGate
     from scoring.model import Model
 
 __all__ = ["AuditResult", "Auditor", "SourceAuditor", "snapshot_of"]
-
-
-#: Followers per page of each platform's follower list: a re-audit reads one page at a time.
-_PAGES = {"bluesky": 100, "mastodon": 80, "x": 1000}
 
 
 log = logging.getLogger("followaudit.alerts")
@@ -143,7 +141,8 @@ def snapshot_of(
 
 
 class SourceAuditor:
-    """The real auditor: a follower source on the caller's HTTP session, the scoring model."""
+    """The real auditor: the audit use case (``bot.audit.usecase``) on the caller's HTTP session
+    and model, reading only the new followers when it has a ``FollowerMemory``."""
 
     def __init__(
         self,
@@ -156,88 +155,27 @@ class SourceAuditor:
         config: AuditConfig | None = None,
         memory: FollowerMemory | None = None,
     ) -> None:
-        self.session = session
-        self.settings = settings
-        self.model = model
-        self.gate = gate
+        self.audits = AuditUseCase(session, settings, model, gate=gate, config=config)
         self.sample = sample or settings.alerts.sample
-        self.config = config or AuditConfig()
         self.memory = memory
         #: Per account, how many followers the last audit read from the platform (for figures).
         self.read: dict[tuple[str, str], int] = {}
 
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        return self.audits.session
+
+    @property
+    def model(self) -> Model:
+        return self.audits.model
+
     async def audit(self, platform: str, handle: str) -> AuditResult:
-        result = await self._fetch(platform, handle)
-        followers = result.followers
-        scored, report = score_and_report(
-            followers, self.model, config=self.config, total=result.followers_total,
-            subject=handle, platform=platform,
-        )  # fmt: skip
-        data = report.to_dict()
-        data["subject"] = result.subject_block()
+        audit = await self.audits.run(Handle(platform, handle), self.sample, memory=self.memory)
+        self.read[(platform, handle)] = audit.read
+        report = audit.report
         return AuditResult(
-            data, followers, [float(x) for x in scored.probabilities], report.fake_share,
-            report.grade, report.bursts, report.sample.total,
+            audit.to_dict(), audit.followers, [float(x) for x in audit.probabilities],
+            report.fake_share, report.grade, report.bursts, report.sample.total,
             estimator_for(self.model.validation, report.fake_share.view).estimate,
             grade_range=report.grade_range,
         )  # fmt: skip
-
-    async def _fetch(self, platform: str, handle: str) -> FetchResult:
-        """The newest ``sample`` followers, reading only those newer than the remembered ones
-        when there are any; the result is remembered for the next re-audit."""
-        from bot.sources import source_for
-
-        source = source_for(platform, self.session, self.settings, gate=self.gate)
-        target = Handle(platform, handle)
-        known = await self.memory.recall(platform, handle) if self.memory else []
-        if known:
-            result, read = await self._fetch_new(source, target, known)
-        else:
-            result = await source.fetch(target, sample=self.sample)
-            read = len(result.followers)
-        self.read[(platform, handle)] = read
-        if self.memory is not None:
-            await self.memory.remember(platform, handle, result.followers)
-        return result
-
-    async def _fetch_new(
-        self, source: FollowerSource, target: Handle, known: list[Account]
-    ) -> tuple[FetchResult, int]:
-        """Read page by page (resuming the source's own checkpoint one page further each time)
-        until a page meets a remembered follower, the list ends or the sample is full; then put
-        the followers read before the first remembered one in front of the remembered sample.
-        Returns the result and how many followers were read from the platform."""
-        from bot.sources.base import FetchResult
-
-        ids = {a.id for a in known}
-        step = min(_PAGES.get(target.platform, 100), self.sample)
-        latest: list[Checkpoint] = []
-
-        def on_page(cp: Checkpoint) -> None:
-            latest[:] = [cp]
-
-        want, resume = step, None
-        while True:
-            result = await source.fetch(target, sample=want, on_page=on_page, resume=resume)
-            met = any(a.id in ids for a in result.followers)
-            if met or want >= self.sample or not latest or latest[0].cursor is None:
-                break
-            resume = latest[0]
-            want = min(want + step, self.sample)
-            resume.target, resume.done = want, False
-        read = len(result.followers)
-        if not met:
-            return result, read  # the whole newest sample is new (or the list was all read)
-        new: list[Account] = []
-        for a in result.followers:
-            if a.id in ids:
-                break
-            new.append(a)
-        fresh = {a.id for a in new}
-        followers = (new + [a for a in known if a.id not in fresh])[: self.sample]
-        total = result.followers_total
-        return FetchResult(
-            handle=target, subject=result.subject, followers=followers, followers_total=total,
-            requests=result.requests, complete=total is not None and len(followers) >= total,
-            skipped=result.skipped,
-        ), read  # fmt: skip

@@ -1,6 +1,7 @@
-"""The real AuditRunner: fetch followers through ``bot.sources`` under the shared platform
-budgets, resume from the pipeline's checkpoint, score and report with ``scoring``, render every
-text and the chart. Built by the worker (``worker.runner`` names ``build_runner``)."""
+"""The real AuditRunner: the audit use case (``bot.audit.usecase``) under the shared platform
+budgets, resuming from the pipeline's checkpoint, and its result turned into the worker's
+``AuditOutcome`` (every text and the chart rendered). Built by the worker (``worker.runner``
+names ``build_runner``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.audit.usecase import AuditUseCase
 from bot.pipeline.messages import AuditJob, AuditOutcome
 from bot.pipeline.runner import (
     Budgets,
@@ -24,6 +26,7 @@ from bot.pipeline.runner import (
 from bot.pipeline.samples import ScoredSample
 from bot.pipeline.uploads import UPLOAD_PLATFORM
 from bot.settings import Settings
+from bot.sources.base import FetchResult
 from bot.sources.handles import Handle
 
 __all__ = ["UPLOAD_PLATFORM", "PlatformAuditRunner", "build_runner", "error_code"]
@@ -76,53 +79,42 @@ class PlatformAuditRunner:
                 self._model = await asyncio.to_thread(load_model, None)
         return self._model
 
+    async def _audits(self) -> AuditUseCase:
+        gate = self.budgets.request if self.budgets is not None else None
+        return AuditUseCase(await self._http(), self.settings, await self._load_model(), gate=gate)
+
     async def run(
         self, job: AuditJob, progress: ProgressSink, checkpoint: Checkpoint
     ) -> AuditOutcome:
-        from bot.sources import SourceError, source_for
+        from bot.sources import SourceError
 
         if job.platform == UPLOAD_PLATFORM:
             try:
-                result = await self._read_upload(job)
+                fetched = await self._read_upload(job)
             except SourceError as exc:
                 raise UserFacingError(error_code(exc), exc.message) from exc
             await progress("scoring")
-            return await asyncio.to_thread(_report, result, await self._load_model(), None)
-        handle = Handle(job.platform, job.handle)
-        gate = self.budgets.request if self.budgets is not None else None
-        source = source_for(handle.platform, await self._http(), self.settings, gate=gate)
-        resume = await checkpoint.load()
-
-        async def on_page(cp: Any) -> None:
-            await checkpoint.save(cp.to_dict())
+            return await asyncio.to_thread(_outcome, await self._audits(), fetched, None)
+        audits = await self._audits()
 
         async def on_progress(read: int, target: int) -> None:
             await progress("fetching", read, target)
 
         await progress("fetching", 0, job.sample)
         try:
-            try:
-                result = await source.fetch(
-                    handle, sample=job.sample, progress=on_progress, on_page=on_page,
-                    resume=resume,
-                )  # fmt: skip
-            except ValueError:
-                if resume is None:
-                    raise
-                log.warning("checkpoint not usable; starting the fetch again")
-                result = await source.fetch(
-                    handle, sample=job.sample, progress=on_progress, on_page=on_page
-                )
+            fetched, _ = await audits.fetch(
+                Handle(job.platform, job.handle), job.sample, progress=on_progress,
+                checkpoint=checkpoint,
+            )  # fmt: skip
         except SourceError as exc:
             if exc.retryable:
                 raise TransientAuditError(exc.message, getattr(exc, "retry_after", None)) from exc
             raise UserFacingError(error_code(exc), exc.message) from exc
         await progress("scoring")
-        model = await self._load_model()
         # Scoring and the chart are CPU work: in a thread, so heartbeats keep their pace.
-        return await asyncio.to_thread(_report, result, model, job)
+        return await asyncio.to_thread(_outcome, audits, fetched, job)
 
-    async def _read_upload(self, job: AuditJob) -> Any:
+    async def _read_upload(self, job: AuditJob) -> FetchResult:
         from bot.sources import read_upload
 
         upload_id = job.options.get("upload")
@@ -143,42 +135,26 @@ class PlatformAuditRunner:
             self._own_session = None
 
 
-def _report(result: Any, model: Any, job: AuditJob | None) -> AuditOutcome:
-    """Score and report; ``job`` (None for an uploaded export, which no review can name): the
-    audit whose scored sample rides along on the outcome for the worker to keep."""
+def _outcome(audits: AuditUseCase, fetched: FetchResult, job: AuditJob | None) -> AuditOutcome:
+    """Score ``fetched`` (CPU work: called in a thread) and make the worker's outcome: the report
+    with what the buttons under a chat report need (25 suspicious accounts and every verdict, for
+    the CSV), the three texts and the chart; ``job`` (None for an uploaded export, which no review
+    can name): the audit whose scored sample rides along for the worker to keep."""
     from bot.audit.report import extend_report
-    from scoring.audit import (
-        AuditConfig,
-        chart_title,
-        render_html,
-        render_markdown,
-        render_text,
-        score_and_report,
-    )
-    from scoring.audit.chart import render_chart
+    from scoring.audit import render_html, render_markdown, render_text
 
-    config = AuditConfig()
-    followers = result.followers
-    scored, report = score_and_report(
-        followers, model, config=config, total=result.followers_total,
-        subject=result.handle.handle, platform=result.handle.platform,
-    )  # fmt: skip
-    data = report.to_dict()
-    data["subject"] = result.subject_block()
-    # What the buttons under a chat report need: 25 suspicious accounts and every verdict (CSV).
-    extend_report(data, scored.verdicts, followers, threshold=config.threshold)
-    data["sample"] = {**data.get("sample", {}), **result.sample_block()}
-    data["requests"] = result.requests
-    data["skipped"] = result.skipped
+    audit = audits.score_now(fetched)
+    report, followers = audit.report, audit.followers
+    data = audit.to_dict()
+    extend_report(data, audit.scored.verdicts, followers, threshold=audit.config.threshold)
     texts = {
         "plain": render_text(report),
         "markdown": render_markdown(report),
         "html": render_html(report),
     }
     attachments: dict[str, str] = {}
-    if followers:
-        created = [a.created_at for a in followers]
-        png = render_chart(scored.probabilities, created, report.bursts, title=chart_title(report))
+    png = audit.chart_png()
+    if png is not None:
         attachments["chart.png"] = base64.b64encode(png).decode("ascii")
     sample = None
     if job is not None and followers:
@@ -186,7 +162,7 @@ def _report(result: Any, model: Any, job: AuditJob | None) -> AuditOutcome:
         sample = ScoredSample.of(
             platform=job.platform, handle=job.handle, audit_id=job.job_id,
             model_version=report.model_version, accounts=followers,
-            probabilities=scored.probabilities, fake_share=(share.estimate, share.low, share.high),
+            probabilities=audit.probabilities, fake_share=(share.estimate, share.low, share.high),
         )  # fmt: skip
     return AuditOutcome(report=data, texts=texts, attachments=attachments, sample=sample)
 

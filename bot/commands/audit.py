@@ -1,12 +1,13 @@
 """``followaudit audit HANDLE``: fetch a sample of an account's followers, score, report.
 
-The direct audit (no queue): the same report as ``audit-file``, with ``"subject"`` (the audited
-account, its normalised handle) and ``"sample"`` (``size`` read, ``of`` the platform's follower
-count, ``order`` ``"newest_first"``) filled in from the fetch. Progress goes to standard error
-and never states a grade; with ``--json`` standard output holds exactly one JSON object.
-Exit status: 0 done, 1 the model cannot be loaded, 2 a bad handle or option, 3 a platform error
-(not found, hidden, rate limited, unavailable, no follower listed, ...), each with one line on
-standard error.
+The direct audit (no queue): the audit use case (``bot.audit.usecase``) on the HTTP session and
+model of the composition root (``bot.app``), whose report is that of ``audit-file`` with
+``"subject"`` (the audited account, its normalised handle) and ``"sample"`` (``size`` read, ``of``
+the platform's follower count, ``order`` ``"newest_first"``) filled in from the fetch. Progress
+goes to standard error and never states a grade; with ``--json`` standard output holds exactly
+one JSON object. Exit status: 0 done, 1 the model cannot be loaded, 2 a bad handle, option or
+setting, or no Redis to start, 3 a platform error (not found, hidden, rate limited, unavailable,
+no follower listed, ...), each with one line on standard error.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from bot.commands import load_settings, progress_to_stderr, show_report
+from bot.commands import embedded_redis_errors, load_settings, progress_to_stderr, show_report
 from bot.settings import Settings
 from bot.sources.errors import BadHandle, SourceError
 from bot.sources.handles import Handle, parse_handle
+
+if TYPE_CHECKING:
+    from bot.audit.usecase import Audit
 
 log = logging.getLogger("followaudit.audit")
 
@@ -46,19 +50,6 @@ def _nothing_read(handle: Handle, total: int | None, skipped: int) -> str:
     return f"{handle} has no followers to audit."
 
 
-async def _fetch(handle: Handle, settings: Settings, sample: int | None) -> Any:
-    import aiohttp
-
-    from bot.sources import HTTP_HEADERS, source_for
-
-    def progress(read: int, target: int) -> None:
-        log.info("fetched %d of %d followers", read, target)
-
-    async with aiohttp.ClientSession(headers=HTTP_HEADERS) as session:
-        source = source_for(handle.platform, session, settings)
-        return await source.fetch(handle, sample=sample, progress=progress)
-
-
 def run(args: argparse.Namespace) -> int:
     with progress_to_stderr(log):
         return _run(args)
@@ -77,58 +68,53 @@ def _run(args: argparse.Namespace) -> int:
     except BadHandle as exc:
         log.error("%s", _one_line(str(exc)))
         return 2
-    started = time.perf_counter()
     try:
-        result = asyncio.run(_fetch(handle, settings, args.sample))
-    except SourceError as exc:
-        log.error("%s", _one_line(str(exc)))
-        return 3
-    log.info(
-        "read %d of %s followers of %s in %.1f s (%d requests)",
-        len(result.followers),
-        "?" if result.followers_total is None else f"{result.followers_total:,}",
-        handle,
-        time.perf_counter() - started,
-        result.requests,
-    )
-    if result.skipped:
-        log.warning("%d follower records could not be read and were skipped", result.skipped)
-    if not result.followers:
-        log.error("%s", _nothing_read(handle, result.followers_total, result.skipped))
-        return 3
-
-    from scoring.audit import AuditConfig, score_and_report
-
-    try:
-        from scoring.model import ModelError, load_model
+        from scoring.model import ModelError
     except ImportError:
         log.error("model: the scoring model is not installed")
         return 1
     try:
-        model = load_model(None)
+        with embedded_redis_errors():
+            audit = asyncio.run(_audit(settings, handle, args.sample))
     except ModelError as exc:
         log.error("model: %s", _one_line(str(exc)))
         return 1
-    scored, report = score_and_report(
-        result.followers,
-        model,
-        config=AuditConfig(),
-        total=result.followers_total,
-        subject=handle.handle,
-        platform=handle.platform,
-    )
+    except SourceError as exc:
+        log.error("%s", _one_line(str(exc)))
+        return 3
+    if audit is None:
+        return 3
 
     def as_json() -> str:
-        data = report.to_dict()
-        data["subject"] = result.subject_block()
-        data["sample"] = {
-            **data["sample"],
-            "size": len(result.followers),
-            "of": result.followers_total,
-            "order": result.order,
-        }
-        data["requests"] = result.requests
-        data["skipped"] = result.skipped
-        return _escape_json(data)
+        return _escape_json(audit.to_dict())
 
-    return show_report(args, report, scored.probabilities, result.followers, log, as_json)
+    return show_report(args, audit.report, audit.probabilities, audit.followers, log, as_json)
+
+
+async def _audit(settings: Settings, handle: Handle, sample: int | None) -> Audit | None:
+    """The audit on the process's HTTP session and model (``bot.app``); None (after one line on
+    standard error) when no follower could be read."""
+    from bot.app import open_app
+    from bot.audit.usecase import AuditUseCase
+
+    def progress(read: int, target: int) -> None:
+        log.info("fetched %d of %d followers", read, target)
+
+    async with open_app(settings) as app:
+        audits = AuditUseCase(app.http, settings, app.model)
+        started = time.perf_counter()
+        fetched, _ = await audits.fetch(handle, sample, progress=progress)
+        log.info(
+            "read %d of %s followers of %s in %.1f s (%d requests)",
+            len(fetched.followers),
+            "?" if fetched.followers_total is None else f"{fetched.followers_total:,}",
+            handle,
+            time.perf_counter() - started,
+            fetched.requests,
+        )
+        if fetched.skipped:
+            log.warning("%d follower records could not be read and were skipped", fetched.skipped)
+        if not fetched.followers:
+            log.error("%s", _nothing_read(handle, fetched.followers_total, fetched.skipped))
+            return None
+        return await audits.score(fetched)
