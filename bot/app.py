@@ -27,7 +27,25 @@ from bot.settings import Settings
 from bot.sources import HTTP_HEADERS
 from scoring.model import Model, load_model
 
-__all__ = ["App", "open_app"]
+__all__ = ["App", "Core", "open_app", "open_core"]
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    """What an audit needs and nothing that needs Redis: the HTTP session and the model."""
+
+    settings: Settings
+    http: aiohttp.ClientSession
+    model: Model
+
+
+@contextlib.asynccontextmanager
+async def open_core(settings: Settings) -> AsyncIterator[Core]:
+    """The HTTP session and the model (loaded in a thread), closed on exit: all that
+    ``followaudit audit`` runs on, and the first part of every :func:`open_app`."""
+    async with aiohttp.ClientSession(headers=HTTP_HEADERS) as http:
+        model = await asyncio.to_thread(load_model, None)
+        yield Core(settings, http, model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +82,9 @@ async def open_app(
     reverse on exit. ``clock`` drives the alerts' schedules (tests inject one); budgets and limits
     always run on real time, shared with other processes."""
     async with contextlib.AsyncExitStack() as stack:
+        core = await stack.enter_async_context(open_core(settings))
+        http, model = core.http, core.model
         redis = await stack.enter_async_context(open_redis(settings))
-        http = await stack.enter_async_context(aiohttp.ClientSession(headers=HTTP_HEADERS))
-        model = await asyncio.to_thread(load_model, None)
         metrics = Metrics()
         prefix = settings.redis.prefix
         budgets = RedisBudgets(

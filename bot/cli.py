@@ -23,9 +23,8 @@ EXIT_CODES = {
     "audit-file": "0 every row was read; 1 some rows were skipped (listed on stderr), the rest "
     "audited, or the model could not be loaded; 2 bad option, unreadable input or no readable "
     "row (an empty input included), or the --chart file could not be written (after the report)",
-    "audit": "0 reported; 1 the model could not be loaded; 2 bad handle, option or setting, no "
-    "Redis (the embedded one could not start), or the --chart file could not be written (after "
-    "the report); 3 the platform failed or "
+    "audit": "0 reported; 1 the model could not be loaded; 2 bad handle, option or setting, or "
+    "the --chart file could not be written (after the report); 3 the platform failed or "
     "returned nothing to audit",
     "worker": "0 stopped (SIGINT or SIGTERM); 2 bad settings, no Redis (the embedded one could "
     "not start) or a --log-file that cannot be written",

@@ -1,13 +1,13 @@
 """``followaudit audit HANDLE``: fetch a sample of an account's followers, score, report.
 
-The direct audit (no queue): the audit use case (``bot.audit.usecase``) on the HTTP session and
-model of the composition root (``bot.app``), whose report is that of ``audit-file`` with
-``"subject"`` (the audited account, its normalised handle) and ``"sample"`` (``size`` read, ``of``
-the platform's follower count, ``order`` ``"newest_first"``) filled in from the fetch. Progress
-goes to standard error and never states a grade; with ``--json`` standard output holds exactly
-one JSON object. Exit status: 0 done, 1 the model cannot be loaded, 2 a bad handle, option or
-setting, or no Redis to start, 3 a platform error (not found, hidden, rate limited, unavailable,
-no follower listed, ...), each with one line on standard error.
+The direct audit (no queue, no Redis): the audit use case (``bot.audit.usecase``) on the HTTP
+session and model of the composition root (``bot.app.open_core``). Its report is that of
+``audit-file`` with ``"subject"`` (the audited account, its normalised handle) and ``"sample"``
+(``size`` read, ``of`` the platform's follower count, ``order`` ``"newest_first"``) filled in
+from the fetch. Progress goes to standard error and never states a grade; with ``--json``
+standard output holds exactly one JSON object. Exit status: 0 done, 1 the model cannot be
+loaded, 2 a bad handle, option or setting, 3 a platform error (not found, hidden, rate limited,
+unavailable, no follower listed, ...), each with one line on standard error.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from bot.commands import embedded_redis_errors, load_settings, progress_to_stderr, show_report
+from bot.commands import load_settings, progress_to_stderr, show_report
 from bot.settings import Settings
 from bot.sources.errors import BadHandle, SourceError
 from bot.sources.handles import Handle, parse_handle
@@ -74,8 +74,7 @@ def _run(args: argparse.Namespace) -> int:
         log.error("model: the scoring model is not installed")
         return 1
     try:
-        with embedded_redis_errors():
-            audit = asyncio.run(_audit(settings, handle, args.sample))
+        audit = asyncio.run(_audit(settings, handle, args.sample))
     except ModelError as exc:
         log.error("model: %s", _one_line(str(exc)))
         return 1
@@ -92,16 +91,16 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def _audit(settings: Settings, handle: Handle, sample: int | None) -> Audit | None:
-    """The audit on the process's HTTP session and model (``bot.app``); None (after one line on
-    standard error) when no follower could be read."""
-    from bot.app import open_app
+    """The audit on the process's HTTP session and model (``bot.app.open_core``); None (after one
+    line on standard error) when no follower could be read."""
+    from bot.app import open_core
     from bot.audit.usecase import AuditUseCase
 
     def progress(read: int, target: int) -> None:
         log.info("fetched %d of %d followers", read, target)
 
-    async with open_app(settings) as app:
-        audits = AuditUseCase(app.http, settings, app.model)
+    async with open_core(settings) as core:
+        audits = AuditUseCase(core.http, settings, core.model)
         started = time.perf_counter()
         fetched, _ = await audits.fetch(handle, sample, progress=progress)
         log.info(
