@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from scoring.audit import AuditConfig, AuditReport, score_and_report
 
@@ -33,9 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["Audit", "AuditUseCase", "FollowerMemory"]
 
 log = logging.getLogger("followaudit.audit")
-
-#: Followers per page of each platform's follower list: an incremental read asks a page at a time.
-_PAGES: Final = {"bluesky": 100, "mastodon": 80, "x": 1000}
 
 
 class FollowerMemory(Protocol):
@@ -204,7 +201,7 @@ async def _fetch_new(
     from bot.sources.base import FetchResult
 
     ids = {a.id for a in known}
-    step = min(_PAGES.get(target.platform, 100), sample)
+    step = min(source.page, sample)
     latest: list[SourceCheckpoint] = []
 
     def on_page(cp: SourceCheckpoint) -> None:

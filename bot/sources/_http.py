@@ -256,6 +256,8 @@ class HttpSource:
     fetch itself; a platform supplies ``_requests``, ``_start`` and ``_page_through``."""
 
     platform = ""
+    #: Followers per page of the platform's follower list (each platform sets its own).
+    page = 100
 
     def __init__(
         self,

@@ -300,6 +300,8 @@ class FollowerSource(Protocol):
     """Reads one platform's followers. Built with the caller's ``aiohttp.ClientSession``."""
 
     platform: str
+    #: Followers per page of the platform's follower list.
+    page: int
 
     async def fetch(
         self,

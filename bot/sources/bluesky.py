@@ -45,6 +45,7 @@ class BlueskySource(HttpSource):
     """Reads a Bluesky account's followers from an AppView (``Settings.bluesky.base_url``)."""
 
     platform = "bluesky"
+    page = PAGE
 
     @property
     def _base(self) -> str:

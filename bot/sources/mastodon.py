@@ -80,6 +80,7 @@ class MastodonSource(HttpSource):
     """Reads a Mastodon account's followers."""
 
     platform = "mastodon"
+    page = PAGE
 
     def __init__(
         self,

@@ -44,6 +44,7 @@ class XSource(HttpSource):
     """Reads an X account's followers (needs ``Settings.x.bearer_token``)."""
 
     platform = "x"
+    page = PAGE
 
     @property
     def _base(self) -> str:
