@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from bot.pipeline.messages import load_record
+from bot.pipeline.records import load_record
 
 __all__ = ["VERSION", "ChatPrefs", "ChatRef", "StoredError", "Watch", "watch_id"]
 

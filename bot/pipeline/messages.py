@@ -25,7 +25,6 @@ __all__ = [
     "ReplyTo",
     "UserError",
     "dumps",
-    "load_record",
     "new_id",
 ]
 
@@ -57,22 +56,6 @@ def loads(raw: str | bytes) -> dict[str, Any]:
         raise MessageError("not a JSON object")
     if obj.get("v") != VERSION:
         raise MessageError(f"unsupported message version {obj.get('v')!r}")
-    return obj
-
-
-def load_record(
-    raw: str | bytes, *, max_bytes: int, version: int, error: type[ValueError]
-) -> dict[str, Any]:
-    """A stored record: a JSON object of at most ``max_bytes`` with ``"v": version``, else
-    ``error`` (alerts' and reviews' records)."""
-    if len(raw) > max_bytes:
-        raise error("record too large")
-    try:
-        obj = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise error(f"not JSON: {exc}") from None
-    if not isinstance(obj, dict) or obj.get("v") != version:
-        raise error("not a record of a known version")
     return obj
 
 

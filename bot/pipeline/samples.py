@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import redis.asyncio as aioredis
 
+from bot.pipeline.records import load_record
 from bot.pipeline.resilience import retrying
 from scoring.account import Account, AccountError
 
@@ -111,14 +112,7 @@ class ScoredSample:
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> ScoredSample:
-        if len(raw) > MAX_SAMPLE_BYTES:
-            raise SampleError("sample too large")
-        try:
-            obj = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise SampleError(f"not JSON: {exc}") from None
-        if not isinstance(obj, dict) or obj.get("v") != VERSION:
-            raise SampleError("not a sample of a known version")
+        obj = load_record(raw, max_bytes=MAX_SAMPLE_BYTES, version=VERSION, error=SampleError)
         texts = [obj.get(k) for k in ("platform", "handle", "audit_id", "model_version")]
         if not all(isinstance(t, str) and 0 < len(t) <= 512 for t in texts):
             raise SampleError("platform, handle, audit_id and model_version must be short text")

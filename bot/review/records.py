@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from bot.pipeline.messages import load_record
+from bot.pipeline.records import load_record
 from scoring.account import Account, AccountError
 from scoring.review import LABELS, MAX_DRAW, LabelValue
 
