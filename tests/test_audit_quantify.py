@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 import pytest
 
+from scoring.audit import quantify
 from scoring.audit.quantify import (
     METHOD_AVERAGE,
     METHOD_MIXTURE,
@@ -238,3 +240,45 @@ def test_fakes_beyond_every_validated_one_make_the_answer_surer_not_unfamiliar(d
     assert est.method == METHOD_MIXTURE
     assert est.low is not None and est.high is not None
     assert est.low <= dump / 1000 <= est.high and est.high - est.low < 0.06
+
+
+def _edge_moved_by_a_hair() -> dict[str, Any]:
+    """The packaged validation with 0.5% of one never-seen collection's bluesky-view fakes moved
+    one bin down: the strict bottom lump's edge (where some collection's fakes pass 1%) then
+    moves down a bin, as a retraining on another machine did."""
+    from scoring.model import load_model
+
+    validation = copy.deepcopy(dict(load_model().validation))
+    loco = validation["views"]["bluesky"]["loco"]["collections"]
+    fakes = loco["twitter-human-bots-kaggle-2020"]["hist_pos"]
+    fakes[4], fakes[5] = fakes[4] + 0.005, fakes[5] - 0.005
+    return validation
+
+
+@pytest.mark.parametrize("dump", [0, 300])
+def test_followers_more_ordinary_than_the_validated_ones_stay_familiar_when_the_edge_moves(
+    dump: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, hist_neg, middles = _packaged_bluesky()
+    rng = np.random.default_rng(7)
+    # 700 people, 300 of them more ordinary than nearly every validated genuine account (the
+    # two bins below the packaged lump's edge), the rest like the validated ones
+    upper = np.where(np.arange(len(hist_neg)) >= 5, hist_neg, 0.0)
+    people = np.concatenate(
+        (
+            middles[rng.choice([3, 4], 300)],
+            middles[rng.choice(len(hist_neg), 400, p=upper / upper.sum())],
+        )
+    )
+    p = np.concatenate((np.full(dump, 0.99999), people))
+    moved = _edge_moved_by_a_hair()
+    estimator = ShareEstimator(moved, "bluesky")
+    est = estimator.estimate(p)
+    assert est.method == METHOD_MIXTURE
+    assert est.low is not None and est.high is not None
+    truth = dump / len(p)
+    assert est.low <= truth <= est.high and est.high - est.low < 0.06
+    # the strict edge alone reads the same sample as unfamiliar: 0-100%, no grade possible
+    monkeypatch.setattr(quantify, "LUMP_WIDE_FAKE_MASS", quantify.EXTREME_FAKE_MASS)
+    strict = ShareEstimator(moved, "bluesky").estimate(p)
+    assert strict.method == METHOD_UNFAMILIAR

@@ -65,6 +65,11 @@ METHOD_AVERAGE: Final = "probability-average"
 #: The lumps at either end of the histograms hold at most this share of one class's validated
 #: accounts (and almost none of the other's): see ``ShareEstimator._with_lumps``.
 LUMP_TAIL: Final = 0.05
+#: When the fit beside the bottom lump fails, the lump may take the next bins too, as long as no
+#: validated collection (in or out of domain) put more than this share of its fakes below the
+#: new edge: a surplus of followers more ordinary than the validated genuine accounts reads as
+#: genuine there instead of making the sample unfamiliar (see ``ShareEstimator._estimate``).
+LUMP_WIDE_FAKE_MASS: Final = 0.03
 #: A collection validated on fewer accounts of either class has histograms so noisy that they
 #: would "explain" almost any sample: it can widen an interval, never vouch for a sample.
 MIN_PROFILE: Final = 100
@@ -483,11 +488,17 @@ def _rate_beyond(profiles: Sequence[ErrorProfile], bins: slice, *, fakes: bool) 
     return max([3.0 / max([*sizes, 1]), *rates])
 
 
-def _tail_bins(pooled: ErrorProfile, profiles: Sequence[ErrorProfile], *, top: bool) -> int:
-    """How many bins at one end hold only the tail of one class and none of the other: at the
-    top, the highest-scoring ``LUMP_TAIL`` of the pooled validated fakes, where every
-    collection (in or out of domain) put at most ``EXTREME_FAKE_MASS`` of its genuine accounts;
-    at the bottom, the same with the classes swapped. 0 when there are no such bins."""
+def _tail_bins(
+    pooled: ErrorProfile,
+    profiles: Sequence[ErrorProfile],
+    *,
+    top: bool,
+    other_mass: float = EXTREME_FAKE_MASS,
+) -> int:
+    """How many bins at one end hold only the tail of one class and (almost) none of the other:
+    at the top, the highest-scoring ``LUMP_TAIL`` of the pooled validated fakes, where every
+    collection (in or out of domain) put at most ``other_mass`` of its genuine accounts; at the
+    bottom, the same with the classes swapped. 0 when there are no such bins."""
     own = pooled.hist_pos if top else pooled.hist_neg
     if own is None:
         return 0
@@ -497,7 +508,7 @@ def _tail_bins(pooled: ErrorProfile, profiles: Sequence[ErrorProfile], *, top: b
         if other is not None and size >= _MIN_RATE_ACCOUNTS:
             worst = np.maximum(worst, other[::-1] if top else other)
     own_tail = np.cumsum(own[::-1] if top else own)
-    fits = (own_tail <= LUMP_TAIL + 1e-12) & (np.cumsum(worst) <= EXTREME_FAKE_MASS + 1e-12)
+    fits = (own_tail <= LUMP_TAIL + 1e-12) & (np.cumsum(worst) <= other_mass + 1e-12)
     return int(np.argmin(fits)) if not fits.all() else len(own)
 
 
@@ -515,14 +526,26 @@ class _Lumps:
     tables: list[_Table]
 
 
-def _lumps(profiles: Sequence[ErrorProfile], pooled: ErrorProfile | None) -> _Lumps | None:
+def _lumps(
+    profiles: Sequence[ErrorProfile], pooled: ErrorProfile | None
+) -> tuple[_Lumps | None, list[_Lumps]]:
+    """The strict cut of the histograms into lumps and a fitted middle (None: no lumps), and
+    the cuts with each wider bottom lump up to ``LUMP_WIDE_FAKE_MASS``, narrowest first."""
     if pooled is None or pooled.hist_pos is None:
-        return None
+        return None, []
     bins = len(pooled.hist_pos)
     top = bins - _tail_bins(pooled, profiles, top=True)
     low = _tail_bins(pooled, profiles, top=False)
-    if top - low < 3 or (low == 0 and top == bins):
-        return None
+    wide = _tail_bins(pooled, profiles, top=False, other_mass=LUMP_WIDE_FAKE_MASS)
+    cuts = {
+        edge: _cut(profiles, edge, top, bins)
+        for edge in range(low, max(low, wide) + 1)
+        if top - edge >= 3 and not (edge == 0 and top == bins)
+    }
+    return cuts.get(low), [cut for edge, cut in cuts.items() if edge > low]
+
+
+def _cut(profiles: Sequence[ErrorProfile], low: int, top: int, bins: int) -> _Lumps:
     tables = []
     for prof in profiles:
         hists = prof.smoothed()
@@ -572,13 +595,14 @@ class ShareEstimator:
         self._extreme = None if cut is None else float(self.edges[cut - 1])
         self._tables: list[_Table] = []
         self._lumps: _Lumps | None = None
+        self._wider: list[_Lumps] = []
         self._profiles: list[ErrorProfile] = []
         if self.pooled is not None and self.pooled.smoothed() is not None:
             self._profiles = [
                 q for q in (self.pooled, *self.collections, *self.unseen) if q.smoothed()
             ]
             self._tables = _tables(self._profiles)
-            self._lumps = _lumps(self._profiles, self.pooled)
+            self._lumps, self._wider = _lumps(self._profiles, self.pooled)
 
     def beyond_fakes(self, probabilities: FloatArray | Sequence[float]) -> int:
         """How many followers score higher than 99% of the fakes the model was validated on
@@ -617,13 +641,8 @@ class ShareEstimator:
             return ShareEstimate(None, None, None, self.method)
         if self._tables:
             counts = bin_counts(p, self.edges)
-            lumps = self._lumps
-            if lumps is not None and counts[: lumps.low].sum() + counts[lumps.top :].sum() > 0:
-                return self._with_lumps(p, counts, lumps)
-            found = _mixture_estimate(counts, self._tables)
-            if found is None:
-                return _count_range(p, self._profiles)
-            return ShareEstimate(*found, METHOD_MIXTURE)
+            found = self._fitted(counts)
+            return found if found is not None else self._unfamiliar(p, counts)
         mean_p = float(p.mean())
         # Sampling sd of a mean of values in 0..1 is at most a Bernoulli's with the same mean.
         sd_sample = math.sqrt(max(mean_p * (1 - mean_p), 1.0 / n) / n)
@@ -638,11 +657,45 @@ class ShareEstimator:
         low, high = mean_p - _Z95 * sd_sample, mean_p + _Z95 * sd_sample
         return ShareEstimate(mean_p, max(0.0, low), min(1.0, high), METHOD_AVERAGE)
 
-    def _with_lumps(self, p: FloatArray, counts: FloatArray, lumps: _Lumps) -> ShareEstimate:
+    def _fitted(self, counts: FloatArray) -> ShareEstimate | None:
+        """The mixture estimate of a sample's histogram, with its lumps counted; None when the
+        sample is unlike every validated one."""
+        strict = self._lumps
+        found: ShareEstimate | None
+        if strict is not None and counts[: strict.low].sum() + counts[strict.top :].sum() > 0:
+            found = self._with_lumps(counts, strict)
+        else:
+            mixed = _mixture_estimate(counts, self._tables)
+            found = None if mixed is None else ShareEstimate(*mixed, METHOD_MIXTURE)
+        # Unfamiliar beside the strict bottom lump: if followers more ordinary than the
+        # validated genuine accounts crowd the next bins (where almost no validated fake
+        # scores), count them as genuine too and fit the rest.
+        edge = strict.low if strict is not None else 0
+        for cut in self._wider:
+            if found is not None:
+                break
+            if counts[edge : cut.low].sum() > 0:
+                found = self._with_lumps(counts, cut)
+        return found
+
+    def _unfamiliar(self, p: FloatArray, counts: FloatArray) -> ShareEstimate:
+        """A sample unlike every validated one, counted and adjusted (``_count_range``); its low
+        end still at least the fakes certainly among the top lump."""
+        found = _count_range(p, self._profiles)
+        strict = self._lumps
+        if strict is None or strict.top == len(counts):
+            return found
+        top = float(counts[strict.top :].sum())
+        assert found.estimate is not None and found.low is not None
+        low_end = max(found.low, (top - _upper(top, strict.genuine_top)) / p.size)
+        return dataclasses.replace(found, estimate=max(found.estimate, low_end), low=low_end)
+
+    def _with_lumps(self, counts: FloatArray, lumps: _Lumps) -> ShareEstimate | None:
         """Followers where only fakes score counted as fakes, those where only genuine accounts
         score counted as genuine (each less, for the interval, as many of the other class as
-        the worst validated collection put there); the mixture fitted to the rest."""
-        n = p.size
+        the worst validated collection put there); the mixture fitted to the rest. None when
+        the rest is unlike every validated sample."""
+        n = float(counts.sum())
         top = float(counts[lumps.top :].sum())
         low = float(counts[: lumps.low].sum())
         middle = counts[lumps.low : lumps.top]
@@ -653,11 +706,7 @@ class ShareEstimator:
             return ShareEstimate(top / n, fewer / n, (top + more) / n, METHOD_MIXTURE)
         rest = _mixture_estimate(middle, lumps.tables)
         if rest is None:
-            # The middle is unlike every validated sample: judge the whole sample as such.
-            found = _count_range(p, self._profiles)
-            assert found.estimate is not None and found.low is not None and found.high is not None
-            low_end = max(found.low, fewer / n)
-            return dataclasses.replace(found, estimate=max(found.estimate, low_end), low=low_end)
+            return None
         est, lo, hi = rest
         return ShareEstimate(
             (top + est * m) / n,
