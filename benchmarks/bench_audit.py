@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             accounts,
             scored,
             model_version=model.version,
-            validation=model.validation,
+            validation=model.audit_validation,
             reason_labels=model.reason_labels,
             total=48_210,
         )
@@ -102,14 +102,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             accounts,
             s,
             model_version=model.version,
-            validation=model.validation,
+            validation=model.audit_validation,
             reason_labels=model.reason_labels,
             total=48_210,
         )
         return (render_text(r), render_markdown(r), render_html(r), render_json(r))
 
     built = build_report(
-        accounts, scored, model_version=model.version, validation=model.validation, total=48_210
+        accounts,
+        scored,
+        model_version=model.version,
+        validation=model.audit_validation,
+        total=48_210,
     )
     created = [a.created_at for a in accounts]
 

@@ -167,10 +167,11 @@ def make_pool(
     if view != FULL.name:
         shape = next(v for v in VIEWS if v.name == view)
         accounts = [as_seen_on(a, shape) for a in accounts]
-    p = np.asarray(model.predict_proba(accounts), dtype=np.float64)
+    # the scores the audit's share estimate reads, and the validation made of them
+    p = np.asarray(model.predict_audit(accounts), dtype=np.float64)
     labels = np.asarray([a.label for a in accounts])
     days = created_days([a.created_at for a in accounts])
-    chosen = read_as or choose_view(model.validation, accounts)
+    chosen = read_as or choose_view(model.audit_validation, accounts)
     return Pool(name, p[labels == 1], p[labels == 0], days[labels == 1], days[labels == 0], chosen)
 
 
@@ -310,7 +311,7 @@ def real_audience(name: str, model: Any, accounts: Sequence[Account], view: str)
     pool = make_pool(name, model, accounts, view)
     p = np.concatenate((pool.p_pos, pool.p_neg))
     truth = len(pool.p_pos) / len(p)
-    est = ShareEstimator(model.validation, pool.view).estimate(p)
+    est = ShareEstimator(model.audit_validation, pool.view).estimate(p)
     assert est.estimate is not None and est.low is not None and est.high is not None
     call = grade_call(est, len(p), _BANDS)
     miss, _, off = judge(est, truth, len(p))
@@ -399,10 +400,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for fold, model, tests in folds:
             for name, accounts in tests.items():
                 pool = make_pool(name, model, accounts, view, args.read_as)
-                row = quantify(pool, model.validation, reps, rng)
+                row = quantify(pool, model.audit_validation, reps, rng)
                 (in_rows if fold == "in_domain" else loco_rows).append(row)
                 if fold == "in_domain":
-                    burst_rows.append(bursts(pool, model.validation, reps, rng))
+                    burst_rows.append(bursts(pool, model.audit_validation, reps, rng))
                 if name == REAL:
                     real_rows.append({"fold": fold, **real_audience(name, model, accounts, view)})
         for title, rows in (("in domain", in_rows), ("leave one collection out", loco_rows)):

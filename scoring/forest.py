@@ -173,6 +173,21 @@ class Forest:
             out[lo : lo + _CHUNK] += self._values[self._leaves(codes[:, lo : lo + _CHUNK])].sum(0)
         return out
 
+    def raw_parts(self, x: FloatArray, starts: Sequence[int]) -> FloatArray:
+        """Sums of the leaves of consecutive groups of trees, group ``g`` being trees
+        ``starts[g]`` up to the next start, shape (groups, n); the bias is not added. The
+        questions are answered once for all groups (an ensemble's members in one pass)."""
+        n = x.shape[0]
+        out = np.zeros((len(starts), n))
+        if not self.trees:
+            return out
+        codes = self._codes(x)
+        at = np.asarray(starts, dtype=np.intp)
+        for lo in range(0, n, _CHUNK):
+            leaves = self._values[self._leaves(codes[:, lo : lo + _CHUNK])]
+            out[:, lo : lo + _CHUNK] = np.add.reduceat(leaves, at, axis=0)
+        return out
+
     def contributions(self, x: FloatArray) -> FloatArray:
         """(n, features) Shapley contributions; each row sums to ``raw − intercept``."""
         n = x.shape[0]

@@ -1,12 +1,19 @@
 """The fake-follower model: boosted oblivious trees read from a versioned JSON artifact.
 
-The score of an account is ``sigmoid(a * (forest(x) + sum_j prior_j(x_j)) + b)``: an ensemble
-of oblivious trees over the features of :mod:`scoring.features` (:mod:`scoring.forest`), a few
-fixed additive priors for fields no labelled data has (``declared_bot``), then a calibration map
-``(a, b)`` fitted on out-of-sample predictions. Each account's logit is split exactly into
-per-feature contributions (Shapley values against the record with nothing known, so an unknown
-feature contributes 0 and the intercept is that record's logit); the reasons are the largest of
-them and cannot disagree with the probability.
+The model is a small ensemble of specialised classifiers (*members*), each a forest of oblivious
+trees over the features of :mod:`scoring.features` (:mod:`scoring.forest`) with a temperature
+``t_k`` that puts its logits on a common, calibrated scale. An account's score is::
+
+    sigmoid(a * (max_k t_k * forest_k(x) + sum_j prior_j(x_j)) + b)
+
+the calibrated maximum of the members (as Botometer's ensemble of specialised classifiers does,
+so that a kind of fake one member misses but another knows still scores high), plus a few
+fixed additive priors for fields no labelled data has (``declared_bot``), then a calibration
+map ``(a, b)`` fitted on out-of-sample predictions. Each account's logit is split exactly into
+per-feature contributions of the member that decides it (Shapley values against the record
+with nothing known, so an unknown feature contributes 0, scaled by the member's temperature);
+they add up to the logit minus that member's baseline, so the reasons, the largest of them,
+cannot disagree with the probability.
 
 Inference needs numpy only; the artifact is validated in full before anything is built from it.
 
@@ -52,6 +59,7 @@ __all__ = [
     "FORMAT_VERSION",
     "REASON_LABELS",
     "SUPPORTED_FORMAT_VERSIONS",
+    "Member",
     "Model",
     "ModelError",
     "ScoredBatch",
@@ -62,9 +70,13 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
-FORMAT_VERSION: Final = 2
-SUPPORTED_FORMAT_VERSIONS: Final = frozenset({2})
+FORMAT_VERSION: Final = 3
+#: 2: one forest (read as a single member "all" with temperature 1); 3: members combined.
+SUPPORTED_FORMAT_VERSIONS: Final = frozenset({2, 3})
 KIND: Final = "oblivious-trees"
+#: How the members' tempered logits are combined: their maximum.
+COMBINE: Final = "max"
+_MAX_MEMBERS: Final = 8
 DEFAULT_PATH: Final = Path(__file__).parent / "data" / "model.json"
 #: A term must add at least this much to the logit to be named as a reason.
 MIN_REASON_LOGIT: Final = 0.2
@@ -119,6 +131,10 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _sigmoid(z: FloatArray) -> FloatArray:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0))), dtype=np.float64)
+
+
 class ModelError(Exception):
     """The model artifact is missing, malformed or of an unsupported format version."""
 
@@ -154,6 +170,9 @@ class ScoredBatch:
     probabilities: FloatArray
     verdicts: list[Verdict]
     known: dict[str, float] = field(default_factory=dict)
+    #: The audit member's calibrated probabilities, which the share estimate reads against
+    #: ``Model.audit_validation`` (None: the audit reads ``probabilities``).
+    audit_probabilities: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +193,15 @@ class Term:
         """Contribution to the logit for each value of the feature (NaN -> 0)."""
         out = np.interp(x, self.knots, self.values)
         return np.where(np.isnan(x), 0.0, out)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One classifier of the ensemble: its trees and the temperature that scales its logits."""
+
+    name: str
+    forest: Forest
+    temperature: float = 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,15 +305,24 @@ class Model:
         self,
         *,
         version: str,
-        forest: Forest,
+        members: Sequence[Member],
         terms: Sequence[Term] = (),
         calibration: tuple[float, float],
         validation: Mapping[str, Any] | None = None,
         training: Mapping[str, Any] | None = None,
         hyperparameters: Mapping[str, Any] | None = None,
+        audit_member: str | None = None,
     ) -> None:
+        if not members:
+            raise ValueError("a model needs at least one member")
+        names = [m.name for m in members]
+        if audit_member is not None and audit_member not in names:
+            raise ValueError(f"audit member {audit_member!r} is not a member")
+        #: The member whose scores the audit's share estimate reads (None: the ensemble's).
+        self.audit_member = audit_member
+        self._audit_index = None if audit_member is None else names.index(audit_member)
         self.version = version
-        self.forest = forest
+        self.members: tuple[Member, ...] = tuple(members)
         self.terms: tuple[Term, ...] = tuple(terms)
         self.calibration = (float(calibration[0]), float(calibration[1]))
         self.validation: dict[str, Any] = dict(validation or {})
@@ -293,8 +330,34 @@ class Model:
         self.hyperparameters: dict[str, Any] = dict(hyperparameters or {})
         self.reason_labels: dict[str, str] = dict(REASON_LABELS)
         self._columns = [FEATURE_NAMES.index(t.feature) for t in self.terms]
+        self._baselines = np.array([m.temperature * m.forest.intercept for m in self.members])
+        # Several members are scored in one pass: their trees (leaves scaled by temperature)
+        # in one forest, summed member by member.
+        self._joint: Forest | None = None
+        if len(self.members) > 1:
+            if any(not m.forest.trees for m in self.members):
+                raise ValueError("every member of an ensemble needs at least one tree")
+            self._joint = Forest.from_trees(
+                0.0,
+                [
+                    ([m.forest.splits[i] for i in ids], m.temperature * values)
+                    for m in self.members
+                    for ids, values in m.forest.trees
+                ],
+                len(FEATURE_NAMES),
+            )
+        sizes = [len(m.forest.trees) for m in self.members]
+        self._starts = [sum(sizes[:k]) for k in range(len(sizes))]
+        self._biases = np.array([m.temperature * m.forest.bias for m in self.members])
         #: The raw logit of a record with nothing known (priors add 0 there).
-        self.intercept = forest.intercept
+        self.intercept = float(self._baselines.max())
+
+    @property
+    def audit_validation(self) -> dict[str, Any]:
+        """The validation the audit's share estimate reads: the audit member's histograms
+        (``validation["audit"]``) when the model names one, else the model's own."""
+        block = self.validation.get("audit") if self.audit_member is not None else None
+        return block if isinstance(block, dict) else self.validation
 
     # -- numbers ----------------------------------------------------------------------------
 
@@ -305,18 +368,83 @@ class Model:
             if term.active
         ]
 
-    def raw_from_features(self, features: FloatArray) -> FloatArray:
-        """Raw (uncalibrated) logits of a feature matrix."""
-        out = self.forest.raw(features)
+    def member_logits(self, features: FloatArray) -> FloatArray:
+        """Each member's tempered logit (forest only, no priors), shape (members, n)."""
+        if self._joint is None:
+            only = self.members[0]
+            return np.asarray([only.temperature * only.forest.raw(features)], dtype=np.float64)
+        parts = self._joint.raw_parts(features, self._starts)
+        return np.asarray(parts + self._biases[:, None], dtype=np.float64)
+
+    def prior_logits(self, features: FloatArray) -> FloatArray:
+        """The fixed priors' part of the raw logit, shape (n,)."""
+        out = np.zeros(features.shape[0])
         for _, values in self._prior_terms(features):
             out += values
         return out
 
-    def contributions_from_features(self, features: FloatArray) -> FloatArray:
+    def _combined(self, features: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+        """Raw logits and the member deciding each (the first of equal maxima)."""
+        if len(self.members) == 1:
+            only = self.members[0]
+            raw = only.forest.raw(features)
+            if only.temperature != 1.0:
+                raw *= only.temperature
+            winners = np.zeros(features.shape[0], dtype=np.intp)
+        else:
+            z = self.member_logits(features)
+            winners = np.asarray(np.argmax(z, axis=0), dtype=np.intp)
+            raw = np.take_along_axis(z, winners[None, :], axis=0)[0]
+        for _, values in self._prior_terms(features):
+            raw += values
+        return raw, winners
+
+    def _scores(
+        self, features: FloatArray
+    ) -> tuple[FloatArray, npt.NDArray[np.intp], FloatArray | None]:
+        """``_combined``, and the audit member's probabilities when the model names one."""
+        if self._audit_index is None or len(self.members) == 1:
+            raw, winners = self._combined(features)
+            # one member: its tempered logit (with the priors) is the raw logit
+            return raw, winners, None if self._audit_index is None else _sigmoid(raw)
+        z = self.member_logits(features)
+        prior = self.prior_logits(features)
+        winners = np.asarray(np.argmax(z, axis=0), dtype=np.intp)
+        raw = np.take_along_axis(z, winners[None, :], axis=0)[0] + prior
+        return raw, winners, _sigmoid(z[self._audit_index] + prior)
+
+    def raw_from_features(self, features: FloatArray) -> FloatArray:
+        """Raw (uncalibrated) logits of a feature matrix."""
+        return self._combined(features)[0]
+
+    def winners_from_features(self, features: FloatArray) -> npt.NDArray[np.intp]:
+        """The index of the member that decides each row's score."""
+        return self._combined(features)[1]
+
+    def baselines_from_features(self, features: FloatArray) -> FloatArray:
+        """Each row's baseline: the logit of the record with nothing known, as the member that
+        decides the row reads it (the contributions add up to the logit minus it)."""
+        return np.asarray(self._baselines[self.winners_from_features(features)], dtype=np.float64)
+
+    def contributions_from_features(
+        self, features: FloatArray, winners: npt.NDArray[np.intp] | None = None
+    ) -> FloatArray:
         """Per-feature logit contributions, shape (n, len(FEATURE_NAMES)), columns in the order
-        of ``FEATURE_NAMES``; each row sums to the logit minus the intercept, and an unknown
-        feature contributes exactly 0."""
-        out = self.forest.contributions(features)
+        of ``FEATURE_NAMES``: the deciding member's (``winners``, computed when not given),
+        scaled by its temperature, plus the priors. Each row sums to the logit minus the row's
+        baseline, and an unknown feature contributes exactly 0."""
+        if len(self.members) == 1:
+            only = self.members[0]
+            out = only.forest.contributions(features)
+            if only.temperature != 1.0:
+                out *= only.temperature
+        else:
+            won = self.winners_from_features(features) if winners is None else winners
+            out = np.zeros((features.shape[0], len(FEATURE_NAMES)))
+            for k, member in enumerate(self.members):
+                rows = np.flatnonzero(won == k)
+                if rows.size:
+                    out[rows] = member.temperature * member.forest.contributions(features[rows])
         for col, values in self._prior_terms(features):
             out[:, col] += values
         return out
@@ -337,10 +465,23 @@ class Model:
         _, features = extract_columns(accounts)
         return self.contributions_from_features(features)
 
+    def baselines(self, accounts: Sequence[Account]) -> FloatArray:
+        """Each account's baseline (see ``baselines_from_features``)."""
+        _, features = extract_columns(accounts)
+        return self.baselines_from_features(features)
+
     def predict_proba(self, accounts: Sequence[Account]) -> FloatArray:
         """Calibrated fake probability of each account, shape (n,)."""
         with _gc_paused():
             return self.calibrate(self.logits(accounts))
+
+    def predict_audit(self, accounts: Sequence[Account]) -> FloatArray:
+        """The probabilities the audit's share estimate reads (see ``audit_validation``)."""
+        _, features = extract_columns(accounts)
+        if self._audit_index is None:
+            return self.calibrate(self.raw_from_features(features))
+        z = self.member_logits(features)[self._audit_index] + self.prior_logits(features)
+        return _sigmoid(z)
 
     # -- verdicts ---------------------------------------------------------------------------
 
@@ -356,7 +497,8 @@ class Model:
 
     def _score(self, accounts: Sequence[Account], max_reasons: int) -> ScoredBatch:
         cols, features = extract_columns(accounts)
-        probs = self.calibrate(self.raw_from_features(features))
+        raw, winners, audit = self._scores(features)
+        probs = self.calibrate(raw)
         n = len(accounts)
         texts: list[tuple[str, ...]] = [()] * n
         kinds: list[tuple[str, ...]] = [()] * n
@@ -364,7 +506,7 @@ class Model:
         rows = np.flatnonzero(probs >= MIN_REASON_PROBABILITY) if k else np.empty(0, np.intp)
         if rows.size:
             chosen = features[rows]
-            sub = self.contributions_from_features(chosen)
+            sub = self.contributions_from_features(chosen, winners[rows])
             # One spare column: two features can word the same fact ("following 900, followed
             # by 4"); the text is given once.
             top = np.argsort(-sub, axis=1, kind="stable")[:, : k + 1]
@@ -392,39 +534,36 @@ class Model:
             Verdict(a.platform, a.id, a.handle, p, t, c)
             for a, p, t, c in zip(accounts, probs.tolist(), texts, kinds, strict=True)
         ]
-        return ScoredBatch(probabilities=probs, verdicts=verdicts, known=known_fractions(features))
+        return ScoredBatch(
+            probabilities=probs,
+            verdicts=verdicts,
+            known=known_fractions(features),
+            audit_probabilities=audit,
+        )
 
     # -- artifact ---------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         """The artifact as JSON-ready data (see :func:`model_from_dict`)."""
-        forest = self.forest
         return {
             "format_version": FORMAT_VERSION,
             "model_version": self.version,
             "kind": KIND,
             "description": (
-                "p = sigmoid(a * (bias + sum of tree leaves + sum of priors) + b). Each tree asks "
-                "one question per level (is features[feature] > threshold? unknown goes to "
-                "'unknown'); its leaf is numbered by the answers, bit k = level k (1 = yes). "
-                "A prior interpolates its values between its knots and is 0 when unknown."
+                "p = sigmoid(a * (max over members of temperature * (bias + sum of tree leaves) "
+                "+ sum of priors) + b). Each tree asks one question per level (is "
+                "features[feature] > threshold? unknown goes to 'unknown'); its leaf is numbered "
+                "by the answers, bit k = level k (1 = yes). A prior interpolates its values "
+                "between its knots and is 0 when unknown."
             ),
             "calibration": {"method": "platt", "a": self.calibration[0], "b": self.calibration[1]},
             "features": list(FEATURE_NAMES),
-            "forest": {
-                "bias": forest.bias,
-                "splits": [
-                    {
-                        "feature": FEATURE_NAMES[sp.feature],
-                        "threshold": sp.threshold,
-                        "unknown": "yes" if sp.missing_right else "no",
-                    }
-                    for sp in forest.splits
-                ],
-                "trees": [
-                    {"splits": list(ids), "values": values.tolist()} for ids, values in forest.trees
-                ],
-            },
+            "combine": COMBINE,
+            "audit_member": self.audit_member,
+            "members": [
+                {"name": m.name, "temperature": m.temperature, "forest": _forest_dict(m.forest)}
+                for m in self.members
+            ],
             "terms": [
                 {
                     "feature": t.feature,
@@ -441,6 +580,21 @@ class Model:
     def to_json(self) -> str:
         """Deterministic, human-readable JSON text of the artifact."""
         return json.dumps(self.to_dict(), indent=1, sort_keys=False, ensure_ascii=True) + "\n"
+
+
+def _forest_dict(forest: Forest) -> dict[str, Any]:
+    return {
+        "bias": forest.bias,
+        "splits": [
+            {
+                "feature": FEATURE_NAMES[sp.feature],
+                "threshold": sp.threshold,
+                "unknown": "yes" if sp.missing_right else "no",
+            }
+            for sp in forest.splits
+        ],
+        "trees": [{"splits": list(ids), "values": values.tolist()} for ids, values in forest.trees],
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,28 +656,28 @@ def _check_metrics(m: object, where: str, bins: int) -> None:
             _need(0.0 <= _finite(v, f"{where}.{key}[{i}]") <= 1.0, f"{where}.{key}: not in [0, 1]")
 
 
-def _check_validation(v: object) -> None:
+def _check_validation(v: object, at: str = "validation") -> None:
     """The metric blocks of ``validation`` (cv, loco, counts_only, views) when present, their
     histograms cut at ``histogram_edges`` (20 equal bins of p when it is absent)."""
     assert isinstance(v, dict)
     edges = LEGACY_EDGES
     if "histogram_edges" in v:
         read = read_edges(v["histogram_edges"])
-        _need(read is not None, "validation.histogram_edges: expected rising numbers in (0, 1)")
+        _need(read is not None, f"{at}.histogram_edges: expected rising numbers in (0, 1)")
         assert read is not None
         edges = read
     blocks: list[tuple[str, object]] = [
-        ("validation.cv", v.get("cv")),
-        ("validation.loco", v.get("loco")),
+        (f"{at}.cv", v.get("cv")),
+        (f"{at}.loco", v.get("loco")),
     ]
     counts = v.get("counts_only")
     if isinstance(counts, dict):
-        blocks += [(f"validation.counts_only.{k}", counts.get(k)) for k in ("cv", "loco")]
+        blocks += [(f"{at}.counts_only.{k}", counts.get(k)) for k in ("cv", "loco")]
     views = v.get("views", {})
-    _need(isinstance(views, dict), "validation.views: expected an object")
+    _need(isinstance(views, dict), f"{at}.views: expected an object")
     assert isinstance(views, dict)
     for name, view in views.items():
-        where = f"validation.views.{name}"
+        where = f"{at}.views.{name}"
         _need(isinstance(view, dict), f"{where}: expected an object")
         assert isinstance(view, dict)
         known = view.get("known")
@@ -574,35 +728,36 @@ def _count(value: object, where: str, limit: int) -> int:
     return value
 
 
-def _read_forest(raw: object) -> Forest:
-    """The ``forest`` block: its bias, distinct questions and trees, checked in full."""
-    raw = _object(raw, "forest")
-    bias = _finite(raw.get("bias"), "forest.bias")
+def _read_forest(raw: object, at: str = "forest") -> Forest:
+    """A ``forest`` block (named ``at`` in errors): its bias, distinct questions and trees,
+    checked in full."""
+    raw = _object(raw, at)
+    bias = _finite(raw.get("bias"), f"{at}.bias")
     raw_splits = raw.get("splits")
     _need(
         isinstance(raw_splits, list) and len(raw_splits) <= _MAX_SPLITS,
-        f"forest.splits: expected a list of at most {_MAX_SPLITS} questions",
+        f"{at}.splits: expected a list of at most {_MAX_SPLITS} questions",
     )
     assert isinstance(raw_splits, list)
     splits: list[Split] = []
     for n, sp in enumerate(raw_splits):
-        where = f"forest.splits[{n}]"
+        where = f"{at}.splits[{n}]"
         sp = _object(sp, where)
         name = _feature(sp.get("feature"), f"{where}.feature")
         unknown = sp.get("unknown")
         _need(unknown in ("yes", "no"), f"{where}.unknown: expected 'yes' or 'no'")
         threshold = _finite(sp.get("threshold"), f"{where}.threshold")
         splits.append(Split(FEATURE_NAMES.index(name), threshold, unknown == "yes"))
-    _need(len(set(splits)) == len(splits), "forest.splits: a question appears twice")
+    _need(len(set(splits)) == len(splits), f"{at}.splits: a question appears twice")
     raw_trees = raw.get("trees")
     _need(
         isinstance(raw_trees, list) and len(raw_trees) <= _MAX_TREES,
-        f"forest.trees: expected a list of at most {_MAX_TREES} trees",
+        f"{at}.trees: expected a list of at most {_MAX_TREES} trees",
     )
     assert isinstance(raw_trees, list)
     trees: list[tuple[list[int], FloatArray]] = []
     for n, tree in enumerate(raw_trees):
-        where = f"forest.trees[{n}]"
+        where = f"{at}.trees[{n}]"
         tree = _object(tree, where)
         ids = tree.get("splits")
         _need(
@@ -622,6 +777,43 @@ def _read_forest(raw: object) -> Forest:
         )
         trees.append((questions, leaf))
     return Forest(bias, splits, trees, len(FEATURE_NAMES))
+
+
+def _read_members(data: dict[str, Any], version: int) -> list[Member]:
+    """Format 2's single ``forest`` (one member, temperature 1) or format 3's ``members``."""
+    if version == 2:
+        return [Member("all", _read_forest(data.get("forest")))]
+    _need(data.get("combine") == COMBINE, f"combine: expected {COMBINE!r}")
+    raw = data.get("members")
+    _need(
+        isinstance(raw, list) and 1 <= len(raw) <= _MAX_MEMBERS,
+        f"members: expected a list of 1..{_MAX_MEMBERS} members",
+    )
+    assert isinstance(raw, list)
+    members: list[Member] = []
+    for n, item in enumerate(raw):
+        where = f"members[{n}]"
+        item = _object(item, where)
+        name = item.get("name")
+        _need(
+            isinstance(name, str) and 0 < len(name) <= 40 and name.isidentifier(),
+            f"{where}.name: expected a short identifier",
+        )
+        assert isinstance(name, str)
+        _need(name not in {m.name for m in members}, f"{where}.name: {name!r} appears twice")
+        temperature = _finite(item.get("temperature"), f"{where}.temperature")
+        _need(temperature > 0, f"{where}.temperature: must be positive")
+        members.append(
+            Member(name, _read_forest(item.get("forest"), f"{where}.forest"), temperature)
+        )
+    _need(
+        len(members) == 1 or all(m.forest.trees for m in members),
+        "members: every member of an ensemble needs at least one tree",
+    )
+    splits = sum(len(m.forest.splits) for m in members)
+    trees = sum(len(m.forest.trees) for m in members)
+    _need(splits <= _MAX_SPLITS and trees <= _MAX_TREES, "members: too many trees or questions")
+    return members
 
 
 def model_from_dict(data: object) -> Model:
@@ -659,7 +851,7 @@ def model_from_dict(data: object) -> Model:
     assert isinstance(features, list)
     unknown = sorted(set(features) - set(FEATURE_NAMES))
     _need(not unknown, f"features: unknown to this code: {unknown}")
-    forest = _read_forest(data.get("forest"))
+    members = _read_members(data, version)  # type: ignore[arg-type]
     raw_terms = data.get("terms", [])
     _need(isinstance(raw_terms, list), "terms: expected a list")
     assert isinstance(raw_terms, list)
@@ -679,15 +871,28 @@ def model_from_dict(data: object) -> Model:
         terms.append(Term(name, knots, values))
     for key in ("validation", "training", "hyperparameters"):
         _need(isinstance(data.get(key, {}), dict), f"{key}: expected an object")
-    _check_validation(data.get("validation", {}))
+    validation = data.get("validation", {})
+    _check_validation(validation)
+    audit_member = data.get("audit_member") if version != 2 else None
+    _need(
+        audit_member is None or audit_member in {m.name for m in members},
+        "audit_member: expected the name of a member, or null",
+    )
+    if audit_member is not None:
+        _need(
+            isinstance(validation.get("audit"), dict),
+            "validation.audit: expected the audit member's histograms",
+        )
+        _check_validation(validation["audit"], "validation.audit")
     return Model(
         version=model_version,  # type: ignore[arg-type]
-        forest=forest,
+        members=members,
         terms=terms,
         calibration=(a, b),
-        validation=data.get("validation", {}),
+        validation=validation,
         training=data.get("training", {}),
         hyperparameters=data.get("hyperparameters", {}),
+        audit_member=audit_member,
     )
 
 

@@ -2,8 +2,12 @@
 
     python -m scoring.train --data ../shared/datasets/accounts --out scoring/data/model.json
 
-The model is gradient-boosted oblivious trees (:mod:`scoring.boosting`) on the features of
-:mod:`scoring.features`, plus a fixed prior for ``declared_bot`` (no labelled data has it).
+The model is an ensemble of two gradient-boosted forests of oblivious trees
+(:mod:`scoring.boosting`) on the features of :mod:`scoring.features`, combined by their
+calibrated maximum (``MEMBERS``): ``transfer``, held to the monotone directions every collection
+agrees on (what keeps it right on collections it never saw), and ``fit``, free to learn each
+kind of fake's own shape (what a single collection's model exploits); plus a fixed prior for
+``declared_bot`` (no labelled data has it).
 Training handles the data sets' artefacts:
 
 * every collection (``source`` up to its first ``/``) gets the same total weight, split equally
@@ -17,8 +21,9 @@ Training handles the data sets' artefacts:
 
 Validation uses out-of-sample predictions only, for every view: stratified 5-fold
 cross-validation over all collections (strata collection x label), leave-one-collection-out,
-and Cresci-2015 alone (the papers' setting). A temperature (the slope of a Platt map, no
-intercept) fitted on the cross-validated logits calibrates the probabilities. Beside every
+and Cresci-2015 alone (the papers' setting). Each member's temperature is fitted on its own
+cross-validated logits (so that their maximum compares like with like), then a map (temperature
+or Platt) fitted on the combined cross-validated logits calibrates the probabilities. Beside every
 collection and view, a *plain reference*, a default LightGBM trained on that collection alone
 (5-fold, the same features), shows what the data allows; it needs the ``train`` extra and is
 skipped with a note without it. scipy (and LightGBM) are needed here only, never at scoring time.
@@ -49,13 +54,14 @@ from scoring.features import (
     extract,
     known_fractions,
 )
+from scoring.forest import Forest
 from scoring.histogram import SCORE_EDGES, bin_counts
-from scoring.model import Model, Term
+from scoring.model import Member, Model, Term
 from scoring.views import FULL, VIEWS, as_seen_on
 
 __all__ = [
+    "MEMBERS",
     "MODEL_VERSION",
-    "PARAMS",
     "auc",
     "binary_metrics",
     "fit",
@@ -70,8 +76,31 @@ BoolArray = npt.NDArray[np.bool_]
 MODEL_VERSION: Final = "fa-2026.12.05-1"
 SEED: Final = 20261205
 FOLDS: Final = 5
-#: The shipped ensemble: 150 trees of depth 6 (64 leaves each) at learning rate 0.2.
-PARAMS: Final = BoostParams(n_trees=150, depth=6, learning_rate=0.2, l2=1e-4)
+
+
+@dataclass(frozen=True)
+class MemberRecipe:
+    """How one member of the ensemble is grown."""
+
+    name: str
+    params: BoostParams
+    #: Held to ``MONOTONE``'s directions (else free in every feature).
+    monotone: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"boosting": self.params.to_dict(), "monotone": self.monotone}
+
+
+#: The shipped ensemble: 150 monotone trees of depth 6 at learning rate 0.2 (``transfer``) and
+#: 150 free trees at 0.3 (``fit``), combined by their calibrated maximum.
+MEMBERS: Final = (
+    MemberRecipe("transfer", BoostParams(n_trees=150, depth=6, learning_rate=0.2, l2=1e-4), True),
+    MemberRecipe("fit", BoostParams(n_trees=150, depth=6, learning_rate=0.3, l2=1e-4), False),
+)
+#: The member whose scores the audit's share estimate reads: the monotone one, whose error
+#: rates hold on collections it never saw (the free member's sharper fit moves its histograms
+#: most where the audit can least afford it: on people unlike any validated ones).
+AUDIT_MEMBER: Final = "transfer"
 #: How the logits are mapped to probabilities when the held-out comparison cannot be made:
 #: "temperature" (sigmoid(a * logit), the slope only). With every collection validated, the
 #: map whose held-out Brier is lower ships (``validation.calibration_choice``).
@@ -403,8 +432,9 @@ def _monotone() -> IntArray:
     return np.array([MONOTONE.get(f, 0) for f in FEATURE_NAMES], dtype=np.int64)
 
 
-def fit_forest(d: Design, rows: IntArray, params: BoostParams = PARAMS) -> Model:
-    """Boost on ``rows`` of every copy; an uncalibrated model (calibration (1, 0))."""
+def fit_members(d: Design, rows: IntArray, recipes: Sequence[MemberRecipe] = MEMBERS) -> Model:
+    """Boost every member on ``rows`` of every copy; an uncalibrated model (temperatures 1,
+    calibration (1, 0))."""
     rng = np.random.default_rng(SEED)
     base = d.views[FULL.name][rows]
     copies = {name: d.views[name][rows] for name in d.views}
@@ -413,12 +443,26 @@ def fit_forest(d: Design, rows: IntArray, params: BoostParams = PARAMS) -> Model
     x = _trees_only(np.vstack([copies[k] for k in COPY_WEIGHTS]))
     y = np.concatenate([d.data.y[rows]] * len(COPY_WEIGHTS))
     w = np.concatenate([d.data.w[rows] * COPY_WEIGHTS[k] for k in COPY_WEIGHTS])
-    forest = boost(x, y, w, params, monotone=_monotone())
+    forests: list[Forest] = [
+        boost(x, y, w, r.params, monotone=_monotone() if r.monotone else None) for r in recipes
+    ]
     return Model(
         version=MODEL_VERSION,
-        forest=forest,
+        members=[Member(r.name, f) for r, f in zip(recipes, forests, strict=True)],
         terms=[Term(n, np.array(k), np.array(v)) for n, (k, v) in FIXED_TERMS.items()],
         calibration=(1.0, 0.0),
+    )
+
+
+def _tempered(model: Model, temperatures: Sequence[float]) -> Model:
+    """``model`` with its members' temperatures set (the calibration map left as it is)."""
+    return Model(
+        version=model.version,
+        members=[
+            Member(m.name, m.forest, t) for m, t in zip(model.members, temperatures, strict=True)
+        ],
+        terms=model.terms,
+        calibration=model.calibration,
     )
 
 
@@ -438,8 +482,8 @@ def fit_design(d: Design, *, validate: bool = True) -> Model:
     """:func:`fit` on accounts already turned into their views' features."""
     y, cols = d.data.y, d.data.collection
     carr = np.array(cols)
-    final = fit_forest(d, np.arange(d.n))
-    validation, calibration = _validate(d, full=validate)
+    validation, calibration, temperatures = _validate(d, full=validate)
+    final = _tempered(fit_members(d, np.arange(d.n)), temperatures)
     collections = sorted(set(cols))
     training = {
         "n_accounts": d.n,
@@ -461,7 +505,9 @@ def fit_design(d: Design, *, validate: bool = True) -> Model:
     }
     hyper = {
         "seed": SEED,
-        "boosting": PARAMS.to_dict(),
+        "members": {r.name: r.to_dict() for r in MEMBERS},
+        "combine": "max of the members' tempered logits, then the calibration map",
+        "audit_member": AUDIT_MEMBER,
         "monotone": dict(MONOTONE),
         "excluded_features": list(EXCLUDED),
         "dropout_p": DROPOUT_P,
@@ -469,40 +515,59 @@ def fit_design(d: Design, *, validate: bool = True) -> Model:
     }
     return Model(
         version=MODEL_VERSION,
-        forest=final.forest,
+        members=final.members,
         terms=final.terms,
         calibration=(round(calibration[0], 6), round(calibration[1], 6)),
         validation=validation,
         training=training,
         hyperparameters=hyper,
+        audit_member=AUDIT_MEMBER,
     )
 
 
-def _validate(d: Design, *, full: bool = True) -> tuple[dict[str, Any], tuple[float, float]]:
-    """Out-of-sample logits for every view (5-fold and leave-one-collection-out), the
-    calibration map fitted on the 5-fold ones, and the figures the artifact keeps."""
+def _validate(
+    d: Design, *, full: bool = True
+) -> tuple[dict[str, Any], tuple[float, float], list[float]]:
+    """Out-of-sample logits for every view (5-fold and leave-one-collection-out), the members'
+    temperatures and the calibration map fitted on the 5-fold ones, and the figures the
+    artifact keeps."""
     y, w, cols = d.data.y, d.data.w, d.data.collection
     carr = np.array(cols)
-    n = d.n
+    n, k = d.n, len(MEMBERS)
     names = sorted(set(cols))
-    cv = {v: np.full(n, np.nan) for v in d.views}
-    loco = {v: np.full(n, np.nan) for v in d.views}
+    # Per view: each member's logits (members, n) and the priors' part (n,), out of sample.
+    member_cv = {v: np.full((k, n), np.nan) for v in d.views}
+    member_loco = {v: np.full((k, n), np.nan) for v in d.views}
+    prior = {v: np.zeros(n) for v in d.views}
     folds = stratified_folds([f"{c}|{v}" for c, v in zip(cols, y.tolist(), strict=True)], FOLDS)
     for f in range(FOLDS):
         tr, te = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
         if not te.size or len(set(y[tr].tolist())) < 2:
             continue
-        m = fit_forest(d, tr)
+        m = fit_members(d, tr)
         for v, x in d.views.items():
-            cv[v][te] = m.raw_from_features(x[te])
+            member_cv[v][:, te] = m.member_logits(x[te])
+            prior[v][te] = m.prior_logits(x[te])
     if full and len(names) > 1:
         for c in names:
             tr, te = np.flatnonzero(carr != c), np.flatnonzero(carr == c)
             if len(set(y[tr].tolist())) < 2:
                 continue
-            m = fit_forest(d, tr)
+            m = fit_members(d, tr)
             for v, x in d.views.items():
-                loco[v][te] = m.raw_from_features(x[te])
+                member_loco[v][:, te] = m.member_logits(x[te])
+    # Each member's temperature on its own cross-validated logits (full records): the maximum
+    # then compares calibrated evidence, not scales.
+    seen = ~np.isnan(member_cv[FULL.name][0])
+    temperatures = [
+        round(platt(z[seen], y[seen], w[seen], fit_intercept=False)[0], 6)
+        if seen.any() and len(set(y[seen].tolist())) == 2
+        else 1.0
+        for z in member_cv[FULL.name]
+    ]
+    t = np.asarray(temperatures)[:, None]
+    cv = {v: (t * z).max(axis=0) + prior[v] for v, z in member_cv.items()}
+    loco = {v: (t * z).max(axis=0) + prior[v] for v, z in member_loco.items()}
     ok_cv, ok_loco = ~np.isnan(cv[FULL.name]), ~np.isnan(loco[FULL.name])
     choice: dict[str, Any] = {}
     method = CALIBRATION
@@ -520,10 +585,17 @@ def _validate(d: Design, *, full: bool = True) -> tuple[dict[str, Any], tuple[fl
     def cal(z: FloatArray) -> FloatArray:
         return _sigmoid(a * z + b)
 
-    def blocks(logits: Mapping[str, FloatArray], ok: BoolArray) -> dict[str, Any]:
+    def blocks(logits: Mapping[str, FloatArray], ok: BoolArray, cal: Any = cal) -> dict[str, Any]:
         return {v: _grouped(y, cal(z), cols, ok) if ok.any() else {} for v, z in logits.items()}
 
     cv_blocks, loco_blocks = blocks(cv, ok_cv), blocks(loco, ok_loco)
+    # The audit member's own calibrated scores (its temperature): the histograms the audit's
+    # share estimate reads.
+    i = [r.name for r in MEMBERS].index(AUDIT_MEMBER)
+    audit_cv = {v: t[i] * z[i] + prior[v] for v, z in member_cv.items()}
+    audit_loco = {v: t[i] * z[i] + prior[v] for v, z in member_loco.items()}
+    audit_cv_blocks = blocks(audit_cv, ok_cv, _sigmoid)
+    audit_loco_blocks = blocks(audit_loco, ok_loco, _sigmoid)
     out: dict[str, Any] = {
         "description": VALIDATION_DESCRIPTION,
         "histogram_edges": list(SCORE_EDGES),
@@ -566,20 +638,62 @@ def _validate(d: Design, *, full: bool = True) -> tuple[dict[str, Any], tuple[fl
             "shipped": method,
             **choice,
         }
+    out["audit"] = {
+        "description": (
+            f"the {AUDIT_MEMBER!r} member's figures, each score sigmoid(temperature * logit): "
+            "the histograms the audit's share estimate reads (same layout as the validation)"
+        ),
+        "histogram_edges": list(SCORE_EDGES),
+        "cv": audit_cv_blocks[FULL.name],
+        "loco": audit_loco_blocks[FULL.name],
+        "counts_only": {"cv": audit_cv_blocks["counts"], "loco": audit_loco_blocks["counts"]},
+        "views": {
+            name: {key: value for key, value in block.items() if key not in ("cv", "loco")}
+            | (
+                {"cv": audit_cv_blocks[name], "loco": audit_loco_blocks[name]}
+                if name != FULL.name
+                else {}
+            )
+            for name, block in out["views"].items()
+        },
+    }
+    out["members"] = {
+        "description": (
+            "each member's temperature, fitted on its own 5-fold logits of full records, and "
+            "how often it decides the 5-fold score (the largest tempered logit) per collection"
+        ),
+        "temperatures": dict(zip([r.name for r in MEMBERS], temperatures, strict=True)),
+        "decides": _decides(t * member_cv[FULL.name], carr, ok_cv),
+    }
     c15 = np.flatnonzero(carr == "cresci-2015")
     if full and c15.size >= 2 * FOLDS and len(set(y[c15].tolist())) == 2:
-        out["cresci_2015_cv"] = single_collection_cv(d, c15)
-    return out, (a, b)
+        out["cresci_2015_cv"] = single_collection_cv(d, c15, temperatures)
+    return out, (a, b), temperatures
 
 
-def single_collection_cv(d: Design, rows: IntArray) -> dict[str, Any]:
-    """Stratified 5-fold within one collection, the shipped recipe trained on its folds only;
-    each fold's own probabilities (the setting of the papers that report in-domain figures)."""
+def _decides(z: FloatArray, carr: npt.NDArray[Any], ok: BoolArray) -> dict[str, Any]:
+    """Per collection, the share of rows whose largest tempered logit is each member's."""
+    won = np.argmax(np.where(np.isnan(z), -np.inf, z), axis=0)
+    return {
+        c: {r.name: _r(float(np.mean(won[ok & (carr == c)] == i))) for i, r in enumerate(MEMBERS)}
+        for c in sorted(set(carr.tolist()))
+        if (ok & (carr == c)).any()
+    }
+
+
+def single_collection_cv(
+    d: Design, rows: IntArray, temperatures: Sequence[float] | None = None
+) -> dict[str, Any]:
+    """Stratified 5-fold within one collection, the shipped recipe trained on its folds only
+    (its members combined at ``temperatures``); each fold's own probabilities (the setting of
+    the papers that report in-domain figures)."""
     y = d.data.y[rows]
     folds = stratified_folds([str(v) for v in y.tolist()], FOLDS)
     logit = np.full(rows.size, np.nan)
     for f in range(FOLDS):
-        m = fit_forest(d, rows[folds != f])
+        m = fit_members(d, rows[folds != f])
+        if temperatures is not None:
+            m = _tempered(m, temperatures)
         logit[folds == f] = m.raw_from_features(d.views[FULL.name][rows[folds == f]])
     return binary_metrics(y, _sigmoid(logit))
 
@@ -726,10 +840,12 @@ def summary(model: Model) -> str:
     """A plain-text table of the validation figures, the plain reference beside each."""
     v = model.validation
     ref = v.get("reference") or {}
-    lines = [
-        f"model {model.version}: {len(model.forest.trees)} trees of depth "
-        f"{model.forest.depth}, calibration {model.calibration}"
-    ]
+    members = ", ".join(
+        f"{m.name} ({len(m.forest.trees)} trees of depth {m.forest.depth}, "
+        f"temperature {m.temperature})"
+        for m in model.members
+    )
+    lines = [f"model {model.version}: max of {members}; calibration {model.calibration}"]
     if "cresci_2015_cv" in v:
         m = v["cresci_2015_cv"]
         lines.append(

@@ -115,7 +115,7 @@ def test_contributions_reproduce_the_logit_and_probability(model: Model) -> None
     accounts = [bought_follower(), genuine(), *hostile()]
     contrib = model.contributions(accounts)
     logits = model.logits(accounts)
-    assert np.allclose(model.intercept + contrib.sum(axis=1), logits)
+    assert np.allclose(model.baselines(accounts) + contrib.sum(axis=1), logits)
     assert np.allclose(model.calibrate(logits), model.predict_proba(accounts))
 
 
@@ -207,17 +207,42 @@ def _artifact(model: Model) -> dict:  # type: ignore[type-arg]
         (lambda d: d.update(format_version=FORMAT_VERSION + 1), "not supported"),
         (lambda d: d.pop("format_version"), "format_version"),
         (lambda d: d.update(format_version="1"), "format_version"),
-        (lambda d: d["forest"].update(bias=float("nan")), "forest.bias"),
-        (lambda d: d["forest"].update(bias="0.1"), "forest.bias"),
-        (lambda d: d["forest"]["splits"][0].update(feature="shoe_size"), "unknown feature"),
-        (lambda d: d["forest"]["splits"][0].update(unknown="maybe"), "unknown: expected"),
-        (lambda d: d["forest"]["splits"][0].update(threshold=None), "threshold"),
-        (lambda d: d["forest"]["splits"].append(d["forest"]["splits"][0]), "twice"),
-        (lambda d: d["forest"]["trees"][0]["values"].pop(), "leaf values"),
-        (lambda d: d["forest"]["trees"][0]["splits"].append(10**6), "index below"),
-        (lambda d: d["forest"]["trees"][0].update(splits=[0] * 9), "1..8"),
-        (lambda d: d["forest"]["trees"][0]["values"].__setitem__(0, "x"), "values\\[0\\]"),
-        (lambda d: d.pop("forest"), "forest: expected"),
+        (lambda d: d["members"][0]["forest"].update(bias=float("nan")), "forest.bias"),
+        (lambda d: d["members"][0]["forest"].update(bias="0.1"), "forest.bias"),
+        (
+            lambda d: d["members"][0]["forest"]["splits"][0].update(feature="shoe_size"),
+            "unknown feature",
+        ),
+        (
+            lambda d: d["members"][0]["forest"]["splits"][0].update(unknown="maybe"),
+            "unknown: expected",
+        ),
+        (lambda d: d["members"][0]["forest"]["splits"][0].update(threshold=None), "threshold"),
+        (
+            lambda d: d["members"][0]["forest"]["splits"].append(
+                d["members"][0]["forest"]["splits"][0]
+            ),
+            "twice",
+        ),
+        (lambda d: d["members"][0]["forest"]["trees"][0]["values"].pop(), "leaf values"),
+        (lambda d: d["members"][0]["forest"]["trees"][0]["splits"].append(10**6), "index below"),
+        (lambda d: d["members"][0]["forest"]["trees"][0].update(splits=[0] * 9), "1..8"),
+        (lambda d: d.update(combine="mean"), "combine"),
+        (
+            lambda d: d["members"].append(
+                {"name": "z", "temperature": 1.0, "forest": {"bias": 0, "splits": [], "trees": []}}
+            ),
+            "at least one tree",
+        ),
+        (lambda d: d.update(members=[]), "members: expected"),
+        (lambda d: d["members"][0].update(temperature=0.0), "temperature: must be positive"),
+        (lambda d: d["members"][0].update(name="a b"), "identifier"),
+        (lambda d: d["members"].append(copy.deepcopy(d["members"][0])), "appears twice"),
+        (
+            lambda d: d["members"][0]["forest"]["trees"][0]["values"].__setitem__(0, "x"),
+            "values\\[0\\]",
+        ),
+        (lambda d: d["members"][0].pop("forest"), r"members\[0\]\.forest: expected"),
         (lambda d: d["calibration"].update(a=-1.0), "calibration.a"),
         (lambda d: d["terms"][0].update(feature="shoe_size"), "unknown feature"),
         (lambda d: d["terms"][0]["knots"].reverse(), "strictly increase"),
@@ -390,3 +415,91 @@ def test_plausible_bluesky_people_without_a_banner_are_not_pushed_towards_fake(
     assert p_bsky < 0.5
     assert p_bsky < p_twitter
     assert "no banner image" not in model.score([person], max_reasons=10).verdicts[0].reasons
+
+
+def test_a_format_2_artifact_is_read_as_one_member() -> None:
+    from scoring.features import extract_columns
+
+    data = _artifact(load_model())
+    first = data.pop("members")[0]
+    data.pop("combine")
+    data.pop("audit_member")
+    data.update(format_version=2, forest=first["forest"])
+    old = model_from_dict(data)
+    assert [m.name for m in old.members] == ["all"] and old.members[0].temperature == 1.0
+    assert old.audit_member is None and old.audit_validation is old.validation
+    accounts = [bought_follower(), genuine(), *hostile()]
+    _, x = extract_columns(accounts)
+    a, b = old.calibration
+    z = a * (old.members[0].forest.raw(x) + old.prior_logits(x)) + b
+    assert np.allclose(old.predict_proba(accounts), 1 / (1 + np.exp(-z)))
+    assert old.to_dict()["format_version"] == FORMAT_VERSION == 3
+
+
+def test_the_member_with_the_largest_tempered_logit_decides_and_explains() -> None:
+    from scoring.features import extract_columns
+    from scoring.model import Member
+
+    model = load_model()
+    forest = model.members[0].forest
+    # the same trees twice, the second read at twice the temperature: it always wins where its
+    # logit is positive, the first where it is negative
+    pair = Model(
+        version="pair",
+        members=[Member("a", forest, 1.0), Member("b", forest, 2.0)],
+        terms=model.terms,
+        calibration=model.calibration,
+    )
+    accounts = [bought_follower(), genuine(), *hostile()]
+    _, x = extract_columns(accounts)
+    z = forest.raw(x)
+    assert np.allclose(pair.member_logits(x), np.stack([z, 2 * z]))
+    assert list(pair.winners_from_features(x)) == [1 if v > 0 else 0 for v in z]
+    raw = pair.raw_from_features(x)
+    contrib = pair.contributions(accounts)
+    assert np.allclose(pair.baselines(accounts) + contrib.sum(axis=1), raw)
+    won = pair.winners_from_features(x)
+    single = forest.contributions(x)
+    expected = np.where((won == 1)[:, None], 2 * single, single)
+    expected[:, FEATURE_NAMES.index("declared_bot")] += pair.prior_logits(x)  # the fixed prior
+    assert np.allclose(contrib, expected)
+    # reasons follow the deciding member's (scaled) contributions
+    batch = pair.score(accounts, max_reasons=3)
+    fake = batch.verdicts[0]
+    assert fake.fake_probability > 0.5 and fake.reasons
+    again = model_from_json(pair.to_json())
+    assert np.array_equal(again.predict_proba(accounts), pair.predict_proba(accounts))
+
+
+def test_the_audit_member_scores_what_the_share_estimate_reads() -> None:
+    from scoring.features import extract_columns
+    from scoring.model import Member
+
+    model = load_model()
+    forest = model.members[0].forest
+    validation = {"audit": {"note": "the audit member's histograms"}}
+    pair = Model(
+        version="pair",
+        members=[Member("a", forest, 0.5), Member("b", forest, 2.0)],
+        terms=model.terms,
+        calibration=(1.0, 0.0),
+        validation=validation,
+        audit_member="a",
+    )
+    accounts = [bought_follower(), genuine(), *hostile()]
+    _, x = extract_columns(accounts)
+    expected = 1 / (1 + np.exp(-(0.5 * forest.raw(x) + pair.prior_logits(x))))
+    assert np.allclose(pair.predict_audit(accounts), expected)
+    batch = pair.score(accounts)
+    assert batch.audit_probabilities is not None
+    assert np.allclose(batch.audit_probabilities, expected)
+    assert not np.allclose(batch.probabilities, expected)  # the ensemble's own scores differ
+    assert pair.audit_validation == validation["audit"]
+    with pytest.raises(ValueError, match="not a member"):
+        Model(version="x", members=pair.members, calibration=(1.0, 0.0), audit_member="c")
+    # an artifact naming an audit member must carry that member's histograms
+    data = _artifact(model)
+    data["audit_member"] = data["members"][0]["name"]
+    data["validation"].pop("audit", None)
+    with pytest.raises(ModelError, match="validation.audit"):
+        model_from_dict(data)

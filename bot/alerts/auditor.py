@@ -174,8 +174,8 @@ class SourceAuditor:
         self.read[(platform, handle)] = audit.read
         report = audit.report
         return AuditResult(
-            audit.to_dict(), audit.followers, [float(x) for x in audit.probabilities],
+            audit.to_dict(), audit.followers, [float(x) for x in audit.share_probabilities],
             report.fake_share, report.grade, report.bursts, report.sample.total,
-            estimator_for(self.model.validation, report.fake_share.view).estimate,
+            estimator_for(self.model.audit_validation, report.fake_share.view).estimate,
             grade_range=report.grade_range,
         )  # fmt: skip

@@ -64,6 +64,12 @@ class Audit:
         """Each follower's fake probability, in the sample's order."""
         return self.scored.probabilities
 
+    @property
+    def share_probabilities(self) -> FloatArray:
+        """The scores the share estimate reads (``Model.audit_validation``), in the same order."""
+        audit = getattr(self.scored, "audit_probabilities", None)
+        return self.scored.probabilities if audit is None else audit
+
     def to_dict(self) -> dict[str, Any]:
         """The report's JSON shape (``followaudit audit --json``): scoring's report with the
         ``subject`` block, the ``sample`` block (``size``, ``of``, ``order``), ``requests`` and

@@ -182,16 +182,20 @@ def build_report(
     """Assemble the report from accounts (newest first) and their scores, in the same order."""
     cfg = config or AuditConfig()
     p = as_probabilities(scored.probabilities)
+    # The share estimate reads the scores its validation histograms were made of (an ensemble
+    # may name one member's for it, ``Model.audit_validation``); the samples read the verdicts.
+    audit_p = getattr(scored, "audit_probabilities", None)
+    share_p = p if audit_p is None else as_probabilities(audit_p)
     verdicts = scored.verdicts
-    if len(verdicts) != len(accounts) or p.shape != (len(accounts),):
+    if len(verdicts) != len(accounts) or p.shape != (len(accounts),) or share_p.shape != p.shape:
         raise ValueError("accounts, probabilities and verdicts must have the same length")
     observed = observed_at or _latest_observed(accounts)
     # The validation of records shaped like these (Bluesky profiles lack likes, lists, ...),
     # judged on the feature availability the scoring pass measured when it gives one.
     known = getattr(scored, "known", None)
     estimator = estimator_for(validation, choose_view(validation, accounts, known))
-    share = estimator.estimate(p)
-    bursts = detect_bursts(p, [a.created_at for a in accounts], estimator, cfg.bursts)
+    share = estimator.estimate(share_p)
+    bursts = detect_bursts(share_p, [a.created_at for a in accounts], estimator, cfg.bursts)
     call = grade_call(share, len(accounts), cfg.bands, min_sample=cfg.min_sample)
     return AuditReport(
         # A platform's count can lag its own list: never report fewer followers than were read.
@@ -206,7 +210,9 @@ def build_report(
             len(accounts),
             cfg.bands,
             min_sample=cfg.min_sample,
-            beyond_fakes=estimator.beyond_fakes(p) if share.method == METHOD_UNFAMILIAR else 0,
+            beyond_fakes=(
+                estimator.beyond_fakes(share_p) if share.method == METHOD_UNFAMILIAR else 0
+            ),
         ),
         suspicious=tuple(pick_suspicious(verdicts, cfg.samples, threshold=cfg.threshold)),
         flagged=int(np.count_nonzero(p > cfg.threshold)),
@@ -236,7 +242,7 @@ def score_and_report(
         accounts,
         scored,
         model_version=model.version,
-        validation=model.validation,
+        validation=getattr(model, "audit_validation", None) or model.validation,
         reason_labels=model.reason_labels,
         config=cfg,
         total=total,
