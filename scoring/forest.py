@@ -56,9 +56,13 @@ class Forest:
         splits: Sequence[Split],
         trees: Sequence[tuple[Sequence[int], FloatArray]],
         n_features: int,
+        *,
+        explain: bool = True,
     ) -> None:
         """``trees``: per tree, its question indices into ``splits`` (root level first) and its
-        ``2**len`` leaf values; ``bias`` is added to every row."""
+        ``2**len`` leaf values; ``bias`` is added to every row. Without ``explain`` the
+        per-leaf contribution tables are not built (scoring only; faster to load)."""
+        self.explain = explain
         self.bias = float(bias)
         self.splits: tuple[Split, ...] = tuple(splits)
         self.trees: tuple[tuple[tuple[int, ...], FloatArray], ...] = tuple(
@@ -74,11 +78,13 @@ class Forest:
         bias: float,
         trees: Sequence[tuple[Sequence[Split], FloatArray]],
         n_features: int,
+        *,
+        explain: bool = True,
     ) -> Forest:
         """Build from trees that each carry their own questions (shared ones are merged)."""
         index: dict[Split, int] = {}
         compact = [([index.setdefault(s, len(index)) for s in splits], v) for splits, v in trees]
-        return cls(bias, list(index), compact, n_features)
+        return cls(bias, list(index), compact, n_features, explain=explain)
 
     # -- compile: tables for whole-batch scoring ----------------------------------------------
 
@@ -121,6 +127,8 @@ class Forest:
             values[t] = np.resize(v, leaves)
             unknown_leaf = sum(1 << k for k, i in enumerate(ids) if self.splits[i].missing_right)
             baseline[t] = v[unknown_leaf]
+            if not self.explain:
+                continue
             players = sorted(set(features))
             table = _shapley_by_leaf(v, features, players, unknown_leaf)  # (2**len, players)
             reach = np.arange(leaves) & ((1 << len(ids)) - 1)
@@ -190,6 +198,8 @@ class Forest:
 
     def contributions(self, x: FloatArray) -> FloatArray:
         """(n, features) Shapley contributions; each row sums to ``raw − intercept``."""
+        if not self.explain:
+            raise ValueError("this forest was built without contribution tables")
         n = x.shape[0]
         out = np.zeros((n, self.n_features))
         if not self.trees:

@@ -345,6 +345,7 @@ class Model:
                     for ids, values in m.forest.trees
                 ],
                 len(FEATURE_NAMES),
+                explain=False,  # each member explains its own accounts
             )
         sizes = [len(m.forest.trees) for m in self.members]
         self._starts = [sum(sizes[:k]) for k in range(len(sizes))]

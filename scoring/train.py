@@ -73,7 +73,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-MODEL_VERSION: Final = "fa-2026.12.05-1"
+MODEL_VERSION: Final = "fa-2026.12.07-1"
 SEED: Final = 20261205
 FOLDS: Final = 5
 
