@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from bot.pipeline.messages import AuditRequest, ReplyTo
 from bot.settings import Settings
 from bot.sources.errors import BadHandle
-from bot.sources.handles import ACCEPTED_FORMS, parse_handle
+from bot.sources.handles import ACCEPTED_FORMS, parse_configured
 
 __all__ = [
     "EXAMPLE",
@@ -79,9 +78,8 @@ def parse_audit_args(args: Sequence[str], settings: Settings) -> AuditCommand:
             raise CommandError(
                 f"{_one_line(extra, 40)!r} is neither a sample size nor 'fresh', e.g. {EXAMPLE} 500"
             )
-    instance = urlsplit(settings.mastodon.base_url or "").hostname
     try:
-        handle = parse_handle(words[0], settings.default_platform, mastodon_instance=instance)
+        handle = parse_configured(words[0], settings)
     except BadHandle as exc:
         raise CommandError(f"{_one_line(str(exc))} E.g. {EXAMPLE}") from None
     return AuditCommand(handle.platform, handle.handle, sample, fresh)
