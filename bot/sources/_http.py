@@ -17,7 +17,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,10 +38,12 @@ from bot.sources.base import (
     Started,
     coerce_checkpoint,
     fetch_from,
+    max_pages,
     sample_size,
 )
 from bot.sources.errors import PlatformUnavailable, RateLimited, UnusableAnswer
 from bot.sources.handles import Handle
+from scoring.account import Account
 
 __all__ = ["Reply", "Requester", "seconds_until_reset"]
 
@@ -307,6 +309,29 @@ class HttpSource:
     ) -> None:
         """Read follower pages until the sample is complete or the list ends."""
         raise NotImplementedError
+
+    async def _follow_cursor(
+        self,
+        http: Requester,
+        paging: Paging,
+        read_page: Callable[[int], Awaitable[tuple[list[Any], str | None]]],
+        read_account: Callable[[Any], Account],
+    ) -> None:
+        """The ``_page_through`` of a platform paged by one cursor, a page at a time, until the
+        sample is complete, the list ends or the page bound is met. ``read_page(limit)`` asks for
+        a page at ``paging.cp.cursor`` and gives back its records and the next cursor, if any."""
+        cp = paging.cp
+        page_limit = max_pages(cp.target, self.page)
+        for page_no in range(page_limit):
+            wanted = paging.wanted
+            records, next_cursor = await read_page(min(self.page, wanted))
+            paging.add(records[:wanted], read_account)
+            # An empty page, or a cursor that points back at this page, ends the chain.
+            cp.cursor = next_cursor if records and next_cursor != cp.cursor else None
+            cp.done = len(paging.followers) >= cp.target or cp.cursor is None
+            await paging.page_done(http.requests, last_page=page_no == page_limit - 1)
+            if cp.done:
+                return
 
     def _target(self, sample: int | None) -> int:
         """Followers to read: ``sample`` or the configured default, within the configured max."""
