@@ -29,6 +29,7 @@ from bot.alerts.app import build_alerts  # noqa: E402
 from bot.alerts.auditor import SourceAuditor  # noqa: E402
 from bot.alerts.model import ChatRef  # noqa: E402
 from bot.alerts.service import Caller  # noqa: E402
+from bot.audit.usecase import AuditUseCase  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.sources import HTTP_HEADERS  # noqa: E402
 from tests.fakes.bluesky import FakeBluesky  # noqa: E402
@@ -77,7 +78,9 @@ async def main(ns: argparse.Namespace) -> None:
         async with aiohttp.ClientSession(headers=HTTP_HEADERS) as session:
             model = load_model(None)
             # --no-budget: the alerts' own Redis traffic, without the budget scripts
-            auditor = SourceAuditor(session, settings, model) if ns.no_budget else None
+            auditor: SourceAuditor | None = None
+            if ns.no_budget:
+                auditor = SourceAuditor(AuditUseCase(session, settings, model))
             rt = build_alerts(settings, redis, session, model, clock=clock, out=io.StringIO(),
                               charts=ns.charts, auditor=auditor)  # fmt: skip
             admin = Caller("bench", is_admin=True)
