@@ -60,7 +60,7 @@ class _Outcome:
     crashed: bool = False
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class AlertRunner:
     """One pass over the due watches; built by the command that starts the process."""
 
@@ -73,7 +73,7 @@ class AlertRunner:
     compare_config: CompareConfig | None = None
     charts: bool = True
     #: Re-audit interval per chat chosen with ``/alerts every`` (read at each run).
-    _intervals: dict[str, float] = field(default_factory=dict, init=False, repr=False)
+    _intervals: dict[str, float] = field(default_factory=dict, init=False)
 
     # -- scheduling -------------------------------------------------------------------------
     def next_due(self, watch: Watch, now: float) -> float:

@@ -22,7 +22,7 @@ from bot.settings import PlatformBudget
 __all__ = ["RedisBudgets"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class RedisBudgets:
     """``async with budgets.request("bluesky"):`` waits until the platform's budget allows one more
     request, holds a concurrency slot while the block runs, then frees it."""

@@ -148,7 +148,7 @@ class ReviewResults:
     check: ModelCheck
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class ReviewService:
     """One per process; built from settings and a Redis client by whoever starts the process."""
 

@@ -106,7 +106,7 @@ def _remaining(headers: Mapping[str, str]) -> int | None:
     return None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Requester:
     """Makes JSON GETs to one platform and counts them; shared by one fetch."""
 
@@ -123,8 +123,8 @@ class Requester:
     gate: RequestGate | None = None
     requests: int = field(default=0, init=False)
     #: Monotonic time before which the platform said no budget is left, if any.
-    _blocked_until: float | None = field(default=None, init=False, repr=False)
-    _timeout: aiohttp.ClientTimeout = field(init=False, repr=False)
+    _blocked_until: float | None = field(default=None, init=False)
+    _timeout: aiohttp.ClientTimeout = field(init=False)
 
     def __post_init__(self) -> None:
         self.headers = dict(self.headers or {})
