@@ -21,6 +21,7 @@ from bot.alerts.posters import AlertPoster, ConsolePoster, DiscordPoster, Telegr
 from bot.alerts.runner import AlertRunner
 from bot.alerts.service import WatchService
 from bot.alerts.store import WatchStore
+from bot.audit.usecase import AuditUseCase
 from bot.pipeline.resilience import Stopped
 from bot.settings import PlatformBudget, Settings
 
@@ -97,7 +98,8 @@ def build_alerts(
             redis, prefix, ttl_seconds=settings.alerts.remember_followers_seconds,
             cap=settings.alerts.sample,
         )  # fmt: skip
-        auditor = SourceAuditor(session, settings, model, gate=budgets.request, memory=memory)
+        audits = AuditUseCase(session, settings, model, gate=budgets.request)
+        auditor = SourceAuditor(audits, memory=memory)
     store = WatchStore(redis, prefix)
     posters = build_posters(settings, session, out)
     service = WatchService(store, settings, auditor=auditor, clock=clock)

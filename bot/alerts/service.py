@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from bot.alerts.auditor import Auditor
 from bot.alerts.model import ChatPrefs, ChatRef, Watch
@@ -23,7 +22,7 @@ from bot.alerts.store import WatchStore
 from bot.infra import durations
 from bot.settings import Settings
 from bot.sources.errors import BadHandle, SourceError
-from bot.sources.handles import Handle, parse_handle
+from bot.sources.handles import Handle, parse_configured
 from scoring.audit.compare import Snapshot, parse_threshold
 from scoring.audit.escape import escape_html, escape_markdown, escape_plain
 
@@ -104,8 +103,7 @@ class WatchService:
         self.clock = clock
 
     def _parse(self, text: str) -> Handle:
-        instance = urlsplit(self.settings.mastodon.base_url or "").hostname
-        return parse_handle(text, self.settings.default_platform, mastodon_instance=instance)
+        return parse_configured(text, self.settings)
 
     def _admin_handle(self, caller: Caller, handle: str) -> Handle | Reply:
         """The handle an admin's ``/watch`` or ``/unwatch`` names, or the refusal to send."""

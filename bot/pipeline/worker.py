@@ -107,11 +107,8 @@ class _Progress:
         self.seq += 1
         payload = {"stage": stage, "done": done, "total": total}
         await retrying(
-            lambda: self.worker.store.progress(
-                self.job.job_id, self.worker.name, payload, f"p{self.seq}",
-                self.worker.settings.delivery.stream_max_len,
-            ),
-            what="progress",
+            self.worker.store.progress, self.job.job_id, self.worker.name, payload, f"p{self.seq}",
+            self.worker.settings.delivery.stream_max_len, what="progress",
         )  # fmt: skip
 
 
