@@ -58,8 +58,9 @@ async def test_real_audit_through_the_pipeline(
         (good,) = collector.results(ok.request_id)
         assert good.outcome.ok
         report = good.outcome.report
-        assert report["subject"]["handle"] == "alice.test"
-        assert report["sample"]["size"] == 200 and report["sample"]["order"] == "newest_first"
+        assert report is not None and report.subject is not None
+        assert report.subject.handle == "alice.test"
+        assert report.audit.sample.size == 200 and report.audit.sample.order == "newest_first"
         assert good.outcome.texts["plain"].count("Grade ") == 1
         assert set(good.outcome.texts) == {"plain", "markdown", "html"}
         png = base64.b64decode(good.outcome.attachments["chart.png"])
@@ -126,7 +127,7 @@ async def test_uploaded_export_is_audited_and_then_forgotten(
         gone = await service.submit_upload(b"", user="u", chat="c", reply=reply, name="empty")
         await wait_until(lambda: len(collector.results()) == 2, within=60, what="two answers")
         (good,) = collector.results(sub.request.request_id)
-        assert good.outcome.ok and good.outcome.report["sample"]["size"] == 100
+        assert good.outcome.ok and good.outcome.report.audit.sample.size == 100
         assert good.outcome.texts["plain"].count("Grade ") == 1
         (bad,) = collector.results(gone.request.request_id)
         assert bad.outcome.error is not None and bad.outcome.error.code == "bad_upload"
@@ -160,7 +161,7 @@ async def test_a_poisoned_upload_is_answered_at_once_and_never_retried(
         only = await service.submit_upload(poison, user="u", chat="c", reply=reply, name="p.jsonl")
         await wait_until(lambda: len(collector.results()) == 2, within=30, what="two answers")
         (ok,) = collector.results(mixed.request.request_id)
-        assert ok.outcome.ok and ok.outcome.report["skipped"] == 1
+        assert ok.outcome.ok and ok.outcome.report.skipped == 1
         (bad,) = collector.results(only.request.request_id)
         assert bad.outcome.error is not None and bad.outcome.error.code == "bad_upload"
         assert "line 1: followers_count" in bad.outcome.error.message

@@ -28,6 +28,7 @@ from bot.telegram.app import run_adapter
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.telegram_api import FakeTelegram, Sent
 from tests.helpers import wait_until
+from tests.reports import make_report
 
 HOSTILE_NAME = "<b>Boss</b> & @everyone"
 
@@ -463,7 +464,7 @@ async def test_a_long_report_is_split_with_the_buttons_under_its_last_part(world
     long_html = "\n".join(f"<b>Grade</b> line {i} &amp; <i>more</i>" for i in range(400))
     png = b"\x89PNG\r\n\x1a\n" + bytes(64)
     outcome = AuditOutcome(
-        report={"grade": "B", "subject": "alice.bsky.social", "platform": "bluesky"},
+        report=make_report(grade="B", grade_range=["B", "B"], subject="alice.bsky.social"),
         texts={"html": long_html},
         attachments={"chart.png": base64.b64encode(png).decode()},
     )

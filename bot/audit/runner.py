@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import logging
 from typing import Any
 
@@ -140,13 +141,13 @@ def _outcome(audits: AuditUseCase, fetched: FetchResult, job: AuditJob | None) -
     with what the buttons under a chat report need (25 suspicious accounts and every verdict, for
     the CSV), the three texts and the chart; ``job`` (None for an uploaded export, which no review
     can name): the audit whose scored sample rides along for the worker to keep."""
-    from bot.audit.report import extend_report
+    from bot.audit.report import report_actions
     from scoring.audit import render_html, render_markdown, render_text
 
     audit = audits.score_now(fetched)
     report, followers = audit.report, audit.followers
-    data = audit.to_dict()
-    extend_report(data, audit.scored.verdicts, followers, threshold=audit.config.threshold)
+    actions = report_actions(audit.scored.verdicts, followers, threshold=audit.config.threshold)
+    data = dataclasses.replace(audit.to_report(), actions=actions)
     texts = {
         "plain": render_text(report),
         "markdown": render_markdown(report),

@@ -18,7 +18,7 @@ from discord import app_commands
 
 from bot.alerts.model import ChatRef
 from bot.alerts.service import Caller, Reply, WatchService
-from bot.chat.actions import reason_breakdown, subject_of, suspicious_accounts, verdicts_csv
+from bot.chat.actions import verdicts_csv
 from bot.chat.commands import AuditCommand, build_request
 from bot.chat.review import ReviewDesk
 from bot.chat.state import ChatState
@@ -323,10 +323,10 @@ class AuditBot(discord.Client):
             )  # fmt: skip
             return
         report = outcome.report
-        platform, handle, _name = subject_of(report)
+        platform, handle, _name = report.target
         label = handle_label(platform, handle) if handle else "this audit"
         if action == "more":
-            accounts = suspicious_accounts(report)
+            accounts = report.accounts
             start = min(offset or FIRST_MORE, len(accounts))
             text, shown = more_text(label, accounts[start : start + MORE_PAGE], start,
                                     len(accounts))  # fmt: skip
@@ -337,10 +337,8 @@ class AuditBot(discord.Client):
                 text, ephemeral=True, allowed_mentions=NO_PINGS, **kwargs
             )
         elif action == "why":
-            sample = report.get("sample")
-            size = sample.get("size") if isinstance(sample, dict) else report.get("sample_size")
             embed = breakdown_embed(
-                label, reason_breakdown(report), int(report.get("flagged") or 0), int(size or 0)
+                label, report.reasons(), report.audit.flagged, report.audit.sample.size
             )
             await interaction.response.send_message(
                 embed=discord.Embed.from_dict(embed), ephemeral=True, allowed_mentions=NO_PINGS

@@ -39,7 +39,7 @@ from telegram.ext import (
 
 from bot.alerts.model import ChatRef
 from bot.alerts.service import WATCH_HELP_LINES, Caller, Reply, WatchService
-from bot.chat.actions import suspicious_accounts, verdicts_csv
+from bot.chat.actions import verdicts_csv
 from bot.chat.commands import (
     EXAMPLE,
     HELP_LINES,
@@ -52,6 +52,7 @@ from bot.chat.commands import (
 from bot.chat.review import REVIEW_HELP_LINES, ReviewDesk
 from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, check_upload, safe_name
 from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery, Progress, ReplyTo
+from bot.pipeline.report import Report
 from bot.pipeline.service import AuditService, Download
 from bot.settings import Settings
 from bot.telegram import render
@@ -535,13 +536,15 @@ class TelegramAdapter:
             )  # fmt: skip
 
     async def _keyboard(
-        self, request: AuditRequest, job_id: str, report: dict[str, Any]
+        self, request: AuditRequest, job_id: str, report: Report
     ) -> InlineKeyboardMarkup:
-        shown = report.get("suspicious")
         state = ButtonState(
-            job_id, request.platform, request.handle, request.sample,
-            shown=len(shown) if isinstance(shown, list) else 0,
-        )  # fmt: skip
+            job_id,
+            request.platform,
+            request.handle,
+            request.sample,
+            shown=len(report.audit.suspicious),
+        )
         key = await self.buttons.put(state)
         rows = [
             [
@@ -600,11 +603,11 @@ class TelegramAdapter:
         state = await self.buttons.get(parsed[1]) if parsed else None
         outcome = await self.service.result(state.job_id) if state else None
         message = query.message
-        if parsed is None or state is None or outcome is None or not isinstance(message, Message):
+        report = outcome.report if outcome is not None else None
+        if parsed is None or state is None or report is None or not isinstance(message, Message):
             await query.answer("This report has expired; run /audit again.", show_alert=True)
             return
         action = parsed[0]
-        report = outcome.report or {}
         chat_id = message.chat.id
         reply = ReplyParameters(message.message_id, allow_sending_without_reply=True)
         thread = message.message_thread_id if message.is_topic_message else None
@@ -627,7 +630,7 @@ class TelegramAdapter:
                                     reply_parameters=reply, message_thread_id=thread)  # fmt: skip
             return
         if action == "m":
-            start = min(state.shown, len(suspicious_accounts(report)))
+            start = min(state.shown, len(report.accounts))
             parts = render.accounts_html(report, start=start)
         else:
             parts = render.reasons_html(report)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Final
 
-from bot.chat.actions import reason_breakdown, subject_of, suspicious_accounts
 from bot.infra import durations
 from bot.pipeline.messages import AuditOutcome, Progress
+from bot.pipeline.report import NamedSuspect, Report
 from bot.pipeline.service import Submission
 from bot.telegram.format import (
     CAPTION_LIMIT,
@@ -26,7 +26,6 @@ from bot.telegram.format import (
     truncate_html,
 )
 from scoring.audit.escape import escape_html
-from scoring.audit.grade import grade_label
 from scoring.audit.profiles import display_handle, profile_url
 
 __all__ = [
@@ -102,9 +101,9 @@ def progress_html(platform: str, handle: str, progress: Progress) -> str:
     return f"{_title(platform, handle)}\n{bar} {escape(progress.describe())}"
 
 
-def _subject_line(report: Mapping[str, Any]) -> str | None:
+def _subject_line(report: Report) -> str | None:
     """The audited account's display name (escaped), linked by its handle, when known."""
-    platform, handle, name = subject_of(report)
+    platform, handle, name = report.target
     if not name:
         return None
     line = f"👤 {escape_html(name, 80)}"
@@ -126,7 +125,7 @@ def report_parts(outcome: AuditOutcome, *, note: str | None = None) -> list[str]
     head = []
     if note:
         head.append(f"<i>{escape(note)}</i>")
-    subject = _subject_line(outcome.report or {})
+    subject = _subject_line(outcome.report) if outcome.report is not None else None
     if subject:
         head.append(subject)
     markup = "\n".join([*head, body])
@@ -137,23 +136,23 @@ def cached_note(sub: Submission) -> str:
     return f"From a cached audit {durations.age(sub.age or 0)} old; add 'fresh' to run it anew."
 
 
-def chart_caption(report: Mapping[str, Any]) -> str:
+def _who(report: Report, nobody: str) -> str:
+    """The audited account's label, escaped, or ``nobody`` when the report names none."""
+    platform, handle, _name = report.target
+    return escape_html(label(platform, handle), 120) if handle else nobody
+
+
+def chart_caption(report: Report) -> str:
     """A short caption: whose chart, the grade and the fake share."""
-    platform, handle, _name = subject_of(report)
-    who = escape_html(label(platform, handle), 120) if handle else "this account"
-    grade = report.get("grade")
-    found = report.get("fake_share")
-    share: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
-    parts = [f"Fake-probability chart of <b>{who}</b>"]
-    graded = grade_label(grade, report.get("grade_range"))
+    share = report.audit.fake_share
+    parts = [f"Fake-probability chart of <b>{_who(report, 'this account')}</b>"]
+    graded = report.audit.grade_label
     if graded != "No grade":
         parts.append(escape(graded))
-    estimate = share.get("estimate")
-    if isinstance(estimate, int | float):
-        low, high = share.get("low"), share.get("high")
-        text = f"fake {round(100 * estimate)}%"
-        if isinstance(low, int | float) and isinstance(high, int | float):
-            text += f" ({round(100 * low)}–{round(100 * high)}%)"
+    if share.estimate is not None:
+        text = f"fake {round(100 * share.estimate)}%"
+        if share.low is not None and share.high is not None:
+            text += f" ({round(100 * share.low)}–{round(100 * share.high)}%)"
         parts.append(text)
     return truncate_html(" · ".join(parts), CAPTION_LIMIT)
 
@@ -170,47 +169,38 @@ def chart_png(outcome: AuditOutcome) -> bytes | None:
     return png if png.startswith(b"\x89PNG") else None
 
 
-def _account_line(number: int, account: Mapping[str, Any]) -> str:
-    platform = str(account.get("platform") or "")
-    handle = account.get("handle")
-    shown = escape_html(display_handle(platform, str(account.get("id") or "?"),
-                                       str(handle) if handle else None), 80)  # fmt: skip
-    url = profile_url(platform, str(handle)) if handle else None
+def _account_line(number: int, account: NamedSuspect) -> str:
+    platform, handle = account.platform, account.handle
+    shown = escape_html(display_handle(platform, account.id or "?", handle or None), 80)
+    url = profile_url(platform, handle) if handle else None
     who = f'<a href="{escape(url)}">{shown}</a>' if url else shown
-    name = account.get("display_name")
-    if name:
-        who += f" ({escape_html(str(name), 60)})"
-    p = account.get("fake_probability")
-    prob = f", {round(100 * float(p))}%" if isinstance(p, int | float) else ""
-    reasons = [escape_html(str(r), 100) for r in (account.get("reasons") or [])[:4]]
+    if account.display_name:
+        who += f" ({escape_html(account.display_name, 60)})"
+    prob = f", {round(100 * account.fake_probability)}%"
+    reasons = [escape_html(r, 100) for r in account.reasons[:4]]
     tail = ": " + "; ".join(reasons) if reasons else ""
     return f"{number}. {who}{prob}{tail}"
 
 
-def accounts_html(report: Mapping[str, Any], *, start: int = 0) -> list[str]:
+def accounts_html(report: Report, *, start: int = 0) -> list[str]:
     """The suspicious accounts from ``start`` on (the report showed the first ones)."""
-    accounts = suspicious_accounts(report)
-    platform, handle, _ = subject_of(report)
-    who = escape_html(label(platform, handle), 120) if handle else "this audit"
-    rest = accounts[start:]
+    who = _who(report, "this audit")
+    rest = report.accounts[start:]
     if not rest:
         return [f"No more suspicious accounts in the sample of {who}."]
-    flagged = report.get("flagged")
-    of = f" of {int(flagged):,} flagged" if isinstance(flagged, int) else ""
+    of = f" of {report.audit.flagged:,} flagged"
     lines = [f"<b>Suspicious accounts of {who}</b> ({start + 1}–{start + len(rest)}{of})"]
     lines.extend(_account_line(start + i + 1, a) for i, a in enumerate(rest))
     return split_html("\n".join(lines), MESSAGE_LIMIT, max_parts=MAX_PARTS)
 
 
-def reasons_html(report: Mapping[str, Any]) -> list[str]:
+def reasons_html(report: Report) -> list[str]:
     """Every reason among the flagged accounts, with counts and shares."""
-    pairs = reason_breakdown(report)
-    platform, handle, _ = subject_of(report)
-    who = escape_html(label(platform, handle), 120) if handle else "this audit"
+    pairs = report.reasons()
+    who = _who(report, "this audit")
     if not pairs:
         return [f"No account in the sample of {who} was flagged, so there are no reasons."]
-    flagged = report.get("flagged")
-    total = int(flagged) if isinstance(flagged, int) and flagged > 0 else None
+    total = report.audit.flagged or None
     lines = [f"<b>Why accounts of {who} were flagged</b>" + (
         f" ({total:,} flagged)" if total else "")]  # fmt: skip
     for reason, count in pairs:
