@@ -167,8 +167,7 @@ class PlatformRunner:
         subject = {"platform": job.platform, "handle": job.handle}
         sample = {"size": min(read, job.sample), "total": None, "of": of, "order": "newest_first"}
         report = make_report(subject=subject, sample=sample, grade="A", grade_range=["A", "A"])
-        text = f"Audit of {job.handle}: {min(read, job.sample)} of {of} followers read.\nGrade A"
-        return AuditOutcome(report=report, texts={"plain": text})
+        return AuditOutcome(report=report)
 
     async def aclose(self) -> None:
         if self._session is not None:

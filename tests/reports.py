@@ -51,3 +51,15 @@ def suspect(
     return {"platform": "bluesky", "id": f"did:{n}", "handle": f"u{n}.bsky.social",
             "fake_probability": p, "reasons": reasons if reasons is not None else [f"reason {n}"],
             "reason_codes": ["follow_ratio"], "position": n, **more}  # fmt: skip
+
+
+def long_report(**changes: Any) -> Report:
+    """A report whose rendering is far over one Telegram message: 100 bursts, each a line."""
+    bursts = [
+        {"start": 50 * i, "end": 50 * i + 40, "size": 41, "fake_share": 0.9,
+         "fake_share_low": 0.8, "fake_share_high": 0.95, "created_from": "2026-01-01T00:00:00Z",
+         "created_to": "2026-01-02T00:00:00Z", "kind": "cohort", "score": 12.5}
+        for i in range(100)
+    ]  # fmt: skip
+    sample = {"size": 5000, "total": 9000, "order": "newest_first", "of": 9000}
+    return make_report(bursts=bursts, sample=sample, **changes)

@@ -88,7 +88,7 @@ async def test_queued_audit_is_delivered_once_with_progress(harness: Harness) ->
     await wait_until(lambda: harness.collector.results(), what="result")
     (result,) = harness.collector.results()
     assert result.request.request_id == req.request_id
-    assert result.outcome.ok and "Grade A" in result.outcome.texts["plain"]
+    assert result.outcome.ok and result.outcome.report.audit.grade_label == "Grade A"
     assert result.outcome.report.audit.sample.size == 250
     stages = [d.progress.stage for d in harness.collector.progress()]
     assert stages[0] == "fetching" and stages[-1] == "scoring"
@@ -127,7 +127,7 @@ async def test_cache_answers_with_age_until_stale(harness: Harness) -> None:
     again = await harness.service.submit(request("carol.test", user="u2"))
     assert again.status == "cached" and again.job_id == first.job_id
     assert again.age == pytest.approx(120) and "2 min ago" in again.describe()
-    assert again.outcome is not None and "Grade A" in again.outcome.texts["plain"]
+    assert again.outcome is not None and again.outcome.report.audit.grade_label == "Grade A"
     fresh = await harness.service.submit(request("carol.test", user="u3", fresh=True))
     assert fresh.status == "queued"
     await wait_until(lambda: len(harness.collector.results()) == 2, what="fresh result")

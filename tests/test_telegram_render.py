@@ -19,7 +19,14 @@ from bot.chat.uploads import (
     safe_name,
     store_upload,
 )
-from bot.pipeline.messages import AuditOutcome, AuditRequest, Progress, ReplyTo, UserError
+from bot.pipeline.messages import (
+    MAX_CHART_BYTES,
+    AuditOutcome,
+    AuditRequest,
+    Progress,
+    ReplyTo,
+    UserError,
+)
 from bot.pipeline.report import Report
 from bot.pipeline.service import Submission
 from bot.settings import Settings
@@ -27,8 +34,9 @@ from bot.telegram import render
 from bot.telegram.buttons import ButtonState, ButtonStore, parse_callback
 from bot.telegram.format import utf16_len
 from scoring.account import Account
+from scoring.audit import render_html
 from tests.fakes.telegram_api import parse_html
-from tests.reports import make_report, report_dict, suspect
+from tests.reports import long_report, make_report, report_dict, suspect
 
 HOSTILE = "<b>x</b> & @everyone <a href='javascript:alert(1)'>"
 
@@ -112,9 +120,17 @@ def _report(n: int = 25, name: str = HOSTILE) -> Report:
     return Report.from_dict(_report_dict(n, name))
 
 
+def test_the_report_is_scorings_html_under_the_subjects_name() -> None:
+    """Telegram renders the typed report at its edge: the text is ``render_html``'s."""
+    report = _report()
+    (part,) = render.report_parts(AuditOutcome(report=report))
+    assert part.endswith("\n" + render_html(report.audit))
+    assert part.startswith("👤 &lt;b&gt;x&lt;/b&gt; &amp; @\u200beveryone")
+
+
 def test_report_parts_escape_the_subject_and_stay_within_limits() -> None:
-    long_html = "\n".join(f"<b>line {i}</b> &amp; more text here" for i in range(600))
-    outcome = AuditOutcome(report=_report(), texts={"html": long_html})
+    subject = {**report_dict()["subject"], "display_name": HOSTILE}
+    outcome = AuditOutcome(report=long_report(subject=subject))
     parts = render.report_parts(outcome, note="From a cache <5 min> old")
     assert 1 < len(parts) <= render.MAX_PARTS
     texts = [valid(p) for p in parts]
@@ -144,12 +160,12 @@ def test_chart_caption_and_png() -> None:
     caption = render.chart_caption(_report(name="n" * 4096))  # the longest name an account has
     assert "Grade C" in valid(caption, 1024) and "23% (19–27%)" in valid(caption, 1024)
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
-    report = make_report()
-    ok = AuditOutcome(report=report, attachments={"chart.png": base64.b64encode(png).decode()})
-    assert render.chart_png(ok) == png
-    assert render.chart_png(AuditOutcome(report=report, attachments={"chart.png": "!!"})) is None
-    fake = base64.b64encode(b"GIF89a").decode()
-    assert render.chart_png(AuditOutcome(report=report, attachments={"chart.png": fake})) is None
+    ok = AuditOutcome(report=make_report(), chart=png)
+    assert AuditOutcome.from_json(ok.to_json()).chart == png  # as base64 through Redis
+    huge = b"\x89PNG" + bytes(MAX_CHART_BYTES)
+    for bad in ("!!", base64.b64encode(b"GIF89a").decode(), base64.b64encode(huge).decode()):
+        sent = {**ok.to_dict(), "attachments": {"chart.png": bad}}
+        assert AuditOutcome.from_dict(sent).chart is None  # dropped; the report still shows
 
 
 def test_an_inconclusive_grade_is_captioned_as_a_range() -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.discord.format import CONTENT_LIMIT, escape_markdown, fit_embed, masked_link, truncate
-from bot.pipeline.messages import Progress, UserError
+from bot.pipeline.messages import CHART_NAME, Progress, UserError
 from bot.pipeline.report import NamedSuspect, Report
 from bot.sources.handles import ACCEPTED_FORMS
 from scoring.audit.bursts import Burst
@@ -32,7 +32,6 @@ __all__ = [
     "report_embed",
 ]
 
-CHART_NAME = "chart.png"
 GRADE_COLOURS = {
     "A": 0x2ECC71,
     "B": 0x7DCEA0,

@@ -6,6 +6,8 @@ Every message carries ``"v": VERSION``; a reader rejects other versions and malf
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -18,6 +20,8 @@ from bot.pipeline.report import Report
 from bot.pipeline.samples import ScoredSample
 
 __all__ = [
+    "CHART_NAME",
+    "MAX_CHART_BYTES",
     "MAX_MESSAGE_BYTES",
     "VERSION",
     "AuditJob",
@@ -35,6 +39,10 @@ __all__ = [
 VERSION = 1
 #: A queue or delivery message larger than this is malformed (reports are far smaller).
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+#: The largest chart an outcome carries (Telegram takes photos up to 10 MB), and its name.
+MAX_CHART_BYTES = 5_000_000
+CHART_NAME = "chart.png"
+PNG_MAGIC = b"\x89PNG"
 
 
 def new_id() -> str:
@@ -61,6 +69,17 @@ def loads(raw: str | bytes) -> dict[str, Any]:
 
 def _dict(obj: dict[str, Any], key: str) -> dict[str, Any]:
     return f.opt_block(obj, key) or {}
+
+
+def _png(data: str | None) -> bytes | None:
+    """The chart's bytes from base64, when they are a PNG of at most ``MAX_CHART_BYTES``."""
+    if not data or len(data) > MAX_CHART_BYTES * 4 // 3 + 4:
+        return None
+    try:
+        png = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return png if png.startswith(PNG_MAGIC) and len(png) <= MAX_CHART_BYTES else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,17 +232,18 @@ class UserError:
 
 @dataclass(frozen=True, slots=True)
 class AuditOutcome:
-    """What an audit ends with: a typed report (``bot.pipeline.report``) and its renderings, or
-    a user error.
+    """What an audit ends with: its typed report (``bot.pipeline.report``) and the chart's PNG
+    bytes, or a user error. Each chat renders the report at its edge.
 
-    ``texts`` maps a rendering name (``plain``, ``markdown``, ``html``) to its text;
-    ``attachments`` maps a name (``chart.png``) to base64 data. The report's own format version
-    travels beside it as ``report_v`` (1 when missing: outcomes stored before it was written).
+    In JSON the chart travels as base64 under ``attachments`` (``chart.png``); a chart that is
+    not base64 of a PNG of at most ``MAX_CHART_BYTES`` is dropped (the report still shows). The
+    report's own format version travels beside it as ``report_v`` (1 when missing: outcomes
+    stored before it was written, whose ``texts``, the renderings the worker made then, are
+    ignored).
     """
 
     report: Report | None = None
-    texts: dict[str, str] = field(default_factory=dict)
-    attachments: dict[str, str] = field(default_factory=dict)
+    chart: bytes | None = field(default=None, repr=False)
     error: UserError | None = None
     finished_at: float = 0.0
     #: The scored sample, for the worker to keep for reviews (never part of the message).
@@ -234,13 +254,13 @@ class AuditOutcome:
         return self.error is None
 
     def to_dict(self) -> dict[str, Any]:
+        chart = {} if self.chart is None else {CHART_NAME: base64.b64encode(self.chart).decode()}
         return {
             "v": VERSION,
             "ok": self.ok,
             "report": None if self.report is None else self.report.to_dict(),
             "report_v": REPORT_VERSION if self.report is None else self.report.version,
-            "texts": self.texts,
-            "attachments": self.attachments,
+            "attachments": chart,
             "error": self.error.to_dict() if self.error else None,
             "finished_at": self.finished_at,
         }
@@ -254,15 +274,13 @@ class AuditOutcome:
             raise MessageError(f"unsupported outcome version {obj.get('v')!r}")
         report = f.opt_block(obj, "report")
         error = obj.get("error")
-        texts = _dict(obj, "texts")
         attachments = _dict(obj, "attachments")
-        if not all(isinstance(v, str) for v in (*texts.values(), *attachments.values())):
-            raise MessageError("texts and attachments must be strings")
+        if not all(isinstance(v, str) for v in attachments.values()):
+            raise MessageError("attachments must be strings")
         version = obj.get("report_v", 1)
         return cls(
             report=None if report is None else Report.from_dict(report, version=version),
-            texts=texts,
-            attachments=attachments,
+            chart=_png(attachments.get(CHART_NAME)),
             error=UserError.from_dict(error) if isinstance(error, dict) else None,
             finished_at=float(obj.get("finished_at") or 0.0),
         )

@@ -527,10 +527,9 @@ class TelegramAdapter:
                 )  # fmt: skip
                 last = sent.message_id
             self._last_edit.pop((chat_id, int(conv.get("message_id") or 0)), None)
-        png = render.chart_png(outcome) if report is not None else None
-        if png is not None and report is not None:
+        if outcome.chart is not None and report is not None:
             await self._bot().send_photo(
-                chat_id, png, caption=render.chart_caption(report),
+                chat_id, outcome.chart, caption=render.chart_caption(report),
                 reply_parameters=ReplyParameters(last, allow_sending_without_reply=True),
                 message_thread_id=conv.get("thread_id"),
             )  # fmt: skip

@@ -9,8 +9,6 @@ broken, length bounded); every message is split or trimmed within the Bot API's 
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from typing import Final
 
@@ -25,6 +23,7 @@ from bot.telegram.format import (
     split_html,
     truncate_html,
 )
+from scoring.audit import render_html
 from scoring.audit.escape import escape_html
 from scoring.audit.profiles import display_handle, profile_url
 
@@ -32,7 +31,6 @@ __all__ = [
     "MAX_PARTS",
     "accounts_html",
     "chart_caption",
-    "chart_png",
     "help_html",
     "label",
     "placeholder_html",
@@ -46,8 +44,7 @@ __all__ = [
 #: A report never takes more than this many messages (the rest is trimmed with an ellipsis).
 MAX_PARTS: Final = 3
 _BAR: Final = 12
-#: The largest chart accepted from an outcome (Telegram takes photos up to 10 MB).
-MAX_CHART_BYTES: Final = 5_000_000
+_NO_REPORT: Final = "The audit finished without a report."
 _PREFIX: Final = {"bluesky": "bsky"}
 
 
@@ -119,13 +116,12 @@ def report_parts(outcome: AuditOutcome, *, note: str | None = None) -> list[str]
     if not outcome.ok:
         assert outcome.error is not None
         return [f"⚠️ {escape(outcome.error.message)}"]
-    body = outcome.texts.get("html")
-    if not body:
-        body = escape(outcome.texts.get("plain") or "The audit finished without a report.")
+    report = outcome.report
+    body = render_html(report.audit) if report is not None else _NO_REPORT
     head = []
     if note:
         head.append(f"<i>{escape(note)}</i>")
-    subject = _subject_line(outcome.report) if outcome.report is not None else None
+    subject = _subject_line(report) if report is not None else None
     if subject:
         head.append(subject)
     markup = "\n".join([*head, body])
@@ -155,18 +151,6 @@ def chart_caption(report: Report) -> str:
             text += f" ({round(100 * share.low)}–{round(100 * share.high)}%)"
         parts.append(text)
     return truncate_html(" · ".join(parts), CAPTION_LIMIT)
-
-
-def chart_png(outcome: AuditOutcome) -> bytes | None:
-    """The chart's PNG bytes, when the outcome has a sane one."""
-    data = outcome.attachments.get("chart.png")
-    if not data or len(data) > MAX_CHART_BYTES * 4 // 3 + 4:
-        return None
-    try:
-        png = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return png if png.startswith(b"\x89PNG") else None
 
 
 def _account_line(number: int, account: NamedSuspect) -> str:
