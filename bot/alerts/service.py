@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from bot.alerts.auditor import Auditor
 from bot.alerts.model import ChatPrefs, ChatRef, Watch
-from bot.alerts.render import FORMATS, audience
+from bot.alerts.render import audience
 from bot.alerts.schedule import next_slot, parse_interval
 from bot.alerts.store import WatchStore
 from bot.infra import durations
@@ -28,6 +28,9 @@ from scoring.audit.compare import Snapshot, parse_threshold
 from scoring.audit.escape import escape_html, escape_markdown, escape_plain
 
 __all__ = ["REFUSAL", "WATCH_HELP_LINES", "Caller", "Reply", "WatchService"]
+
+#: The formats a reply is written in: plain (console), HTML (Telegram), Markdown (Discord).
+FORMATS = ("plain", "html", "markdown")
 
 log = logging.getLogger("followaudit.alerts")
 

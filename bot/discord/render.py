@@ -7,16 +7,19 @@ Every platform-controlled string (handles, display names, reasons) goes through
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
+from bot.alerts.render import AlertMessage
 from bot.discord.format import CONTENT_LIMIT, escape_markdown, fit_embed, masked_link, truncate
 from bot.pipeline.messages import CHART_NAME, Progress, UserError
 from bot.pipeline.report import NamedSuspect, Report
 from bot.sources.handles import ACCEPTED_FORMS
 from scoring.audit.bursts import Burst
 from scoring.audit.profiles import display_handle, profile_url
+from scoring.audit.render import MARKDOWN, render
 from scoring.audit.report import SampleInfo
 from scoring.audit.samples import SuspiciousAccount
 
@@ -24,12 +27,15 @@ __all__ = [
     "CHART_NAME",
     "GRADE_COLOURS",
     "HELP",
+    "MARKUP",
+    "alert_markdown",
     "breakdown_embed",
     "error_text",
     "handle_label",
     "more_text",
     "progress_text",
     "report_embed",
+    "report_text",
 ]
 
 GRADE_COLOURS = {
@@ -40,6 +46,9 @@ GRADE_COLOURS = {
     "F": 0xE74C3C,
 }
 NO_GRADE_COLOUR = 0x95A5A6
+#: Discord's one markup, for reports and alerts alike: Markdown, platform text through
+#: ``escape_markdown`` (``bot.discord.format``).
+MARKUP: Final = dataclasses.replace(MARKDOWN, esc=escape_markdown)
 _SHOWN_ACCOUNTS = 5
 _SHOWN_BURSTS = 5
 _ORDER_WORDS = {"newest": "most recent", "newest_first": "most recent"}
@@ -257,3 +266,13 @@ def breakdown_embed(
             },
         }
     )
+
+
+def report_text(report: Report) -> str:
+    """The report as one Markdown message (when Discord refuses its embed)."""
+    return render(report.audit, MARKUP, limit=CONTENT_LIMIT)
+
+
+def alert_markdown(message: AlertMessage) -> str:
+    """An alert (``bot.alerts.render``) in Discord Markdown."""
+    return message.render(MARKUP)

@@ -28,11 +28,11 @@ from bot.discord.render import (
     handle_label,
     progress_text,
     report_embed,
+    report_text,
 )
 from bot.infra import durations
 from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery
 from bot.pipeline.service import Submission
-from scoring.audit import render_markdown
 
 __all__ = ["NO_PINGS", "Replies"]
 
@@ -228,7 +228,7 @@ class Replies:
     async def _plain(self, conv: Conversation, outcome: AuditOutcome, exc: Exception) -> None:
         """Discord refused the embed (a bug of ours): the report's Markdown text instead, once."""
         log.error("report embed refused by Discord; sending the text rendering", exc_info=exc)
-        text = render_markdown(outcome.report.audit) if outcome.report else "(no report)"
+        text = report_text(outcome.report) if outcome.report else "(no report)"
         try:
             await self._webhook(conv).edit_message(
                 "@original",  # type: ignore[arg-type]

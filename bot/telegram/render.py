@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from bot.alerts.render import AlertMessage
 from bot.infra import durations
 from bot.pipeline.messages import AuditOutcome, Progress
 from bot.pipeline.report import NamedSuspect, Report
@@ -23,13 +24,15 @@ from bot.telegram.format import (
     split_html,
     truncate_html,
 )
-from scoring.audit import render_html
 from scoring.audit.escape import escape_html
 from scoring.audit.profiles import display_handle, profile_url
+from scoring.audit.render import HTML, render
 
 __all__ = [
+    "MARKUP",
     "MAX_PARTS",
     "accounts_html",
+    "alert_html",
     "chart_caption",
     "help_html",
     "label",
@@ -45,6 +48,9 @@ __all__ = [
 MAX_PARTS: Final = 3
 _BAR: Final = 12
 _NO_REPORT: Final = "The audit finished without a report."
+#: Telegram's one markup, for reports and alerts alike: HTML, platform text through
+#: ``escape_html`` (entities escaped, control characters removed, mentions broken, bounded).
+MARKUP: Final = HTML
 _PREFIX: Final = {"bluesky": "bsky"}
 
 
@@ -117,7 +123,7 @@ def report_parts(outcome: AuditOutcome, *, note: str | None = None) -> list[str]
         assert outcome.error is not None
         return [f"⚠️ {escape(outcome.error.message)}"]
     report = outcome.report
-    body = render_html(report.audit) if report is not None else _NO_REPORT
+    body = render(report.audit, MARKUP, limit=MESSAGE_LIMIT) if report is not None else _NO_REPORT
     head = []
     if note:
         head.append(f"<i>{escape(note)}</i>")
@@ -191,3 +197,8 @@ def reasons_html(report: Report) -> list[str]:
         share = f" ({round(100 * count / total)}%)" if total else ""
         lines.append(f"• {escape_html(reason, 100)}: {count:,}{share}")
     return split_html("\n".join(lines), MESSAGE_LIMIT, max_parts=MAX_PARTS)
+
+
+def alert_html(message: AlertMessage) -> str:
+    """An alert (``bot.alerts.render``) in Telegram HTML."""
+    return message.render(MARKUP)
