@@ -27,7 +27,7 @@ from bot.discord.buttons import ReportButton, report_view
 from bot.discord.commands import build_commands
 from bot.discord.conversation import TOKEN_LIFETIME, Conversation
 from bot.discord.format import escape_markdown, truncate
-from bot.discord.render import breakdown_embed, handle_label, more_text
+from bot.discord.render import MARKUP, breakdown_embed, handle_label, more_text
 from bot.discord.replies import NO_PINGS, Replies
 from bot.discord.review import DiscordReview, ReviewButton, build_review_commands
 from bot.discord.transport import use_gateway_from_api
@@ -247,7 +247,8 @@ class AuditBot(discord.Client):
         self, interaction: discord.Interaction[Any], act: WatchAction, *, fixed: str | None = None
     ) -> None:
         """Defer at once (a baseline audit takes a moment), run ``act`` with this channel and the
-        caller, and edit in its markdown reply (escaped by the service, pinging nobody)."""
+        caller, and edit in its reply in Discord's markup (platform text escaped, pinging
+        nobody)."""
         await interaction.response.defer(thinking=True)
         if self.watches is None:
             text = "Watchlists are not available on this bot."
@@ -256,7 +257,7 @@ class AuditBot(discord.Client):
         else:
             caller = Caller(str(interaction.user.id), self.is_admin(interaction))
             reply = await act(self.watches, self.watch_chat(interaction), caller)
-            text = reply.text("markdown")
+            text = reply.render(MARKUP)
         await interaction.edit_original_response(
             content=truncate(text, 2000), allowed_mentions=NO_PINGS
         )

@@ -339,7 +339,7 @@ class TelegramAdapter:
 
             async def option(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
                 reply = await svc.alerts_option(chat, caller, args)
-                return reply if reply is not None else Reply({"plain": _ALERTS_USAGE}, ok=False)
+                return reply if reply is not None else Reply.plain(_ALERTS_USAGE, ok=False)
 
             await self._watch_answer(update, option, "Working on it…", admin=True)
             return
@@ -351,7 +351,7 @@ class TelegramAdapter:
         async def change(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
             to = None if target == "here" else ChatRef(ADAPTER, str(int(target)))
             if caller.is_admin and to is not None and not await self._admin_of(to, message):
-                return Reply({"plain": _ELSEWHERE}, ok=False)
+                return Reply.plain(_ELSEWHERE, ok=False)
             return await svc.set_alerts(chat, caller, to)
 
         await self._watch_answer(update, change, "Working on it…", admin=True)
@@ -388,9 +388,9 @@ class TelegramAdapter:
             reply: Reply = await act(self.watches, chat, caller)
         except Exception:
             log.exception("watch command failed")
-            reply = Reply({"plain": "Something went wrong; try again in a minute."}, ok=False)
+            reply = Reply.plain("Something went wrong; try again in a minute.", ok=False)
         await self._edit(_conversation(message.chat.id, first.message_id, thread),
-                         reply.text("html"))  # fmt: skip
+                         reply.render(render.MARKUP))  # fmt: skip
 
     async def is_admin(self, message: Message) -> bool:
         """The platform's word: in a private chat the user owns it; an anonymous admin posts as
