@@ -37,6 +37,7 @@ from scoring.audit.samples import MAX_SAMPLES, SuspiciousAccount
 __all__ = [
     "MAX_MORE",
     "MAX_VERDICTS",
+    "NO_RANGE",
     "VERSION",
     "Actions",
     "NamedSuspect",
