@@ -1,8 +1,10 @@
-"""Discord renderings of reports, progress and button answers: plain dicts and strings (pure).
+"""Discord renderings of reports (from the typed ``Report``), alerts, progress and button
+answers: plain dicts and strings (pure). Discord's one renderer, for reports and alerts alike.
 
 Every platform-controlled string (handles, display names, reasons) goes through
-``escape_markdown``; accounts are masked links to their profiles; every embed is passed through
-``fit_embed`` so that Discord's limits are met by trimming, never by an error.
+``escape_markdown`` (``MARKUP`` for alerts and the text fallback of a report); accounts are
+masked links to their profiles; every embed is passed through ``fit_embed`` so that Discord's
+limits are met by trimming, never by an error.
 """
 
 from __future__ import annotations

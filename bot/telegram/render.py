@@ -1,5 +1,6 @@
-"""Telegram HTML for each moment of an audit: the first answer, progress, the report, the chart
-caption and the button actions. Pure: no Telegram import, no I/O.
+"""Telegram HTML for each moment of an audit: the first answer, progress, the report (rendered
+here from the typed ``Report``), the chart caption and the button actions, and for alerts.
+Telegram's one renderer (``MARKUP``); pure: no Telegram import, no I/O.
 
 Every platform-controlled string (names, handles, reasons, file names) goes through
 ``scoring.audit.escape.escape_html`` (entities escaped, control characters removed, chat mentions
