@@ -32,6 +32,7 @@ from bot.discord.poster import DiscordPoster
 from bot.discord.render import alert_markdown
 from bot.pipeline.store import Store
 from bot.telegram.poster import TelegramPoster
+from bot.telegram.render import MARKUP as TELEGRAM
 from bot.telegram.render import alert_html
 from scoring.audit.compare import BurstMark, Share, Snapshot, compare, member_key
 from scoring.audit.render import PLAIN
@@ -122,6 +123,20 @@ def test_digest_and_notice() -> None:
     assert digest.render(PLAIN).count("\n• ") == 3
     note = notice_message(watches[0], "gone ({}).", "<i>taken down</i>")
     assert "&lt;i&gt;taken down" in alert_html(note)
+
+
+def test_answers_are_rendered_by_each_chat() -> None:
+    """Our words are HTML-encoded for Telegram (the empty watchlist's ``/watch <handle>`` shows
+    as typed), platform text goes through each chat's escaper."""
+    from bot.alerts.service import Reply
+    from tests.fakes.telegram_api import parse_html
+
+    words = "Admins can add one with /watch <handle>."
+    assert parse_html(Reply.plain(words).render(TELEGRAM))[0] == words
+    watch = Watch("bluesky", "<b>x</b>.bsky.social", CHAT, 5.0, 0.0)
+    note = notice_message(watch, "gone ({}).", "@everyone")
+    assert "&lt;b&gt;x" in alert_html(note) and "\\<b\\>x" in alert_markdown(note)
+    assert "@everyone" not in alert_markdown(note) and "@everyone" not in note.render(PLAIN)
 
 
 # -- stored records ---------------------------------------------------------------------------
