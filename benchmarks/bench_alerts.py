@@ -24,12 +24,12 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
+from benchmarks._support import private_redis  # noqa: E402
 from bot.alerts.app import build_alerts  # noqa: E402
 from bot.alerts.auditor import SourceAuditor  # noqa: E402
 from bot.alerts.model import ChatRef  # noqa: E402
 from bot.alerts.service import Caller  # noqa: E402
-from bot.infra.redis_server import RedisServer  # noqa: E402
-from bot.pipeline.resilience import connect  # noqa: E402
+from bot.audit.usecase import AuditUseCase  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.sources import HTTP_HEADERS  # noqa: E402
 from tests.fakes.bluesky import FakeBluesky  # noqa: E402
@@ -57,33 +57,30 @@ def per(after: dict[str, int], before: dict[str, int], n: int) -> str:
 
 
 async def main(ns: argparse.Namespace) -> None:
-    server = RedisServer()
-    server.start()
-    redis = connect(server.url)
     clock = Clock()
-    session = None
-    try:
-        async with FakeBluesky() as fake:
-            rng = random.Random(1)
-            dids = []
-            for i in range(ns.watches):
-                did = fake.add_account(f"acct{i}.bsky.social")
-                add_genuine(fake, did, 1000, rng)
-                dids.append(did)
-            # A roomy Bluesky budget: this measures the alerts, not the platform's rate limit
-            # (at the default 3,000 requests / 5 min, halved for re-audits, a pass of many
-            # watches waits for the budget, as it should).
-            budget = {"requests": ns.budget, "window_seconds": 300, "concurrency": 8}
-            settings = Settings(_env_file=None, redis_url=server.url,  # type: ignore[call-arg]
-                                bluesky={"base_url": fake.base_url},
-                                limits={"platforms": {"bluesky": budget}})  # fmt: skip
-            from scoring.model import load_model
+    async with private_redis() as (server, redis), FakeBluesky() as fake:
+        rng = random.Random(1)
+        dids = []
+        for i in range(ns.watches):
+            did = fake.add_account(f"acct{i}.bsky.social")
+            add_genuine(fake, did, 1000, rng)
+            dids.append(did)
+        # A roomy Bluesky budget: this measures the alerts, not the platform's rate limit
+        # (at the default 3,000 requests / 5 min, halved for re-audits, a pass of many
+        # watches waits for the budget, as it should).
+        budget = {"requests": ns.budget, "window_seconds": 300, "concurrency": 8}
+        settings = Settings(_env_file=None, redis_url=server.url,  # type: ignore[call-arg]
+                            bluesky={"base_url": fake.base_url},
+                            limits={"platforms": {"bluesky": budget}})  # fmt: skip
+        from scoring.model import load_model
 
-            # The alerts as the composition root (bot.app) builds them, on one session and model.
-            session = aiohttp.ClientSession(headers=HTTP_HEADERS)
+        # The alerts as the composition root (bot.app) builds them, on one session and model.
+        async with aiohttp.ClientSession(headers=HTTP_HEADERS) as session:
             model = load_model(None)
             # --no-budget: the alerts' own Redis traffic, without the budget scripts
-            auditor = SourceAuditor(session, settings, model) if ns.no_budget else None
+            auditor: SourceAuditor | None = None
+            if ns.no_budget:
+                auditor = SourceAuditor(AuditUseCase(session, settings, model))
             rt = build_alerts(settings, redis, session, model, clock=clock, out=io.StringIO(),
                               charts=ns.charts, auditor=auditor)  # fmt: skip
             admin = Caller("bench", is_admin=True)
@@ -116,11 +113,6 @@ async def main(ns: argparse.Namespace) -> None:
                 used += int(await redis.memory_usage(key) or 0)
             print(f"Redis memory per watch: {used / ns.watches / 1024:.1f} KiB "
                   f"(history of {settings.alerts.history} audits max)")  # fmt: skip
-    finally:
-        if session is not None:
-            await session.close()
-        await redis.aclose()
-        server.stop()
 
 
 if __name__ == "__main__":

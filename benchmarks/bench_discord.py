@@ -19,13 +19,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._support import private_redis
 from bot.app import open_app
-from bot.infra.redis_server import RedisServer
-from bot.pipeline.resilience import connect
 from bot.settings import Settings
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.discord_api import FakeDiscord
@@ -53,39 +51,36 @@ async def _one(world: World, handle: str, sample: int, n: int) -> tuple[float, f
 
 
 async def bench(audits: int, followers: int, sample: int) -> None:
-    with RedisServer() as server:
-        redis: Any = connect(server.url)
-        async with FakeBluesky() as bsky, FakeDiscord() as fake:
-            settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
-                redis_url=server.url,
-                bluesky={"base_url": bsky.base_url},
-                discord={"token": fake.token, "api_base": fake.api_base,
-                         "gateway_url": fake.gateway_url, "guild_ready_timeout": 0.05},
-                worker={"runner": RUNNER, "progress_interval_seconds": 0.5},
-                limits={"user_requests": 10**6, "chat_requests": 10**6, "user_in_flight": 1000},
-            )  # fmt: skip
-            handles = []
-            for i in range(2 * audits):
-                handle = f"acct{i}.bsky.social"
-                did = bsky.add_account(handle)
-                bsky.add_followers(did, followers, prefix=f"a{i}f")
-                handles.append(handle)
-            async with open_app(settings) as app:
-                world = World(redis, settings, fake, bsky, fake.add_guild("Bench"), app)
-                world.start_worker()
-                await world.start_bot()
-                try:
-                    await _one(world, handles[0], sample, 0)  # warm-up: model load, first chart
-                    one_by_one = handles[1:audits]
-                    fresh = [await _one(world, h, sample, i) for i, h in enumerate(one_by_one, 1)]
-                    cached = [await _one(world, h, sample, i) for i, h in enumerate(one_by_one, 1)]
-                    crowd = await asyncio.gather(
-                        *(_one(world, h, sample, i) for i, h in enumerate(handles[audits:], audits))
-                    )
-                finally:
-                    await world.close()
-                    await redis.aclose()
+    async with private_redis() as (server, redis), FakeBluesky() as bsky, FakeDiscord() as fake:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            redis_url=server.url,
+            bluesky={"base_url": bsky.base_url},
+            discord={"token": fake.token, "api_base": fake.api_base,
+                     "gateway_url": fake.gateway_url, "guild_ready_timeout": 0.05},
+            worker={"runner": RUNNER, "progress_interval_seconds": 0.5},
+            limits={"user_requests": 10**6, "chat_requests": 10**6, "user_in_flight": 1000},
+        )  # fmt: skip
+        handles = []
+        for i in range(2 * audits):
+            handle = f"acct{i}.bsky.social"
+            did = bsky.add_account(handle)
+            bsky.add_followers(did, followers, prefix=f"a{i}f")
+            handles.append(handle)
+        async with open_app(settings) as app:
+            world = World(redis, settings, fake, bsky, fake.add_guild("Bench"), app)
+            world.start_worker()
+            await world.start_bot()
+            try:
+                await _one(world, handles[0], sample, 0)  # warm-up: model load, first chart
+                one_by_one = handles[1:audits]
+                fresh = [await _one(world, h, sample, i) for i, h in enumerate(one_by_one, 1)]
+                cached = [await _one(world, h, sample, i) for i, h in enumerate(one_by_one, 1)]
+                crowd = await asyncio.gather(
+                    *(_one(world, h, sample, i) for i, h in enumerate(handles[audits:], audits))
+                )
+            finally:
+                await world.close()
     print(f"bench_discord: {followers} followers per account, sample {sample}, one worker")
     print(f"fresh  deferral      {_ms([d for d, _ in fresh])}")
     print(f"fresh  final embed   {_ms([f for _, f in fresh])}")

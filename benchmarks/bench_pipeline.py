@@ -26,17 +26,13 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from benchmarks._support import pct  # noqa: E402
 from bot.infra.redis_server import RedisServer  # noqa: E402
 from bot.pipeline.delivery import DeliveryConsumer  # noqa: E402
 from bot.pipeline.messages import AuditRequest, Delivery, ReplyTo  # noqa: E402
 from bot.pipeline.resilience import connect  # noqa: E402
 from bot.pipeline.service import AuditService  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def commands(redis: Any) -> dict[str, int]:

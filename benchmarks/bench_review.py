@@ -26,9 +26,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._support import private_redis  # noqa: E402
+from benchmarks._support import show as _show  # noqa: E402
 from bot.app import open_app  # noqa: E402
 from bot.infra.redis_server import RedisServer  # noqa: E402
-from bot.pipeline.resilience import connect  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.fakes.bluesky import FakeBluesky  # noqa: E402
 from tests.fakes.discord_api import FakeDiscord  # noqa: E402
@@ -40,16 +41,8 @@ HANDLE = "bsky:subject.bsky.social"
 TARGET_MS = 100.0
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def show(name: str, values: list[float]) -> None:
-    ms = [1000 * v for v in values]
-    verdict = "ok" if pct(ms, 0.99) < TARGET_MS else f"OVER {TARGET_MS:.0f} ms"
-    print(f"  {name:<52} n {len(ms):4d}   p50 {pct(ms, 0.5):6.1f} ms   "
-          f"p99 {pct(ms, 0.99):6.1f} ms   max {max(ms):6.1f} ms   {verdict}")  # fmt: skip
+    _show(name, values, width=52, target_ms=TARGET_MS)
 
 
 def review_settings(base: Settings, adapter: str, *user_ids: int) -> Settings:
@@ -193,15 +186,9 @@ async def bench_discord(server: RedisServer, redis: Any, presses: int) -> None:
 
 
 async def main(ns: argparse.Namespace) -> None:
-    server = RedisServer()
-    server.start()
-    redis = connect(server.url)
-    try:
+    async with private_redis() as (server, redis):
         await bench_telegram(server, redis, ns.presses, ns.group_presses)
         await bench_discord(server, redis, min(ns.presses, 100))
-    finally:
-        await redis.aclose()
-        server.stop()
 
 
 if __name__ == "__main__":

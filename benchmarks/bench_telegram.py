@@ -23,26 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._support import private_redis, show  # noqa: E402
 from bot.app import open_app  # noqa: E402
-from bot.infra.redis_server import RedisServer  # noqa: E402
-from bot.pipeline.resilience import connect  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.fakes.bluesky import FakeBluesky  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 from tests.test_telegram_bot import World, telegram_settings  # noqa: E402
 
 FOLLOWERS = 300
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def show(name: str, values: list[float]) -> None:
-    ms = [1000 * v for v in values]
-    print(f"  {name:<34} p50 {pct(ms, 0.5):7.1f} ms   p99 {pct(ms, 0.99):7.1f} ms   "
-          f"max {max(ms):7.1f} ms")  # fmt: skip
 
 
 class Timer:
@@ -89,28 +77,21 @@ class Timer:
 
 async def main(ns: argparse.Namespace) -> None:
     os.environ["PTB_TIMEDELTA"] = "1"
-    server = RedisServer()
-    server.start()
-    redis = connect(server.url)
-    try:
-        async with FakeTelegram() as tg, FakeBluesky() as bsky:
-            for i in range(max(ns.audits, ns.accounts)):
-                did = bsky.add_account(f"h{i}.bsky.social")
-                bsky.add_followers(did, FOLLOWERS, prefix=f"a{i}x")
-            settings: Settings = telegram_settings(
-                lambda **kw: Settings(_env_file=None, redis_url=server.url, **kw),  # type: ignore[call-arg]
-                tg, bsky.base_url,
-            )  # fmt: skip
-            settings.telegram.progress_edit_seconds = 1.0
-            settings.worker.progress_interval_seconds = 0.5
-            settings.limits.user_requests = 1000
-            settings.limits.chat_requests = 1000
-            # final before the app is built: its audit service takes the limits from them
-            async with open_app(settings) as app:
-                await measure(World(tg, bsky, redis, app), ns)
-    finally:
-        await redis.aclose()
-        server.stop()
+    async with private_redis() as (server, redis), FakeTelegram() as tg, FakeBluesky() as bsky:
+        for i in range(max(ns.audits, ns.accounts)):
+            did = bsky.add_account(f"h{i}.bsky.social")
+            bsky.add_followers(did, FOLLOWERS, prefix=f"a{i}x")
+        settings: Settings = telegram_settings(
+            lambda **kw: Settings(_env_file=None, redis_url=server.url, **kw),  # type: ignore[call-arg]
+            tg, bsky.base_url,
+        )  # fmt: skip
+        settings.telegram.progress_edit_seconds = 1.0
+        settings.worker.progress_interval_seconds = 0.5
+        settings.limits.user_requests = 1000
+        settings.limits.chat_requests = 1000
+        # final before the app is built: its audit service takes the limits from them
+        async with open_app(settings) as app:
+            await measure(World(tg, bsky, redis, app), ns)
 
 
 async def measure(world: World, ns: argparse.Namespace) -> None:

@@ -14,6 +14,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from bot.alerts.app import AlertRuntime, build_alerts
+from bot.alerts.posters import AlertPoster
 from bot.chat.review import ReviewDesk
 from bot.chat.state import ChatState
 from bot.infra.runtime import Health, open_redis
@@ -99,7 +100,9 @@ async def open_app(
             health=Health(),
             budgets=budgets,
             audit=AuditService.from_settings(redis, settings),
-            alerts=build_alerts(settings, redis, http, model, clock=clock),
+            alerts=build_alerts(
+                settings, redis, http, model, clock=clock, posters=_posters(settings, http)
+            ),
             review=_review_desk(settings, redis),
             chat_states=_chat_states(settings, redis),
         )
@@ -109,6 +112,24 @@ def _review_desk(settings: Settings, redis: aioredis.Redis) -> ReviewDesk:
     prefix = settings.redis.prefix
     samples = SampleStore(redis, prefix, ttl=settings.history.retention_seconds)
     return ReviewDesk(ReviewService(ReviewStore(redis, prefix), settings.review), samples)
+
+
+def _posters(settings: Settings, http: aiohttp.ClientSession) -> dict[str, AlertPoster]:
+    """An alert poster for each chat platform with a token, beside its chat (its renderer)."""
+    posters: dict[str, AlertPoster] = {}
+    if settings.telegram.token is not None:
+        from bot.telegram.poster import TelegramPoster
+
+        posters["telegram"] = TelegramPoster(
+            http, settings.telegram.token.get_secret_value(), settings.telegram.base_url
+        )
+    if settings.discord.token is not None:
+        from bot.discord.poster import DiscordPoster
+
+        posters["discord"] = DiscordPoster(
+            http, settings.discord.token.get_secret_value(), settings.discord.api_base
+        )
+    return posters
 
 
 def _chat_states(settings: Settings, redis: aioredis.Redis) -> dict[str, ChatState]:

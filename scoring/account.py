@@ -16,6 +16,7 @@ __all__ = [
     "Account",
     "AccountError",
     "format_datetime",
+    "parse_count",
     "parse_datetime",
     "to_utc",
 ]
@@ -97,7 +98,8 @@ def _text(value: object, name: str) -> str | None:
     return value[:MAX_TEXT] if value else None
 
 
-def _count(value: object, name: str) -> int | None:
+def parse_count(value: object, name: str) -> int | None:
+    """A count: a non-negative int or whole float, or None; anything else is an AccountError."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -215,21 +217,21 @@ class Account:
         if followers_count is not None and (
             type(followers_count) is not int or followers_count < 0
         ):
-            followers_count = _count(followers_count, "followers_count")
+            followers_count = parse_count(followers_count, "followers_count")
         following_count = get("following_count")
         if following_count is not None and (
             type(following_count) is not int or following_count < 0
         ):
-            following_count = _count(following_count, "following_count")
+            following_count = parse_count(following_count, "following_count")
         posts_count = get("posts_count")
         if posts_count is not None and (type(posts_count) is not int or posts_count < 0):
-            posts_count = _count(posts_count, "posts_count")
+            posts_count = parse_count(posts_count, "posts_count")
         likes_count = get("likes_count")
         if likes_count is not None and (type(likes_count) is not int or likes_count < 0):
-            likes_count = _count(likes_count, "likes_count")
+            likes_count = parse_count(likes_count, "likes_count")
         listed_count = get("listed_count")
         if listed_count is not None and (type(listed_count) is not int or listed_count < 0):
-            listed_count = _count(listed_count, "listed_count")
+            listed_count = parse_count(listed_count, "listed_count")
         has_default_avatar = get("has_default_avatar")
         if has_default_avatar is not None and type(has_default_avatar) is not bool:
             has_default_avatar = _flag(has_default_avatar, "has_default_avatar")

@@ -23,6 +23,7 @@ from bot.pipeline.runner import (
     TransientAuditError,
     UserFacingError,
 )
+from tests.reports import make_report
 
 PAGE = 100
 
@@ -163,13 +164,10 @@ class PlatformRunner:
             await checkpoint.save({"cursor": cursor, "read": read})
             await progress("fetching", read, total)
         await progress("scoring")
-        report = {
-            "subject": {"platform": job.platform, "handle": job.handle},
-            "sample": {"size": min(read, job.sample), "of": of, "order": "newest_first"},
-            "grade": "A",
-        }
-        text = f"Audit of {job.handle}: {min(read, job.sample)} of {of} followers read.\nGrade A"
-        return AuditOutcome(report=report, texts={"plain": text})
+        subject = {"platform": job.platform, "handle": job.handle}
+        sample = {"size": min(read, job.sample), "total": None, "of": of, "order": "newest_first"}
+        report = make_report(subject=subject, sample=sample, grade="A", grade_range=["A", "A"])
+        return AuditOutcome(report=report)
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -20,6 +20,7 @@ from bot.alerts.model import ChatRef, Watch
 from bot.alerts.service import REFUSAL, Caller
 from bot.alerts.store import WatchStore
 from bot.app import open_app
+from bot.discord.render import MARKUP
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeTelegram
@@ -226,7 +227,7 @@ async def test_discord_alert_goes_to_the_alerts_channel_without_pings(
     async with runtime(settings_for(), redis, clock) as rt:
         assert (await rt.service.watch(here, ADMIN, "target.bsky.social", "10%")).ok
         shown = await rt.service.set_alerts(here, ADMIN, there)
-        assert f"<#{there.chat_id}>" in shown.text("markdown")
+        assert f"<#{there.chat_id}>" in shown.render(MARKUP)  # as Discord renders it
         add_dump(bsky, bsky.handles[TARGET], 300, tag="everyone")
         await due_now(rt, clock, here)
         assert (await rt.runner.run_due()).alerts == 1

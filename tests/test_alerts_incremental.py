@@ -12,6 +12,7 @@ import pytest
 
 from bot.alerts.auditor import SourceAuditor
 from bot.alerts.memory import FollowerMemory
+from bot.audit.usecase import AuditUseCase
 from scoring.account import Account
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.telegram_api import FakeTelegram
@@ -59,7 +60,9 @@ async def test_a_re_audit_reads_only_the_new_followers(
         assert snap.sample_size == 750 and snap.followers_total == 750
 
         # the overall share is the newest sample's, as a full read finds it
-        full = SourceAuditor(rt.runner.auditor.session, settings, rt.runner.auditor.model)
+        full = SourceAuditor(
+            AuditUseCase(rt.runner.auditor.session, settings, rt.runner.auditor.model)
+        )
         fresh = await full.audit("bluesky", TARGET)
         assert snap.share is not None and fresh.share.estimate is not None
         assert snap.share.estimate == pytest.approx(fresh.share.estimate, abs=0.01)

@@ -16,12 +16,26 @@ import pytest
 
 from bot.alerts.app import yielding_budgets
 from bot.alerts.model import ChatRef, StoredError, Watch
-from bot.alerts.posters import ConsolePoster, DiscordPoster, PostError, TelegramPoster
-from bot.alerts.render import MAX_TEXT, alert_message, digest_message, notice_message
+from bot.alerts.posters import ConsolePoster, PostError
+from bot.alerts.render import (
+    MAX_TEXT,
+    AlertMessage,
+    Line,
+    Ours,
+    alert_message,
+    digest_message,
+    notice_message,
+)
 from bot.alerts.schedule import backoff, next_slot, offset
 from bot.alerts.store import WatchStore
+from bot.discord.poster import DiscordPoster
+from bot.discord.render import alert_markdown
 from bot.pipeline.store import Store
+from bot.telegram.poster import TelegramPoster
+from bot.telegram.render import MARKUP as TELEGRAM
+from bot.telegram.render import alert_html
 from scoring.audit.compare import BurstMark, Share, Snapshot, compare, member_key
+from scoring.audit.render import PLAIN
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -76,7 +90,8 @@ def _change(evidence: list[str], size: int = 300) -> Any:
 def test_alert_text_says_what_changed_and_escapes_platform_text() -> None:
     watch = Watch("bluesky", "team.bsky.social", CHAT, 5.0, 0.0)
     msg = alert_message(watch, _change(EVIL), now=7 * HOUR)
-    plain, html, md = msg.text("plain"), msg.text("html"), msg.text("markdown")
+    # each chat's renderer: the console's plain text, Telegram's HTML, Discord's Markdown
+    plain, html, md = msg.render(PLAIN), alert_html(msg), alert_markdown(msg)
     assert "Follower alert: bsky:team.bsky.social" in plain
     assert "<b>Follower alert: bsky:team.bsky.social</b>" in html
     assert "**Follower alert: bsky\\:team.bsky.social**" in md
@@ -95,17 +110,33 @@ def test_alert_text_says_what_changed_and_escapes_platform_text() -> None:
 def test_long_evidence_is_bounded() -> None:
     watch = Watch("bluesky", "team.bsky.social", CHAT, 5.0, 0.0)
     msg = alert_message(watch, _change(["x" * 500] * 25), now=HOUR)
-    assert all(len(t) <= MAX_TEXT for t in msg.texts.values())
-    assert "Follower alert" in msg.text("plain")
+    assert all(
+        len(t) <= MAX_TEXT for t in (msg.render(PLAIN), alert_html(msg), alert_markdown(msg))
+    )
+    assert "Follower alert" in msg.render(PLAIN)
 
 
 def test_digest_and_notice() -> None:
     watches = [Watch("bluesky", f"a{i}.bsky.social", CHAT, 5.0, 0.0) for i in range(3)]
     digest = digest_message([(w, _change(["z"])) for w in watches], now=HOUR)
     assert digest.kind == "digest" and len(digest.watches) == 3
-    assert digest.text("plain").count("\n• ") == 3
+    assert digest.render(PLAIN).count("\n• ") == 3
     note = notice_message(watches[0], "gone ({}).", "<i>taken down</i>")
-    assert "&lt;i&gt;taken down" in note.text("html")
+    assert "&lt;i&gt;taken down" in alert_html(note)
+
+
+def test_answers_are_rendered_by_each_chat() -> None:
+    """Our words are HTML-encoded for Telegram (the empty watchlist's ``/watch <handle>`` shows
+    as typed), platform text goes through each chat's escaper."""
+    from bot.alerts.service import Reply
+    from tests.fakes.telegram_api import parse_html
+
+    words = "Admins can add one with /watch <handle>."
+    assert parse_html(Reply.plain(words).render(TELEGRAM))[0] == words
+    watch = Watch("bluesky", "<b>x</b>.bsky.social", CHAT, 5.0, 0.0)
+    note = notice_message(watch, "gone ({}).", "@everyone")
+    assert "&lt;b&gt;x" in alert_html(note) and "\\<b\\>x" in alert_markdown(note)
+    assert "@everyone" not in alert_markdown(note) and "@everyone" not in note.render(PLAIN)
 
 
 # -- stored records ---------------------------------------------------------------------------
@@ -167,10 +198,9 @@ class Sleeps:
         self.waits.append(seconds)
 
 
-def _msg(chart: bytes | None = b"\x89PNG...", text: str = "<b>alert</b> a &amp; b") -> Any:
-    from bot.alerts.render import AlertMessage
-
-    return AlertMessage({"plain": "alert a & b", "html": text, "markdown": "**alert**"}, chart)
+def _msg(chart: bytes | None = b"\x89PNG...", words: str = "a & b") -> AlertMessage:
+    """An alert: "alert" in bold, then ``words`` (rendered by each poster's chat)."""
+    return AlertMessage((Line((Ours("alert"),), bold=True), Line((Ours(words),))), chart)
 
 
 async def test_telegram_poster_waits_out_429_and_falls_back_to_text(
@@ -183,8 +213,8 @@ async def test_telegram_poster_waits_out_429_and_falls_back_to_text(
         await poster.post(CHAT, _msg())
         assert sleeps.waits == [3]
         (photo,) = tg.sent_to(-100)
-        assert photo.method == "sendPhoto" and photo.text == "alert a & b"
-        await poster.post(CHAT, _msg(text="<b>long</b> " + "x" * 1500))
+        assert photo.method == "sendPhoto" and photo.text == "alert\na & b"
+        await poster.post(CHAT, _msg(words="long " + "x" * 1500))
         assert tg.sent_to(-100)[-1].method == "sendMessage"
         tg.fail_next("sendMessage", error_code=400, retry_after=None,
                      description="Bad Request: chat not found")  # fmt: skip
@@ -203,7 +233,7 @@ async def test_discord_poster_retries_and_gives_up(session: aiohttp.ClientSessio
         await poster.post(chat, _msg(chart=None))
         assert sleeps.waits == [0.25]
         reply = await dc.next_channel_message(chat.chat_id)
-        assert reply.payload["content"] == "**alert**" and not reply.uploads
+        assert reply.payload["content"] == "**alert**\na & b" and not reply.uploads
         dc.fail_next("/messages", status=500)
         dc.fail_next("/messages", status=500)
         with pytest.raises(PostError) as err:
@@ -219,7 +249,7 @@ async def test_console_poster_prints_plain_text() -> None:
 
     out = io.StringIO()
     await ConsolePoster(out).post(ChatRef("console", "me"), _msg())
-    assert out.getvalue() == "[console:me] alert a & b\n\n"
+    assert out.getvalue() == "[console:me] alert\na & b\n\n"
 
 
 # -- re-audits yield to user audits on the shared budgets --------------------------------------

@@ -5,13 +5,17 @@ typed result carries the report's JSON shape every caller prints or sends."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import aiohttp
 import pytest
 
+from bot.audit.report import report_actions
 from bot.audit.usecase import AuditUseCase
+from bot.pipeline.report import Report
 from bot.settings import Settings
 from bot.sources import HTTP_HEADERS
 from bot.sources.handles import Handle
@@ -126,5 +130,13 @@ async def test_the_result_carries_the_reports_json_shape(audits: AuditUseCase) -
     assert data["sample"]["order"] == "newest_first" and data["sample_size"] == 120
     assert data["requests"] >= 2 and data["skipped"] == 0
     assert data["grade"] == audit.report.grade and len(audit.probabilities) == 120
+    # the typed report is that JSON: read back, it writes the same object, key for key
+    assert Report.from_dict(data).to_dict() == data
+    assert json.dumps(Report.from_dict(data).to_dict()) == json.dumps(data)
+    with_actions = dataclasses.replace(
+        audit.to_report(), actions=report_actions(audit.scored.verdicts, audit.followers)
+    )
+    sent = json.loads(json.dumps(with_actions.to_dict()))  # as it crosses Redis
+    assert Report.from_dict(sent).to_dict() == sent and len(sent["verdicts"]) == 120
     png = audit.chart_png()
     assert png is not None and png.startswith(b"\x89PNG")

@@ -10,8 +10,21 @@ import sys
 import pytest
 
 from bot.cli import main
+from bot.pipeline.report import Report
 from tests.fakes._server import serve_in_thread
 from tests.fakes.bluesky import FakeBluesky
+
+#: The keys of ``followaudit audit --json``, in order (the README's contract: never changed).
+AUDIT_KEYS = [
+    "sample_size", "sample", "fake_share", "inactive_share", "inactive", "grade", "grade_range",
+    "verdict", "suspicious", "flagged", "reason_counts", "bursts", "model_version", "subject",
+    "platform", "observed_at", "requests", "skipped",
+]  # fmt: skip
+SAMPLE_KEYS = ["size", "total", "order", "description", "of"]
+SUBJECT_KEYS = [
+    "platform", "handle", "id", "display_name", "followers_count", "following_count",
+    "posts_count", "created_at",
+]  # fmt: skip
 
 AUDIT_FILE_KEYS = {
     "sample_size",
@@ -110,6 +123,9 @@ def test_json_report_with_subject_and_sample(
     assert report["sample"]["size"] == 200 and report["sample"]["of"] == 260
     assert report["sample"]["order"] == "newest_first"
     assert report["sample_size"] == 200
+    assert list(report) == AUDIT_KEYS
+    assert list(report["sample"]) == SAMPLE_KEYS and list(report["subject"]) == SUBJECT_KEYS
+    assert Report.from_dict(report).to_dict() == report  # the typed report is this JSON
     assert "<b>" not in out.out  # platform strings are escaped in the JSON too
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "fetched 200 of 200 followers" in out.err

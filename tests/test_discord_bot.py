@@ -3,7 +3,7 @@ the real pipeline (service, Redis queue, a worker, delivery stream) on a real re
 fake Bluesky AppView serving the followers. Deadlines only, never sleeping.
 
 The worker runs the pipeline's own runner (``bot.audit.runner``): the real Bluesky source and
-the packaged scoring model, with what the buttons read (``bot.audit.report.extend_report``).
+the packaged scoring model, with what the buttons read (``bot.audit.report.report_actions``).
 """
 
 from __future__ import annotations

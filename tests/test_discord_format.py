@@ -52,6 +52,14 @@ def test_no_markdown_control_character_survives_unescaped(text: str) -> None:
     assert "<@" not in escaped.replace("\\<@", "")
 
 
+def test_platform_text_with_a_limit_is_one_clean_bounded_line() -> None:
+    """Names and handles in alerts and answers: cleaned as every chat cleans them, then escaped."""
+    escaped = escape_markdown("a\u202eb\n@everyone **" + "x" * 200, 40)
+    assert "\u202e" not in escaped and "\n" not in escaped
+    assert shown(escaped) == "a b @everyone **" + "x" * 23 + "…"  # 40 characters
+    assert escape_markdown("1. first") == escape_markdown("1. first", 80)
+
+
 def test_numbered_list_is_neutralised() -> None:
     assert escape_markdown("1. first\n 22. second") == "1\\. first\n 22\\. second"
 

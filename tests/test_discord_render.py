@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from bot.chat.actions import reason_breakdown, suspicious_accounts
 from bot.discord.commands import handle_choices
 from bot.discord.conversation import Conversation, ConversationError
 from bot.discord.format import ZWSP
@@ -20,8 +19,10 @@ from bot.discord.render import (
     report_embed,
 )
 from bot.pipeline.messages import Progress
+from bot.pipeline.report import Report
 from bot.settings import Settings
 from tests.fakes.discord_api import check_message_limits
+from tests.reports import make_report, report_dict
 
 EVIL = "**x** @everyone [a](https://evil.example) <@1> `code` ||spoiler|| # head"
 
@@ -33,15 +34,27 @@ def account(n: int, p: float = 0.9, name: str = EVIL) -> dict[str, Any]:
         "handle": f"b{n}.test",
         "fake_probability": p,
         "reasons": [EVIL * 3, "no posts", "=HYPERLINK(1)"],
+        "reason_codes": ["no_posts"],
         "position": n,
         "display_name": name * 4,
     }
 
 
-def huge_report() -> dict[str, Any]:
-    return {
+def verdict(n: int, p: float) -> dict[str, Any]:
+    row = account(n)
+    return {"id": row["id"], "platform": "bluesky", "handle": row["handle"], "p": p,
+            "reasons": row["reasons"]}  # fmt: skip
+
+
+def huge_report() -> Report:
+    return Report.from_dict(huge_report_dict())
+
+
+def huge_report_dict() -> dict[str, Any]:
+    """As long as every string and list of a report may be (verdict and names of 4,096)."""
+    return report_dict(**{
         "grade": "F",
-        "verdict": EVIL * 200,
+        "verdict": (EVIL * 60)[:4096],
         "fake_share": {"estimate": 0.61, "low": 0.55, "high": 0.67, "method": "mixture" * 50},
         "inactive": {"share": 0.2, "low": 0.1, "high": 0.3, "count": 5, "known": 40, "days": 90},
         "sample": {"size": 1000, "total": 48210, "order": "newest"},
@@ -54,16 +67,17 @@ def huge_report() -> dict[str, Any]:
                 "fake_share_high": 0.95,
                 "created_from": "2026-01-01T00:00:00Z",
                 "created_to": "2026-01-02T00:00:00Z",
+                "kind": "fakes",
             }
             for i in range(40)
         ],
         "suspicious": [account(n) for n in range(25)],
-        "verdicts": [account(n, 0.9 if n % 2 else 0.1) for n in range(300)],
+        "verdicts": [verdict(n, 0.9 if n % 2 else 0.1) for n in range(300)],
         "flagged": 150,
         "reason_counts": {EVIL + str(n): 100 - n for n in range(80)},
         "model_version": "fa-test-1" * 300,
         "subject": {"platform": "bluesky", "handle": "alice.bsky.social", "display_name": EVIL},
-    }
+    })  # fmt: skip
 
 
 def test_report_embed_stays_within_every_limit_and_escapes() -> None:
@@ -78,15 +92,17 @@ def test_report_embed_stays_within_every_limit_and_escapes() -> None:
 
 
 def test_report_embed_of_an_empty_audit_has_no_grade() -> None:
-    embed = report_embed({"grade": None, "verdict": "No followers to audit", "sample": {}},
-                         chart=False)  # fmt: skip
+    empty = {"size": 0, "total": None, "order": "newest_first", "of": None}
+    report = make_report(grade=None, grade_range=None, verdict="No followers to audit",
+                         sample=empty, subject=None)  # fmt: skip
+    embed = report_embed(report, chart=False)
     assert embed["title"].startswith("No grade") and "image" not in embed
     check_message_limits({"embeds": [embed]})
 
 
 def test_an_inconclusive_report_is_titled_with_its_grade_range() -> None:
-    report = {**huge_report(), "grade": None, "grade_range": ["B", "F"]}
-    embed = report_embed(report, chart=False)
+    report = {**huge_report_dict(), "grade": None, "grade_range": ["B", "F"]}
+    embed = report_embed(Report.from_dict(report), chart=False)
     # markdown-escaped like every title (Discord shows "\(" as "(")
     assert embed["title"].replace("\\", "") == "Grade B–F (inconclusive) · @alice.bsky.social"
     assert embed["color"] not in GRADE_COLOURS.values()
@@ -99,7 +115,7 @@ def test_progress_lines_never_state_a_grade() -> None:
 
 
 def test_more_pages_fit_one_message_and_say_how_many_they_show() -> None:
-    rows = suspicious_accounts(huge_report())
+    rows = huge_report().accounts
     assert len(rows) == 25
     text, shown = more_text("@alice.bsky.social", rows[5:15], 5, len(rows))
     assert len(text) <= 2000 and 1 <= shown <= 10
@@ -109,7 +125,7 @@ def test_more_pages_fit_one_message_and_say_how_many_they_show() -> None:
 
 
 def test_breakdown_embed_is_bounded() -> None:
-    embed = breakdown_embed("@a", reason_breakdown(huge_report()), 150, 1000)
+    embed = breakdown_embed("@a", huge_report().reasons(), 150, 1000)
     check_message_limits({"embeds": [embed]})
     assert embed["footer"]["text"].startswith("150 flagged of 1,000 sampled")
     assert embed["description"].count("\n") < 80
@@ -140,8 +156,7 @@ def test_autocomplete_suggests_the_normal_form_recent_audits_and_the_forms() -> 
 def test_report_embed_footer_names_a_validation_view_other_than_full_records() -> None:
     def footer(view: str | None) -> str:
         share = {"estimate": 0.2, "low": 0.1, "high": 0.3, "method": "mixture-mle", "view": view}
-        embed = report_embed({"grade": "C", "fake_share": share, "model_version": "fa-1"},
-                             chart=False)  # fmt: skip
+        embed = report_embed(make_report(fake_share=share, model_version="fa-1"), chart=False)
         return str(embed["footer"]["text"])
 
     assert footer("bluesky") == ("Model fa-1 · estimate by mixture-mle (bluesky view)")

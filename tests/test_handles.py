@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.settings import Settings
 from bot.sources.errors import BadHandle
-from bot.sources.handles import ACCEPTED_FORMS, MAX_INPUT, Handle, parse_handle
+from bot.sources.handles import ACCEPTED_FORMS, MAX_INPUT, Handle, parse_configured, parse_handle
 
 ACCEPTED = [
     ("bsky:alice.bsky.social", Handle("bluesky", "alice.bsky.social")),
@@ -76,6 +77,18 @@ def test_bare_name_goes_to_the_default_platform() -> None:
         parse_handle("@bob", "mastodon")
     with pytest.raises(BadHandle):
         parse_handle("@bob", "myspace")
+
+
+def test_a_configured_handle_takes_the_default_platform_and_the_mastodon_server() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        default_platform="mastodon",
+        mastodon={"base_url": "https://Example.Social/"},
+    )
+    assert parse_configured("@bob", settings) == Handle("mastodon", "bob@example.social")
+    assert parse_configured("x:jack", settings) == Handle("x", "jack")
+    plain = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert parse_configured("@alice", plain) == Handle("bluesky", "alice.bsky.social")
 
 
 def test_handle_helpers() -> None:

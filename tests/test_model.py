@@ -501,5 +501,5 @@ def test_the_audit_member_scores_what_the_share_estimate_reads() -> None:
     data = _artifact(model)
     data["audit_member"] = data["members"][0]["name"]
     data["validation"].pop("audit", None)
-    with pytest.raises(ModelError, match="validation.audit"):
+    with pytest.raises(ModelError, match=r"validation\.audit"):
         model_from_dict(data)

@@ -11,6 +11,7 @@ from bot.pipeline.service import AuditService
 from bot.pipeline.store import WORKER_GROUP, Store
 from tests.helpers import wait_until
 from tests.pipeline_fakes import Collector, request
+from tests.reports import make_report
 
 
 async def _answer(store: Store, job_id: str, text: str) -> int:
@@ -23,7 +24,7 @@ async def _answer(store: Store, job_id: str, text: str) -> int:
             if job.job_id == job_id:
                 await store.start(job.job_id, "w", 0.0)
                 return await store.finish(
-                    job, msg_id.decode(), AuditOutcome(texts={"plain": text}), now=1.0,
+                    job, msg_id.decode(), AuditOutcome(report=make_report(verdict=text)), now=1.0,
                     cache_ttl=60, retention=3600, history_max=5, maxlen=1000,
                 )  # fmt: skip
     raise AssertionError("job not queued")
@@ -53,7 +54,8 @@ async def test_adapter_restart_delivers_backlog_once(redis: Any, make_settings: 
     await wait_until(lambda: _eq(redis.xlen(restarted.stream), 0), what="stream emptied")
     stop2.set()
     await task2
-    assert sorted(d.outcome.texts["plain"] for d in again.results()) == ["report B", "report C"]
+    verdicts = sorted(d.outcome.report.audit.verdict for d in again.results())
+    assert verdicts == ["report B", "report C"]
     assert len(first.results()) == 1
 
 

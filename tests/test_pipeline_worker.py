@@ -88,8 +88,8 @@ async def test_queued_audit_is_delivered_once_with_progress(harness: Harness) ->
     await wait_until(lambda: harness.collector.results(), what="result")
     (result,) = harness.collector.results()
     assert result.request.request_id == req.request_id
-    assert result.outcome.ok and "Grade A" in result.outcome.texts["plain"]
-    assert result.outcome.report["sample"]["size"] == 250
+    assert result.outcome.ok and result.outcome.report.audit.grade_label == "Grade A"
+    assert result.outcome.report.audit.sample.size == 250
     stages = [d.progress.stage for d in harness.collector.progress()]
     assert stages[0] == "fetching" and stages[-1] == "scoring"
     fetching = [d.progress for d in harness.collector.progress() if d.progress.stage == "fetching"]
@@ -127,7 +127,7 @@ async def test_cache_answers_with_age_until_stale(harness: Harness) -> None:
     again = await harness.service.submit(request("carol.test", user="u2"))
     assert again.status == "cached" and again.job_id == first.job_id
     assert again.age == pytest.approx(120) and "2 min ago" in again.describe()
-    assert again.outcome is not None and "Grade A" in again.outcome.texts["plain"]
+    assert again.outcome is not None and again.outcome.report.audit.grade_label == "Grade A"
     fresh = await harness.service.submit(request("carol.test", user="u3", fresh=True))
     assert fresh.status == "queued"
     await wait_until(lambda: len(harness.collector.results()) == 2, what="fresh result")
@@ -205,7 +205,7 @@ async def test_stalled_audit_is_taken_over_from_its_checkpoint(harness: Harness)
     assert ("frank.test", 0) not in harness.platform.requests  # resumed, not restarted
     assert harness.platform.requests.count(("frank.test", 100)) == 1
     (result,) = harness.collector.results()
-    assert result.outcome.report["sample"]["size"] == 250
+    assert result.outcome.report.audit.sample.size == 250
     await wait_until(lambda: not live._tasks, what="live worker idle")
     info = await store.job_info(job.job_id)
     assert info["state"] == "done" and info["attempts"] == "2"
@@ -317,7 +317,7 @@ async def test_a_running_audit_is_joined_only_when_its_sample_is_large_enough(
     assert after.status == "coalesced" and after.job_id == larger.job_id
     harness.platform.release("size.test", 0)
     await wait_until(lambda: len(harness.collector.results()) == 4, what="four answers")
-    sizes = sorted(d.outcome.report["sample"]["size"] for d in harness.collector.results())
+    sizes = sorted(d.outcome.report.audit.sample.size for d in harness.collector.results())
     assert sizes == [200, 200, 250, 250]
     assert harness.platform.fetches("size.test") == 2
     # both finished: nothing is in flight for the handle any more

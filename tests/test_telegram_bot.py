@@ -8,7 +8,6 @@ sleeps.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import socket
@@ -28,6 +27,7 @@ from bot.telegram.app import run_adapter
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.telegram_api import FakeTelegram, Sent
 from tests.helpers import wait_until
+from tests.reports import long_report
 
 HOSTILE_NAME = "<b>Boss</b> & @everyone"
 
@@ -460,12 +460,10 @@ async def test_a_long_report_is_split_with_the_buttons_under_its_last_part(world
         reply=ReplyTo("telegram", {"chat_id": ned["id"], "message_id": helped.message_id}),
         platform="bluesky", handle="alice.bsky.social", sample=100,
     )  # fmt: skip
-    long_html = "\n".join(f"<b>Grade</b> line {i} &amp; <i>more</i>" for i in range(400))
     png = b"\x89PNG\r\n\x1a\n" + bytes(64)
     outcome = AuditOutcome(
-        report={"grade": "B", "subject": "alice.bsky.social", "platform": "bluesky"},
-        texts={"html": long_html},
-        attachments={"chart.png": base64.b64encode(png).decode()},
+        report=long_report(grade="B", grade_range=["B", "B"], subject="alice.bsky.social"),
+        chart=png,
     )
     entry = {"v": 1, "kind": "result", "delivery_id": new_id(), "job_id": new_id(),
              "request": request.to_dict(), "payload": outcome.to_dict()}  # fmt: skip

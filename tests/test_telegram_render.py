@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.chat.actions import extend_report, reason_breakdown, suspicious_accounts, verdicts_csv
+from bot.chat.actions import report_actions, verdicts_csv
 from bot.chat.commands import CommandError, looks_like_handle, parse_audit_args
 from bot.chat.uploads import (
     UploadError,
@@ -19,14 +19,24 @@ from bot.chat.uploads import (
     safe_name,
     store_upload,
 )
-from bot.pipeline.messages import AuditOutcome, AuditRequest, Progress, ReplyTo, UserError
+from bot.pipeline.messages import (
+    MAX_CHART_BYTES,
+    AuditOutcome,
+    AuditRequest,
+    Progress,
+    ReplyTo,
+    UserError,
+)
+from bot.pipeline.report import Report
 from bot.pipeline.service import Submission
 from bot.settings import Settings
 from bot.telegram import render
 from bot.telegram.buttons import ButtonState, ButtonStore, parse_callback
 from bot.telegram.format import utf16_len
 from scoring.account import Account
+from scoring.audit import render_html
 from tests.fakes.telegram_api import parse_html
+from tests.reports import long_report, make_report, report_dict, suspect
 
 HOSTILE = "<b>x</b> & @everyone <a href='javascript:alert(1)'>"
 
@@ -93,28 +103,34 @@ def test_first_answers_and_progress_never_state_a_grade() -> None:
     ).count("▓")
 
 
-def _report(n: int = 25, name: str = HOSTILE) -> dict[str, Any]:
-    accounts = [
-        {"platform": "bluesky", "id": f"did:{i}", "handle": f"u{i}.bsky.social",
-         "fake_probability": 0.9, "reasons": [f"reason {HOSTILE} {i}"] * 3,
-         "display_name": name, "position": i}
-        for i in range(n)
-    ]  # fmt: skip
-    return {
-        "subject": {"platform": "bluesky", "handle": "boss.bsky.social", "display_name": name},
-        "platform": "bluesky",
-        "grade": "C",
-        "fake_share": {"estimate": 0.23, "low": 0.19, "high": 0.27},
-        "suspicious": accounts[:5],
-        "suspicious_more": accounts,
-        "flagged": 300,
-        "reason_counts": {f"kind {HOSTILE} {i}": 100 - i for i in range(40)},
-    }
+def _report_dict(n: int = 25, name: str = HOSTILE) -> dict[str, Any]:
+    accounts = [suspect(i, reasons=[f"reason {HOSTILE} {i}"] * 3, display_name=name)
+                for i in range(n)]  # fmt: skip
+    subject = {**report_dict()["subject"], "display_name": name}
+    return report_dict(
+        subject=subject,
+        suspicious=[{k: v for k, v in a.items() if k != "display_name"} for a in accounts[:5]],
+        suspicious_more=accounts,
+        flagged=300,
+        reason_counts={f"kind {HOSTILE} {i}": 100 - i for i in range(40)},
+    )
+
+
+def _report(n: int = 25, name: str = HOSTILE) -> Report:
+    return Report.from_dict(_report_dict(n, name))
+
+
+def test_the_report_is_scorings_html_under_the_subjects_name() -> None:
+    """Telegram renders the typed report at its edge: the text is ``render_html``'s."""
+    report = _report()
+    (part,) = render.report_parts(AuditOutcome(report=report))
+    assert part.endswith("\n" + render_html(report.audit))
+    assert part.startswith("👤 &lt;b&gt;x&lt;/b&gt; &amp; @\u200beveryone")
 
 
 def test_report_parts_escape_the_subject_and_stay_within_limits() -> None:
-    long_html = "\n".join(f"<b>line {i}</b> &amp; more text here" for i in range(600))
-    outcome = AuditOutcome(report=_report(), texts={"html": long_html})
+    subject = {**report_dict()["subject"], "display_name": HOSTILE}
+    outcome = AuditOutcome(report=long_report(subject=subject))
     parts = render.report_parts(outcome, note="From a cache <5 min> old")
     assert 1 < len(parts) <= render.MAX_PARTS
     texts = [valid(p) for p in parts]
@@ -141,24 +157,25 @@ def test_more_accounts_and_reasons_are_escaped_and_linked() -> None:
 
 
 def test_chart_caption_and_png() -> None:
-    caption = render.chart_caption(_report(name="n" * 5000))
+    caption = render.chart_caption(_report(name="n" * 4096))  # the longest name an account has
     assert "Grade C" in valid(caption, 1024) and "23% (19–27%)" in valid(caption, 1024)
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
-    ok = AuditOutcome(report={}, attachments={"chart.png": base64.b64encode(png).decode()})
-    assert render.chart_png(ok) == png
-    assert render.chart_png(AuditOutcome(report={}, attachments={"chart.png": "!!"})) is None
-    fake = base64.b64encode(b"GIF89a").decode()
-    assert render.chart_png(AuditOutcome(report={}, attachments={"chart.png": fake})) is None
+    ok = AuditOutcome(report=make_report(), chart=png)
+    assert AuditOutcome.from_json(ok.to_json()).chart == png  # as base64 through Redis
+    huge = b"\x89PNG" + bytes(MAX_CHART_BYTES)
+    for bad in ("!!", base64.b64encode(b"GIF89a").decode(), base64.b64encode(huge).decode()):
+        sent = {**ok.to_dict(), "attachments": {"chart.png": bad}}
+        assert AuditOutcome.from_dict(sent).chart is None  # dropped; the report still shows
 
 
 def test_an_inconclusive_grade_is_captioned_as_a_range() -> None:
-    vague = {**_report(), "grade": None, "grade_range": ["B", "F"]}
-    vague["fake_share"] = {"estimate": 0.3, "low": 0.06, "high": 0.9}
-    caption = valid(render.chart_caption(vague), 1024)
+    vague = {**_report_dict(), "grade": None, "grade_range": ["B", "F"]}
+    vague["fake_share"] = {"estimate": 0.3, "low": 0.06, "high": 0.9, "method": "mixture"}
+    caption = valid(render.chart_caption(Report.from_dict(vague)), 1024)
     assert "Grade B–F (inconclusive)" in caption and "Grade C" not in caption
     # a stored report from before grade_range: no letter, and no made-up range
-    older = {**_report(), "grade": None}
-    assert "Grade" not in render.chart_caption(older)
+    older = {k: v for k, v in _report_dict().items() if k != "grade_range"}
+    assert "Grade" not in render.chart_caption(Report.from_dict({**older, "grade": None}))
 
 
 # ------------------------------------------------------------------ buttons
@@ -201,17 +218,21 @@ class V:
     reason_codes: tuple[str, ...]
 
 
-def test_extend_report_keeps_25_accounts_and_every_verdict_for_the_csv() -> None:
+def test_report_actions_keep_25_accounts_and_every_verdict_for_the_csv() -> None:
     verdicts = [
         V("bluesky", f"id{i}", f"=cmd{i}.bsky.social" if i == 0 else f"h{i}.test",
           0.99 - i / 100 if i < 40 else 0.1, (f"reason {i}",), ("follow_ratio",))
         for i in range(60)
     ]  # fmt: skip
     accounts = [Account(platform="bluesky", id=f"id{i}", display_name=f"N{i}") for i in range(60)]
-    report = extend_report({"reason_counts": {"b": 2, "a": 2, "c": 5}}, verdicts, accounts)
-    more = suspicious_accounts(report)
-    assert len(more) == 25 and more[0]["display_name"] == f"N{more[0]['position']}"
-    assert reason_breakdown(report) == [("c", 5), ("a", 2), ("b", 2)]
+    actions = report_actions(verdicts, accounts)
+    # through Redis and back, as the chats read it
+    report = Report.from_dict(
+        make_report(reason_counts={"b": 2, "a": 2, "c": 5}).to_dict() | actions.to_dict()
+    )
+    more = report.accounts
+    assert len(more) == 25 and more[0].display_name == f"N{more[0].position}"
+    assert report.reasons() == [("c", 5), ("a", 2), ("b", 2)]
     data, complete = verdicts_csv(report)
     lines = data.decode().splitlines()
     assert complete and len(lines) == 61
@@ -222,6 +243,9 @@ def test_extend_report_keeps_25_accounts_and_every_verdict_for_the_csv() -> None
 def test_csv_without_stored_verdicts_lists_the_suspicious_accounts() -> None:
     data, complete = verdicts_csv(_report(n=7))
     assert not complete and len(data.decode().splitlines()) == 8
+    only = {k: v for k, v in _report_dict(n=7).items() if k != "suspicious_more"}
+    data, complete = verdicts_csv(Report.from_dict(only))  # a report without actions at all
+    assert not complete and len(data.decode().splitlines()) == 6
 
 
 # ------------------------------------------------------------------ uploads

@@ -8,7 +8,8 @@ composition root (``bot.app.open_app``) builds it once per process with
 The trigger logic itself is pure, in ``scoring.audit.compare``.
 
 Modules: ``model`` (watches, chats: versioned JSON), ``store`` (Redis), ``schedule`` (slots),
-``auditor`` (fetch + score + snapshot), ``render`` (alert texts), ``posters`` (Telegram, Discord,
-console), ``runner`` (one pass over due watches), ``service`` (chat commands), ``app`` (wiring),
+``auditor`` (fetch + score + snapshot), ``render`` (alerts as data each chat renders),
+``posters`` (retries and the console's; Telegram's and Discord's are beside their chats),
+``runner`` (one pass over due watches), ``service`` (chat commands), ``app`` (wiring),
 ``cli`` (``followaudit alerts run-due``).
 """

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
@@ -17,17 +17,18 @@ import redis.asyncio as aioredis
 
 from bot.alerts.auditor import Auditor, SourceAuditor
 from bot.alerts.memory import FollowerMemory
-from bot.alerts.posters import AlertPoster, ConsolePoster, DiscordPoster, TelegramPoster
+from bot.alerts.posters import AlertPoster, ConsolePoster
 from bot.alerts.runner import AlertRunner
 from bot.alerts.service import WatchService
 from bot.alerts.store import WatchStore
+from bot.audit.usecase import AuditUseCase
 from bot.pipeline.resilience import Stopped
 from bot.settings import PlatformBudget, Settings
 
 if TYPE_CHECKING:
     from scoring.model import Model
 
-__all__ = ["AlertRuntime", "build_alerts", "build_posters", "serve", "yielding_budgets"]
+__all__ = ["AlertRuntime", "build_alerts", "serve", "yielding_budgets"]
 
 log = logging.getLogger("followaudit.alerts")
 
@@ -56,22 +57,6 @@ def yielding_budgets(settings: Settings) -> dict[str, PlatformBudget]:
     }
 
 
-def build_posters(
-    settings: Settings, session: aiohttp.ClientSession, out: TextIO | None = None
-) -> dict[str, AlertPoster]:
-    """A poster per configured chat platform, and the console."""
-    posters: dict[str, AlertPoster] = {"console": ConsolePoster(out)}
-    if settings.telegram.token is not None:
-        posters["telegram"] = TelegramPoster(
-            session, settings.telegram.token.get_secret_value(), settings.telegram.base_url
-        )
-    if settings.discord.token is not None:
-        posters["discord"] = DiscordPoster(
-            session, settings.discord.token.get_secret_value(), settings.discord.api_base
-        )
-    return posters
-
-
 def build_alerts(
     settings: Settings,
     redis: aioredis.Redis,
@@ -82,11 +67,13 @@ def build_alerts(
     auditor: Auditor | None = None,
     out: TextIO | None = None,
     charts: bool = True,
+    posters: Mapping[str, AlertPoster] | None = None,
 ) -> AlertRuntime:
     """Everything the alerts need, on the process's Redis client, HTTP session and model (built
     and closed by the composition root, ``bot.app``). ``clock`` drives schedules (tests inject
     one); budgets always run on real time, shared with the workers. ``auditor``, ``out`` (the
-    console poster's stream) and ``charts`` are for benchmarks."""
+    console poster's stream) and ``charts`` are for benchmarks. ``posters``: each chat platform's
+    (``bot.telegram.poster``, ``bot.discord.poster``, built by the root), beside the console's."""
     from bot.pipeline.budget import RedisBudgets
     from bot.pipeline.store import Store
 
@@ -97,9 +84,10 @@ def build_alerts(
             redis, prefix, ttl_seconds=settings.alerts.remember_followers_seconds,
             cap=settings.alerts.sample,
         )  # fmt: skip
-        auditor = SourceAuditor(session, settings, model, gate=budgets.request, memory=memory)
+        audits = AuditUseCase(session, settings, model, gate=budgets.request)
+        auditor = SourceAuditor(audits, memory=memory)
     store = WatchStore(redis, prefix)
-    posters = build_posters(settings, session, out)
+    posters = {"console": ConsolePoster(out), **(posters or {})}
     service = WatchService(store, settings, auditor=auditor, clock=clock)
     runner = AlertRunner(store, auditor, posters, settings.alerts, clock=clock, charts=charts)
     return AlertRuntime(store, service, runner, posters)

@@ -21,7 +21,7 @@ import numpy as np
 from bot.audit.usecase import AuditUseCase
 from bot.sources.handles import Handle
 from scoring.account import Account
-from scoring.audit import AuditConfig, Burst
+from scoring.audit import Burst
 from scoring.audit.compare import (
     HEAD_SIZE,
     MAX_EVIDENCE,
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     import aiohttp
 
     from bot.alerts.memory import FollowerMemory
-    from bot.settings import Settings
-    from bot.sources.base import RequestGate
     from scoring.model import Model
 
 __all__ = ["AuditResult", "Auditor", "SourceAuditor", "snapshot_of"]
@@ -141,22 +139,18 @@ def snapshot_of(
 
 
 class SourceAuditor:
-    """The real auditor: the audit use case (``bot.audit.usecase``) on the caller's HTTP session
-    and model, reading only the new followers when it has a ``FollowerMemory``."""
+    """The real auditor: the audit use case (``bot.audit.usecase``, built by the caller on its
+    HTTP session and model), reading only the new followers when it has a ``FollowerMemory``."""
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
-        settings: Settings,
-        model: Model,
+        audits: AuditUseCase,
         *,
-        gate: RequestGate | None = None,
         sample: int | None = None,
-        config: AuditConfig | None = None,
         memory: FollowerMemory | None = None,
     ) -> None:
-        self.audits = AuditUseCase(session, settings, model, gate=gate, config=config)
-        self.sample = sample or settings.alerts.sample
+        self.audits = audits
+        self.sample = sample or audits.settings.alerts.sample
         self.memory = memory
         #: Per account, how many followers the last audit read from the platform (for figures).
         self.read: dict[tuple[str, str], int] = {}

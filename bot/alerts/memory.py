@@ -69,7 +69,7 @@ class FollowerMemory:
             allow_nan=False,
         )
         key = self.key(platform, handle)
-        await retrying(lambda: self.redis.set(key, body, ex=self.ttl), what="alerts remember")
+        await retrying(self.redis.setex, key, self.ttl, body, what="alerts remember")
 
     async def forget(self, platform: str, handle: str) -> None:
         key = self.key(platform, handle)

@@ -1,14 +1,15 @@
-"""Posting alerts into chats: one small ``AlertPoster`` per chat platform.
+"""Posting alerts into chats: one small ``AlertPoster`` per chat platform, each beside its chat
+(``bot.telegram.poster``, ``bot.discord.poster``; the console's here), rendering the message with
+that chat's markup.
 
 ``post`` returns once the platform has accepted the message (HTTP 2xx), retries rate limits and
-server errors a bounded number of times, and raises ``PostError`` otherwise. Tokens come from the
-settings only and never appear in errors or logs.
+server errors a bounded number of times (``with_retries``), and raises ``PostError`` otherwise.
+Tokens come from the settings only and never appear in errors or logs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TextIO
@@ -17,11 +18,19 @@ import aiohttp
 
 from bot.alerts.model import ChatRef
 from bot.alerts.render import AlertMessage
+from scoring.audit.render import PLAIN
 
-__all__ = ["AlertPoster", "ConsolePoster", "DiscordPoster", "PostError", "TelegramPoster"]
+__all__ = [
+    "AlertPoster",
+    "Answer",
+    "ConsolePoster",
+    "HttpPoster",
+    "PostError",
+    "Sleep",
+    "json_body",
+    "with_retries",
+]
 
-#: Telegram's caption limit: longer alerts go as a text message without the chart.
-MAX_CAPTION = 1024
 MAX_WAIT_SECONDS = 30.0
 
 
@@ -39,11 +48,11 @@ class AlertPoster(Protocol):
 
 Sleep = Callable[[float], Awaitable[None]]
 #: (HTTP status, JSON body, seconds the platform asks to wait)
-_Answer = tuple[int, dict[str, Any], float | None]
+Answer = tuple[int, dict[str, Any], float | None]
 
 
-async def _with_retries(
-    attempt: Callable[[], Awaitable[_Answer]],
+async def with_retries(
+    attempt: Callable[[], Awaitable[Answer]],
     what: str,
     *,
     tries: int,
@@ -71,7 +80,7 @@ async def _with_retries(
     raise PostError(f"{what}: not accepted ({last})", retryable=True)
 
 
-async def _json(resp: aiohttp.ClientResponse) -> dict[str, Any]:
+async def json_body(resp: aiohttp.ClientResponse) -> dict[str, Any]:
     try:
         body = await resp.json(content_type=None)
     except (ValueError, aiohttp.ContentTypeError):
@@ -79,104 +88,30 @@ async def _json(resp: aiohttp.ClientResponse) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-class TelegramPoster:
-    """Bot API ``sendPhoto`` (chart with the alert as its caption) or ``sendMessage``, HTML."""
+class HttpPoster:
+    """A poster over a chat platform's HTTP API: the process's session, the bot's token (never
+    shown), the API's root (``BASE`` unless given) and bounded retries."""
+
+    BASE = ""
 
     def __init__(
         self,
         session: aiohttp.ClientSession,
         token: str,
-        base_url: str = "https://api.telegram.org",
+        base: str | None = None,
         *,
         tries: int = 4,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.session = session
         self._token = token
-        self.base_url = base_url.rstrip("/")
+        self.base = (base or self.BASE).rstrip("/")
         self.tries = tries
         self.sleep = sleep
 
-    async def _call(self, method: str, data: Any) -> _Answer:
-        url = f"{self.base_url}/bot{self._token}/{method}"
-        async with self.session.post(url, data=data) as resp:
-            body = await _json(resp)
-            params = body.get("parameters") or {}
-            retry = params.get("retry_after") if isinstance(params, dict) else None
-            ok = resp.status == 200 and body.get("ok") is True
-            return (200 if ok else resp.status or 500), body, retry
-
-    async def post(self, chat: ChatRef, message: AlertMessage) -> None:
-        text = message.text("html")
-        if message.chart is not None and len(text) <= MAX_CAPTION:
-
-            def photo() -> Awaitable[_Answer]:
-                form = aiohttp.FormData()
-                form.add_field("chat_id", chat.chat_id)
-                form.add_field("caption", text)
-                form.add_field("parse_mode", "HTML")
-                form.add_field("photo", message.chart or b"", filename="chart.png",
-                               content_type="image/png")  # fmt: skip
-                return self._call("sendPhoto", form)
-
-            await _with_retries(photo, "telegram sendPhoto", tries=self.tries, sleep=self.sleep)
-            return
-        fields = {
-            "chat_id": chat.chat_id,
-            "text": text,
-            "parse_mode": "HTML",
-            "link_preview_options": json.dumps({"is_disabled": True}),
-        }
-        await _with_retries(
-            lambda: self._call("sendMessage", fields), "telegram sendMessage",
-            tries=self.tries, sleep=self.sleep,
-        )  # fmt: skip
-
-
-class DiscordPoster:
-    """``POST /channels/{id}/messages`` with the chart attached; never pings anyone."""
-
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        token: str,
-        api_base: str = "https://discord.com/api/v10",
-        *,
-        tries: int = 4,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        self.session = session
-        self._token = token
-        self.api_base = api_base.rstrip("/")
-        self.tries = tries
-        self.sleep = sleep
-
-    async def _send(self, chat: ChatRef, message: AlertMessage) -> _Answer:
-        payload: dict[str, Any] = {
-            "content": message.text("markdown"),
-            "allowed_mentions": {"parse": []},
-        }
-        headers = {"Authorization": f"Bot {self._token}"}
-        url = f"{self.api_base}/channels/{chat.chat_id}/messages"
-        if message.chart is not None:
-            payload["attachments"] = [{"id": 0, "filename": "chart.png"}]
-            form = aiohttp.FormData()
-            form.add_field("payload_json", json.dumps(payload), content_type="application/json")
-            form.add_field("files[0]", message.chart, filename="chart.png",
-                           content_type="image/png")  # fmt: skip
-            request = self.session.post(url, data=form, headers=headers)
-        else:
-            request = self.session.post(url, json=payload, headers=headers)
-        async with request as resp:
-            body = await _json(resp)
-            retry = body.get("retry_after")
-            return resp.status, body, float(retry) if isinstance(retry, int | float) else None
-
-    async def post(self, chat: ChatRef, message: AlertMessage) -> None:
-        await _with_retries(
-            lambda: self._send(chat, message), "discord message", tries=self.tries,
-            sleep=self.sleep,
-        )  # fmt: skip
+    async def retrying(self, attempt: Callable[[], Awaitable[Answer]], what: str) -> dict[str, Any]:
+        """``with_retries`` with this poster's tries and sleep."""
+        return await with_retries(attempt, what, tries=self.tries, sleep=self.sleep)
 
 
 class ConsolePoster:
@@ -188,5 +123,5 @@ class ConsolePoster:
 
     async def post(self, chat: ChatRef, message: AlertMessage) -> None:
         self.posted.append((chat, message))
-        self.out.write(f"[{chat.key}] {message.text('plain')}\n\n")
+        self.out.write(f"[{chat.key}] {message.render(PLAIN)}\n\n")
         self.out.flush()

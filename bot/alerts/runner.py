@@ -10,7 +10,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 from bot.alerts.auditor import Auditor, AuditResult
 from bot.alerts.model import ChatPrefs, ChatRef, Watch
@@ -60,29 +60,20 @@ class _Outcome:
     crashed: bool = False
 
 
+@dataclass(eq=False, repr=False)
 class AlertRunner:
     """One pass over the due watches; built by the command that starts the process."""
 
-    def __init__(
-        self,
-        store: WatchStore,
-        auditor: Auditor,
-        posters: Mapping[str, AlertPoster],
-        settings: AlertSettings,
-        *,
-        clock: Callable[[], float] = time.time,
-        compare_config: CompareConfig | None = None,
-        charts: bool = True,
-    ) -> None:
-        self.store = store
-        self.auditor = auditor
-        self.posters = posters
-        self.settings = settings
-        self.clock = clock
-        self.compare_config = compare_config
-        self.charts = charts
-        #: Re-audit interval per chat chosen with ``/alerts every`` (read at each run).
-        self._intervals: dict[str, float] = {}
+    store: WatchStore
+    auditor: Auditor
+    posters: Mapping[str, AlertPoster]
+    settings: AlertSettings
+    _: KW_ONLY
+    clock: Callable[[], float] = time.time
+    compare_config: CompareConfig | None = None
+    charts: bool = True
+    #: Re-audit interval per chat chosen with ``/alerts every`` (read at each run).
+    _intervals: dict[str, float] = field(default_factory=dict, init=False)
 
     # -- scheduling -------------------------------------------------------------------------
     def next_due(self, watch: Watch, now: float) -> float:

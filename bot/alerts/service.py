@@ -2,9 +2,10 @@
 
 Platform-neutral: the adapter passes the chat (``ChatRef``), who asks (``Caller``, with whether
 the platform says they administer the chat: Telegram ``creator``/``administrator`` or an anonymous
-admin, Discord Manage Server) and the command's arguments; it sends back ``Reply.text(fmt)`` in
-its format (``plain``, ``html`` or ``markdown``). Reading the watchlist is open to anyone;
-changing it needs an admin, and anyone else gets a one-line refusal with nothing changed.
+admin, Discord Manage Server) and the command's arguments; it sends back the ``Reply`` rendered
+with its chat's markup (``reply.render(MARKUP)``; ``reply.text()`` is plain text). Reading the
+watchlist is open to anyone; changing it needs an admin, and anyone else gets a one-line
+refusal with nothing changed.
 """
 
 from __future__ import annotations
@@ -13,19 +14,18 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from bot.alerts.auditor import Auditor
 from bot.alerts.model import ChatPrefs, ChatRef, Watch
-from bot.alerts.render import FORMATS, audience
+from bot.alerts.render import MAX_TEXT, Line, Ours, Theirs, audience
 from bot.alerts.schedule import next_slot, parse_interval
 from bot.alerts.store import WatchStore
 from bot.infra import durations
 from bot.settings import Settings
 from bot.sources.errors import BadHandle, SourceError
-from bot.sources.handles import Handle, parse_handle
+from bot.sources.handles import Handle, parse_configured
 from scoring.audit.compare import Snapshot, parse_threshold
-from scoring.audit.escape import escape_html, escape_markdown, escape_plain
+from scoring.audit.render import PLAIN, Markup
 
 __all__ = ["REFUSAL", "WATCH_HELP_LINES", "Caller", "Reply", "WatchService"]
 
@@ -55,27 +55,36 @@ class Caller:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A reply in every format; ``ok`` is False for refusals and errors."""
+    """A reply as data (``bot.alerts.render``: our words and the user's or a platform's text),
+    which each chat renders with its markup; ``ok`` is False for refusals and errors."""
 
-    texts: dict[str, str]
+    lines: tuple[Line, ...]
     ok: bool = True
 
-    def text(self, fmt: str = "plain") -> str:
-        return self.texts.get(fmt) or self.texts["plain"]
+    @classmethod
+    def plain(cls, text: str, *, ok: bool = True) -> Reply:
+        """A reply of our own words only."""
+        return cls((Line((Ours(text),)),), ok)
+
+    def render(self, m: Markup) -> str:
+        return "\n".join(line.render(m) for line in self.lines)[:MAX_TEXT]
+
+    def text(self) -> str:
+        """Plain text (the console, logs)."""
+        return self.render(PLAIN)
 
 
-def _esc(fmt: str) -> Callable[[str, int], str]:
-    return {"html": escape_html, "markdown": escape_markdown}.get(fmt, escape_plain)
+def _fill(template: str, *values: str, limit: int = 200) -> list[Ours | Theirs]:
+    """``template`` is our text with ``{}`` where ``values`` (user or platform text) go."""
+    words = template.split("{}")
+    parts: list[Ours | Theirs] = [Ours(words[0])]
+    for value, after in zip(values, words[1:], strict=True):
+        parts += [Theirs(value, limit), Ours(after)]
+    return parts
 
 
 def _reply(template: str, *values: str, ok: bool = True) -> Reply:
-    """``template`` is our text with ``{}`` where ``values`` (user or platform text) go,
-    escaped for each format."""
-    texts = {}
-    for fmt in FORMATS:
-        esc = _esc(fmt)
-        texts[fmt] = template.format(*(esc(v, 200) for v in values))
-    return Reply(texts, ok)
+    return Reply((Line(tuple(_fill(template, *values))),), ok)
 
 
 def _baseline_text(snap: Snapshot) -> str:
@@ -104,13 +113,12 @@ class WatchService:
         self.clock = clock
 
     def _parse(self, text: str) -> Handle:
-        instance = urlsplit(self.settings.mastodon.base_url or "").hostname
-        return parse_handle(text, self.settings.default_platform, mastodon_instance=instance)
+        return parse_configured(text, self.settings)
 
     def _admin_handle(self, caller: Caller, handle: str) -> Handle | Reply:
         """The handle an admin's ``/watch`` or ``/unwatch`` names, or the refusal to send."""
         if not caller.is_admin:
-            return Reply({f: REFUSAL for f in FORMATS}, ok=False)
+            return Reply.plain(REFUSAL, ok=False)
         try:
             return self._parse(handle)
         except BadHandle as exc:
@@ -198,7 +206,7 @@ class WatchService:
     async def set_alerts(self, chat: ChatRef, caller: Caller, to: ChatRef | None) -> Reply:
         """``/alerts <chat>``: alerts of this chat's watches go to ``to`` (``None``: here)."""
         if not caller.is_admin:
-            return Reply({f: REFUSAL for f in FORMATS}, ok=False)
+            return Reply.plain(REFUSAL, ok=False)
         if to is not None and to.adapter != chat.adapter:
             return _reply("Alerts can only go to a chat on the same platform.", ok=False)
         await self.store.set_destination(chat, to)
@@ -225,7 +233,7 @@ class WatchService:
         ``/alerts on`` (or ``/alerts here``); the first re-audit after that compares with the
         last audit before the pause, so nothing that landed meanwhile is missed."""
         if not caller.is_admin:
-            return Reply({f: REFUSAL for f in FORMATS}, ok=False)
+            return Reply.plain(REFUSAL, ok=False)
         prefs = await self.store.prefs(chat)
         await self.store.set_prefs(chat, ChatPrefs(off, prefs.interval_seconds))
         return await self.show_alerts(chat)
@@ -234,7 +242,7 @@ class WatchService:
         """``/alerts every 12h``: re-audit this chat's watches this often (within the configured
         bounds); each watch moves to its slot on the new interval after its last audit."""
         if not caller.is_admin:
-            return Reply({f: REFUSAL for f in FORMATS}, ok=False)
+            return Reply.plain(REFUSAL, ok=False)
         low, high = self.alerts.min_interval_seconds, self.alerts.max_interval_seconds
         try:
             seconds = parse_interval(text)
@@ -261,20 +269,17 @@ class WatchService:
         prefs = await self.store.prefs(chat)
         every = durations.every(self._interval(prefs))
         cool = durations.every(self.alerts.cooldown_seconds)
-        texts = {}
-        for fmt in FORMATS:
-            where = _chat_name(fmt, chat, dest)
-            if prefs.off:
-                head = (f"Alerts for this chat's watchlist are paused (they would go to {where}); "
-                        "/alerts on resumes them.")  # fmt: skip
-            else:
-                head = f"Alerts for this chat's watchlist go to {where}."
-            texts[fmt] = (
-                f"{head} Each account is re-audited every {every}; after an alert it waits at "
-                f"least {cool}; {self.alerts.digest_min} or more alerts at once come as one "
-                "digest."
-            )
-        return Reply(texts)
+        where = _chat_name(chat, dest)
+        if prefs.off:
+            head = [Ours("Alerts for this chat's watchlist are paused (they would go to "), *where,
+                    Ours("); /alerts on resumes them.")]  # fmt: skip
+        else:
+            head = [Ours("Alerts for this chat's watchlist go to "), *where, Ours(".")]
+        tail = Ours(
+            f" Each account is re-audited every {every}; after an alert it waits at least {cool}; "
+            f"{self.alerts.digest_min} or more alerts at once come as one digest."
+        )
+        return Reply((Line((*head, tail)),))
 
     async def watchlist(self, chat: ChatRef) -> Reply:
         """``/watchlist``: anyone in the chat may read it."""
@@ -282,25 +287,24 @@ class WatchService:
         if not watches:
             return _reply("No accounts are watched in this chat. Admins can add one with "
                           "/watch <handle>.")  # fmt: skip
-        texts = {}
-        for fmt in FORMATS:
-            esc = _esc(fmt)
-            lines = [f"Watched in this chat ({len(watches)} of {self.alerts.max_per_chat}):"]
-            for w in watches:
-                history = await self.store.history(w.id, 1)
-                state = (
-                    "paused: " + esc(w.paused, 120)
-                    if w.paused
-                    else (_baseline_text(history[-1]) if history else "baseline pending")
-                )
-                lines.append(f"• {esc(w.label, 120)} (threshold {w.threshold:g} points): {state}")
-            texts[fmt] = "\n".join(lines)[:1900]
-        return Reply(texts)
+        lines = [Reply.plain(f"Watched in this chat ({len(watches)} of "
+                             f"{self.alerts.max_per_chat}):").lines[0]]  # fmt: skip
+        for w in watches:
+            history = await self.store.history(w.id, 1)
+            state: list[Ours | Theirs] = (
+                [Ours("paused: "), Theirs(w.paused, 120)]
+                if w.paused
+                else [Ours(_baseline_text(history[-1]) if history else "baseline pending")]
+            )
+            head = _fill(f"• {{}} (threshold {w.threshold:g} points): ", w.label, limit=120)
+            lines.append(Line((*head, *state)))
+        return Reply(tuple(lines))
 
 
-def _chat_name(fmt: str, chat: ChatRef, dest: ChatRef) -> str:
+def _chat_name(chat: ChatRef, dest: ChatRef) -> list[Ours | Theirs]:
+    """Where alerts go, as the asker's chat shows it (alerts stay on one platform)."""
     if dest == chat:
-        return "this chat"
-    if fmt == "markdown" and dest.adapter == "discord":
-        return f"<#{dest.chat_id}>"
-    return f"{dest.adapter} chat {_esc(fmt)(dest.chat_id, 40)}"
+        return [Ours("this chat")]
+    if dest.adapter == "discord":
+        return [Ours(f"<#{dest.chat_id}>")]  # Discord shows a channel mention as its name
+    return [Ours(f"{dest.adapter} chat "), Theirs(dest.chat_id, 40)]

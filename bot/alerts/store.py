@@ -18,6 +18,7 @@ from typing import TypeVar, TypeVarTuple
 import redis.asyncio as aioredis
 
 from bot.alerts.model import VERSION, ChatPrefs, ChatRef, StoredError, Watch
+from bot.pipeline.records import stored
 from bot.pipeline.resilience import retrying
 from bot.pipeline.store import reply_text
 from scoring.audit.compare import Snapshot
@@ -87,12 +88,7 @@ class WatchStore:
 
     async def get(self, watch_id: str) -> Watch | None:
         raw = await self._r("get", self.redis.get, self.key("watch", watch_id))
-        if raw is None:
-            return None
-        try:
-            return Watch.from_json(raw)
-        except StoredError:
-            return None
+        return stored(raw, Watch.from_json, StoredError, None)
 
     async def put(self, watch: Watch) -> None:
         """Save a watch that exists (state changes); a removed watch stays removed."""
@@ -119,15 +115,8 @@ class WatchStore:
             return []
         keys = [self.key("watch", i) for i in ids]
         raws = await self._r("mget", self.redis.mget, keys)
-        out = []
-        for raw in raws:
-            if raw is None:
-                continue
-            try:
-                out.append(Watch.from_json(raw))
-            except StoredError:
-                continue
-        return out
+        watches = (stored(raw, Watch.from_json, StoredError, None) for raw in raws)
+        return [w for w in watches if w is not None]
 
     async def in_chat(self, chat: ChatRef) -> list[Watch]:
         ids = await self._r("in_chat", self.redis.smembers, self.key("chat", chat.key))
@@ -229,12 +218,7 @@ class WatchStore:
     async def destination(self, chat: ChatRef) -> ChatRef:
         """Where the alerts of watches set in ``chat`` go (the chat itself unless changed)."""
         raw = await self._r("dest", self.redis.get, self.key("dest", chat.key))
-        if raw is None:
-            return chat
-        try:
-            return ChatRef.from_json(raw)
-        except StoredError:
-            return chat
+        return stored(raw, ChatRef.from_json, StoredError, chat)
 
     async def set_destination(self, chat: ChatRef, dest: ChatRef | None) -> None:
         """Send alerts of ``chat`` to ``dest``; ``None`` (or the chat itself) resets it."""
@@ -247,12 +231,7 @@ class WatchStore:
     async def prefs(self, chat: ChatRef) -> ChatPrefs:
         """The chat's alert choices (defaults when never set or unreadable)."""
         raw = await self._r("prefs", self.redis.get, self.key("prefs", chat.key))
-        if raw is None:
-            return ChatPrefs()
-        try:
-            return ChatPrefs.from_json(raw)
-        except StoredError:
-            return ChatPrefs()
+        return stored(raw, ChatPrefs.from_json, StoredError, ChatPrefs())
 
     async def set_prefs(self, chat: ChatRef, prefs: ChatPrefs) -> None:
         key = self.key("prefs", chat.key)

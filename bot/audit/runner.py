@@ -1,12 +1,13 @@
 """The real AuditRunner: the audit use case (``bot.audit.usecase``) under the shared platform
 budgets, resuming from the pipeline's checkpoint, and its result turned into the worker's
-``AuditOutcome`` (every text and the chart rendered). Built by the worker (``worker.runner``
+``AuditOutcome`` (the typed report and the chart's bytes: each chat renders the report at its
+edge). Built by the worker (``worker.runner``
 names ``build_runner``)."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
+import dataclasses
 import logging
 from typing import Any
 
@@ -138,24 +139,15 @@ class PlatformAuditRunner:
 def _outcome(audits: AuditUseCase, fetched: FetchResult, job: AuditJob | None) -> AuditOutcome:
     """Score ``fetched`` (CPU work: called in a thread) and make the worker's outcome: the report
     with what the buttons under a chat report need (25 suspicious accounts and every verdict, for
-    the CSV), the three texts and the chart; ``job`` (None for an uploaded export, which no review
+    the CSV) and the chart's PNG bytes; ``job`` (None for an uploaded export, which no review
     can name): the audit whose scored sample rides along for the worker to keep."""
-    from bot.audit.report import extend_report
-    from scoring.audit import render_html, render_markdown, render_text
+    from bot.audit.report import report_actions
 
     audit = audits.score_now(fetched)
     report, followers = audit.report, audit.followers
-    data = audit.to_dict()
-    extend_report(data, audit.scored.verdicts, followers, threshold=audit.config.threshold)
-    texts = {
-        "plain": render_text(report),
-        "markdown": render_markdown(report),
-        "html": render_html(report),
-    }
-    attachments: dict[str, str] = {}
+    actions = report_actions(audit.scored.verdicts, followers, threshold=audit.config.threshold)
+    data = dataclasses.replace(audit.to_report(), actions=actions)
     png = audit.chart_png()
-    if png is not None:
-        attachments["chart.png"] = base64.b64encode(png).decode("ascii")
     sample = None
     if job is not None and followers:
         share = report.fake_share
@@ -164,7 +156,7 @@ def _outcome(audits: AuditUseCase, fetched: FetchResult, job: AuditJob | None) -
             model_version=report.model_version, accounts=followers,
             probabilities=audit.probabilities, fake_share=(share.estimate, share.low, share.high),
         )  # fmt: skip
-    return AuditOutcome(report=data, texts=texts, attachments=attachments, sample=sample)
+    return AuditOutcome(report=data, chart=png, sample=sample)
 
 
 def build_runner(settings: Settings, context: RunnerContext) -> PlatformAuditRunner:

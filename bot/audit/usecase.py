@@ -11,6 +11,7 @@ alerts' re-audits (``bot.alerts.auditor``)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from scoring.audit import AuditConfig, AuditReport, score_and_report
 if TYPE_CHECKING:
     import aiohttp
 
+    from bot.pipeline.report import Report
     from bot.pipeline.runner import Checkpoint
     from bot.settings import Settings
     from bot.sources.base import Checkpoint as SourceCheckpoint
@@ -70,16 +72,27 @@ class Audit:
         audit = getattr(self.scored, "audit_probabilities", None)
         return self.scored.probabilities if audit is None else audit
 
-    def to_dict(self) -> dict[str, Any]:
-        """The report's JSON shape (``followaudit audit --json``): scoring's report with the
-        ``subject`` block, the ``sample`` block (``size``, ``of``, ``order``), ``requests`` and
+    def to_report(self) -> Report:
+        """The typed report (``bot.pipeline.report``): scoring's report with the audited account
+        (``subject``), the platform's follower count (``sample.of``), the fetch's ``requests`` and
         ``skipped``."""
-        data = self.report.to_dict()
-        data["subject"] = self.fetched.subject_block()
-        data["sample"] = {**data.get("sample", {}), **self.fetched.sample_block()}
-        data["requests"] = self.fetched.requests
-        data["skipped"] = self.fetched.skipped
-        return data
+        from bot.pipeline.report import Report, Sample, Subject
+
+        r, fetched, s = self.report, self.fetched, self.fetched.subject
+        subject = Subject(
+            fetched.handle.platform, fetched.handle.handle, s.id, s.display_name,
+            s.followers_count, s.following_count, s.posts_count, s.created_at,
+        )  # fmt: skip
+        sample = Sample(r.sample.size, r.sample.total, fetched.order, r.sample.describe(),
+                        fetched.followers_total)  # fmt: skip
+        return Report(
+            dataclasses.replace(r, sample=sample), subject, requests=fetched.requests,
+            skipped=fetched.skipped,
+        )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's JSON shape (``followaudit audit --json``): ``to_report().to_dict()``."""
+        return self.to_report().to_dict()
 
     def chart_png(self, title: str | None = None) -> bytes | None:
         """The report's chart (titled as the report unless ``title``); None without followers.

@@ -5,14 +5,7 @@ accounts, the full reason breakdown, a CSV of the sample's verdicts, uploaded ex
 Pure except ``uploads`` (which stores an export's bytes in Redis for the runner).
 """
 
-from bot.chat.actions import (
-    MAX_MORE,
-    extend_report,
-    reason_breakdown,
-    subject_of,
-    suspicious_accounts,
-    verdicts_csv,
-)
+from bot.chat.actions import MAX_MORE, report_actions, verdicts_csv
 from bot.chat.commands import (
     EXAMPLE,
     HELP_LINES,
@@ -30,11 +23,8 @@ __all__ = [
     "AuditCommand",
     "CommandError",
     "build_request",
-    "extend_report",
     "looks_like_handle",
     "parse_audit_args",
-    "reason_breakdown",
-    "subject_of",
-    "suspicious_accounts",
+    "report_actions",
     "verdicts_csv",
 ]

@@ -6,15 +6,14 @@ with an example, so adapters answer it as is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from bot.pipeline.messages import AuditRequest, ReplyTo
 from bot.settings import Settings
 from bot.sources.errors import BadHandle
-from bot.sources.handles import ACCEPTED_FORMS, parse_handle
+from bot.sources.handles import ACCEPTED_FORMS, Handle, parse_configured
 
 __all__ = [
     "EXAMPLE",
@@ -24,6 +23,7 @@ __all__ = [
     "build_request",
     "looks_like_handle",
     "parse_audit_args",
+    "read_handle",
 ]
 
 EXAMPLE: Final = "/audit bsky:alice.bsky.social"
@@ -79,12 +79,19 @@ def parse_audit_args(args: Sequence[str], settings: Settings) -> AuditCommand:
             raise CommandError(
                 f"{_one_line(extra, 40)!r} is neither a sample size nor 'fresh', e.g. {EXAMPLE} 500"
             )
-    instance = urlsplit(settings.mastodon.base_url or "").hostname
-    try:
-        handle = parse_handle(words[0], settings.default_platform, mastodon_instance=instance)
-    except BadHandle as exc:
-        raise CommandError(f"{_one_line(str(exc))} E.g. {EXAMPLE}") from None
+    handle = read_handle(words[0], settings, EXAMPLE)
     return AuditCommand(handle.platform, handle.handle, sample, fresh)
+
+
+def read_handle(
+    word: str, settings: Settings, example: str, shown: Callable[[str], str] = _one_line
+) -> Handle:
+    """The account ``word`` names, or a ``CommandError`` saying why not (as ``shown``) and
+    ending with ``example``."""
+    try:
+        return parse_configured(word, settings)
+    except BadHandle as exc:
+        raise CommandError(f"{shown(str(exc))} E.g. {example}") from None
 
 
 def looks_like_handle(text: str) -> bool:

@@ -13,9 +13,8 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import urlsplit
 
-from bot.chat.commands import CommandError
+from bot.chat.commands import CommandError, read_handle
 from bot.pipeline.samples import SampleStore
 from bot.review import (
     AuditedSample,
@@ -32,8 +31,6 @@ from bot.review import (
 )
 from bot.review.service import Answered
 from bot.settings import Settings
-from bot.sources.errors import BadHandle
-from bot.sources.handles import parse_handle
 from scoring.audit.escape import escape_plain
 from scoring.audit.profiles import display_handle, profile_url
 from scoring.review import DEFAULT_DRAW, MAX_DRAW, ModelCheck
@@ -115,11 +112,7 @@ def parse_review_args(words: Sequence[str], settings: Settings) -> ReviewCommand
                 f"{shown!r} is not a number of followers from 1 to {MAX_DRAW} nor 'results', "
                 f"e.g. {REVIEW_EXAMPLE}"
             )
-    instance = urlsplit(settings.mastodon.base_url or "").hostname
-    try:
-        handle = parse_handle(words[0], settings.default_platform, mastodon_instance=instance)
-    except BadHandle as exc:
-        raise CommandError(f"{escape_plain(str(exc), 300)} E.g. {REVIEW_EXAMPLE}") from None
+    handle = read_handle(words[0], settings, REVIEW_EXAMPLE, lambda why: escape_plain(why, 300))
     return ReviewCommand(handle.platform, handle.handle, n, results)
 
 

@@ -10,8 +10,12 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.pipeline.messages import VERSION, AuditRequest
+from bot.pipeline.records import load_record, stored
 
 __all__ = ["ChatState", "JobRecord"]
+
+#: A job record is a few short fields; anything much larger is not one.
+_MAX_RECORD = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +26,17 @@ class JobRecord:
     handle: str
     sample: int
     upload: bool = False
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> JobRecord:
+        """A record ``ChatState.remember_job`` wrote; ``ValueError`` when it is not one."""
+        obj = load_record(raw, max_bytes=_MAX_RECORD, version=VERSION, error=ValueError)
+        try:
+            return cls(
+                str(obj["platform"]), str(obj["handle"]), int(obj["sample"]), bool(obj["upload"])
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a job record: {exc!r}") from None
 
 
 class ChatState:
@@ -71,14 +86,4 @@ class ChatState:
 
     async def job(self, job_id: str) -> JobRecord | None:
         raw = await self.redis.get(f"{self.base}job:{job_id}")
-        if raw is None:
-            return None
-        try:
-            obj = json.loads(raw)
-            if obj.get("v") != VERSION:
-                return None
-            return JobRecord(
-                str(obj["platform"]), str(obj["handle"]), int(obj["sample"]), bool(obj["upload"])
-            )
-        except (ValueError, KeyError, TypeError):
-            return None
+        return stored(raw, JobRecord.from_json, ValueError, None)

@@ -125,7 +125,9 @@ class ConsoleChat:
             return
         self.printed.add(rid)
         if outcome.ok:
-            text = outcome.texts.get("plain") or outcome.texts.get("text") or "(empty report)"
+            from scoring.audit import render_text
+
+            text = render_text(outcome.report.audit) if outcome.report else "(empty report)"
             self.say(f"[{label}] report:\n{text}")
         else:
             assert outcome.error is not None

@@ -18,7 +18,7 @@ from discord import app_commands
 
 from bot.alerts.model import ChatRef
 from bot.alerts.service import Caller, Reply, WatchService
-from bot.chat.actions import reason_breakdown, subject_of, suspicious_accounts, verdicts_csv
+from bot.chat.actions import verdicts_csv
 from bot.chat.commands import AuditCommand, build_request
 from bot.chat.review import ReviewDesk
 from bot.chat.state import ChatState
@@ -27,7 +27,7 @@ from bot.discord.buttons import ReportButton, report_view
 from bot.discord.commands import build_commands
 from bot.discord.conversation import TOKEN_LIFETIME, Conversation
 from bot.discord.format import escape_markdown, truncate
-from bot.discord.render import breakdown_embed, handle_label, more_text
+from bot.discord.render import MARKUP, breakdown_embed, handle_label, more_text
 from bot.discord.replies import NO_PINGS, Replies
 from bot.discord.review import DiscordReview, ReviewButton, build_review_commands
 from bot.discord.transport import use_gateway_from_api
@@ -247,7 +247,8 @@ class AuditBot(discord.Client):
         self, interaction: discord.Interaction[Any], act: WatchAction, *, fixed: str | None = None
     ) -> None:
         """Defer at once (a baseline audit takes a moment), run ``act`` with this channel and the
-        caller, and edit in its markdown reply (escaped by the service, pinging nobody)."""
+        caller, and edit in its reply in Discord's markup (platform text escaped, pinging
+        nobody)."""
         await interaction.response.defer(thinking=True)
         if self.watches is None:
             text = "Watchlists are not available on this bot."
@@ -256,7 +257,7 @@ class AuditBot(discord.Client):
         else:
             caller = Caller(str(interaction.user.id), self.is_admin(interaction))
             reply = await act(self.watches, self.watch_chat(interaction), caller)
-            text = reply.text("markdown")
+            text = reply.render(MARKUP)
         await interaction.edit_original_response(
             content=truncate(text, 2000), allowed_mentions=NO_PINGS
         )
@@ -323,10 +324,10 @@ class AuditBot(discord.Client):
             )  # fmt: skip
             return
         report = outcome.report
-        platform, handle, _name = subject_of(report)
+        platform, handle, _name = report.target
         label = handle_label(platform, handle) if handle else "this audit"
         if action == "more":
-            accounts = suspicious_accounts(report)
+            accounts = report.accounts
             start = min(offset or FIRST_MORE, len(accounts))
             text, shown = more_text(label, accounts[start : start + MORE_PAGE], start,
                                     len(accounts))  # fmt: skip
@@ -337,10 +338,8 @@ class AuditBot(discord.Client):
                 text, ephemeral=True, allowed_mentions=NO_PINGS, **kwargs
             )
         elif action == "why":
-            sample = report.get("sample")
-            size = sample.get("size") if isinstance(sample, dict) else report.get("sample_size")
             embed = breakdown_embed(
-                label, reason_breakdown(report), int(report.get("flagged") or 0), int(size or 0)
+                label, report.reasons(), report.audit.flagged, report.audit.sample.size
             )
             await interaction.response.send_message(
                 embed=discord.Embed.from_dict(embed), ephemeral=True, allowed_mentions=NO_PINGS

@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from scoring.audit.escape import clean
+
 __all__ = [
     "CONTENT_LIMIT",
     "EMBED_LIMITS",
@@ -51,8 +53,12 @@ _MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
 _NUMBERED_LIST = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
 
 
-def escape_markdown(text: str) -> str:
-    """``text`` shown literally in Discord: no formatting, no links, no mentions, no headings."""
+def escape_markdown(text: str, limit: int | None = None) -> str:
+    """``text`` shown literally in Discord: no formatting, no links, no mentions, no headings.
+    With ``limit`` (platform text in one line: names, handles, reasons), first cleaned to one
+    line of at most ``limit`` characters without control or bidi-override characters."""
+    if limit is not None:
+        text = clean(text, limit)
     escaped = _SPECIAL.sub(r"\\\1", text)
     escaped = _NUMBERED_LIST.sub(r"\1\\.", escaped)
     return _MASS_MENTION.sub(lambda m: f"@{ZWSP}{m.group(1)}", escaped)

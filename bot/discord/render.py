@@ -1,35 +1,45 @@
-"""Discord renderings of reports, progress and button answers: plain dicts and strings (pure).
+"""Discord renderings of reports (from the typed ``Report``), alerts, progress and button
+answers: plain dicts and strings (pure). Discord's one renderer, for reports and alerts alike.
 
 Every platform-controlled string (handles, display names, reasons) goes through
-``escape_markdown``; accounts are masked links to their profiles; every embed is passed through
-``fit_embed`` so that Discord's limits are met by trimming, never by an error.
+``escape_markdown`` (``MARKUP`` for alerts and the text fallback of a report); accounts are
+masked links to their profiles; every embed is passed through ``fit_embed`` so that Discord's
+limits are met by trimming, never by an error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
 
-from bot.chat.actions import subject_of
+from bot.alerts.render import AlertMessage
 from bot.discord.format import CONTENT_LIMIT, escape_markdown, fit_embed, masked_link, truncate
-from bot.pipeline.messages import Progress, UserError
+from bot.pipeline.messages import CHART_NAME, Progress, UserError
+from bot.pipeline.report import NamedSuspect, Report
 from bot.sources.handles import ACCEPTED_FORMS
-from scoring.audit.grade import grade_label
+from scoring.audit.bursts import Burst
 from scoring.audit.profiles import display_handle, profile_url
+from scoring.audit.render import MARKDOWN, render
+from scoring.audit.report import SampleInfo
+from scoring.audit.samples import SuspiciousAccount
 
 __all__ = [
     "CHART_NAME",
     "GRADE_COLOURS",
     "HELP",
+    "MARKUP",
+    "alert_markdown",
     "breakdown_embed",
     "error_text",
     "handle_label",
     "more_text",
     "progress_text",
     "report_embed",
+    "report_text",
 ]
 
-CHART_NAME = "chart.png"
 GRADE_COLOURS = {
     "A": 0x2ECC71,
     "B": 0x7DCEA0,
@@ -38,6 +48,9 @@ GRADE_COLOURS = {
     "F": 0xE74C3C,
 }
 NO_GRADE_COLOUR = 0x95A5A6
+#: Discord's one markup, for reports and alerts alike: Markdown, platform text through
+#: ``escape_markdown`` (``bot.discord.format``).
+MARKUP: Final = dataclasses.replace(MARKDOWN, esc=escape_markdown)
 _SHOWN_ACCOUNTS = 5
 _SHOWN_BURSTS = 5
 _ORDER_WORDS = {"newest": "most recent", "newest_first": "most recent"}
@@ -85,35 +98,27 @@ def error_text(label: str, error: UserError) -> str:
     )
 
 
-def _pct(value: Any) -> str | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{round(100 * float(value))}%"
-    return None
+def _pct(value: float) -> str:
+    return f"{round(100 * value)}%"
 
 
-def _share(block: Mapping[str, Any] | None, est: str = "estimate") -> str:
-    if not isinstance(block, Mapping):
-        return "unknown"
-    centre = _pct(block.get(est))
+def _share(centre: float | None, low: float | None, high: float | None) -> str:
     if centre is None:
         return "unknown"
-    low, high = _pct(block.get("low")), _pct(block.get("high"))
-    return f"{centre} ({low[:-1]}–{high})" if low and high else centre
+    if low is None or high is None:
+        return _pct(centre)
+    return f"{_pct(centre)} ({_pct(low)[:-1]}–{_pct(high)})"
 
 
-def _sample_text(report: Mapping[str, Any]) -> str:
-    sample = report.get("sample")
-    sample = sample if isinstance(sample, Mapping) else {}
-    size = int(sample.get("size") or report.get("sample_size") or 0)
-    total = sample.get("total", sample.get("of"))
-    order = str(sample.get("order") or "newest")
+def _sample_text(sample: SampleInfo) -> str:
+    size, total = sample.size, sample.total
     if size == 0:
         return "no followers"
-    if order in _ORDER_WORDS:
-        what = _ORDER_WORDS[order]
-        if isinstance(total, int) and total > size:
+    if sample.order in _ORDER_WORDS:
+        what = _ORDER_WORDS[sample.order]
+        if total is not None and total > size:
             text = f"the {size:,} {what} of {total:,} followers"
-        elif isinstance(total, int):
+        elif total is not None:
             text = f"all {size:,} followers"
         else:
             text = f"the {size:,} {what} followers"
@@ -121,24 +126,14 @@ def _sample_text(report: Mapping[str, Any]) -> str:
     return f"{size:,} followers, in the order of the uploaded file"
 
 
-def _account_line(row: Mapping[str, Any]) -> str:
-    platform = str(row.get("platform") or "")
-    handle = row.get("handle")
-    handle = str(handle) if handle else None
-    shown = display_handle(platform, str(row.get("id") or "?"), handle)
-    url = profile_url(platform, handle) if handle else None
+def _account_line(row: SuspiciousAccount, name: str | None = None) -> str:
+    shown = display_handle(row.platform, row.id or "?", row.handle or None)
+    url = profile_url(row.platform, row.handle) if row.handle else None
     link = masked_link(shown[:80], url) if url else escape_markdown(shown[:80])
-    name = row.get("display_name")
-    if isinstance(name, str) and name.strip():
+    if name and name.strip():
         link += f" ({escape_markdown(' '.join(name.split())[:60])})"
-    reasons = row.get("reasons")
-    why = (
-        "; ".join(escape_markdown(str(r)[:100]) for r in reasons[:3])
-        if isinstance(reasons, list)
-        else ""
-    )
-    pct = _pct(row.get("fake_probability")) or "?"
-    return f"• {link} {pct}" + (f": {why}" if why else "")
+    why = "; ".join(escape_markdown(r[:100]) for r in row.reasons[:3])
+    return f"• {link} {_pct(row.fake_probability)}" + (f": {why}" if why else "")
 
 
 def _lines_within(lines: Sequence[str], limit: int) -> str:
@@ -157,49 +152,44 @@ def _lines_within(lines: Sequence[str], limit: int) -> str:
     return "\n".join(out)
 
 
-def _burst_line(burst: Mapping[str, Any]) -> str:
-    start, end = int(burst.get("start") or 0), int(burst.get("end") or 0)
-    share = _share(
-        {
-            "estimate": burst.get("fake_share"),
-            "low": burst.get("fake_share_low"),
-            "high": burst.get("fake_share_high"),
-        }
-    )
+def _burst_line(burst: Burst) -> str:
+    start, end = burst.start, burst.end
+    share = _share(burst.fake_share, burst.low, burst.high)
     text = f"• followers {start + 1:,}–{end + 1:,} ({end - start + 1:,}): {share} fake"
-    made_from, made_to = burst.get("created_from"), burst.get("created_to")
-    if isinstance(made_from, str) and isinstance(made_to, str):
-        text += f", created {made_from[:10]} to {made_to[:10]}"
+    if burst.created_from is not None and burst.created_to is not None:
+        text += f", created {_day(burst.created_from)} to {_day(burst.created_to)}"
     return escape_markdown(text)
 
 
-def report_embed(
-    report: Mapping[str, Any], *, chart: bool, cached_age: str | None = None
-) -> dict[str, Any]:
+def _day(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d")
+
+
+def report_embed(report: Report, *, chart: bool, cached_age: str | None = None) -> dict[str, Any]:
     """The report as one embed dict: grade as title and colour, shares, sample, bursts,
     suspicious accounts linked to their profiles, model version in the footer."""
-    platform, handle, name = subject_of(report)
+    platform, handle, name = report.target
+    r = report.audit
     label = handle_label(platform, handle) if handle else "this audience"
-    grade = report.get("grade")
-    title = f"{grade_label(grade, report.get('grade_range'))} · {label}"
-    verdict = escape_markdown(str(report.get("verdict") or ""))
+    title = f"{r.grade_label} · {label}"
+    verdict = escape_markdown(r.verdict)
     description = verdict
-    if isinstance(name, str) and name.strip():
+    if name and name.strip():
         description = f"{escape_markdown(' '.join(name.split())[:80])}\n{verdict}"
     if cached_age:
         description += f"\n*Cached result from {escape_markdown(cached_age)} ago.*"
+    share = r.fake_share
     fields: list[dict[str, Any]] = [
-        {"name": "Fake followers", "value": _share(report.get("fake_share")), "inline": True}
-    ]
-    inactive = report.get("inactive")
-    if isinstance(inactive, Mapping):
-        value = _share(inactive, "share")
-        known, days = inactive.get("known"), inactive.get("days")
-        if isinstance(known, int) and isinstance(days, int):
-            value += f" of {known:,} with known activity ({days}+ days silent)"
+        {"name": "Fake followers", "value": _share(share.estimate, share.low, share.high),
+         "inline": True}
+    ]  # fmt: skip
+    inactive = r.inactive
+    if inactive is not None:
+        value = _share(inactive.share, inactive.low, inactive.high)
+        value += f" of {inactive.known:,} with known activity ({inactive.days}+ days silent)"
         fields.append({"name": "Inactive", "value": value, "inline": True})
-    fields.append({"name": "Sample", "value": _sample_text(report), "inline": False})
-    bursts = [b for b in report.get("bursts") or [] if isinstance(b, Mapping)]
+    fields.append({"name": "Sample", "value": _sample_text(r.sample), "inline": False})
+    bursts = r.bursts
     fields.append(
         {
             "name": f"Bursts ({len(bursts)})" if bursts else "Bursts",
@@ -209,10 +199,9 @@ def report_embed(
             "inline": False,
         }
     )
-    suspicious = [s for s in report.get("suspicious") or [] if isinstance(s, Mapping)]
-    if suspicious:
-        flagged = int(report.get("flagged") or len(suspicious))
-        shown = suspicious[:_SHOWN_ACCOUNTS]
+    if r.suspicious:
+        flagged = r.flagged or len(r.suspicious)
+        shown = r.suspicious[:_SHOWN_ACCOUNTS]
         fields.append(
             {
                 "name": f"Suspicious accounts ({len(shown)} of {flagged:,} flagged)",
@@ -221,18 +210,16 @@ def report_embed(
             }
         )
     url = profile_url(platform, handle) if handle and platform != "upload" else None
-    share = report.get("fake_share") or {}
-    method, view = share.get("method"), share.get("view")
-    footer = f"Model {report.get('model_version') or '?'}"
-    if method:
-        footer += f" · estimate by {method}"
-    if view and view != "full":
-        footer += f" ({view} view)"
+    footer = f"Model {r.model_version or '?'}"
+    if share.method:
+        footer += f" · estimate by {share.method}"
+    if share.view and share.view != "full":
+        footer += f" ({share.view} view)"
     embed: dict[str, Any] = {
         "type": "rich",
         "title": escape_markdown(title),
         "description": description,
-        "color": GRADE_COLOURS.get(str(grade), NO_GRADE_COLOUR),
+        "color": GRADE_COLOURS.get(str(r.grade), NO_GRADE_COLOUR),
         "fields": fields,
         "footer": {"text": footer},
     }
@@ -243,14 +230,12 @@ def report_embed(
     return fit_embed(embed)
 
 
-def more_text(
-    label: str, rows: Sequence[Mapping[str, Any]], offset: int, total: int
-) -> tuple[str, int]:
+def more_text(label: str, rows: Sequence[NamedSuspect], offset: int, total: int) -> tuple[str, int]:
     """Suspicious accounts ``rows`` (from ``offset`` of ``total``) as one message within 2,000
     characters, and how many of them it shows (whole lines; the rest start the next page)."""
     if not rows:
         return f"No more suspicious accounts in the audit of {escape_markdown(label)}.", 0
-    lines = [_account_line(r) for r in rows]
+    lines = [_account_line(r, r.display_name) for r in rows]
     shown = len(lines)
     while True:
         head = (
@@ -283,3 +268,13 @@ def breakdown_embed(
             },
         }
     )
+
+
+def report_text(report: Report) -> str:
+    """The report as one Markdown message (when Discord refuses its embed)."""
+    return render(report.audit, MARKUP, limit=CONTENT_LIMIT)
+
+
+def alert_markdown(message: AlertMessage) -> str:
+    """An alert (``bot.alerts.render``) in Discord Markdown."""
+    return message.render(MARKUP)

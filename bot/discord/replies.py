@@ -9,8 +9,6 @@ normal message. Every message pings nobody.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import io
 import logging
 import time
@@ -30,6 +28,7 @@ from bot.discord.render import (
     handle_label,
     progress_text,
     report_embed,
+    report_text,
 )
 from bot.infra import durations
 from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery
@@ -180,12 +179,8 @@ class Replies:
             )
             return {"content": text, "embeds": [], "attachments": [], "view": None}
         files = []
-        chart = outcome.attachments.get(CHART_NAME)
-        if chart:
-            try:
-                files.append(discord.File(io.BytesIO(base64.b64decode(chart)), CHART_NAME))
-            except (binascii.Error, ValueError):
-                log.warning("chart of job %s is not base64; sent without it", job_id)
+        if outcome.chart is not None:
+            files.append(discord.File(io.BytesIO(outcome.chart), CHART_NAME))
         embed = report_embed(outcome.report, chart=bool(files), cached_age=cached_age)
         view = report_view(job_id, rerun=not request.options) if job_id else None
         return {
@@ -233,7 +228,7 @@ class Replies:
     async def _plain(self, conv: Conversation, outcome: AuditOutcome, exc: Exception) -> None:
         """Discord refused the embed (a bug of ours): the report's Markdown text instead, once."""
         log.error("report embed refused by Discord; sending the text rendering", exc_info=exc)
-        text = outcome.texts.get("markdown") or outcome.texts.get("plain") or "(no report)"
+        text = report_text(outcome.report) if outcome.report else "(no report)"
         try:
             await self._webhook(conv).edit_message(
                 "@original",  # type: ignore[arg-type]

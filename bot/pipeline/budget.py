@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import KW_ONLY, dataclass
 
 from bot.infra import durations
 from bot.pipeline.messages import new_id
@@ -21,24 +22,17 @@ from bot.settings import PlatformBudget
 __all__ = ["RedisBudgets"]
 
 
+@dataclass(eq=False, repr=False)
 class RedisBudgets:
     """``async with budgets.request("bluesky"):`` waits until the platform's budget allows one more
     request, holds a concurrency slot while the block runs, then frees it."""
 
-    def __init__(
-        self,
-        store: Store,
-        budgets: dict[str, PlatformBudget],
-        *,
-        clock: Callable[[], float],
-        metrics: Metrics | None = None,
-        lease_seconds: float = 120.0,
-    ) -> None:
-        self.store = store
-        self.budgets = budgets
-        self.clock = clock
-        self.metrics = metrics
-        self.lease_seconds = lease_seconds
+    store: Store
+    budgets: dict[str, PlatformBudget]
+    _: KW_ONLY
+    clock: Callable[[], float]
+    metrics: Metrics | None = None
+    lease_seconds: float = 120.0
 
     @contextlib.asynccontextmanager
     async def request(self, platform: str, host: str | None = None) -> AsyncIterator[None]:

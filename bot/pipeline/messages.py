@@ -6,14 +6,22 @@ Every message carries ``"v": VERSION``; a reader rejects other versions and malf
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.pipeline import fields as f
+from bot.pipeline.fields import MessageError
+from bot.pipeline.report import VERSION as REPORT_VERSION
+from bot.pipeline.report import Report
 from bot.pipeline.samples import ScoredSample
 
 __all__ = [
+    "CHART_NAME",
+    "MAX_CHART_BYTES",
     "MAX_MESSAGE_BYTES",
     "VERSION",
     "AuditJob",
@@ -31,10 +39,10 @@ __all__ = [
 VERSION = 1
 #: A queue or delivery message larger than this is malformed (reports are far smaller).
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-
-
-class MessageError(ValueError):
-    """A message that is not valid JSON of the expected version and shape."""
+#: The largest chart an outcome carries (Telegram takes photos up to 10 MB), and its name.
+MAX_CHART_BYTES = 5_000_000
+CHART_NAME = "chart.png"
+PNG_MAGIC = b"\x89PNG"
 
 
 def new_id() -> str:
@@ -59,32 +67,19 @@ def loads(raw: str | bytes) -> dict[str, Any]:
     return obj
 
 
-def _str(obj: dict[str, Any], key: str, *, max_len: int = 2048) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not value or len(value) > max_len:
-        raise MessageError(f"{key!r} must be a non-empty string")
-    return value
-
-
-def _int(obj: dict[str, Any], key: str) -> int:
-    value = obj.get(key)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise MessageError(f"{key!r} must be a non-negative integer")
-    return value
-
-
-def _num(obj: dict[str, Any], key: str) -> float:
-    value = obj.get(key)
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise MessageError(f"{key!r} must be a number")
-    return float(value)
-
-
 def _dict(obj: dict[str, Any], key: str) -> dict[str, Any]:
-    value = obj.get(key, {})
-    if not isinstance(value, dict):
-        raise MessageError(f"{key!r} must be an object")
-    return value
+    return f.opt_block(obj, key) or {}
+
+
+def _png(data: str | None) -> bytes | None:
+    """The chart's bytes from base64, when they are a PNG of at most ``MAX_CHART_BYTES``."""
+    if not data or len(data) > MAX_CHART_BYTES * 4 // 3 + 4:
+        return None
+    try:
+        png = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return png if png.startswith(PNG_MAGIC) and len(png) <= MAX_CHART_BYTES else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +96,7 @@ class ReplyTo:
     @classmethod
     def from_dict(cls, obj: dict[str, Any]) -> ReplyTo:
         return cls(
-            adapter=_str(obj, "adapter", max_len=200), conversation=_dict(obj, "conversation")
+            adapter=f.text(obj, "adapter", max_len=200), conversation=_dict(obj, "conversation")
         )
 
 
@@ -141,16 +136,16 @@ class AuditRequest:
         if obj.get("v") != VERSION:
             raise MessageError(f"unsupported request version {obj.get('v')!r}")
         return cls(
-            request_id=_str(obj, "request_id", max_len=64),
-            user=_str(obj, "user", max_len=200),
-            chat=_str(obj, "chat", max_len=200),
+            request_id=f.text(obj, "request_id", max_len=64),
+            user=f.text(obj, "user", max_len=200),
+            chat=f.text(obj, "chat", max_len=200),
             reply=ReplyTo.from_dict(_dict(obj, "reply")),
-            platform=_str(obj, "platform", max_len=32),
-            handle=_str(obj, "handle", max_len=512),
-            sample=_int(obj, "sample"),
+            platform=f.text(obj, "platform", max_len=32),
+            handle=f.text(obj, "handle", max_len=512),
+            sample=f.count(obj, "sample"),
             fresh=bool(obj.get("fresh", False)),
             options=_dict(obj, "options"),
-            submitted_at=_num(obj, "submitted_at"),
+            submitted_at=f.number(obj, "submitted_at"),
         )
 
     @property
@@ -200,13 +195,13 @@ class AuditJob:
     def from_json(cls, raw: str | bytes) -> AuditJob:
         obj = loads(raw)
         return cls(
-            job_id=_str(obj, "job_id", max_len=64),
-            platform=_str(obj, "platform", max_len=32),
-            handle=_str(obj, "handle", max_len=512),
-            sample=_int(obj, "sample"),
+            job_id=f.text(obj, "job_id", max_len=64),
+            platform=f.text(obj, "platform", max_len=32),
+            handle=f.text(obj, "handle", max_len=512),
+            sample=f.count(obj, "sample"),
             fresh=bool(obj.get("fresh", False)),
             options=_dict(obj, "options"),
-            created_at=_num(obj, "created_at"),
+            created_at=f.number(obj, "created_at"),
         )
 
     @property
@@ -229,23 +224,26 @@ class UserError:
     def from_dict(cls, obj: dict[str, Any]) -> UserError:
         retry = obj.get("retry_after")
         return cls(
-            code=_str(obj, "code", max_len=64),
-            message=_str(obj, "message", max_len=2000),
+            code=f.text(obj, "code", max_len=64),
+            message=f.text(obj, "message", max_len=2000),
             retry_after=float(retry) if isinstance(retry, int | float) else None,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class AuditOutcome:
-    """What an audit ends with: a report (JSON-able dict) and its renderings, or a user error.
+    """What an audit ends with: its typed report (``bot.pipeline.report``) and the chart's PNG
+    bytes, or a user error. Each chat renders the report at its edge.
 
-    ``texts`` maps a rendering name (``plain``, ``markdown``, ``html``) to its text;
-    ``attachments`` maps a name (``chart.png``) to base64 data.
+    In JSON the chart travels as base64 under ``attachments`` (``chart.png``); a chart that is
+    not base64 of a PNG of at most ``MAX_CHART_BYTES`` is dropped (the report still shows). The
+    report's own format version travels beside it as ``report_v`` (1 when missing: outcomes
+    stored before it was written, whose ``texts``, the renderings the worker made then, are
+    ignored).
     """
 
-    report: dict[str, Any] | None = None
-    texts: dict[str, str] = field(default_factory=dict)
-    attachments: dict[str, str] = field(default_factory=dict)
+    report: Report | None = None
+    chart: bytes | None = field(default=None, repr=False)
     error: UserError | None = None
     finished_at: float = 0.0
     #: The scored sample, for the worker to keep for reviews (never part of the message).
@@ -256,12 +254,13 @@ class AuditOutcome:
         return self.error is None
 
     def to_dict(self) -> dict[str, Any]:
+        chart = {} if self.chart is None else {CHART_NAME: base64.b64encode(self.chart).decode()}
         return {
             "v": VERSION,
             "ok": self.ok,
-            "report": self.report,
-            "texts": self.texts,
-            "attachments": self.attachments,
+            "report": None if self.report is None else self.report.to_dict(),
+            "report_v": REPORT_VERSION if self.report is None else self.report.version,
+            "attachments": chart,
             "error": self.error.to_dict() if self.error else None,
             "finished_at": self.finished_at,
         }
@@ -273,16 +272,15 @@ class AuditOutcome:
     def from_dict(cls, obj: dict[str, Any]) -> AuditOutcome:
         if obj.get("v") != VERSION:
             raise MessageError(f"unsupported outcome version {obj.get('v')!r}")
-        report = obj.get("report")
+        report = f.opt_block(obj, "report")
         error = obj.get("error")
-        texts = _dict(obj, "texts")
         attachments = _dict(obj, "attachments")
-        if not all(isinstance(v, str) for v in (*texts.values(), *attachments.values())):
-            raise MessageError("texts and attachments must be strings")
+        if not all(isinstance(v, str) for v in attachments.values()):
+            raise MessageError("attachments must be strings")
+        version = obj.get("report_v", 1)
         return cls(
-            report=report if isinstance(report, dict) else None,
-            texts=texts,
-            attachments=attachments,
+            report=None if report is None else Report.from_dict(report, version=version),
+            chart=_png(attachments.get(CHART_NAME)),
             error=UserError.from_dict(error) if isinstance(error, dict) else None,
             finished_at=float(obj.get("finished_at") or 0.0),
         )
@@ -311,7 +309,7 @@ class Progress:
     def from_dict(cls, obj: dict[str, Any]) -> Progress:
         done, total = obj.get("done"), obj.get("total")
         return cls(
-            stage=_str(obj, "stage", max_len=32),
+            stage=f.text(obj, "stage", max_len=32),
             done=done if isinstance(done, int) else None,
             total=total if isinstance(total, int) else None,
         )
@@ -339,13 +337,13 @@ class Delivery:
     @classmethod
     def from_json(cls, raw: str | bytes) -> Delivery:
         obj = loads(raw)
-        kind = _str(obj, "kind", max_len=16)
+        kind = f.text(obj, "kind", max_len=16)
         request = AuditRequest.from_dict(_dict(obj, "request"))
         payload = _dict(obj, "payload")
         if kind == "progress":
-            return cls(kind, _str(obj, "delivery_id"), _str(obj, "job_id"), request,
+            return cls(kind, f.text(obj, "delivery_id"), f.text(obj, "job_id"), request,
                        progress=Progress.from_dict(payload))  # fmt: skip
         if kind == "result":
-            return cls(kind, _str(obj, "delivery_id"), _str(obj, "job_id"), request,
+            return cls(kind, f.text(obj, "delivery_id"), f.text(obj, "job_id"), request,
                        outcome=AuditOutcome.from_dict(payload))  # fmt: skip
         raise MessageError(f"unknown delivery kind {kind!r}")

@@ -4,9 +4,13 @@ way the pipeline's, the alerts' and the reviews' records (and the kept samples) 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-__all__ = ["load_record"]
+__all__ = ["load_record", "stored"]
+
+T = TypeVar("T")
+D = TypeVar("D")
 
 
 def load_record(
@@ -23,3 +27,14 @@ def load_record(
     if not isinstance(obj, dict) or obj.get("v") != version:
         raise error("not a record of a known version")
     return obj
+
+
+def stored(raw: Any, read: Callable[[Any], T], error: type[Exception], default: D) -> T | D:
+    """``read(raw)`` of a value kept in Redis, or ``default`` when there was none or it does not
+    read (``error``): a corrupt record, or one of another version, counts as missing."""
+    if raw is None:
+        return default
+    try:
+        return read(raw)
+    except error:
+        return default

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import redis.asyncio as aioredis
 
-from bot.pipeline.records import load_record
+from bot.pipeline.records import load_record, stored
 from bot.pipeline.resilience import retrying
 from scoring.account import Account, AccountError
 
@@ -193,12 +193,7 @@ class SampleStore:
             self.redis.get, self.key(audit_id), what="sample get",
             give_up_after=self.give_up_after,
         )  # fmt: skip
-        if raw is None:
-            return None
-        try:
-            return ScoredSample.from_json(raw)
-        except SampleError:
-            return None
+        return stored(raw, ScoredSample.from_json, SampleError, None)
 
     async def latest(self, platform: str, handle: str) -> ScoredSample | None:
         """The handle's latest audited sample that is still kept, or None."""

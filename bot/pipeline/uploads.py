@@ -43,23 +43,15 @@ class UploadStore:
 
     async def has_room(self, size: int) -> bool:
         """Whether ``size`` more bytes would fit now (checked again when stored)."""
-        fits = await retrying(
-            lambda: self._put(
-                args=[self.prefix, "", b"", self.ttl, self.max_held_bytes, size, "check"]
-            ),
-            what="upload",
-        )
+        check = [self.prefix, "", b"", self.ttl, self.max_held_bytes, size, "check"]
+        fits = await retrying(self._put, [], check, what="upload")
         return bool(fits)
 
     async def put(self, data: bytes) -> str | None:
         """Store ``data``; its id, or None when the uploads held would exceed the bound."""
         upload_id = new_id()
-        stored = await retrying(
-            lambda: self._put(
-                args=[self.prefix, upload_id, data, self.ttl, self.max_held_bytes, len(data), "put"]
-            ),
-            what="upload",
-        )
+        put = [self.prefix, upload_id, data, self.ttl, self.max_held_bytes, len(data), "put"]
+        stored = await retrying(self._put, [], put, what="upload")
         return upload_id if stored else None
 
     async def get(self, upload_id: str) -> bytes | None:
@@ -67,4 +59,4 @@ class UploadStore:
         return None if value is None else bytes(value)
 
     async def delete(self, upload_id: str) -> None:
-        await retrying(lambda: self._delete(args=[self.prefix, upload_id]), what="upload")
+        await retrying(self._delete, [], [self.prefix, upload_id], what="upload")

@@ -10,6 +10,7 @@ nothing for a job already answered, so each request gets one answer.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import socket
@@ -107,11 +108,8 @@ class _Progress:
         self.seq += 1
         payload = {"stage": stage, "done": done, "total": total}
         await retrying(
-            lambda: self.worker.store.progress(
-                self.job.job_id, self.worker.name, payload, f"p{self.seq}",
-                self.worker.settings.delivery.stream_max_len,
-            ),
-            what="progress",
+            self.worker.store.progress, self.job.job_id, self.worker.name, payload, f"p{self.seq}",
+            self.worker.settings.delivery.stream_max_len, what="progress",
         )  # fmt: skip
 
 
@@ -332,10 +330,7 @@ class Worker:
             self.metrics.audit_seconds.observe(time.monotonic() - started)
             if outcome.ok and outcome.sample is not None:
                 await self._keep_sample(outcome.sample)
-        outcome = AuditOutcome(
-            report=outcome.report, texts=outcome.texts, attachments=outcome.attachments,
-            error=outcome.error, finished_at=self.clock(),
-        )  # fmt: skip
+        outcome = dataclasses.replace(outcome, finished_at=self.clock(), sample=None)
         answered = await retrying(self._finish, job, msg_id, outcome, what="finish")
         upload = job.options.get("upload")
         if isinstance(upload, str):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 from bot.review.records import DrawnAccount, LabelRecord, Reviewer, ReviewSession, drawn
 from bot.review.store import ReviewStore
@@ -148,19 +148,14 @@ class ReviewResults:
     check: ModelCheck
 
 
+@dataclass(eq=False, repr=False)
 class ReviewService:
     """One per process; built from settings and a Redis client by whoever starts the process."""
 
-    def __init__(
-        self,
-        store: ReviewStore,
-        settings: ReviewSettings,
-        *,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.store = store
-        self.settings = settings
-        self.clock = clock
+    store: ReviewStore
+    settings: ReviewSettings
+    _: KW_ONLY
+    clock: Callable[[], float] = time.time
 
     # -- who may label ----------------------------------------------------------------------
     def may_review(self, reviewer: Reviewer, *, is_admin: bool) -> bool:

@@ -18,6 +18,7 @@ from typing import TypeVar, TypeVarTuple
 
 import redis.asyncio as aioredis
 
+from bot.pipeline.records import stored
 from bot.pipeline.resilience import retrying
 from bot.pipeline.store import reply_text
 from bot.review.records import LabelRecord, Reviewer, ReviewSession, StoredError
@@ -129,12 +130,7 @@ class ReviewStore:
 
     async def session(self, review_id: str) -> ReviewSession | None:
         raw = await self._r("session", self.redis.get, self.key("session", review_id))
-        if raw is None:
-            return None
-        try:
-            return ReviewSession.from_json(raw)
-        except StoredError:
-            return None
+        return stored(raw, ReviewSession.from_json, StoredError, None)
 
     async def latest(self, platform: str, handle: str) -> str | None:
         raw = await self._r("latest", self.redis.get, self.key("latest", platform, handle))

@@ -17,9 +17,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -38,10 +38,12 @@ from bot.sources.base import (
     Started,
     coerce_checkpoint,
     fetch_from,
+    max_pages,
     sample_size,
 )
 from bot.sources.errors import PlatformUnavailable, RateLimited, UnusableAnswer
 from bot.sources.handles import Handle
+from scoring.account import Account
 
 __all__ = ["Reply", "Requester", "seconds_until_reset"]
 
@@ -104,47 +106,40 @@ def _remaining(headers: Mapping[str, str]) -> int | None:
     return None
 
 
+@dataclass(eq=False, repr=False)
 class Requester:
     """Makes JSON GETs to one platform and counts them; shared by one fetch."""
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        *,
-        label: str,
-        settings: HttpSettings,
-        headers: Mapping[str, str] | None = None,
-        follow_redirects: bool = False,
-        base: str = "",
-        platform: str = "",
-        host: str | None = None,
-        gate: RequestGate | None = None,
-    ) -> None:
-        self._session = session
-        self._platform = platform
-        self._host = host
-        self._gate = gate
-        self.label = label
-        #: The base URL of this fetch's requests, where it differs per fetch (Mastodon).
-        self.base = base
-        self._settings = settings
-        self._headers = dict(headers or {})
-        self._redirects = follow_redirects
-        self._timeout = aiohttp.ClientTimeout(total=settings.timeout_seconds)
-        self.requests = 0
-        #: Monotonic time before which the platform said no budget is left, if any.
-        self._blocked_until: float | None = None
+    session: aiohttp.ClientSession
+    _: KW_ONLY
+    label: str
+    settings: HttpSettings
+    headers: Mapping[str, str] | None = None
+    follow_redirects: bool = False
+    #: The base URL of this fetch's requests, where it differs per fetch (Mastodon).
+    base: str = ""
+    platform: str = ""
+    host: str | None = None
+    gate: RequestGate | None = None
+    requests: int = field(default=0, init=False)
+    #: Monotonic time before which the platform said no budget is left, if any.
+    _blocked_until: float | None = field(default=None, init=False)
+    _timeout: aiohttp.ClientTimeout = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.headers = dict(self.headers or {})
+        self._timeout = aiohttp.ClientTimeout(total=self.settings.timeout_seconds)
 
     def _hold(self) -> AbstractAsyncContextManager[object]:
         """The gate held around one request: per platform, or per host when one is named."""
-        if self._gate is None:
+        if self.gate is None:
             return contextlib.nullcontext()
-        if self._host is None:
-            return self._gate(self._platform)
-        return self._gate(self._platform, self._host)
+        if self.host is None:
+            return self.gate(self.platform)
+        return self.gate(self.platform, self.host)
 
     def _backoff(self, attempt: int) -> float:
-        base = min(_BACKOFF_CAP, float(self._settings.backoff_seconds) * 2.0**attempt)
+        base = min(_BACKOFF_CAP, float(self.settings.backoff_seconds) * 2.0**attempt)
         return base * (0.5 + random.random() / 2)
 
     async def _respect_budget(self) -> None:
@@ -154,7 +149,7 @@ class Requester:
         if wait <= 0:
             self._blocked_until = None
             return
-        if wait > self._settings.max_rate_limit_wait_seconds:
+        if wait > self.settings.max_rate_limit_wait_seconds:
             raise RateLimited(self._limited_message(wait), wait)
         await asyncio.sleep(wait)
         self._blocked_until = None
@@ -169,7 +164,7 @@ class Requester:
                 self._blocked_until = time.monotonic() + reset
 
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
-        limit = self._settings.max_body_bytes
+        limit = self.settings.max_body_bytes
         if (resp.content_length or 0) > limit:
             raise UnusableAnswer(f"{self.label} sent an answer too large to read.")
         chunks: list[bytes] = []
@@ -191,12 +186,12 @@ class Requester:
             try:
                 async with (
                     self._hold(),
-                    self._session.get(
+                    self.session.get(
                         url,
                         params=params,
-                        headers=self._headers,
+                        headers=self.headers,
                         timeout=self._timeout,
-                        allow_redirects=self._redirects,
+                        allow_redirects=self.follow_redirects,
                         max_redirects=3,
                     ) as resp,
                 ):
@@ -215,8 +210,8 @@ class Requester:
                 if status == 429:
                     wait = seconds_until_reset(headers)
                     wait = self._backoff(attempt) if wait is None else wait
-                    if attempt < self._settings.max_retries and (
-                        wait <= self._settings.max_rate_limit_wait_seconds
+                    if attempt < self.settings.max_retries and (
+                        wait <= self.settings.max_rate_limit_wait_seconds
                     ):
                         log.info("%s rate limited; waiting %.2f s", self.label, wait)
                         self._blocked_until = None
@@ -235,7 +230,7 @@ class Requester:
                     if parsed or not 200 <= status < 300:
                         return Reply(status, data if parsed else None, headers)
                     problem = f"{self.label} sent a malformed answer; try again later."
-            if attempt >= self._settings.max_retries:
+            if attempt >= self.settings.max_retries:
                 raise PlatformUnavailable(problem)
             delay = self._backoff(attempt)
             log.info("%s: %s (retry %d in %.2f s)", self.label, problem, attempt + 1, delay)
@@ -307,6 +302,29 @@ class HttpSource:
     ) -> None:
         """Read follower pages until the sample is complete or the list ends."""
         raise NotImplementedError
+
+    async def _follow_cursor(
+        self,
+        http: Requester,
+        paging: Paging,
+        read_page: Callable[[int], Awaitable[tuple[list[Any], str | None]]],
+        read_account: Callable[[Any], Account],
+    ) -> None:
+        """The ``_page_through`` of a platform paged by one cursor, a page at a time, until the
+        sample is complete, the list ends or the page bound is met. ``read_page(limit)`` asks for
+        a page at ``paging.cp.cursor`` and gives back its records and the next cursor, if any."""
+        cp = paging.cp
+        page_limit = max_pages(cp.target, self.page)
+        for page_no in range(page_limit):
+            wanted = paging.wanted
+            records, next_cursor = await read_page(min(self.page, wanted))
+            paging.add(records[:wanted], read_account)
+            # An empty page, or a cursor that points back at this page, ends the chain.
+            cp.cursor = next_cursor if records and next_cursor != cp.cursor else None
+            cp.done = len(paging.followers) >= cp.target or cp.cursor is None
+            await paging.page_done(http.requests, last_page=page_no == page_limit - 1)
+            if cp.done:
+                return
 
     def _target(self, sample: int | None) -> int:
         """Followers to read: ``sample`` or the configured default, within the configured max."""

@@ -90,24 +90,6 @@ class FetchResult:
     skipped: int = 0
     problems: list[str] = field(default_factory=list)
 
-    def sample_block(self) -> dict[str, Any]:
-        """The report's ``"sample"`` block: how many of how many, in which order."""
-        return {"size": len(self.followers), "of": self.followers_total, "order": self.order}
-
-    def subject_block(self) -> dict[str, Any]:
-        """The report's ``"subject"`` block; ``handle`` is the normalised handle."""
-        s = self.subject
-        return {
-            "platform": self.handle.platform,
-            "handle": self.handle.handle,
-            "id": s.id,
-            "display_name": s.display_name,
-            "followers_count": s.followers_count,
-            "following_count": s.following_count,
-            "posts_count": s.posts_count,
-            "created_at": s.to_dict()["created_at"],
-        }
-
 
 @dataclass
 class Checkpoint:

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
+from bot.settings import Settings
 from bot.sources.errors import BadHandle
 
-__all__ = ["ACCEPTED_FORMS", "MAX_INPUT", "PLATFORMS", "Handle", "parse_handle"]
+__all__ = ["ACCEPTED_FORMS", "MAX_INPUT", "PLATFORMS", "Handle", "parse_configured", "parse_handle"]
 
 PLATFORMS: Final = ("bluesky", "mastodon", "x")
 MAX_INPUT: Final = 300
@@ -181,6 +182,13 @@ def _from_url(text: str) -> Handle:
         # https://example.social/@user@other.social is a remote account seen from example.social.
         return _mastodon(user, other if at else netloc)
     raise _bad("That link is not a Bluesky, Mastodon or X profile")
+
+
+def parse_configured(text: str, settings: Settings) -> Handle:
+    """``parse_handle`` with this deployment's default platform and Mastodon server (of
+    ``mastodon.base_url``), the way every command reads a typed handle."""
+    instance = urlsplit(settings.mastodon.base_url or "").hostname
+    return parse_handle(text, settings.default_platform, mastodon_instance=instance)
 
 
 def parse_handle(

@@ -23,7 +23,7 @@ import aiohttp
 from bot.settings import Settings
 from bot.sources._addresses import AddressRefused, PinnedResolver, is_public_address
 from bot.sources._http import HttpSource, Reply, Requester
-from bot.sources.base import Checkpoint, Paging, RequestGate, Started, max_pages
+from bot.sources.base import Checkpoint, Paging, RequestGate, Started
 from bot.sources.errors import (
     AuthenticationNeeded,
     FollowersHidden,
@@ -158,10 +158,10 @@ class MastodonSource(HttpSource):
         url = f"{http.base}/api/v1/accounts/{cp.state['id']}/followers"
         instance = handle.instance
         first = not paging.followers and cp.cursor is None
-        page_limit = max_pages(cp.target, PAGE)
-        for page_no in range(page_limit):
-            wanted = paging.wanted
-            params = {"limit": str(min(PAGE, wanted))}
+
+        async def read_page(limit: int) -> tuple[list[Any], str | None]:
+            nonlocal first
+            params = {"limit": str(limit)}
             if cp.cursor:
                 params["max_id"] = cp.cursor
             reply = await http.get(url, params)
@@ -180,20 +180,14 @@ class MastodonSource(HttpSource):
                     f"@{handle.handle} hides its followers, so there is nothing to audit."
                 )
             first = False
-            paging.add(
-                reply.data[:wanted],
-                lambda entity: account_from_mastodon(
-                    entity, observed_at=observed, instance=instance
-                ),
-            )
-            full = len(paging.followers) >= cp.target
-            cp.cursor = None if next_id == cp.cursor else next_id
-            cp.done = full or cp.cursor is None or not reply.data
-            if not reply.data:
-                cp.cursor = None
-            await paging.page_done(http.requests, last_page=page_no == page_limit - 1)
-            if cp.done:
-                return
+            return reply.data, next_id
+
+        await self._follow_cursor(
+            http,
+            paging,
+            read_page,
+            lambda entity: account_from_mastodon(entity, observed_at=observed, instance=instance),
+        )
 
 
 def _host_of(base: str) -> str:

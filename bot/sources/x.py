@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from bot.sources._http import HttpSource, Reply, Requester
-from bot.sources.base import Checkpoint, Paging, Started, max_pages
+from bot.sources.base import Checkpoint, Paging, Started
 from bot.sources.errors import (
     AuthenticationNeeded,
     NotFound,
@@ -94,10 +94,9 @@ class XSource(HttpSource):
     ) -> None:
         cp = paging.cp
         url = f"{self._base}/2/users/{cp.subject['id']}/followers"
-        page_limit = max_pages(cp.target, PAGE)
-        for page_no in range(page_limit):
-            wanted = paging.wanted
-            params = {"max_results": str(min(PAGE, wanted)), "user.fields": USER_FIELDS}
+
+        async def read_page(limit: int) -> tuple[list[Any], str | None]:
+            params = {"max_results": str(limit), "user.fields": USER_FIELDS}
             if cp.cursor:
                 params["pagination_token"] = cp.cursor
             reply = await http.get(url, params)
@@ -111,14 +110,12 @@ class XSource(HttpSource):
             meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
             if not isinstance(users, list):
                 raise UnusableAnswer("X sent a malformed answer.")
-            paging.add(users[:wanted], lambda user: account_from_x(user, observed_at=observed))
             token = meta.get("next_token")
-            valid = isinstance(token, str) and _TOKEN.fullmatch(token) and token != cp.cursor
-            cp.cursor = token if valid and users else None
-            cp.done = len(paging.followers) >= cp.target or cp.cursor is None
-            await paging.page_done(http.requests, last_page=page_no == page_limit - 1)
-            if cp.done:
-                return
+            return users, token if isinstance(token, str) and _TOKEN.fullmatch(token) else None
+
+        await self._follow_cursor(
+            http, paging, read_page, lambda user: account_from_x(user, observed_at=observed)
+        )
 
 
 def _problem(errors: object) -> Exception:

@@ -39,7 +39,7 @@ from telegram.ext import (
 
 from bot.alerts.model import ChatRef
 from bot.alerts.service import WATCH_HELP_LINES, Caller, Reply, WatchService
-from bot.chat.actions import suspicious_accounts, verdicts_csv
+from bot.chat.actions import verdicts_csv
 from bot.chat.commands import (
     EXAMPLE,
     HELP_LINES,
@@ -52,6 +52,7 @@ from bot.chat.commands import (
 from bot.chat.review import REVIEW_HELP_LINES, ReviewDesk
 from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, check_upload, safe_name
 from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery, Progress, ReplyTo
+from bot.pipeline.report import Report
 from bot.pipeline.service import AuditService, Download
 from bot.settings import Settings
 from bot.telegram import render
@@ -338,7 +339,7 @@ class TelegramAdapter:
 
             async def option(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
                 reply = await svc.alerts_option(chat, caller, args)
-                return reply if reply is not None else Reply({"plain": _ALERTS_USAGE}, ok=False)
+                return reply if reply is not None else Reply.plain(_ALERTS_USAGE, ok=False)
 
             await self._watch_answer(update, option, "Working on it…", admin=True)
             return
@@ -350,7 +351,7 @@ class TelegramAdapter:
         async def change(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
             to = None if target == "here" else ChatRef(ADAPTER, str(int(target)))
             if caller.is_admin and to is not None and not await self._admin_of(to, message):
-                return Reply({"plain": _ELSEWHERE}, ok=False)
+                return Reply.plain(_ELSEWHERE, ok=False)
             return await svc.set_alerts(chat, caller, to)
 
         await self._watch_answer(update, change, "Working on it…", admin=True)
@@ -387,9 +388,9 @@ class TelegramAdapter:
             reply: Reply = await act(self.watches, chat, caller)
         except Exception:
             log.exception("watch command failed")
-            reply = Reply({"plain": "Something went wrong; try again in a minute."}, ok=False)
+            reply = Reply.plain("Something went wrong; try again in a minute.", ok=False)
         await self._edit(_conversation(message.chat.id, first.message_id, thread),
-                         reply.text("html"))  # fmt: skip
+                         reply.render(render.MARKUP))  # fmt: skip
 
     async def is_admin(self, message: Message) -> bool:
         """The platform's word: in a private chat the user owns it; an anonymous admin posts as
@@ -526,22 +527,23 @@ class TelegramAdapter:
                 )  # fmt: skip
                 last = sent.message_id
             self._last_edit.pop((chat_id, int(conv.get("message_id") or 0)), None)
-        png = render.chart_png(outcome) if report is not None else None
-        if png is not None and report is not None:
+        if outcome.chart is not None and report is not None:
             await self._bot().send_photo(
-                chat_id, png, caption=render.chart_caption(report),
+                chat_id, outcome.chart, caption=render.chart_caption(report),
                 reply_parameters=ReplyParameters(last, allow_sending_without_reply=True),
                 message_thread_id=conv.get("thread_id"),
             )  # fmt: skip
 
     async def _keyboard(
-        self, request: AuditRequest, job_id: str, report: dict[str, Any]
+        self, request: AuditRequest, job_id: str, report: Report
     ) -> InlineKeyboardMarkup:
-        shown = report.get("suspicious")
         state = ButtonState(
-            job_id, request.platform, request.handle, request.sample,
-            shown=len(shown) if isinstance(shown, list) else 0,
-        )  # fmt: skip
+            job_id,
+            request.platform,
+            request.handle,
+            request.sample,
+            shown=len(report.audit.suspicious),
+        )
         key = await self.buttons.put(state)
         rows = [
             [
@@ -600,11 +602,11 @@ class TelegramAdapter:
         state = await self.buttons.get(parsed[1]) if parsed else None
         outcome = await self.service.result(state.job_id) if state else None
         message = query.message
-        if parsed is None or state is None or outcome is None or not isinstance(message, Message):
+        report = outcome.report if outcome is not None else None
+        if parsed is None or state is None or report is None or not isinstance(message, Message):
             await query.answer("This report has expired; run /audit again.", show_alert=True)
             return
         action = parsed[0]
-        report = outcome.report or {}
         chat_id = message.chat.id
         reply = ReplyParameters(message.message_id, allow_sending_without_reply=True)
         thread = message.message_thread_id if message.is_topic_message else None
@@ -627,7 +629,7 @@ class TelegramAdapter:
                                     reply_parameters=reply, message_thread_id=thread)  # fmt: skip
             return
         if action == "m":
-            start = min(state.shown, len(suspicious_accounts(report)))
+            start = min(state.shown, len(report.accounts))
             parts = render.accounts_html(report, start=start)
         else:
             parts = render.reasons_html(report)

@@ -1,5 +1,6 @@
-"""Telegram HTML for each moment of an audit: the first answer, progress, the report, the chart
-caption and the button actions. Pure: no Telegram import, no I/O.
+"""Telegram HTML for each moment of an audit: the first answer, progress, the report (rendered
+here from the typed ``Report``), the chart caption and the button actions, and for alerts.
+Telegram's one renderer (``MARKUP``); pure: no Telegram import, no I/O.
 
 Every platform-controlled string (names, handles, reasons, file names) goes through
 ``scoring.audit.escape.escape_html`` (entities escaped, control characters removed, chat mentions
@@ -9,14 +10,13 @@ broken, length bounded); every message is split or trimmed within the Bot API's 
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Final
 
-from bot.chat.actions import reason_breakdown, subject_of, suspicious_accounts
+from bot.alerts.render import AlertMessage
 from bot.infra import durations
 from bot.pipeline.messages import AuditOutcome, Progress
+from bot.pipeline.report import NamedSuspect, Report
 from bot.pipeline.service import Submission
 from bot.telegram.format import (
     CAPTION_LIMIT,
@@ -26,14 +26,15 @@ from bot.telegram.format import (
     truncate_html,
 )
 from scoring.audit.escape import escape_html
-from scoring.audit.grade import grade_label
 from scoring.audit.profiles import display_handle, profile_url
+from scoring.audit.render import HTML, render
 
 __all__ = [
+    "MARKUP",
     "MAX_PARTS",
     "accounts_html",
+    "alert_html",
     "chart_caption",
-    "chart_png",
     "help_html",
     "label",
     "placeholder_html",
@@ -47,8 +48,10 @@ __all__ = [
 #: A report never takes more than this many messages (the rest is trimmed with an ellipsis).
 MAX_PARTS: Final = 3
 _BAR: Final = 12
-#: The largest chart accepted from an outcome (Telegram takes photos up to 10 MB).
-MAX_CHART_BYTES: Final = 5_000_000
+_NO_REPORT: Final = "The audit finished without a report."
+#: Telegram's one markup, for reports and alerts alike: HTML, platform text through
+#: ``escape_html`` (entities escaped, control characters removed, mentions broken, bounded).
+MARKUP: Final = HTML
 _PREFIX: Final = {"bluesky": "bsky"}
 
 
@@ -102,9 +105,9 @@ def progress_html(platform: str, handle: str, progress: Progress) -> str:
     return f"{_title(platform, handle)}\n{bar} {escape(progress.describe())}"
 
 
-def _subject_line(report: Mapping[str, Any]) -> str | None:
+def _subject_line(report: Report) -> str | None:
     """The audited account's display name (escaped), linked by its handle, when known."""
-    platform, handle, name = subject_of(report)
+    platform, handle, name = report.target
     if not name:
         return None
     line = f"👤 {escape_html(name, 80)}"
@@ -120,13 +123,12 @@ def report_parts(outcome: AuditOutcome, *, note: str | None = None) -> list[str]
     if not outcome.ok:
         assert outcome.error is not None
         return [f"⚠️ {escape(outcome.error.message)}"]
-    body = outcome.texts.get("html")
-    if not body:
-        body = escape(outcome.texts.get("plain") or "The audit finished without a report.")
+    report = outcome.report
+    body = render(report.audit, MARKUP, limit=MESSAGE_LIMIT) if report is not None else _NO_REPORT
     head = []
     if note:
         head.append(f"<i>{escape(note)}</i>")
-    subject = _subject_line(outcome.report or {})
+    subject = _subject_line(report) if report is not None else None
     if subject:
         head.append(subject)
     markup = "\n".join([*head, body])
@@ -137,83 +139,67 @@ def cached_note(sub: Submission) -> str:
     return f"From a cached audit {durations.age(sub.age or 0)} old; add 'fresh' to run it anew."
 
 
-def chart_caption(report: Mapping[str, Any]) -> str:
+def _who(report: Report, nobody: str) -> str:
+    """The audited account's label, escaped, or ``nobody`` when the report names none."""
+    platform, handle, _name = report.target
+    return escape_html(label(platform, handle), 120) if handle else nobody
+
+
+def chart_caption(report: Report) -> str:
     """A short caption: whose chart, the grade and the fake share."""
-    platform, handle, _name = subject_of(report)
-    who = escape_html(label(platform, handle), 120) if handle else "this account"
-    grade = report.get("grade")
-    found = report.get("fake_share")
-    share: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
-    parts = [f"Fake-probability chart of <b>{who}</b>"]
-    graded = grade_label(grade, report.get("grade_range"))
+    share = report.audit.fake_share
+    parts = [f"Fake-probability chart of <b>{_who(report, 'this account')}</b>"]
+    graded = report.audit.grade_label
     if graded != "No grade":
         parts.append(escape(graded))
-    estimate = share.get("estimate")
-    if isinstance(estimate, int | float):
-        low, high = share.get("low"), share.get("high")
-        text = f"fake {round(100 * estimate)}%"
-        if isinstance(low, int | float) and isinstance(high, int | float):
-            text += f" ({round(100 * low)}–{round(100 * high)}%)"
+    if share.estimate is not None:
+        text = f"fake {round(100 * share.estimate)}%"
+        if share.low is not None and share.high is not None:
+            text += f" ({round(100 * share.low)}–{round(100 * share.high)}%)"
         parts.append(text)
     return truncate_html(" · ".join(parts), CAPTION_LIMIT)
 
 
-def chart_png(outcome: AuditOutcome) -> bytes | None:
-    """The chart's PNG bytes, when the outcome has a sane one."""
-    data = outcome.attachments.get("chart.png")
-    if not data or len(data) > MAX_CHART_BYTES * 4 // 3 + 4:
-        return None
-    try:
-        png = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return png if png.startswith(b"\x89PNG") else None
-
-
-def _account_line(number: int, account: Mapping[str, Any]) -> str:
-    platform = str(account.get("platform") or "")
-    handle = account.get("handle")
-    shown = escape_html(display_handle(platform, str(account.get("id") or "?"),
-                                       str(handle) if handle else None), 80)  # fmt: skip
-    url = profile_url(platform, str(handle)) if handle else None
+def _account_line(number: int, account: NamedSuspect) -> str:
+    platform, handle = account.platform, account.handle
+    shown = escape_html(display_handle(platform, account.id or "?", handle or None), 80)
+    url = profile_url(platform, handle) if handle else None
     who = f'<a href="{escape(url)}">{shown}</a>' if url else shown
-    name = account.get("display_name")
-    if name:
-        who += f" ({escape_html(str(name), 60)})"
-    p = account.get("fake_probability")
-    prob = f", {round(100 * float(p))}%" if isinstance(p, int | float) else ""
-    reasons = [escape_html(str(r), 100) for r in (account.get("reasons") or [])[:4]]
+    if account.display_name:
+        who += f" ({escape_html(account.display_name, 60)})"
+    prob = f", {round(100 * account.fake_probability)}%"
+    reasons = [escape_html(r, 100) for r in account.reasons[:4]]
     tail = ": " + "; ".join(reasons) if reasons else ""
     return f"{number}. {who}{prob}{tail}"
 
 
-def accounts_html(report: Mapping[str, Any], *, start: int = 0) -> list[str]:
+def accounts_html(report: Report, *, start: int = 0) -> list[str]:
     """The suspicious accounts from ``start`` on (the report showed the first ones)."""
-    accounts = suspicious_accounts(report)
-    platform, handle, _ = subject_of(report)
-    who = escape_html(label(platform, handle), 120) if handle else "this audit"
-    rest = accounts[start:]
+    who = _who(report, "this audit")
+    rest = report.accounts[start:]
     if not rest:
         return [f"No more suspicious accounts in the sample of {who}."]
-    flagged = report.get("flagged")
-    of = f" of {int(flagged):,} flagged" if isinstance(flagged, int) else ""
+    of = f" of {report.audit.flagged:,} flagged"
     lines = [f"<b>Suspicious accounts of {who}</b> ({start + 1}–{start + len(rest)}{of})"]
     lines.extend(_account_line(start + i + 1, a) for i, a in enumerate(rest))
     return split_html("\n".join(lines), MESSAGE_LIMIT, max_parts=MAX_PARTS)
 
 
-def reasons_html(report: Mapping[str, Any]) -> list[str]:
+def reasons_html(report: Report) -> list[str]:
     """Every reason among the flagged accounts, with counts and shares."""
-    pairs = reason_breakdown(report)
-    platform, handle, _ = subject_of(report)
-    who = escape_html(label(platform, handle), 120) if handle else "this audit"
+    pairs = report.reasons()
+    who = _who(report, "this audit")
     if not pairs:
         return [f"No account in the sample of {who} was flagged, so there are no reasons."]
-    flagged = report.get("flagged")
-    total = int(flagged) if isinstance(flagged, int) and flagged > 0 else None
+    total = report.audit.flagged or None
     lines = [f"<b>Why accounts of {who} were flagged</b>" + (
         f" ({total:,} flagged)" if total else "")]  # fmt: skip
     for reason, count in pairs:
         share = f" ({round(100 * count / total)}%)" if total else ""
         lines.append(f"• {escape_html(reason, 100)}: {count:,}{share}")
     return split_html("\n".join(lines), MESSAGE_LIMIT, max_parts=MAX_PARTS)
+
+
+def alert_html(message: AlertMessage) -> str:
+    """An alert (``bot.alerts.render``) in Telegram HTML."""
+    return message.render(MARKUP)

@@ -28,7 +28,12 @@ from scoring.views import FULL
 
 __all__ = [
     "DISCORD_LIMIT",
+    "HTML",
+    "MARKDOWN",
+    "PLAIN",
     "TELEGRAM_LIMIT",
+    "Markup",
+    "render",
     "render_html",
     "render_json",
     "render_markdown",
@@ -43,11 +48,16 @@ _LONG: Final = 400
 
 
 @dataclass(frozen=True, slots=True)
-class _Markup:
+class Markup:
+    """A chat's markup: ``esc`` makes platform text safe (bounded to a length), ``ours`` writes
+    our own words, ``bold`` and ``link`` (escaped text, URL) mark text up; lists use ``bullet``.
+    A chat renders reports and alerts alike with its one markup."""
+
     esc: Callable[[str, int], str]
     bold: Callable[[str], str]
     link: Callable[[str, str], str]
     bullet: str
+    ours: Callable[[str], str] = str
 
 
 def _plain_link(text: str, url: str) -> str:
@@ -62,16 +72,21 @@ def _html_link(text: str, url: str) -> str:
     return f'<a href="{html.escape(url, quote=True)}">{text}</a>'
 
 
-_PLAIN = _Markup(escape_plain, lambda s: s, _plain_link, "- ")
-_MARKDOWN = _Markup(escape_markdown, lambda s: f"**{s}**", _md_link, "- ")
-_HTML = _Markup(escape_html, lambda s: f"<b>{s}</b>", _html_link, "• ")
+def _html_ours(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+#: Plain text (terminal, logs, the console chat), Discord Markdown and Telegram HTML.
+PLAIN = Markup(escape_plain, lambda s: s, _plain_link, "- ")
+MARKDOWN = Markup(escape_markdown, lambda s: f"**{s}**", _md_link, "- ")
+HTML = Markup(escape_html, lambda s: f"<b>{s}</b>", _html_link, "• ", _html_ours)
 
 
 def _day(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d") if value else "?"
 
 
-def _account(m: _Markup, s: SuspiciousAccount) -> str:
+def _account(m: Markup, s: SuspiciousAccount) -> str:
     name = m.esc(display_handle(s.platform, s.id, s.handle), 80)
     url = profile_url(s.platform, s.handle)
     shown = m.link(name, url) if url else name
@@ -80,7 +95,7 @@ def _account(m: _Markup, s: SuspiciousAccount) -> str:
     return f"{m.bullet}{shown}, {percent(s.fake_probability)}{tail}"
 
 
-def _burst(m: _Markup, b: Burst) -> str:
+def _burst(m: Markup, b: Burst) -> str:
     share = ShareEstimate(b.fake_share, b.low, b.high, "")
     text = (
         f"followers {b.start + 1:,}–{b.end + 1:,} of the list ({b.size:,} followers): "
@@ -93,7 +108,7 @@ def _burst(m: _Markup, b: Burst) -> str:
     return m.bullet + m.esc(text, _LONG)
 
 
-def _lines(m: _Markup, r: AuditReport, shown: int, with_counts: bool) -> list[str]:
+def _lines(m: Markup, r: AuditReport, shown: int, with_counts: bool) -> list[str]:
     title = "Follower audit"
     if r.subject:
         who = m.esc(r.subject if r.subject.startswith("@") else "@" + r.subject, 80)
@@ -136,7 +151,9 @@ def _lines(m: _Markup, r: AuditReport, shown: int, with_counts: bool) -> list[st
     return out
 
 
-def _render(m: _Markup, r: AuditReport, limit: int | None) -> str:
+def render(r: AuditReport, m: Markup, *, limit: int | None = None) -> str:
+    """``r`` in markup ``m``; a size bound is met by showing fewer sample accounts, then no
+    reason counts."""
     best = ""
     for with_counts in (True, False):
         for shown in range(len(r.suspicious), -1, -1):
@@ -148,17 +165,17 @@ def _render(m: _Markup, r: AuditReport, limit: int | None) -> str:
 
 def render_text(report: AuditReport, *, limit: int | None = None) -> str:
     """Plain text (terminal, logs): mentions broken, control characters removed."""
-    return _render(_PLAIN, report, limit)
+    return render(report, PLAIN, limit=limit)
 
 
 def render_markdown(report: AuditReport, *, limit: int | None = DISCORD_LIMIT) -> str:
     """Discord Markdown: markup escaped, handles as masked links, within Discord's limit."""
-    return _render(_MARKDOWN, report, limit)
+    return render(report, MARKDOWN, limit=limit)
 
 
 def render_html(report: AuditReport, *, limit: int | None = TELEGRAM_LIMIT) -> str:
     """Telegram HTML (parse_mode HTML): entities escaped, handles as ``<a href>`` links."""
-    return _render(_HTML, report, limit)
+    return render(report, HTML, limit=limit)
 
 
 def chart_title(report: AuditReport) -> str:

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from scoring.account import MAX_TEXT, AccountError, parse_datetime, to_utc
+from scoring.account import MAX_TEXT, AccountError, parse_count, parse_datetime, to_utc
 
 __all__ = [
     "count",
@@ -42,11 +42,8 @@ def text(value: Any, name: str, *, null_marker: bool = False) -> str | None:
 
 
 def count(value: Any, name: str) -> int | None:
-    """A non-negative whole number from an int, a whole float or a numeric string."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise AccountError(f"{name}: expected a count, got a boolean")
+    """A non-negative whole number from an int, a whole float or a numeric string (the
+    account's own reader after the string is parsed)."""
     if isinstance(value, str):
         value = value.strip()
         if value in _NULLS:
@@ -55,15 +52,9 @@ def count(value: Any, name: str) -> int | None:
             value = int(value) if value.isdigit() or value[:1] == "-" else float(value)
         except ValueError:
             raise AccountError(f"{name}: expected a whole number, got {value[:40]!r}") from None
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise AccountError(f"{name}: expected a whole number, got {str(value)[:40]!r}")
-        value = int(value)
-    if not isinstance(value, int):
+    elif value is not None and not isinstance(value, int | float):
         raise AccountError(f"{name}: expected a whole number, got {type(value).__name__}")
-    if value < 0:
-        raise AccountError(f"{name}: negative count {value}")
-    return value
+    return parse_count(value, name)
 
 
 def flag(value: Any, name: str, *, empty: bool | None = None) -> bool | None:

@@ -33,8 +33,12 @@ async def test_reads_every_follower_newest_first(session, bsky: FakeBluesky) -> 
     assert result.followers[0].handle == "f249.test"
     assert result.followers[0].followers_count is not None  # enriched by getProfiles
     assert result.complete and result.order == "newest_first"
-    assert result.sample_block() == {"size": 250, "of": 250, "order": "newest_first"}
-    assert result.subject_block()["handle"] == "alice.test"
+    assert (len(result.followers), result.followers_total, result.order) == (
+        250,
+        250,
+        "newest_first",
+    )
+    assert result.handle.handle == "alice.test"
     assert seen[0] == (0, 250) and seen[-1] == (250, 250)
     assert [r for r, _ in seen] == sorted(r for r, _ in seen)
     assert bsky.requests["getFollowers"] == 3

@@ -34,7 +34,7 @@ async def test_json_lines_with_bad_rows() -> None:
     assert result.followers_total == 7 and result.complete
     assert result.order == ORDER and result.requests == 0
     assert result.handle.platform == "instagram" and result.handle.handle == "my_export.jsonl"
-    assert result.sample_block() == {"size": 5, "of": 7, "order": ORDER}
+    assert (len(result.followers), result.followers_total, result.order) == (5, 7, ORDER)
 
 
 async def test_csv_and_json_array() -> None:
