@@ -190,10 +190,11 @@ class Forest:
         if not self.trees:
             return out
         codes = self._codes(x)
-        at = np.asarray(starts, dtype=np.intp)
+        bounds = list(zip(starts, [*starts[1:], len(self.trees)], strict=True))
         for lo in range(0, n, _CHUNK):
             leaves = self._values[self._leaves(codes[:, lo : lo + _CHUNK])]
-            out[:, lo : lo + _CHUNK] = np.add.reduceat(leaves, at, axis=0)
+            for g, (a, b) in enumerate(bounds):
+                out[g, lo : lo + _CHUNK] = leaves[a:b].sum(0)
         return out
 
     def contributions(self, x: FloatArray) -> FloatArray:

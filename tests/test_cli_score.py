@@ -133,3 +133,26 @@ def test_skipped_rows_are_counted_but_only_the_first_are_kept() -> None:
     assert len(skipped.listed) == MAX_LISTED_ERRORS  # bounded, however long the junk
     assert all(isinstance(e, RowError) for e in skipped.listed)
     assert [e.line for e in skipped.listed[:2]] == [2, 3]
+
+
+def test_each_verdict_line_is_exactly_what_json_dumps_writes() -> None:
+    import json
+
+    from bot.commands.score import verdict_line
+    from scoring.model import Verdict
+
+    nasty = ['"quoted"', "back\\slash", "new\nline", "\u202e名前🙂", "\x00\x1f", "", "\ud800"]
+    probabilities = [0.1, 1e-300, 0.123456789012345, 2 / 3, 5e-324, 0.5, 1 - 1e-16]
+    verdicts = [
+        Verdict("twitter", "1", None, 0.0, (), ()),
+        Verdict("bluesky", "did:plc:x", "a.bsky.social", 1.0, ("r1", "r2"), ("c", "d")),
+        *(
+            Verdict(s, s, s, p, (s, s + "x"), ("c", "c"))
+            for s, p in zip(nasty, probabilities, strict=True)
+        ),
+    ]
+    for v in verdicts:
+        for version in ("fa-2026.12.07-1", 'odd"version'):
+            assert verdict_line(v, json.dumps(version)) == json.dumps(
+                v.to_dict(version), ensure_ascii=False
+            )
