@@ -729,17 +729,22 @@ def _count(value: object, where: str, limit: int) -> int:
     return value
 
 
+def _list(value: object, where: str, least: int, most: int, what: str) -> list[Any]:
+    """``value`` as a JSON list of ``least``..``most`` items, or ModelError naming ``where``."""
+    _need(
+        isinstance(value, list) and least <= len(value) <= most,
+        f"{where}: expected a list of {least}..{most} {what}",
+    )
+    assert isinstance(value, list)
+    return value
+
+
 def _read_forest(raw: object, at: str = "forest") -> Forest:
     """A ``forest`` block (named ``at`` in errors): its bias, distinct questions and trees,
     checked in full."""
     raw = _object(raw, at)
     bias = _finite(raw.get("bias"), f"{at}.bias")
-    raw_splits = raw.get("splits")
-    _need(
-        isinstance(raw_splits, list) and len(raw_splits) <= _MAX_SPLITS,
-        f"{at}.splits: expected a list of at most {_MAX_SPLITS} questions",
-    )
-    assert isinstance(raw_splits, list)
+    raw_splits = _list(raw.get("splits"), f"{at}.splits", 0, _MAX_SPLITS, "questions")
     splits: list[Split] = []
     for n, sp in enumerate(raw_splits):
         where = f"{at}.splits[{n}]"
@@ -750,12 +755,7 @@ def _read_forest(raw: object, at: str = "forest") -> Forest:
         threshold = _finite(sp.get("threshold"), f"{where}.threshold")
         splits.append(Split(FEATURE_NAMES.index(name), threshold, unknown == "yes"))
     _need(len(set(splits)) == len(splits), f"{at}.splits: a question appears twice")
-    raw_trees = raw.get("trees")
-    _need(
-        isinstance(raw_trees, list) and len(raw_trees) <= _MAX_TREES,
-        f"{at}.trees: expected a list of at most {_MAX_TREES} trees",
-    )
-    assert isinstance(raw_trees, list)
+    raw_trees = _list(raw.get("trees"), f"{at}.trees", 0, _MAX_TREES, "trees")
     trees: list[tuple[list[int], FloatArray]] = []
     for n, tree in enumerate(raw_trees):
         where = f"{at}.trees[{n}]"
@@ -785,12 +785,7 @@ def _read_members(data: dict[str, Any], version: int) -> list[Member]:
     if version == 2:
         return [Member("all", _read_forest(data.get("forest")))]
     _need(data.get("combine") == COMBINE, f"combine: expected {COMBINE!r}")
-    raw = data.get("members")
-    _need(
-        isinstance(raw, list) and 1 <= len(raw) <= _MAX_MEMBERS,
-        f"members: expected a list of 1..{_MAX_MEMBERS} members",
-    )
-    assert isinstance(raw, list)
+    raw = _list(data.get("members"), "members", 1, _MAX_MEMBERS, "members")
     members: list[Member] = []
     for n, item in enumerate(raw):
         where = f"members[{n}]"
