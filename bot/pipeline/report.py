@@ -18,7 +18,6 @@ report at its edge with scoring's renderers (``scoring.audit.render_html`` ...) 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -80,7 +79,7 @@ def _burst(obj: Mapping[str, Any]) -> Burst:
     score = f.opt_number(obj, "score")
     return Burst(
         start, end, f.number(obj, "fake_share"), f.date(obj, "created_from"),
-        f.date(obj, "created_to"), math.nan if score is None else score,
+        f.date(obj, "created_to"), score,
         f.text(obj, "kind", max_len=_SHORT), f.opt_number(obj, "fake_share_low"),
         f.opt_number(obj, "fake_share_high"),
     )  # fmt: skip

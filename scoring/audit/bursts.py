@@ -74,7 +74,8 @@ class Burst:
     fake_share: float
     created_from: datetime | None
     created_to: datetime | None
-    score: float
+    #: The scan's log-likelihood ratio (None when not finite or not carried, e.g. read back).
+    score: float | None
     kind: str = "fakes"
     #: 95% interval of ``fake_share`` when the report has estimated it (see ``quantify``).
     low: float | None = None
@@ -95,7 +96,7 @@ class Burst:
             "created_from": format_datetime(self.created_from),
             "created_to": format_datetime(self.created_to),
             "kind": self.kind,
-            "score": round(self.score, 2) if math.isfinite(self.score) else None,
+            "score": None if self.score is None else round(self.score, 2),
         }
 
 
@@ -312,5 +313,5 @@ def find_bursts(
                 # Significant but not bought-looking: masked so that the scan moves on.
                 continue
             lo, hi = _date_span(days[s : e + 1])
-            found.append(Burst(s, e, inside, lo, hi, value, kind))
+            found.append(Burst(s, e, inside, lo, hi, value if math.isfinite(value) else None, kind))
     return sorted(found, key=lambda b: b.start)
