@@ -384,43 +384,37 @@ class Model:
             out += values
         return out
 
-    def _combined(self, features: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
-        """Raw logits and the member deciding each (the first of equal maxima)."""
-        if len(self.members) == 1:
+    def _scores(
+        self, features: FloatArray, *, audit: bool = False
+    ) -> tuple[FloatArray, npt.NDArray[np.intp], FloatArray | None]:
+        """Raw logits, the member deciding each (the first of equal maxima) and, with ``audit``,
+        the audit member's probabilities (None when the model names no audit member)."""
+        prior = self.prior_logits(features)
+        if self._joint is None:
             only = self.members[0]
             raw = only.forest.raw(features)
             if only.temperature != 1.0:
                 raw *= only.temperature
+            raw += prior
             winners = np.zeros(features.shape[0], dtype=np.intp)
+            tempered = raw  # the one member's tempered logit, priors included
         else:
             z = self.member_logits(features)
             winners = np.asarray(np.argmax(z, axis=0), dtype=np.intp)
-            raw = np.take_along_axis(z, winners[None, :], axis=0)[0]
-        for _, values in self._prior_terms(features):
-            raw += values
-        return raw, winners
-
-    def _scores(
-        self, features: FloatArray
-    ) -> tuple[FloatArray, npt.NDArray[np.intp], FloatArray | None]:
-        """``_combined``, and the audit member's probabilities when the model names one."""
-        if self._audit_index is None or len(self.members) == 1:
-            raw, winners = self._combined(features)
-            # one member: its tempered logit (with the priors) is the raw logit
-            return raw, winners, None if self._audit_index is None else _sigmoid(raw)
-        z = self.member_logits(features)
-        prior = self.prior_logits(features)
-        winners = np.asarray(np.argmax(z, axis=0), dtype=np.intp)
-        raw = np.take_along_axis(z, winners[None, :], axis=0)[0] + prior
-        return raw, winners, _sigmoid(z[self._audit_index] + prior)
+            raw = np.take_along_axis(z, winners[None, :], axis=0)[0] + prior
+            i = self._audit_index
+            tempered = z[i] + prior if audit and i is not None else raw
+        if not audit or self._audit_index is None:
+            return raw, winners, None
+        return raw, winners, _sigmoid(tempered)
 
     def raw_from_features(self, features: FloatArray) -> FloatArray:
         """Raw (uncalibrated) logits of a feature matrix."""
-        return self._combined(features)[0]
+        return self._scores(features)[0]
 
     def winners_from_features(self, features: FloatArray) -> npt.NDArray[np.intp]:
         """The index of the member that decides each row's score."""
-        return self._combined(features)[1]
+        return self._scores(features)[1]
 
     def baselines_from_features(self, features: FloatArray) -> FloatArray:
         """Each row's baseline: the logit of the record with nothing known, as the member that
@@ -479,10 +473,8 @@ class Model:
     def predict_audit(self, accounts: Sequence[Account]) -> FloatArray:
         """The probabilities the audit's share estimate reads (see ``audit_validation``)."""
         _, features = extract_columns(accounts)
-        if self._audit_index is None:
-            return self.calibrate(self.raw_from_features(features))
-        z = self.member_logits(features)[self._audit_index] + self.prior_logits(features)
-        return _sigmoid(z)
+        raw, _, audit = self._scores(features, audit=True)
+        return self.calibrate(raw) if audit is None else audit
 
     # -- verdicts ---------------------------------------------------------------------------
 
@@ -498,7 +490,7 @@ class Model:
 
     def _score(self, accounts: Sequence[Account], max_reasons: int) -> ScoredBatch:
         cols, features = extract_columns(accounts)
-        raw, winners, audit = self._scores(features)
+        raw, winners, audit = self._scores(features, audit=True)
         probs = self.calibrate(raw)
         n = len(accounts)
         texts: list[tuple[str, ...]] = [()] * n
