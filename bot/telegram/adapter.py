@@ -9,8 +9,6 @@ finishes what an earlier one started.
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import logging
 import time
 from collections.abc import Callable
@@ -19,15 +17,13 @@ from typing import Any, Final
 import redis.asyncio as aioredis
 from telegram import (
     Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Message,
     MessageEntity,
     ReplyParameters,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -49,16 +45,17 @@ from bot.chat.commands import (
     looks_like_handle,
     parse_audit_args,
 )
+from bot.chat.conversation import Controller
 from bot.chat.review import REVIEW_HELP_LINES, ReviewDesk
 from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, check_upload, safe_name
-from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery, Progress, ReplyTo
-from bot.pipeline.report import Report
+from bot.pipeline.messages import ReplyTo
 from bot.pipeline.service import AuditService, Download
 from bot.settings import Settings
 from bot.telegram import render
-from bot.telegram.buttons import ButtonState, ButtonStore, parse_callback
+from bot.telegram.buttons import ButtonStore, parse_callback
 from bot.telegram.format import escape
 from bot.telegram.review import TelegramReview
+from bot.telegram.surface import Chat, Post, TelegramSurface
 
 __all__ = ["ADAPTER", "COMMANDS", "TelegramAdapter"]
 
@@ -76,9 +73,6 @@ COMMANDS: Final = (
     ("metrics", "The model's AUC and calibration on the reviewers' labels"),
     ("help", "Handle forms, platforms and uploads"),
 )
-#: Requests whose message got its final answer, remembered so a late progress edit or the
-#: first answer never overwrites a report (bounded).
-_FINISHED_MEMORY: Final = 10_000
 _UNKNOWN: Final = (
     "I know /audit, /watch, /unwatch, /watchlist, /alerts, /review, /metrics and /help, "
     f"e.g. {EXAMPLE}"
@@ -91,15 +85,6 @@ _ELSEWHERE: Final = (
     "Alerts can only go to a chat I am in and that you administer too; nothing changed."
 )
 _ADMIN_STATUSES: Final = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
-
-Conversation = dict[str, Any]
-
-
-def _conversation(chat_id: int, message_id: int, thread_id: int | None) -> Conversation:
-    conv: Conversation = {"chat_id": chat_id, "message_id": message_id}
-    if thread_id is not None:
-        conv["thread_id"] = thread_id
-    return conv
 
 
 class TelegramAdapter:
@@ -125,10 +110,11 @@ class TelegramAdapter:
         self.max_upload = min(tg.max_upload_bytes, settings.uploads.max_bytes)
         self.bot: Bot | None = None
         self.username = ""
-        self._locks: dict[tuple[int, int], asyncio.Lock] = {}
-        self._finished: collections.OrderedDict[str, None] = collections.OrderedDict()
-        self._last_edit: dict[tuple[int, int], tuple[str, float]] = {}
-        self._progress_tasks: set[asyncio.Task[None]] = set()
+        self.controller = Controller(
+            TelegramSurface(self._bot, self.buttons.keyboard),
+            throttle=tg.progress_edit_seconds,
+            clock=clock,
+        )
         self.review = (
             None
             if review is None
@@ -185,10 +171,7 @@ class TelegramAdapter:
 
     async def aclose(self) -> None:
         """Cancel progress edits still in flight (the report is never among them)."""
-        tasks = list(self._progress_tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.controller.aclose()
 
     def _bot(self) -> Bot:
         if self.bot is None:
@@ -389,8 +372,8 @@ class TelegramAdapter:
         except Exception:
             log.exception("watch command failed")
             reply = Reply.plain("Something went wrong; try again in a minute.", ok=False)
-        await self._edit(_conversation(message.chat.id, first.message_id, thread),
-                         reply.render(render.MARKUP))  # fmt: skip
+        await self.controller.show(Chat(message.chat.id, first.message_id, thread),
+                                   Post(reply.render(render.MARKUP)))  # fmt: skip
 
     async def is_admin(self, message: Message) -> bool:
         """The platform's word: in a private chat the user owns it; an anonymous admin posts as
@@ -433,18 +416,21 @@ class TelegramAdapter:
         upload_size: int | None = None,
     ) -> None:
         """Answer at once, submit, then turn the answer into queued / joined / cached / refused."""
-        bot = self._bot()
         chat_id = message.chat.id
         thread = message.message_thread_id if message.is_topic_message else None
-        first = await bot.send_message(
+        first = await self._bot().send_message(
             chat_id,
             render.placeholder_html(command.platform, command.handle),
             reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
             message_thread_id=thread,
         )
-        conv = _conversation(chat_id, first.message_id, thread)
+        conv = Chat(chat_id, first.message_id, thread)
         sender = user_id if user_id is not None else _sender(message)
-        user, chat, reply = f"telegram:{sender}", f"telegram:{chat_id}", ReplyTo(ADAPTER, conv)
+        user, chat, reply = (
+            f"telegram:{sender}",
+            f"telegram:{chat_id}",
+            ReplyTo(ADAPTER, conv.to_dict()),
+        )
         if upload is not None:
             try:
                 sub = await self.service.submit_upload(
@@ -452,146 +438,12 @@ class TelegramAdapter:
                     sample=command.sample, size=upload_size,
                 )  # fmt: skip
             except UploadError as exc:
-                await self._edit(conv, f"⚠️ {escape(str(exc))}")
+                await self.controller.show(conv, Post(f"⚠️ {escape(str(exc))}"))
                 return
         else:
             sub = await self.service.submit(build_request(command, user=user, chat=chat,
                                                           reply=reply))  # fmt: skip
-        rid = sub.request.request_id
-        if sub.status == "cached" and sub.outcome is not None and sub.job_id:
-            await self.show_outcome(sub.request, sub.job_id, sub.outcome,
-                                    note=render.cached_note(sub))  # fmt: skip
-            return
-        async with self._lock(conv):
-            if rid in self._finished or _message_key(conv) in self._last_edit:
-                return  # the report, or a later progress, is already there
-            await self._edit(conv, render.submission_html(sub))
-            if sub.status == "refused":
-                self._finish(rid)
-
-    async def deliver(self, delivery: Delivery) -> None:
-        """The delivery stream's handler: progress edits (throttled, never after the report)
-        and the final report."""
-        if delivery.kind == "result" and delivery.outcome is not None:
-            try:
-                await self.show_outcome(delivery.request, delivery.job_id, delivery.outcome)
-            except Forbidden as exc:  # blocked by the user or removed from the group: for good
-                log.warning("report not deliverable: %s", exc)
-            except BadRequest as exc:
-                if "chat not found" not in str(exc).lower():
-                    raise  # anything else is retried by the delivery stream
-                log.warning("report not deliverable: %s", exc)
-        elif delivery.kind == "progress" and delivery.progress is not None:
-            task = asyncio.create_task(self._progress(delivery.request, delivery.progress))
-            self._progress_tasks.add(task)
-            task.add_done_callback(self._progress_tasks.discard)
-
-    async def _progress(self, request: AuditRequest, progress: Progress) -> None:
-        conv = request.reply.conversation
-        key = _message_key(conv)
-        if key is None:
-            return
-        text = render.progress_html(request.platform, request.handle, progress)
-        async with self._lock(conv):
-            if request.request_id in self._finished:
-                return
-            stage, at = self._last_edit.get(key, ("", -1e9))
-            now = self.clock()
-            if stage == progress.stage and now - at < self.settings.telegram.progress_edit_seconds:
-                return
-            self._last_edit[key] = (progress.stage, now)
-            try:
-                await self._edit(conv, text)
-            except TelegramError as exc:  # progress is best effort; the report is not
-                log.info("progress edit failed: %s", exc)
-
-    async def show_outcome(
-        self, request: AuditRequest, job_id: str, outcome: AuditOutcome, *, note: str | None = None
-    ) -> None:
-        """Replace the first answer with the report (more parts follow), buttons under its last
-        part, then the chart as a photo."""
-        conv = request.reply.conversation
-        chat_id = int(conv["chat_id"])
-        parts = render.report_parts(outcome, note=note)
-        markup = None
-        report = outcome.report if outcome.ok else None
-        if report is not None:
-            markup = await self._keyboard(request, job_id, report)
-        async with self._lock(conv):
-            self._finish(request.request_id)
-            last = await self._edit(conv, parts[0], markup if len(parts) == 1 else None)
-            for index, part in enumerate(parts[1:], start=2):
-                sent = await self._bot().send_message(
-                    chat_id, part, reply_markup=markup if index == len(parts) else None,
-                    message_thread_id=conv.get("thread_id"),
-                )  # fmt: skip
-                last = sent.message_id
-            self._last_edit.pop((chat_id, int(conv.get("message_id") or 0)), None)
-        if outcome.chart is not None and report is not None:
-            await self._bot().send_photo(
-                chat_id, outcome.chart, caption=render.chart_caption(report),
-                reply_parameters=ReplyParameters(last, allow_sending_without_reply=True),
-                message_thread_id=conv.get("thread_id"),
-            )  # fmt: skip
-
-    async def _keyboard(
-        self, request: AuditRequest, job_id: str, report: Report
-    ) -> InlineKeyboardMarkup:
-        state = ButtonState(
-            job_id,
-            request.platform,
-            request.handle,
-            request.sample,
-            shown=len(report.audit.suspicious),
-        )
-        key = await self.buttons.put(state)
-        rows = [
-            [
-                InlineKeyboardButton("More accounts", callback_data=f"m:{key}"),
-                InlineKeyboardButton("All reasons", callback_data=f"r:{key}"),
-            ],
-            [InlineKeyboardButton("Verdicts CSV", callback_data=f"c:{key}")],
-        ]
-        if request.platform != UPLOAD_PLATFORM:
-            rows[1].append(InlineKeyboardButton("Re-run fresh", callback_data=f"f:{key}"))
-        return InlineKeyboardMarkup(rows)
-
-    async def _edit(
-        self, conv: Conversation, text: str, markup: InlineKeyboardMarkup | None = None
-    ) -> int:
-        """Edit the conversation's message; when it is gone, send a new one. Returns the id of
-        the message that now shows ``text``."""
-        chat_id, message_id = int(conv["chat_id"]), int(conv.get("message_id") or 0)
-        bot = self._bot()
-        if message_id:
-            try:
-                await bot.edit_message_text(text, chat_id, message_id, reply_markup=markup)
-                return message_id
-            except BadRequest as exc:
-                reason = str(exc).lower()
-                if "not modified" in reason:
-                    return message_id
-                if "not found" not in reason and "can't be edited" not in reason:
-                    raise
-        sent = await bot.send_message(
-            chat_id, text, reply_markup=markup, message_thread_id=conv.get("thread_id")
-        )
-        return sent.message_id
-
-    def _lock(self, conv: Conversation) -> asyncio.Lock:
-        key = _message_key(conv) or (0, 0)
-        lock = self._locks.get(key)
-        if lock is None:
-            if len(self._locks) > _FINISHED_MEMORY:
-                for old in [k for k, v in self._locks.items() if not v.locked()]:
-                    del self._locks[old]
-            lock = self._locks[key] = asyncio.Lock()
-        return lock
-
-    def _finish(self, request_id: str) -> None:
-        self._finished[request_id] = None
-        while len(self._finished) > _FINISHED_MEMORY:
-            self._finished.popitem(last=False)
+        await self.controller.submitted(conv, sub)
 
     # ------------------------------------------------------------------ buttons
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -670,10 +522,3 @@ def _sender(message: Message) -> int:
 def _is_chat_id(text: str) -> bool:
     """A Telegram chat id as typed: an integer, negative for groups, at most 20 characters."""
     return 0 < len(text) <= 20 and text.lstrip("-").isdigit() and text.count("-") <= 1
-
-
-def _message_key(conv: Conversation) -> tuple[int, int] | None:
-    try:
-        return int(conv["chat_id"]), int(conv.get("message_id") or 0)
-    except (KeyError, TypeError, ValueError):
-        return None

@@ -72,7 +72,7 @@ def delivery_consumer(
     return DeliveryConsumer(
         redis,
         ADAPTER,
-        adapter.deliver,
+        adapter.controller.deliver,
         prefix=settings.redis.prefix,
         consumer=f"{ADAPTER}-{socket.gethostname()}",
         claim_idle=settings.delivery.claim_idle_seconds,

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from typing import Final
 
 import redis.asyncio as aioredis
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.chat.uploads import UPLOAD_PLATFORM
+from bot.pipeline.messages import AuditRequest
 
 __all__ = ["ACTIONS", "ButtonState", "ButtonStore", "parse_callback"]
 
@@ -80,3 +84,20 @@ class ButtonStore:
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
+
+    async def keyboard(
+        self, request: AuditRequest, job_id: str, shown: int
+    ) -> InlineKeyboardMarkup:
+        """The buttons under a report whose message lists ``shown`` suspicious accounts."""
+        key = await self.put(ButtonState(job_id, request.platform, request.handle, request.sample,
+                                         shown=shown))  # fmt: skip
+        rows = [
+            [
+                InlineKeyboardButton("More accounts", callback_data=f"m:{key}"),
+                InlineKeyboardButton("All reasons", callback_data=f"r:{key}"),
+            ],
+            [InlineKeyboardButton("Verdicts CSV", callback_data=f"c:{key}")],
+        ]
+        if request.platform != UPLOAD_PLATFORM:
+            rows[1].append(InlineKeyboardButton("Re-run fresh", callback_data=f"f:{key}"))
+        return InlineKeyboardMarkup(rows)
