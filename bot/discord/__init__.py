@@ -2,8 +2,9 @@
 
 ``serve(app, stop)`` is what ``followaudit run`` starts when
 ``FOLLOWAUDIT_DISCORD__TOKEN`` is set. Modules: ``client`` (the bot), ``commands`` (slash and
-message commands), ``buttons`` (report buttons), ``replies`` (answers over REST, fallbacks),
-``render`` (embeds and texts, pure), ``conversation`` (the reference that travels in Redis).
+message commands), ``buttons`` (report buttons), ``surface`` (edits and messages over REST for
+``bot.chat.conversation``'s controller, fallbacks), ``render`` (embeds and texts, pure),
+``conversation`` (the reference that travels in Redis).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from bot.alerts.model import ChatRef
 from bot.alerts.service import Caller, Reply, WatchService
 from bot.chat.actions import verdicts_csv
 from bot.chat.commands import AuditCommand, build_request
+from bot.chat.conversation import Controller
 from bot.chat.review import ReviewDesk
 from bot.chat.state import ChatState
 from bot.chat.uploads import UploadError, check_upload, safe_name
@@ -28,8 +29,8 @@ from bot.discord.commands import build_commands
 from bot.discord.conversation import TOKEN_LIFETIME, Conversation
 from bot.discord.format import escape_markdown, truncate
 from bot.discord.render import MARKUP, breakdown_embed, handle_label, more_text
-from bot.discord.replies import NO_PINGS, Replies
 from bot.discord.review import DiscordReview, ReviewButton, build_review_commands
+from bot.discord.surface import NO_PINGS, DiscordSurface
 from bot.discord.transport import use_gateway_from_api
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.messages import AuditRequest, ReplyTo
@@ -76,9 +77,10 @@ class AuditBot(discord.Client):
         self.watches = watches
         self.clock = clock
         self.state = state
-        self.replies = Replies(self, self.state, clock=clock)
+        self.surface = DiscordSurface(self, state, clock=clock)
+        self.controller = Controller(self.surface, clock=clock)
         self.consumer = DeliveryConsumer(
-            redis, ADAPTER, self.replies.deliver, prefix=settings.redis.prefix,
+            redis, ADAPTER, self.controller.deliver, prefix=settings.redis.prefix,
             consumer=f"{ADAPTER}-{socket.gethostname()}",
             claim_idle=settings.delivery.claim_idle_seconds,
         )  # fmt: skip
@@ -120,7 +122,7 @@ class AuditBot(discord.Client):
             except (TimeoutError, asyncio.CancelledError):
                 self._consumer_task.cancel()
             self._consumer_task = None
-        await self.replies.aclose()
+        await self.controller.aclose()
         await super().close()
 
     async def _on_command_error(
@@ -227,7 +229,7 @@ class AuditBot(discord.Client):
             )  # fmt: skip
             await interaction.delete_original_response()
             return
-        await self.replies.submitted(conv, submission)
+        await self.controller.submitted(conv, submission)
 
     # ------------------------------------------------------------------ watchlists
     @staticmethod
