@@ -8,10 +8,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
-from bot.chat.conversation import Answer, ChatGone, Controller, MessageGone
+from bot.chat.conversation import Answer, ChatGone, Controller, MessageGone, Result
 from bot.pipeline.messages import (
     AuditOutcome,
     AuditRequest,
@@ -69,13 +70,12 @@ class MemoryChat:
     def status(self, submission: Submission) -> str:
         return f"{submission.request.handle}: {submission.status}"
 
-    async def answer(
-        self, request: AuditRequest, job_id: str, outcome: AuditOutcome, cached: Submission | None
-    ) -> Answer[str]:
+    async def answer(self, result: Result) -> Answer[str]:
         self.answers += 1
-        assert outcome.error is not None
-        first = f"{request.handle}: answer {outcome.error.message}"
-        return Answer([first + (" (cached)" if cached else ""), f"{request.handle}: more"])
+        handle, error = result.request.handle, result.outcome.error
+        assert error is not None
+        first = f"{handle}: answer {error.message}" + (" (cached)" if result.cached else "")
+        return Answer([first, f"{handle}: more"])
 
     async def edit(self, conv: tuple[str, int], message: str) -> int:
         room, message_id = conv
@@ -139,6 +139,10 @@ def request(conv: tuple[str, int], handle: str = "alice") -> AuditRequest:
     return AuditRequest("memory:1", f"memory:{conv[0]}", reply, "bluesky", handle, 100)
 
 
+def queued(req: AuditRequest) -> Submission:
+    return Submission("queued", req, job_id="job1", position=1)
+
+
 def progress(req: AuditRequest, stage: str, done: int | None = None) -> Delivery:
     return Delivery("progress", "d", "job1", req, progress=Progress(stage, done, 100))
 
@@ -158,13 +162,20 @@ def chat() -> MemoryChat:
     return MemoryChat()
 
 
+Conv = tuple[str, int]
+
+
+def begin(chat: MemoryChat, **options: Any) -> tuple[Controller[Conv, str], Conv, AuditRequest]:
+    """A controller on ``chat``, a room's first message and a request answered there."""
+    conv = chat.open("r")
+    return Controller(chat, **options), conv, request(conv)
+
+
 async def test_submission_progress_and_answer_replace_one_message_in_order(
     chat: MemoryChat,
 ) -> None:
-    controller = Controller(chat)
-    conv = chat.open("r")
-    req = request(conv)
-    await controller.submitted(conv, Submission("queued", req, job_id="job1", position=1))
+    controller, conv, req = begin(chat)
+    await controller.submitted(conv, queued(req))
     assert chat.shown(conv) == "alice: queued"
     await controller.deliver(progress(req, "fetching", 10))
     await chat.wait_for(lambda: chat.shown(conv) == "alice: fetching 10 of 100 followers")
@@ -187,9 +198,7 @@ async def test_progress_of_one_stage_is_throttled_and_a_new_stage_always_shows(
     chat: MemoryChat,
 ) -> None:
     clock = Clock()
-    controller = Controller(chat, throttle=5.0, clock=clock)
-    conv = chat.open("r")
-    req = request(conv)
+    controller, conv, req = begin(chat, throttle=5.0, clock=clock)
     await controller.deliver(progress(req, "fetching", 10))
     await chat.wait_for(lambda: "10 of" in chat.shown(conv))
     await controller.deliver(progress(req, "fetching", 20))  # within 5 s: skipped
@@ -206,9 +215,7 @@ async def test_progress_of_one_stage_is_throttled_and_a_new_stage_always_shows(
 
 
 async def test_a_slow_edit_keeps_only_the_newest_line_of_a_stage(chat: MemoryChat) -> None:
-    controller = Controller(chat)
-    conv = chat.open("r")
-    req = request(conv)
+    controller, _, req = begin(chat)
     chat.hold = asyncio.Event()
     await controller.deliver(progress(req, "fetching", 10))
     await asyncio.wait_for(chat.editing.wait(), DEADLINE)  # the first edit is under way
@@ -226,12 +233,10 @@ async def test_a_slow_edit_keeps_only_the_newest_line_of_a_stage(chat: MemoryCha
 async def test_progress_already_shown_is_not_overwritten_by_the_late_submission(
     chat: MemoryChat,
 ) -> None:
-    controller = Controller(chat)
-    conv = chat.open("r")
-    req = request(conv)
+    controller, conv, req = begin(chat)
     await controller.deliver(progress(req, "scoring"))
     await chat.wait_for(lambda: chat.shown(conv) == "alice: scoring")
-    await controller.submitted(conv, Submission("queued", req, job_id="job1", position=1))
+    await controller.submitted(conv, queued(req))
     assert chat.shown(conv) == "alice: scoring"
     await controller.aclose()
 
@@ -293,9 +298,7 @@ async def test_a_gone_chat_drops_the_answer_and_a_failing_one_is_retried(
 
 
 async def test_a_refused_progress_edit_is_skipped_and_the_next_one_shows(chat: MemoryChat) -> None:
-    controller = Controller(chat)
-    conv = chat.open("r")
-    req = request(conv)
+    controller, conv, req = begin(chat)
     chat.failing = 1
     await controller.deliver(progress(req, "fetching", 10))
     await settled(controller)

@@ -29,6 +29,7 @@ __all__ = [
     "ChatGone",
     "Controller",
     "MessageGone",
+    "Result",
     "Surface",
 ]
 
@@ -48,6 +49,17 @@ class MessageGone(Exception):
 class ChatGone(Exception):
     """The chat can no longer be written to (the bot was blocked or removed, the channel is
     gone): retrying cannot help, so the answer is dropped."""
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A request's final outcome, to be answered: ``cached`` the submission that found it in
+    the cache (None when it came through the delivery stream)."""
+
+    request: AuditRequest
+    job_id: str
+    outcome: AuditOutcome
+    cached: Submission | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +90,8 @@ class Surface(Protocol[C, M]):
         """What ``submit`` said: queued, joined or refused."""
         ...
 
-    async def answer(
-        self,
-        request: AuditRequest,
-        job_id: str,
-        outcome: AuditOutcome,
-        cached: Submission | None,
-    ) -> Answer[M]:
-        """The final answer (the report with its buttons, or the error), ``cached`` the
-        submission that found it in the cache."""
+    async def answer(self, result: Result) -> Answer[M]:
+        """The final answer: the report with its buttons, or the error."""
         ...
 
     async def edit(self, conv: C, message: M) -> object:
@@ -112,24 +117,17 @@ class _Request(Generic[C, M]):
     shown: tuple[str, float] | None = None
 
 
+@dataclass(eq=False)
 class Controller(Generic[C, M]):
     """One chat's conversations: ``submitted`` after ``submit``, ``deliver`` for the delivery
     stream; ``throttle`` seconds between two progress edits of the same stage."""
 
-    def __init__(
-        self,
-        surface: Surface[C, M],
-        *,
-        throttle: float = 0.0,
-        clock: Callable[[], float] = time.monotonic,
-        remembered: int = REMEMBERED,
-    ) -> None:
-        self.surface = surface
-        self.throttle = throttle
-        self.clock = clock
-        self.remembered = remembered
-        self._requests: dict[str, _Request[C, M]] = {}
-        self._answered: OrderedDict[str, None] = OrderedDict()
+    surface: Surface[C, M]
+    throttle: float = 0.0
+    clock: Callable[[], float] = time.monotonic
+    remembered: int = REMEMBERED
+    _requests: dict[str, _Request[C, M]] = field(default_factory=dict, init=False)
+    _answered: OrderedDict[str, None] = field(default_factory=OrderedDict, init=False)
 
     async def aclose(self) -> None:
         """Stop showing progress (answers are never left half-sent: they are awaited)."""
@@ -153,8 +151,8 @@ class Controller(Generic[C, M]):
         request = submission.request
         rid = request.request_id
         if submission.status == "cached" and submission.outcome is not None:
-            await self._answer(conv, request, submission.job_id or "", submission.outcome,
-                               cached=submission)  # fmt: skip
+            result = Result(request, submission.job_id or "", submission.outcome, submission)
+            await self._answer(conv, result)
             return
         state = self._request(rid)
         async with state.lock:
@@ -179,7 +177,7 @@ class Controller(Generic[C, M]):
             log.error("delivery without a usable conversation dropped: %s", exc)
             return
         if delivery.kind == "result" and delivery.outcome is not None:
-            await self._answer(conv, request, delivery.job_id, delivery.outcome)
+            await self._answer(conv, Result(request, delivery.job_id, delivery.outcome))
         elif delivery.kind == "progress" and delivery.progress is not None:
             if request.request_id in self._answered:
                 return  # the answer is already there
@@ -216,19 +214,11 @@ class Controller(Generic[C, M]):
             state.painter = None
 
     # ------------------------------------------------------------------ answers
-    async def _answer(
-        self,
-        conv: C,
-        request: AuditRequest,
-        job_id: str,
-        outcome: AuditOutcome,
-        *,
-        cached: Submission | None = None,
-    ) -> None:
-        rid = request.request_id
+    async def _answer(self, conv: C, result: Result) -> None:
+        rid = result.request.request_id
         if rid in self._answered:
             return  # delivered again: the answer is shown once
-        answer = await self.surface.answer(request, job_id, outcome, cached)
+        answer = await self.surface.answer(result)
         state = self._request(rid)
         async with state.lock:
             if rid in self._answered:

@@ -26,10 +26,9 @@ from bot.chat.commands import (
     build_request,
     parse_audit_args,
 )
-from bot.chat.conversation import Answer, Controller
+from bot.chat.conversation import Answer, Controller, Result
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.messages import (
-    AuditOutcome,
     AuditRequest,
     Delivery,
     Progress,
@@ -82,9 +81,8 @@ class ConsoleSurface:
         request = submission.request
         return f"[{_label(request.platform, request.handle)}] {submission.describe()}"
 
-    async def answer(
-        self, request: AuditRequest, job_id: str, outcome: AuditOutcome, cached: Submission | None
-    ) -> Answer[str]:
+    async def answer(self, result: Result) -> Answer[str]:
+        request, outcome = result.request, result.outcome
         label = _label(request.platform, request.handle)
         if outcome.ok:
             from scoring.audit import render_text

@@ -17,21 +17,14 @@ from typing import Any, Final
 
 import discord
 
-from bot.chat.conversation import Answer, ChatGone, MessageGone
+from bot.chat.conversation import Answer, ChatGone, MessageGone, Result
 from bot.chat.state import ChatState
+from bot.discord import render
 from bot.discord.buttons import report_view
 from bot.discord.conversation import Conversation
 from bot.discord.format import CONTENT_LIMIT, escape_markdown, truncate
-from bot.discord.render import (
-    CHART_NAME,
-    error_text,
-    handle_label,
-    progress_text,
-    report_embed,
-    report_text,
-)
 from bot.infra import durations
-from bot.pipeline.messages import AuditOutcome, AuditRequest, Progress, ReplyTo
+from bot.pipeline.messages import AuditRequest, Progress, ReplyTo
 from bot.pipeline.service import Submission
 
 __all__ = ["NO_PINGS", "DiscordSurface", "Post"]
@@ -59,11 +52,13 @@ class Post:
 
     def files(self) -> list[discord.File]:
         """The chart as a fresh file (one is spent by each upload)."""
-        return [] if self.chart is None else [discord.File(io.BytesIO(self.chart), CHART_NAME)]
+        return (
+            [] if self.chart is None else [discord.File(io.BytesIO(self.chart), render.CHART_NAME)]
+        )
 
 
 def label_of(request: AuditRequest) -> str:
-    return handle_label(request.platform, request.handle)
+    return render.handle_label(request.platform, request.handle)
 
 
 class DiscordSurface:
@@ -84,19 +79,19 @@ class DiscordSurface:
         return Conversation.from_dict(reply.conversation)
 
     def progress(self, request: AuditRequest, progress: Progress) -> Post:
-        return Post(truncate(progress_text(label_of(request), progress), CONTENT_LIMIT))
+        return Post(truncate(render.progress_text(label_of(request), progress), CONTENT_LIMIT))
 
     def status(self, submission: Submission) -> Post:
         return Post(truncate(f"⏳ {escape_markdown(submission.describe())}", CONTENT_LIMIT))
 
-    async def answer(
-        self,
-        request: AuditRequest,
-        job_id: str,
-        outcome: AuditOutcome,
-        cached: Submission | None,
-    ) -> Answer[Post]:
+    async def answer(self, result: Result) -> Answer[Post]:
         """An embed with its chart and buttons, or a line; the job is remembered for "Re-run"."""
+        request, job_id, outcome, cached = (
+            result.request,
+            result.job_id,
+            result.outcome,
+            result.cached,
+        )
         if outcome.ok and job_id:
             await self.state.remember_job(job_id, request)
         label = label_of(request)
@@ -104,17 +99,19 @@ class DiscordSurface:
         if not outcome.ok or outcome.report is None:
             error = outcome.error
             text = (
-                error_text(label, error)
+                render.error_text(label, error)
                 if error
                 else f"⚠️ The audit of {escape_markdown(label)} failed."
             )
             return Answer([Post(text, final=True, lead=lead)])
         cached_age = None if cached is None else durations.age(cached.age or 0)
-        embed = report_embed(outcome.report, chart=outcome.chart is not None, cached_age=cached_age)
+        embed = render.report_embed(
+            outcome.report, chart=outcome.chart is not None, cached_age=cached_age
+        )
         return Answer([Post(
             None, final=True, embed=embed, chart=outcome.chart, lead=lead,
             view=report_view(job_id, rerun=not request.options) if job_id else None,
-            plain=report_text(outcome.report),
+            plain=render.report_text(outcome.report),
         )])  # fmt: skip
 
     def _webhook(self, conv: Conversation) -> discord.Webhook:

@@ -12,8 +12,8 @@ from typing import Any, Final
 from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.chat.conversation import Answer, ChatGone, MessageGone
-from bot.pipeline.messages import AuditOutcome, AuditRequest, Progress, ReplyTo
+from bot.chat.conversation import Answer, ChatGone, MessageGone, Result
+from bot.pipeline.messages import AuditRequest, Progress, ReplyTo
 from bot.pipeline.service import Submission
 from bot.telegram import render
 
@@ -97,20 +97,15 @@ class TelegramSurface:
     def status(self, submission: Submission) -> Post:
         return Post(render.submission_html(submission))
 
-    async def answer(
-        self,
-        request: AuditRequest,
-        job_id: str,
-        outcome: AuditOutcome,
-        cached: Submission | None,
-    ) -> Answer[Post]:
+    async def answer(self, result: Result) -> Answer[Post]:
         """The report's parts, its buttons under the last, then the chart as a photo."""
+        request, outcome, cached = result.request, result.outcome, result.cached
         note = render.cached_note(cached) if cached is not None else None
         texts = render.report_parts(outcome, note=note)
         report = outcome.report if outcome.ok else None
         markup = None
         if report is not None:
-            markup = await self.keyboard(request, job_id, len(report.audit.suspicious))
+            markup = await self.keyboard(request, result.job_id, len(report.audit.suspicious))
         parts = [Post(text) for text in texts[:-1]]
         parts.append(Post(texts[-1], markup))
         if outcome.chart is not None and report is not None:
