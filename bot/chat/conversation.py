@@ -195,6 +195,7 @@ class Controller(Generic[C, M]):
             state.painter = asyncio.create_task(self._paint(rid, state), name=f"progress-{rid}")
 
     async def _paint(self, rid: str, state: _Request[C, M]) -> None:
+        skipped: tuple[type[Exception], ...] = (ChatGone, *self.surface.failures)
         try:
             while state.pending:
                 async with state.lock:
@@ -208,7 +209,7 @@ class Controller(Generic[C, M]):
                     state.shown = (stage, now)
                     try:
                         await self.show(conv, message, final=False)
-                    except (ChatGone, *self.surface.failures) as exc:
+                    except skipped as exc:
                         log.info("progress edit failed (%s); skipped", exc)
         finally:
             state.painter = None

@@ -62,7 +62,7 @@ def parse_command(line: str, settings: Settings) -> AuditCommand | None:
     return parse_audit_args(words, settings)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConsoleSurface:
     """The console as the conversation controller's surface: every message is a new line of
     plain text under its account's label (a console edits nothing)."""

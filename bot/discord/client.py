@@ -19,6 +19,7 @@ from discord import app_commands
 from bot.alerts.model import ChatRef
 from bot.alerts.service import Caller, Reply, WatchService
 from bot.chat.actions import verdicts_csv
+from bot.chat.buttons import ReportButtons
 from bot.chat.commands import AuditCommand, build_request
 from bot.chat.conversation import Controller
 from bot.chat.review import ReviewDesk
@@ -77,7 +78,8 @@ class AuditBot(discord.Client):
         self.watches = watches
         self.clock = clock
         self.state = state
-        self.surface = DiscordSurface(self, state, clock=clock)
+        self.buttons = ReportButtons(service, state)
+        self.surface = DiscordSurface(self, self.buttons, clock=clock)
         self.controller = Controller(self.surface, clock=clock)
         self.consumer = DeliveryConsumer(
             redis, ADAPTER, self.controller.deliver, prefix=settings.redis.prefix,
@@ -318,14 +320,13 @@ class AuditBot(discord.Client):
         if action == "redo":
             await self._rerun(interaction, job_id)
             return
-        outcome = await self.service.result(job_id)
-        if outcome is None or outcome.report is None:
+        report = await self.buttons.report(job_id)
+        if report is None:
             await interaction.response.send_message(
                 "This report has expired; run /audit again.", ephemeral=True,
                 allowed_mentions=NO_PINGS,
             )  # fmt: skip
             return
-        report = outcome.report
         platform, handle, _name = report.target
         label = handle_label(platform, handle) if handle else "this audit"
         if action == "more":
@@ -357,7 +358,7 @@ class AuditBot(discord.Client):
             )  # fmt: skip
 
     async def _rerun(self, interaction: discord.Interaction[Any], job_id: str) -> None:
-        record = await self.state.job(job_id)
+        record = await self.buttons.record(job_id)
         if record is None or record.upload:
             await interaction.response.send_message(
                 "This audit cannot be re-run from here; use /audit again.", ephemeral=True,

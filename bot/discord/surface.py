@@ -17,8 +17,8 @@ from typing import Any, Final
 
 import discord
 
+from bot.chat.buttons import ReportButtons
 from bot.chat.conversation import Answer, ChatGone, MessageGone, Result
-from bot.chat.state import ChatState
 from bot.discord import render
 from bot.discord.buttons import report_view
 from bot.discord.conversation import Conversation
@@ -68,10 +68,14 @@ class DiscordSurface:
     progress_when_gone = False
 
     def __init__(
-        self, client: discord.Client, state: ChatState, *, clock: Callable[[], float] = time.time
+        self,
+        client: discord.Client,
+        buttons: ReportButtons,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
-        self.state = state
+        self.buttons = buttons
         self.clock = clock
         self.fallbacks = 0
 
@@ -92,8 +96,7 @@ class DiscordSurface:
             result.outcome,
             result.cached,
         )
-        if outcome.ok and job_id:
-            await self.state.remember_job(job_id, request)
+        await self.buttons.remember(result)
         label = label_of(request)
         lead = f"The audit of {escape_markdown(label)} asked for here is done."
         if not outcome.ok or outcome.report is None:

@@ -36,6 +36,7 @@ from telegram.ext import (
 from bot.alerts.model import ChatRef
 from bot.alerts.service import WATCH_HELP_LINES, Caller, Reply, WatchService
 from bot.chat.actions import verdicts_csv
+from bot.chat.buttons import Press, ReportButtons
 from bot.chat.commands import (
     EXAMPLE,
     HELP_LINES,
@@ -47,12 +48,13 @@ from bot.chat.commands import (
 )
 from bot.chat.conversation import Controller
 from bot.chat.review import REVIEW_HELP_LINES, ReviewDesk
+from bot.chat.state import ChatState, JobRecord
 from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, check_upload, safe_name
 from bot.pipeline.messages import ReplyTo
 from bot.pipeline.service import AuditService, Download
 from bot.settings import Settings
 from bot.telegram import render
-from bot.telegram.buttons import ButtonStore, parse_callback
+from bot.telegram.buttons import legacy_press
 from bot.telegram.format import escape
 from bot.telegram.review import TelegramReview
 from bot.telegram.surface import Chat, Post, TelegramSurface
@@ -96,6 +98,7 @@ class TelegramAdapter:
         redis: aioredis.Redis,
         service: AuditService,
         *,
+        state: ChatState,
         watches: WatchService | None = None,
         review: ReviewDesk | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -106,12 +109,12 @@ class TelegramAdapter:
         self.watches = watches
         self.clock = clock
         tg = settings.telegram
-        self.buttons = ButtonStore(redis, prefix=settings.redis.prefix, ttl=tg.button_ttl_seconds)
+        self.buttons = ReportButtons(service, state)
         self.max_upload = min(tg.max_upload_bytes, settings.uploads.max_bytes)
         self.bot: Bot | None = None
         self.username = ""
         self.controller = Controller(
-            TelegramSurface(self._bot, self.buttons.keyboard),
+            TelegramSurface(self._bot, self.buttons),
             throttle=tg.progress_edit_seconds,
             clock=clock,
         )
@@ -450,44 +453,50 @@ class TelegramAdapter:
         query = update.callback_query
         if query is None:
             return
-        parsed = parse_callback(query.data)
-        state = await self.buttons.get(parsed[1]) if parsed else None
-        outcome = await self.service.result(state.job_id) if state else None
+        found = await self._pressed(query.data)
+        report = await self.buttons.report(found[0].job_id) if found else None
         message = query.message
-        report = outcome.report if outcome is not None else None
-        if parsed is None or state is None or report is None or not isinstance(message, Message):
+        if found is None or report is None or not isinstance(message, Message):
             await query.answer("This report has expired; run /audit again.", show_alert=True)
             return
-        action = parsed[0]
+        press, record = found
         chat_id = message.chat.id
         reply = ReplyParameters(message.message_id, allow_sending_without_reply=True)
         thread = message.message_thread_id if message.is_topic_message else None
         bot = self._bot()
-        if action == "f":
-            if state.platform == UPLOAD_PLATFORM:
+        if press.action == "redo":
+            if record.upload:
                 await query.answer("Send the file again to audit it anew.", show_alert=True)
                 return
             await query.answer("Running it again…")
-            command = AuditCommand(state.platform, state.handle, state.sample, fresh=True)
+            command = AuditCommand(record.platform, record.handle, record.sample, fresh=True)
             await self.start_audit(message, command, user_id=query.from_user.id)
             return
         await query.answer()
-        if action == "c":
+        if press.action == "csv":
             data, complete = verdicts_csv(report)
-            name = f"verdicts-{safe_name(render.label(state.platform, state.handle))}.csv"
+            name = f"verdicts-{safe_name(render.label(record.platform, record.handle))}.csv"
             rows = data.count(b"\n") - 1
             caption = f"{rows:,} verdicts" + ("" if complete else " (suspicious accounts only)")
             await bot.send_document(chat_id, data, filename=name, caption=caption,
                                     reply_parameters=reply, message_thread_id=thread)  # fmt: skip
             return
-        if action == "m":
-            start = min(state.shown, len(report.accounts))
+        if press.action == "more":
+            start = min(len(report.audit.suspicious), len(report.accounts))
             parts = render.accounts_html(report, start=start)
         else:
             parts = render.reasons_html(report)
         for part in parts:
             await bot.send_message(chat_id, part, reply_parameters=reply,
                                    message_thread_id=thread)  # fmt: skip
+
+    async def _pressed(self, data: str | None) -> tuple[Press, JobRecord] | None:
+        """A report button's press and the request behind its report (None: expired)."""
+        press = Press.parse(data)
+        if press is None:
+            return await legacy_press(self.redis, data, prefix=self.settings.redis.prefix)
+        record = await self.buttons.record(press.job_id)
+        return None if record is None else (press, record)
 
     # ------------------------------------------------------------------ errors
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -89,8 +89,9 @@ async def run_adapter(
     settings, redis = app.settings, app.redis
     quiet_token_logs(settings)
     adapter = TelegramAdapter(
-        settings, redis, app.audit, watches=app.alerts.service, review=app.review
-    )
+        settings, redis, app.audit, state=app.chat_states[ADAPTER], watches=app.alerts.service,
+        review=app.review,
+    )  # fmt: skip
     application = build_application(settings, adapter)
     tg = settings.telegram
     consumer_stop = asyncio.Event()

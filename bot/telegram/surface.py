@@ -5,17 +5,19 @@ replaced by a new message when it is gone; the report's parts are HTML, the char
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
 from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from bot.chat.buttons import ReportButtons
 from bot.chat.conversation import Answer, ChatGone, MessageGone, Result
 from bot.pipeline.messages import AuditRequest, Progress, ReplyTo
 from bot.pipeline.service import Submission
 from bot.telegram import render
+from bot.telegram.buttons import report_keyboard
 
 __all__ = ["Chat", "Post", "TelegramSurface"]
 
@@ -75,18 +77,14 @@ def _chat_gone() -> Iterator[None]:
 
 
 class TelegramSurface:
-    """Edits and messages of one bot; buttons under a report come from ``keyboard``."""
+    """Edits and messages of one bot; a report's buttons are remembered in ``buttons``."""
 
     failures: tuple[type[Exception], ...] = (TelegramError,)
     progress_when_gone = True
 
-    def __init__(
-        self,
-        bot: Callable[[], Bot],
-        keyboard: Callable[[AuditRequest, str, int], Awaitable[InlineKeyboardMarkup]],
-    ) -> None:
+    def __init__(self, bot: Callable[[], Bot], buttons: ReportButtons) -> None:
         self.bot = bot
-        self.keyboard = keyboard
+        self.buttons = buttons
 
     def conversation(self, reply: ReplyTo) -> Chat:
         return Chat.from_dict(reply.conversation)
@@ -104,8 +102,9 @@ class TelegramSurface:
         texts = render.report_parts(outcome, note=note)
         report = outcome.report if outcome.ok else None
         markup = None
-        if report is not None:
-            markup = await self.keyboard(request, result.job_id, len(report.audit.suspicious))
+        if report is not None and result.job_id:
+            await self.buttons.remember(result)
+            markup = report_keyboard(result.job_id, rerun=not request.options)
         parts = [Post(text) for text in texts[:-1]]
         parts.append(Post(texts[-1], markup))
         if outcome.chart is not None and report is not None:
