@@ -15,28 +15,19 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import redis.asyncio as aioredis
 
-from bot.chat.commands import (
-    HELP_LINES,
-    AuditCommand,
-    CommandError,
-    build_request,
-    parse_audit_args,
-)
+from bot.chat.commands import HELP_LINES, CommandError, build_request, parse_audit_args
 from bot.chat.conversation import Answer, Controller, Result
 from bot.pipeline.delivery import DeliveryConsumer
-from bot.pipeline.messages import (
-    AuditRequest,
-    Delivery,
-    Progress,
-    ReplyTo,
-    new_id,
-)
+from bot.pipeline.messages import AuditRequest, Delivery, Progress, ReplyTo, new_id
 from bot.pipeline.service import AuditService, Submission
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.chat.commands import AuditCommand
 
 __all__ = ["HELP", "ConsoleChat", "ConsoleSurface", "parse_command"]
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import redis.asyncio as aioredis
 from telegram import (
     Bot,
     Message,
@@ -47,17 +46,19 @@ from bot.chat.commands import (
     parse_audit_args,
 )
 from bot.chat.conversation import Controller
-from bot.chat.review import REVIEW_HELP_LINES, ReviewDesk
-from bot.chat.state import ChatState, JobRecord
+from bot.chat.review import REVIEW_HELP_LINES
+from bot.chat.state import JobRecord
 from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, check_upload, safe_name
 from bot.pipeline.messages import ReplyTo
-from bot.pipeline.service import AuditService, Download
-from bot.settings import Settings
+from bot.pipeline.service import Download
 from bot.telegram import render
 from bot.telegram.buttons import legacy_press
 from bot.telegram.format import escape
 from bot.telegram.review import TelegramReview
 from bot.telegram.surface import Chat, Post, TelegramSurface
+
+if TYPE_CHECKING:
+    from bot.chat.services import ChatServices
 
 __all__ = ["ADAPTER", "COMMANDS", "TelegramAdapter"]
 
@@ -92,24 +93,16 @@ _ADMIN_STATUSES: Final = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADM
 class TelegramAdapter:
     """Handlers for the Application and the delivery handler; clients are passed in."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        redis: aioredis.Redis,
-        service: AuditService,
-        *,
-        state: ChatState,
-        watches: WatchService | None = None,
-        review: ReviewDesk | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.settings = settings
-        self.redis = redis
-        self.service = service
-        self.watches = watches
+    def __init__(self, app: ChatServices, *, clock: Callable[[], float] = time.monotonic) -> None:
+        """On the process's services (``bot.app``): settings, Redis, the audit and watch
+        services, the reviews and this chat's state."""
+        settings = self.settings = app.settings
+        self.redis = app.redis
+        self.service = app.audit
+        self.watches: WatchService | None = app.alerts.service
         self.clock = clock
         tg = settings.telegram
-        self.buttons = ReportButtons(service, state)
+        self.buttons = ReportButtons(app.audit, app.chat_states[ADAPTER])
         self.max_upload = min(tg.max_upload_bytes, settings.uploads.max_bytes)
         self.bot: Bot | None = None
         self.username = ""
@@ -118,12 +111,8 @@ class TelegramAdapter:
             throttle=tg.progress_edit_seconds,
             clock=clock,
         )
-        self.review = (
-            None
-            if review is None
-            else TelegramReview(
-                settings, review, self._bot, addressed=self._addressed, sender=_sender
-            )
+        self.review: TelegramReview | None = TelegramReview(
+            settings, app.review, self._bot, addressed=self._addressed, sender=_sender
         )
 
     # ------------------------------------------------------------------ wiring

@@ -88,10 +88,7 @@ async def run_adapter(
     commands to its watch service (their baseline audits run in this process)."""
     settings, redis = app.settings, app.redis
     quiet_token_logs(settings)
-    adapter = TelegramAdapter(
-        settings, redis, app.audit, state=app.chat_states[ADAPTER], watches=app.alerts.service,
-        review=app.review,
-    )  # fmt: skip
+    adapter = TelegramAdapter(app)
     application = build_application(settings, adapter)
     tg = settings.telegram
     consumer_stop = asyncio.Event()
