@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.chat.buttons import ACTIONS, Press, ReportButtons
+from bot.chat.buttons import ACTIONS, ReportButtons, ReportPress
 from bot.chat.conversation import Result
 from bot.chat.state import ChatState, JobRecord
 from bot.pipeline.messages import AuditOutcome, AuditRequest, ReplyTo, UserError
@@ -19,12 +19,12 @@ JOB = "0123456789abcdef0123456789abcdef"
 def test_a_press_round_trips_through_its_data_and_fits_telegram() -> None:
     for action in ACTIONS:
         for offset in (0, 15, 999_999):
-            press = Press(action, JOB, offset)
-            assert Press.parse(press.data) == press and len(press.data.encode()) <= 64
-    assert Press("more", JOB).data == f"fa:more:{JOB}"
+            press = ReportPress(action, JOB, offset)
+            assert ReportPress.parse(press.data) == press and len(press.data.encode()) <= 64
+    assert ReportPress("more", JOB).data == f"fa:more:{JOB}"
     for bad in (None, "", "fa:more:", "fa:drop:abc", f"fa:more:{JOB.upper()}", "m:abcdefgh",
                 f"fa:more:{JOB}:1234567", f"fa:more:{JOB} "):  # fmt: skip
-        assert Press.parse(bad) is None
+        assert ReportPress.parse(bad) is None
 
 
 async def test_a_shown_report_keeps_the_request_behind_it(

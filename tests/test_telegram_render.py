@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.chat.actions import report_actions, verdicts_csv
-from bot.chat.buttons import Press
+from bot.chat.buttons import ReportPress
 from bot.chat.commands import CommandError, looks_like_handle, parse_audit_args
 from bot.chat.state import JobRecord
 from bot.chat.uploads import (
@@ -205,11 +205,11 @@ async def test_a_legacy_button_is_read_until_its_record_expires(redis: Any) -> N
               "sample": 1000, "shown": 5}  # fmt: skip
     await redis.set("t:tg:btn:abcDEF12_-", json.dumps(record), ex=60)
     found = await legacy_press(redis, "f:abcDEF12_-", prefix="t:")
-    assert found == (Press("redo", "job123"), JobRecord("bluesky", "alice.bsky.social", 1000))
+    assert found == (ReportPress("redo", "job123"), JobRecord("bluesky", "alice.bsky.social", 1000))
     upload = {**record, "platform": UPLOAD_PLATFORM, "handle": "followers.csv"}
     await redis.set("t:tg:btn:upload1234", json.dumps(upload), ex=60)
     found = await legacy_press(redis, "c:upload1234", prefix="t:")
-    assert found is not None and found[0] == Press("csv", "job123") and found[1].upload
+    assert found is not None and found[0] == ReportPress("csv", "job123") and found[1].upload
     await redis.set("t:tg:btn:other1234", json.dumps({**record, "v": 2}), ex=60)
     await redis.set("t:tg:btn:broken1", b"{not json")
     for gone in ("m:nosuchkey", "m:other1234", "m:broken1", "fa:more:job123", None):

@@ -10,7 +10,7 @@ surface's calls).
 """
 
 from bot.chat.actions import MAX_MORE, report_actions, verdicts_csv
-from bot.chat.buttons import Press, ReportButtons
+from bot.chat.buttons import ReportButtons, ReportPress
 from bot.chat.commands import (
     EXAMPLE,
     HELP_LINES,
@@ -32,8 +32,8 @@ __all__ = [
     "CommandError",
     "Controller",
     "MessageGone",
-    "Press",
     "ReportButtons",
+    "ReportPress",
     "Result",
     "Surface",
     "build_request",

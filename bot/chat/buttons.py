@@ -18,7 +18,7 @@ from bot.chat.state import ChatState, JobRecord
 from bot.pipeline.report import Report
 from bot.pipeline.service import AuditService
 
-__all__ = ["ACTIONS", "TEMPLATE", "Press", "ReportButtons"]
+__all__ = ["ACTIONS", "TEMPLATE", "ReportButtons", "ReportPress"]
 
 #: more suspicious accounts, the reason breakdown, a CSV of the verdicts, re-run fresh.
 ACTIONS: Final = ("more", "why", "csv", "redo")
@@ -30,7 +30,7 @@ _PATTERN: Final = re.compile(TEMPLATE)
 
 
 @dataclass(frozen=True, slots=True)
-class Press:
+class ReportPress:
     """A button: what to do with which job's report; ``offset`` the first account of a page."""
 
     action: str
@@ -42,7 +42,7 @@ class Press:
         return f"fa:{self.action}:{self.job_id}" + (f":{self.offset}" if self.offset else "")
 
     @classmethod
-    def parse(cls, data: str | None) -> Press | None:
+    def parse(cls, data: str | None) -> ReportPress | None:
         """The press ``data`` names; None for anything that is not one of ours."""
         match = _PATTERN.fullmatch(data or "")
         if match is None:

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.chat.buttons import TEMPLATE, Press
+from bot.chat.buttons import TEMPLATE, ReportPress
 
 __all__ = ["ACTIONS", "ButtonHandler", "ReportButton", "report_view"]
 
@@ -36,7 +36,7 @@ class ReportButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
 
     def __init__(self, action: str, job_id: str, offset: int = 0) -> None:
         label, style = ACTIONS[action]
-        custom_id = Press(action, job_id, offset).data
+        custom_id = ReportPress(action, job_id, offset).data
         super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id))
         self.action, self.job_id, self.offset = action, job_id, offset
 

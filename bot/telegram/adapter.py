@@ -35,7 +35,7 @@ from telegram.ext import (
 from bot.alerts.model import ChatRef
 from bot.alerts.service import WATCH_HELP_LINES, Caller, Reply, WatchService
 from bot.chat.actions import verdicts_csv
-from bot.chat.buttons import Press, ReportButtons
+from bot.chat.buttons import ReportButtons, ReportPress
 from bot.chat.commands import (
     EXAMPLE,
     HELP_LINES,
@@ -479,9 +479,9 @@ class TelegramAdapter:
             await bot.send_message(chat_id, part, reply_parameters=reply,
                                    message_thread_id=thread)  # fmt: skip
 
-    async def _pressed(self, data: str | None) -> tuple[Press, JobRecord] | None:
+    async def _pressed(self, data: str | None) -> tuple[ReportPress, JobRecord] | None:
         """A report button's press and the request behind its report (None: expired)."""
-        press = Press.parse(data)
+        press = ReportPress.parse(data)
         if press is None:
             return await legacy_press(self.redis, data, prefix=self.settings.redis.prefix)
         record = await self.buttons.record(press.job_id)

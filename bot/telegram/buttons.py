@@ -14,7 +14,7 @@ from typing import Final
 import redis.asyncio as aioredis
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.chat.buttons import Press
+from bot.chat.buttons import ReportPress
 from bot.chat.state import JobRecord
 from bot.chat.uploads import UPLOAD_PLATFORM
 
@@ -30,7 +30,7 @@ def report_keyboard(job_id: str, *, rerun: bool) -> InlineKeyboardMarkup:
     """More accounts and All reasons; Verdicts CSV and (unless an upload) Re-run fresh."""
 
     def button(text: str, action: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(text, callback_data=Press(action, job_id).data)
+        return InlineKeyboardButton(text, callback_data=ReportPress(action, job_id).data)
 
     rows = [
         [button("More accounts", "more"), button("All reasons", "why")],
@@ -53,7 +53,7 @@ def parse_callback(data: str | None) -> tuple[str, str] | None:
 
 async def legacy_press(
     redis: aioredis.Redis, data: str | None, *, prefix: str = "fa:"
-) -> tuple[Press, JobRecord] | None:
+) -> tuple[ReportPress, JobRecord] | None:
     """A legacy button's press and the request behind its report; None when ``data`` is not
     one or its record has expired."""
     parsed = parse_callback(data)
@@ -69,6 +69,6 @@ async def legacy_press(
         platform = str(obj["platform"])
         record = JobRecord(platform, str(obj["handle"]), int(obj["sample"]),
                            upload=platform == UPLOAD_PLATFORM)  # fmt: skip
-        return Press(_LEGACY[parsed[0]], str(obj["job_id"])), record
+        return ReportPress(_LEGACY[parsed[0]], str(obj["job_id"])), record
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
