@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from telegram import (
     Bot,
@@ -21,7 +21,7 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatMemberStatus, ChatType
+from telegram.constants import ChatType
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
@@ -32,8 +32,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.alerts.model import ChatRef
-from bot.alerts.service import WATCH_HELP_LINES, Caller, Reply, WatchService
+from bot.alerts.service import WATCH_HELP_LINES, WatchService
 from bot.chat.actions import verdicts_csv
 from bot.chat.buttons import ReportButtons, ReportPress
 from bot.chat.commands import (
@@ -55,7 +54,8 @@ from bot.telegram import render
 from bot.telegram.buttons import legacy_press
 from bot.telegram.format import escape
 from bot.telegram.review import TelegramReview
-from bot.telegram.surface import Chat, Post, TelegramSurface
+from bot.telegram.surface import ADAPTER, Chat, Post, TelegramSurface
+from bot.telegram.watch import TelegramWatch
 
 if TYPE_CHECKING:
     from bot.chat.services import ChatServices
@@ -64,8 +64,6 @@ __all__ = ["ADAPTER", "COMMANDS", "TelegramAdapter"]
 
 log = logging.getLogger("followaudit.telegram")
 
-#: The name of this adapter's delivery stream.
-ADAPTER: Final = "telegram"
 COMMANDS: Final = (
     ("audit", "Audit an account's followers: /audit HANDLE [SAMPLE] [fresh]"),
     ("watch", "Watch an account for bought followers: /watch HANDLE [THRESHOLD]"),
@@ -80,14 +78,6 @@ _UNKNOWN: Final = (
     "I know /audit, /watch, /unwatch, /watchlist, /alerts, /review, /metrics and /help, "
     f"e.g. {EXAMPLE}"
 )
-_ALERTS_USAGE: Final = (
-    "Use /alerts to see; /alerts here or /alerts CHAT_ID to move, /alerts off or on to pause or "
-    "resume, /alerts every 12h to set how often."
-)
-_ELSEWHERE: Final = (
-    "Alerts can only go to a chat I am in and that you administer too; nothing changed."
-)
-_ADMIN_STATUSES: Final = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
 
 
 class TelegramAdapter:
@@ -111,6 +101,10 @@ class TelegramAdapter:
             throttle=tg.progress_edit_seconds,
             clock=clock,
         )
+        self.watch = TelegramWatch(
+            app.alerts.service, self._bot, self.controller, addressed=self._addressed,
+            sender=_sender,
+        )  # fmt: skip
         self.review: TelegramReview | None = TelegramReview(
             settings, app.review, self._bot, addressed=self._addressed, sender=_sender
         )
@@ -125,10 +119,10 @@ class TelegramAdapter:
         app.add_handler(CommandHandler(("start", "help"), self.on_help, filters=new_only))
         app.add_handler(CommandHandler("audit", self.on_audit, filters=new_only))
         for name, callback in (
-            ("watch", self.on_watch),
-            ("unwatch", self.on_unwatch),
-            ("watchlist", self.on_watchlist),
-            ("alerts", self.on_alerts),
+            ("watch", self.watch.on_watch),
+            ("unwatch", self.watch.on_unwatch),
+            ("watchlist", self.watch.on_watchlist),
+            ("alerts", self.watch.on_alerts),
         ):
             app.add_handler(CommandHandler(name, callback, filters=new_only))
         app.add_handler(
@@ -260,143 +254,6 @@ class TelegramAdapter:
         command = AuditCommand(UPLOAD_PLATFORM, safe_name(doc.file_name), sample, fresh=True)
         await self.start_audit(message, command, upload=download, upload_size=doc.file_size)
 
-    # ------------------------------------------------------------------ watchlists
-    async def on_watch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """``/watch HANDLE [THRESHOLD]``: admins only; the baseline audit runs before the
-        answer, so the chat sees an acknowledgement first."""
-        args = list(context.args or [])
-        if not args or len(args) > 2:
-            await self._watch_answer(update, None, "Use: /watch HANDLE [THRESHOLD], e.g. "
-                                     "/watch bsky:alice.bsky.social 5")  # fmt: skip
-            return
-        handle, threshold = args[0], (args[1] if len(args) > 1 else None)
-
-        async def act(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
-            return await svc.watch(chat, caller, handle, threshold)
-
-        await self._watch_answer(update, act, "Checking the account and taking its baseline "
-                                 "audit…", admin=True)  # fmt: skip
-
-    async def on_unwatch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        args = list(context.args or [])
-        if len(args) != 1:
-            await self._watch_answer(update, None, "Use: /unwatch HANDLE")
-            return
-
-        async def act(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
-            return await svc.unwatch(chat, caller, args[0])
-
-        await self._watch_answer(update, act, "Working on it…", admin=True)
-
-    async def on_watchlist(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Anyone in the chat may read the watchlist."""
-
-        async def act(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
-            return await svc.watchlist(chat)
-
-        await self._watch_answer(update, act, "Reading the watchlist…")
-
-    async def on_alerts(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """``/alerts`` shows where and when alerts go; ``/alerts here`` or ``/alerts CHAT_ID``,
-        ``/alerts off``/``on`` and ``/alerts every 12h`` (admins) change it."""
-        args = list(context.args or [])
-        message = update.effective_message
-        if message is None:
-            return
-        if not args:
-
-            async def show(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
-                return await svc.show_alerts(chat)
-
-            await self._watch_answer(update, show, "Reading the alert settings…")
-            return
-        if args[0].lower() in ("off", "on", "every"):
-
-            async def option(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
-                reply = await svc.alerts_option(chat, caller, args)
-                return reply if reply is not None else Reply.plain(_ALERTS_USAGE, ok=False)
-
-            await self._watch_answer(update, option, "Working on it…", admin=True)
-            return
-        target = args[0].lower()
-        if len(args) > 1 or not (target == "here" or _is_chat_id(target)):
-            await self._watch_answer(update, None, _ALERTS_USAGE)
-            return
-
-        async def change(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
-            to = None if target == "here" else ChatRef(ADAPTER, str(int(target)))
-            if caller.is_admin and to is not None and not await self._admin_of(to, message):
-                return Reply.plain(_ELSEWHERE, ok=False)
-            return await svc.set_alerts(chat, caller, to)
-
-        await self._watch_answer(update, change, "Working on it…", admin=True)
-
-    async def _watch_answer(
-        self,
-        update: Update,
-        act: Callable[[WatchService, ChatRef, Caller], Any] | None,
-        ack: str,
-        *,
-        admin: bool = False,
-    ) -> None:
-        """Acknowledge at once (``ack``), then edit in the service's answer. ``act`` None: the
-        acknowledgement is the whole answer (a usage line). ``admin``: ask Telegram whether the
-        caller administers the chat (reading commands skip the call)."""
-        message = update.effective_message
-        if message is None or not self._addressed(message):
-            return
-        if self.watches is None:
-            await _say(message, "Watchlists are not available on this bot.")
-            return
-        bot = self._bot()
-        thread = message.message_thread_id if message.is_topic_message else None
-        first = await bot.send_message(
-            message.chat.id, escape(ack),
-            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
-            message_thread_id=thread,
-        )  # fmt: skip
-        if act is None:
-            return
-        chat = ChatRef(ADAPTER, str(message.chat.id))
-        caller = Caller(str(_sender(message)), await self.is_admin(message) if admin else False)
-        try:
-            reply: Reply = await act(self.watches, chat, caller)
-        except Exception:
-            log.exception("watch command failed")
-            reply = Reply.plain("Something went wrong; try again in a minute.", ok=False)
-        await self.controller.show(Chat(message.chat.id, first.message_id, thread),
-                                   Post(reply.render(render.MARKUP)))  # fmt: skip
-
-    async def is_admin(self, message: Message) -> bool:
-        """The platform's word: in a private chat the user owns it; an anonymous admin posts as
-        the group itself; anyone else is asked about with ``getChatMember``."""
-        chat = message.chat
-        if chat.type == ChatType.PRIVATE:
-            return True
-        if message.sender_chat is not None:
-            return message.sender_chat.id == chat.id  # a linked channel's post is not an admin
-        user = message.from_user
-        if user is None:
-            return False
-        try:
-            member = await self._bot().get_chat_member(chat.id, user.id)
-        except TelegramError as exc:
-            log.warning("admin check failed: %s", exc)
-            return False
-        return member.status in _ADMIN_STATUSES
-
-    async def _admin_of(self, chat: ChatRef, message: Message) -> bool:
-        """Whether the caller also administers ``chat`` (and the bot can see it there), before
-        this chat's alerts may be sent to it."""
-        if message.sender_chat is not None or message.from_user is None:
-            return False  # an anonymous admin cannot be recognised in another chat
-        try:
-            member = await self._bot().get_chat_member(int(chat.chat_id), message.from_user.id)
-        except TelegramError as exc:
-            log.info("destination check failed: %s", exc)
-            return False
-        return member.status in _ADMIN_STATUSES
-
     # ------------------------------------------------------------------ the audit flow
     async def start_audit(
         self,
@@ -515,8 +372,3 @@ def _sender(message: Message) -> int:
     if message.sender_chat is not None:
         return message.sender_chat.id
     return message.from_user.id if message.from_user is not None else message.chat.id
-
-
-def _is_chat_id(text: str) -> bool:
-    """A Telegram chat id as typed: an integer, negative for groups, at most 20 characters."""
-    return 0 < len(text) <= 20 and text.lstrip("-").isdigit() and text.count("-") <= 1

@@ -19,7 +19,10 @@ from bot.pipeline.service import Submission
 from bot.telegram import render
 from bot.telegram.buttons import report_keyboard
 
-__all__ = ["Chat", "Post", "TelegramSurface"]
+__all__ = ["ADAPTER", "Chat", "Post", "TelegramSurface"]
+
+#: The name of this chat's delivery stream and chat state.
+ADAPTER: Final = "telegram"
 
 #: Bot API refusals (lower case) that mean the message to edit is gone.
 _GONE: Final = ("not found", "can't be edited")
