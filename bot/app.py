@@ -134,6 +134,12 @@ def _posters(settings: Settings, http: aiohttp.ClientSession) -> dict[str, Alert
 
 def _chat_states(settings: Settings, redis: aioredis.Redis) -> dict[str, ChatState]:
     states: dict[str, ChatState] = {}
+    if settings.telegram.token is not None:
+        # bot.telegram.adapter.ADAPTER; its job records live as long as its buttons
+        states["telegram"] = ChatState(
+            redis, prefix=settings.redis.prefix, adapter="telegram", recent=0,
+            ttl=settings.telegram.button_ttl_seconds,
+        )  # fmt: skip
     if settings.discord.token is not None:
         states["discord"] = ChatState(  # bot.discord.client.ADAPTER, without importing discord.py
             redis, prefix=settings.redis.prefix, adapter="discord",

@@ -4,14 +4,18 @@ Telegram's limits with every platform string escaped, button data, the report ac
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from bot.chat.actions import report_actions, verdicts_csv
+from bot.chat.buttons import ReportPress
 from bot.chat.commands import CommandError, looks_like_handle, parse_audit_args
+from bot.chat.state import JobRecord
 from bot.chat.uploads import (
+    UPLOAD_PLATFORM,
     UploadError,
     check_upload,
     drop_upload,
@@ -31,7 +35,7 @@ from bot.pipeline.report import Report
 from bot.pipeline.service import Submission
 from bot.settings import Settings
 from bot.telegram import render
-from bot.telegram.buttons import ButtonState, ButtonStore, parse_callback
+from bot.telegram.buttons import legacy_press, parse_callback, report_keyboard
 from bot.telegram.format import utf16_len
 from scoring.account import Account
 from scoring.audit import render_html
@@ -179,7 +183,7 @@ def test_an_inconclusive_grade_is_captioned_as_a_range() -> None:
 
 
 # ------------------------------------------------------------------ buttons
-def test_callback_data_is_small_and_checked() -> None:
+def test_legacy_callback_data_is_small_and_checked() -> None:
     assert parse_callback("m:abcDEF12_-") == ("m", "abcDEF12_-")
     for bad in (
         None,
@@ -190,21 +194,38 @@ def test_callback_data_is_small_and_checked() -> None:
         "m:" + "a" * 30,
         "m:abc def1",
         "m:ab\u00e9cd",
+        "fa:more:" + "a" * 32,
     ):
         assert parse_callback(bad) is None
 
 
-async def test_button_state_round_trips_through_redis(redis: Any) -> None:
-    store = ButtonStore(redis, prefix="t:", ttl=60)
-    state = ButtonState("job123", "bluesky", "alice.bsky.social", 1000, shown=5)
-    key = await store.put(state)
-    data = f"m:{key}"
-    assert len(data.encode()) <= 64 and parse_callback(data) == ("m", key)
-    assert await store.get(key) == state
-    assert 0 < await redis.ttl(f"t:tg:btn:{key}") <= 60
-    assert await store.get("nosuchkey") is None
+async def test_a_legacy_button_is_read_until_its_record_expires(redis: Any) -> None:
+    """Buttons sent before the one mechanism keep working while their record lives."""
+    record = {"v": 1, "job_id": "job123", "platform": "bluesky", "handle": "alice.bsky.social",
+              "sample": 1000, "shown": 5}  # fmt: skip
+    await redis.set("t:tg:btn:abcDEF12_-", json.dumps(record), ex=60)
+    found = await legacy_press(redis, "f:abcDEF12_-", prefix="t:")
+    assert found == (ReportPress("redo", "job123"), JobRecord("bluesky", "alice.bsky.social", 1000))
+    upload = {**record, "platform": UPLOAD_PLATFORM, "handle": "followers.csv"}
+    await redis.set("t:tg:btn:upload1234", json.dumps(upload), ex=60)
+    found = await legacy_press(redis, "c:upload1234", prefix="t:")
+    assert found is not None and found[0] == ReportPress("csv", "job123") and found[1].upload
+    await redis.set("t:tg:btn:other1234", json.dumps({**record, "v": 2}), ex=60)
     await redis.set("t:tg:btn:broken1", b"{not json")
-    assert await store.get("broken1") is None
+    for gone in ("m:nosuchkey", "m:other1234", "m:broken1", "fa:more:job123", None):
+        assert await legacy_press(redis, gone, prefix="t:") is None
+
+
+def test_the_report_keyboard_carries_the_shared_button_data() -> None:
+    job = "0123456789abcdef0123456789abcdef"
+    rows = report_keyboard(job, rerun=True).inline_keyboard
+    data = {b.text: b.callback_data for row in rows for b in row}
+    assert data == {"More accounts": f"fa:more:{job}", "All reasons": f"fa:why:{job}",
+                    "Verdicts CSV": f"fa:csv:{job}", "Re-run fresh": f"fa:redo:{job}"}  # fmt: skip
+    assert all(len(str(d).encode()) <= 64 for d in data.values())
+    assert [b.text for b in report_keyboard(job, rerun=False).inline_keyboard[1]] == [
+        "Verdicts CSV"
+    ]
 
 
 # ------------------------------------------------------------------ report actions

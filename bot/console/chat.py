@@ -13,23 +13,23 @@ import getpass
 import logging
 import sys
 import threading
-from typing import TextIO
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
 
 import redis.asyncio as aioredis
 
-from bot.chat.commands import (
-    HELP_LINES,
-    AuditCommand,
-    CommandError,
-    build_request,
-    parse_audit_args,
-)
+from bot.chat.commands import HELP_LINES, CommandError, build_request, parse_audit_args
+from bot.chat.conversation import Answer, Controller, Result
 from bot.pipeline.delivery import DeliveryConsumer
-from bot.pipeline.messages import AuditOutcome, Delivery, ReplyTo, new_id
+from bot.pipeline.messages import AuditRequest, Delivery, Progress, ReplyTo, new_id
 from bot.pipeline.service import AuditService, Submission
 from bot.settings import Settings
 
-__all__ = ["HELP", "ConsoleChat", "parse_command"]
+if TYPE_CHECKING:
+    from bot.chat.commands import AuditCommand
+
+__all__ = ["HELP", "ConsoleChat", "ConsoleSurface", "parse_command"]
 
 log = logging.getLogger("followaudit.console")
 
@@ -53,6 +53,43 @@ def parse_command(line: str, settings: Settings) -> AuditCommand | None:
     return parse_audit_args(words, settings)
 
 
+@dataclass(slots=True)
+class ConsoleSurface:
+    """The console as the conversation controller's surface: every message is a new line of
+    plain text under its account's label (a console edits nothing)."""
+
+    say: Callable[[str], None]
+    failures: tuple[type[Exception], ...] = (OSError,)
+    progress_when_gone: bool = True
+
+    def conversation(self, reply: ReplyTo) -> None:
+        return None
+
+    def progress(self, request: AuditRequest, progress: Progress) -> str:
+        return f"[{_label(request.platform, request.handle)}] {progress.describe()}"
+
+    def status(self, submission: Submission) -> str:
+        request = submission.request
+        return f"[{_label(request.platform, request.handle)}] {submission.describe()}"
+
+    async def answer(self, result: Result) -> Answer[str]:
+        request, outcome = result.request, result.outcome
+        label = _label(request.platform, request.handle)
+        if outcome.ok:
+            from scoring.audit import render_text
+
+            text = render_text(outcome.report.audit) if outcome.report else "(empty report)"
+            return Answer([f"[{label}] report:\n{text}"])
+        assert outcome.error is not None
+        return Answer([f"[{label}] {outcome.error.message}"])
+
+    async def edit(self, conv: None, message: str) -> None:
+        self.say(message)
+
+    async def send(self, conv: None, message: str, after: object | None) -> None:
+        self.say(message)
+
+
 class ConsoleChat:
     """One console conversation: submit lines, print what comes back, remember what is owed."""
 
@@ -71,7 +108,7 @@ class ConsoleChat:
         self.adapter = f"console-{new_id()[:12]}"
         self.user = f"console:{_user()}"
         self.owed: dict[str, str] = {}  # request id -> label
-        self.printed: set[str] = set()
+        self.controller = Controller(ConsoleSurface(self.say))
         self._all_answered = asyncio.Event()
         self._all_answered.set()
         self.consumer = DeliveryConsumer(
@@ -99,40 +136,22 @@ class ConsoleChat:
         self.owed[request.request_id] = label
         self._all_answered.clear()
         submission = await self.service.submit(request, trusted=True)
-        if submission.request.request_id != request.request_id:
+        rid = submission.request.request_id
+        if rid != request.request_id:
             self.owed.pop(request.request_id, None)
-            self.owed[submission.request.request_id] = label
-        self._on_submission(submission, label)
-
-    def _on_submission(self, sub: Submission, label: str) -> None:
-        self.say(f"[{label}] {sub.describe()}")
-        if sub.status == "cached" and sub.outcome is not None:
-            self._answer(sub.request.request_id, label, sub.outcome)
-        elif sub.status == "refused":
-            self._settle(sub.request.request_id)
+            self.owed[rid] = label
+        # Every step is a new line here, so what submit said is always printed first.
+        self.say(f"[{label}] {submission.describe()}")
+        if submission.status == "cached":
+            await self.controller.submitted(None, submission)
+        if submission.answered or self.controller.answered(rid):
+            self._settle(rid)
 
     async def _on_delivery(self, delivery: Delivery) -> None:
+        await self.controller.deliver(delivery)
         rid = delivery.request.request_id
-        label = self.owed.get(rid) or _label(delivery.request.platform, delivery.request.handle)
-        if delivery.kind == "progress" and delivery.progress is not None:
-            if rid in self.owed:
-                self.say(f"[{label}] {delivery.progress.describe()}")
-        elif delivery.kind == "result" and delivery.outcome is not None:
-            self._answer(rid, label, delivery.outcome)
-
-    def _answer(self, rid: str, label: str, outcome: AuditOutcome) -> None:
-        if rid in self.printed:
-            return
-        self.printed.add(rid)
-        if outcome.ok:
-            from scoring.audit import render_text
-
-            text = render_text(outcome.report.audit) if outcome.report else "(empty report)"
-            self.say(f"[{label}] report:\n{text}")
-        else:
-            assert outcome.error is not None
-            self.say(f"[{label}] {outcome.error.message}")
-        self._settle(rid)
+        if self.controller.answered(rid):
+            self._settle(rid)
 
     def _settle(self, rid: str) -> None:
         self.owed.pop(rid, None)
@@ -143,7 +162,9 @@ class ConsoleChat:
         await self._all_answered.wait()
 
     async def close(self) -> None:
-        """Forget this console's delivery stream (everything owed has been printed)."""
+        """Stop printing progress and forget this console's delivery stream (everything owed
+        has been printed)."""
+        await self.controller.aclose()
         try:
             await self.redis.delete(self.consumer.stream)
         except Exception:  # best effort cleanup

@@ -2,8 +2,9 @@
 
 ``serve(app, stop)`` is what ``followaudit run`` starts when
 ``FOLLOWAUDIT_DISCORD__TOKEN`` is set. Modules: ``client`` (the bot), ``commands`` (slash and
-message commands), ``buttons`` (report buttons), ``replies`` (answers over REST, fallbacks),
-``render`` (embeds and texts, pure), ``conversation`` (the reference that travels in Redis).
+message commands), ``buttons`` (report buttons), ``surface`` (edits and messages over REST for
+``bot.chat.conversation``'s controller, fallbacks), ``render`` (embeds and texts, pure),
+``conversation`` (the reference that travels in Redis).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ async def serve(
     process's audit service, watch service and chat state; ``clock`` (wall-clock seconds)
     decides when interaction tokens have expired; ``ready`` is set once logged in with the
     commands synced."""
-    from bot.discord.client import ADAPTER, AuditBot
+    from bot.discord.client import AuditBot
     from bot.discord.transport import discord_endpoints, endpoints_from_settings
 
     settings = app.settings
@@ -53,15 +54,7 @@ async def serve(
     quiet_discord_logs()
 
     with discord_endpoints(endpoints_from_settings(settings.discord)):
-        bot = AuditBot(
-            settings=settings,
-            redis=app.redis,
-            service=app.audit,
-            watches=app.alerts.service,
-            state=app.chat_states[ADAPTER],
-            review=app.review,
-            clock=clock,
-        )
+        bot = AuditBot(app, clock=clock)
         await _run_bot(bot, token.get_secret_value(), stop, ready)
 
 

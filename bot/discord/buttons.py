@@ -1,5 +1,5 @@
-"""The buttons under a report. Their ``custom_id`` is ``fa:<action>:<job id>[:<offset>]``: small,
-and all the state it needs is the job's stored outcome in Redis, so buttons keep working after a
+"""The buttons under a report, as Discord components: their ``custom_id`` is the data of
+``bot.chat.buttons`` (``fa:<action>:<job id>[:<offset>]``), so buttons keep working after a
 restart (discord.py ``DynamicItem``s are matched by template, not by a stored view)."""
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ import re
 from typing import Any, Protocol
 
 import discord
+
+from bot.chat.buttons import TEMPLATE, ReportPress
 
 __all__ = ["ACTIONS", "ButtonHandler", "ReportButton", "report_view"]
 
@@ -27,15 +29,14 @@ ACTIONS: dict[str, tuple[str, discord.ButtonStyle]] = {
     "csv": ("CSV of verdicts", discord.ButtonStyle.secondary),
     "redo": ("Re-run fresh", discord.ButtonStyle.secondary),
 }
-_TEMPLATE = r"fa:(?P<action>more|why|csv|redo):(?P<job>[0-9a-f]{1,64})(?::(?P<offset>\d{1,6}))?"
 
 
-class ReportButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPLATE):
+class ReportButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
     """One report button; the press goes to the client's ``on_report_button``."""
 
     def __init__(self, action: str, job_id: str, offset: int = 0) -> None:
         label, style = ACTIONS[action]
-        custom_id = f"fa:{action}:{job_id}" + (f":{offset}" if offset else "")
+        custom_id = ReportPress(action, job_id, offset).data
         super().__init__(discord.ui.Button(label=label, style=style, custom_id=custom_id))
         self.action, self.job_id, self.offset = action, job_id, offset
 

@@ -10,32 +10,33 @@ import re
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
-import redis.asyncio as aioredis
 from discord import app_commands
 
 from bot.alerts.model import ChatRef
 from bot.alerts.service import Caller, Reply, WatchService
 from bot.chat.actions import verdicts_csv
+from bot.chat.buttons import ReportButtons
 from bot.chat.commands import AuditCommand, build_request
-from bot.chat.review import ReviewDesk
-from bot.chat.state import ChatState
+from bot.chat.conversation import Controller
 from bot.chat.uploads import UploadError, check_upload, safe_name
 from bot.discord.buttons import ReportButton, report_view
 from bot.discord.commands import build_commands
 from bot.discord.conversation import TOKEN_LIFETIME, Conversation
 from bot.discord.format import escape_markdown, truncate
 from bot.discord.render import MARKUP, breakdown_embed, handle_label, more_text
-from bot.discord.replies import NO_PINGS, Replies
 from bot.discord.review import DiscordReview, ReviewButton, build_review_commands
+from bot.discord.surface import NO_PINGS, DiscordSurface
 from bot.discord.transport import use_gateway_from_api
 from bot.pipeline.delivery import DeliveryConsumer
 from bot.pipeline.messages import AuditRequest, ReplyTo
 from bot.pipeline.resilience import restarting
-from bot.pipeline.service import AuditService, Submission
-from bot.settings import Settings
+from bot.pipeline.service import Submission
+
+if TYPE_CHECKING:
+    from bot.chat.services import ChatServices
 
 __all__ = ["ADAPTER", "AuditBot"]
 
@@ -53,37 +54,29 @@ WatchAction = Callable[[WatchService, ChatRef, Caller], Awaitable[Reply]]
 class AuditBot(discord.Client):
     """Slash commands over the audit service; answers arrive through the delivery stream."""
 
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        redis: aioredis.Redis,
-        service: AuditService,
-        state: ChatState,
-        watches: WatchService | None = None,
-        review: ReviewDesk | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        ds = settings.discord
+    def __init__(self, app: ChatServices, *, clock: Callable[[], float] = time.time) -> None:
+        """On the process's services (``bot.app``): settings, Redis, the audit and watch
+        services, the reviews and this chat's state; ``clock`` (wall-clock seconds) decides
+        when interaction tokens have expired."""
+        settings = app.settings
         super().__init__(
             intents=discord.Intents(guilds=True),
             allowed_mentions=NO_PINGS,
-            guild_ready_timeout=ds.guild_ready_timeout,
+            guild_ready_timeout=settings.discord.guild_ready_timeout,
         )
-        self.settings = settings
-        self.redis = redis
-        self.service = service
-        self.watches = watches
-        self.clock = clock
-        self.state = state
-        self.replies = Replies(self, self.state, clock=clock)
+        self.settings, self.redis, self.clock = settings, app.redis, clock
+        self.service = app.audit
+        self.watches: WatchService | None = app.alerts.service
+        self.state = app.chat_states[ADAPTER]
+        self.buttons = ReportButtons(app.audit, self.state)
+        self.controller = Controller(DiscordSurface(self, self.buttons, clock=clock), clock=clock)
         self.consumer = DeliveryConsumer(
-            redis, ADAPTER, self.replies.deliver, prefix=settings.redis.prefix,
+            app.redis, ADAPTER, self.controller.deliver, prefix=settings.redis.prefix,
             consumer=f"{ADAPTER}-{socket.gethostname()}",
             claim_idle=settings.delivery.claim_idle_seconds,
         )  # fmt: skip
         self.tree = app_commands.CommandTree(self)
-        self.review = None if review is None else DiscordReview(settings, review)
+        self.review: DiscordReview | None = DiscordReview(settings, app.review)
         for command in build_commands(self):
             self.tree.add_command(command)
         if self.review is not None:
@@ -120,7 +113,7 @@ class AuditBot(discord.Client):
             except (TimeoutError, asyncio.CancelledError):
                 self._consumer_task.cancel()
             self._consumer_task = None
-        await self.replies.aclose()
+        await self.controller.aclose()
         await super().close()
 
     async def _on_command_error(
@@ -227,7 +220,7 @@ class AuditBot(discord.Client):
             )  # fmt: skip
             await interaction.delete_original_response()
             return
-        await self.replies.submitted(conv, submission)
+        await self.controller.submitted(conv, submission)
 
     # ------------------------------------------------------------------ watchlists
     @staticmethod
@@ -316,14 +309,13 @@ class AuditBot(discord.Client):
         if action == "redo":
             await self._rerun(interaction, job_id)
             return
-        outcome = await self.service.result(job_id)
-        if outcome is None or outcome.report is None:
+        report = await self.buttons.report(job_id)
+        if report is None:
             await interaction.response.send_message(
                 "This report has expired; run /audit again.", ephemeral=True,
                 allowed_mentions=NO_PINGS,
             )  # fmt: skip
             return
-        report = outcome.report
         platform, handle, _name = report.target
         label = handle_label(platform, handle) if handle else "this audit"
         if action == "more":
@@ -355,7 +347,7 @@ class AuditBot(discord.Client):
             )  # fmt: skip
 
     async def _rerun(self, interaction: discord.Interaction[Any], job_id: str) -> None:
-        record = await self.state.job(job_id)
+        record = await self.buttons.record(job_id)
         if record is None or record.upload:
             await interaction.response.send_message(
                 "This audit cannot be re-run from here; use /audit again.", ephemeral=True,

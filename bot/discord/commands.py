@@ -15,7 +15,7 @@ from discord import app_commands
 from bot.chat.commands import AuditCommand, CommandError, parse_audit_args
 from bot.discord.format import escape_markdown, truncate
 from bot.discord.render import HELP
-from bot.discord.replies import NO_PINGS
+from bot.discord.surface import NO_PINGS
 
 __all__ = ["EXAMPLES", "build_commands", "build_watch_commands", "handle_choices"]
 

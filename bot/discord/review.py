@@ -24,7 +24,7 @@ from bot.chat.review import (
     press_data,
 )
 from bot.discord.format import escape_markdown, masked_link, truncate
-from bot.discord.replies import NO_PINGS
+from bot.discord.surface import NO_PINGS
 from bot.review import Reviewer, ReviewError
 from bot.settings import Settings
 

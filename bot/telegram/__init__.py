@@ -1,7 +1,11 @@
 """The Telegram bot: a thin python-telegram-bot adapter over the audit service (issue 6).
 
 ``serve(app, stop)`` is what ``followaudit run`` starts when
-``FOLLOWAUDIT_TELEGRAM__TOKEN`` is set.
+``FOLLOWAUDIT_TELEGRAM__TOKEN`` is set. Modules: ``app`` (the Application, polling or webhook,
+and the delivery stream), ``adapter`` (the handlers: parse, submit, hand over to the
+conversation controller), ``surface`` (edits and messages for ``bot.chat.conversation``),
+``buttons`` (the report's keyboard), ``watch`` and ``review`` (their commands), ``render`` and
+``format`` (HTML, pure), ``poster`` (alerts).
 """
 
 from __future__ import annotations

@@ -9,25 +9,20 @@ finishes what an earlier one started.
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
-import redis.asyncio as aioredis
 from telegram import (
     Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Message,
     MessageEntity,
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.constants import ChatType
+from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -37,9 +32,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.alerts.model import ChatRef
-from bot.alerts.service import WATCH_HELP_LINES, Caller, Reply, WatchService
+from bot.alerts.service import WATCH_HELP_LINES, WatchService
 from bot.chat.actions import verdicts_csv
+from bot.chat.buttons import ReportButtons, ReportPress
 from bot.chat.commands import (
     EXAMPLE,
     HELP_LINES,
@@ -49,23 +44,26 @@ from bot.chat.commands import (
     looks_like_handle,
     parse_audit_args,
 )
-from bot.chat.review import REVIEW_HELP_LINES, ReviewDesk
+from bot.chat.conversation import Controller
+from bot.chat.review import REVIEW_HELP_LINES
+from bot.chat.state import JobRecord
 from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, check_upload, safe_name
-from bot.pipeline.messages import AuditOutcome, AuditRequest, Delivery, Progress, ReplyTo
-from bot.pipeline.report import Report
-from bot.pipeline.service import AuditService, Download
-from bot.settings import Settings
+from bot.pipeline.messages import ReplyTo
+from bot.pipeline.service import Download
 from bot.telegram import render
-from bot.telegram.buttons import ButtonState, ButtonStore, parse_callback
+from bot.telegram.buttons import legacy_press
 from bot.telegram.format import escape
 from bot.telegram.review import TelegramReview
+from bot.telegram.surface import ADAPTER, Chat, Post, TelegramSurface
+from bot.telegram.watch import TelegramWatch
+
+if TYPE_CHECKING:
+    from bot.chat.services import ChatServices
 
 __all__ = ["ADAPTER", "COMMANDS", "TelegramAdapter"]
 
 log = logging.getLogger("followaudit.telegram")
 
-#: The name of this adapter's delivery stream.
-ADAPTER: Final = "telegram"
 COMMANDS: Final = (
     ("audit", "Audit an account's followers: /audit HANDLE [SAMPLE] [fresh]"),
     ("watch", "Watch an account for bought followers: /watch HANDLE [THRESHOLD]"),
@@ -76,65 +74,39 @@ COMMANDS: Final = (
     ("metrics", "The model's AUC and calibration on the reviewers' labels"),
     ("help", "Handle forms, platforms and uploads"),
 )
-#: Requests whose message got its final answer, remembered so a late progress edit or the
-#: first answer never overwrites a report (bounded).
-_FINISHED_MEMORY: Final = 10_000
 _UNKNOWN: Final = (
     "I know /audit, /watch, /unwatch, /watchlist, /alerts, /review, /metrics and /help, "
     f"e.g. {EXAMPLE}"
 )
-_ALERTS_USAGE: Final = (
-    "Use /alerts to see; /alerts here or /alerts CHAT_ID to move, /alerts off or on to pause or "
-    "resume, /alerts every 12h to set how often."
-)
-_ELSEWHERE: Final = (
-    "Alerts can only go to a chat I am in and that you administer too; nothing changed."
-)
-_ADMIN_STATUSES: Final = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
-
-Conversation = dict[str, Any]
-
-
-def _conversation(chat_id: int, message_id: int, thread_id: int | None) -> Conversation:
-    conv: Conversation = {"chat_id": chat_id, "message_id": message_id}
-    if thread_id is not None:
-        conv["thread_id"] = thread_id
-    return conv
 
 
 class TelegramAdapter:
     """Handlers for the Application and the delivery handler; clients are passed in."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        redis: aioredis.Redis,
-        service: AuditService,
-        *,
-        watches: WatchService | None = None,
-        review: ReviewDesk | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.settings = settings
-        self.redis = redis
-        self.service = service
-        self.watches = watches
+    def __init__(self, app: ChatServices, *, clock: Callable[[], float] = time.monotonic) -> None:
+        """On the process's services (``bot.app``): settings, Redis, the audit and watch
+        services, the reviews and this chat's state."""
+        settings = self.settings = app.settings
+        self.redis = app.redis
+        self.service = app.audit
+        self.watches: WatchService | None = app.alerts.service
         self.clock = clock
         tg = settings.telegram
-        self.buttons = ButtonStore(redis, prefix=settings.redis.prefix, ttl=tg.button_ttl_seconds)
+        self.buttons = ReportButtons(app.audit, app.chat_states[ADAPTER])
         self.max_upload = min(tg.max_upload_bytes, settings.uploads.max_bytes)
         self.bot: Bot | None = None
         self.username = ""
-        self._locks: dict[tuple[int, int], asyncio.Lock] = {}
-        self._finished: collections.OrderedDict[str, None] = collections.OrderedDict()
-        self._last_edit: dict[tuple[int, int], tuple[str, float]] = {}
-        self._progress_tasks: set[asyncio.Task[None]] = set()
-        self.review = (
-            None
-            if review is None
-            else TelegramReview(
-                settings, review, self._bot, addressed=self._addressed, sender=_sender
-            )
+        self.controller = Controller(
+            TelegramSurface(self._bot, self.buttons),
+            throttle=tg.progress_edit_seconds,
+            clock=clock,
+        )
+        self.watch = TelegramWatch(
+            app.alerts.service, self._bot, self.controller, addressed=self._addressed,
+            sender=_sender,
+        )  # fmt: skip
+        self.review: TelegramReview | None = TelegramReview(
+            settings, app.review, self._bot, addressed=self._addressed, sender=_sender
         )
 
     # ------------------------------------------------------------------ wiring
@@ -147,10 +119,10 @@ class TelegramAdapter:
         app.add_handler(CommandHandler(("start", "help"), self.on_help, filters=new_only))
         app.add_handler(CommandHandler("audit", self.on_audit, filters=new_only))
         for name, callback in (
-            ("watch", self.on_watch),
-            ("unwatch", self.on_unwatch),
-            ("watchlist", self.on_watchlist),
-            ("alerts", self.on_alerts),
+            ("watch", self.watch.on_watch),
+            ("unwatch", self.watch.on_unwatch),
+            ("watchlist", self.watch.on_watchlist),
+            ("alerts", self.watch.on_alerts),
         ):
             app.add_handler(CommandHandler(name, callback, filters=new_only))
         app.add_handler(
@@ -185,10 +157,7 @@ class TelegramAdapter:
 
     async def aclose(self) -> None:
         """Cancel progress edits still in flight (the report is never among them)."""
-        tasks = list(self._progress_tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.controller.aclose()
 
     def _bot(self) -> Bot:
         if self.bot is None:
@@ -285,143 +254,6 @@ class TelegramAdapter:
         command = AuditCommand(UPLOAD_PLATFORM, safe_name(doc.file_name), sample, fresh=True)
         await self.start_audit(message, command, upload=download, upload_size=doc.file_size)
 
-    # ------------------------------------------------------------------ watchlists
-    async def on_watch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """``/watch HANDLE [THRESHOLD]``: admins only; the baseline audit runs before the
-        answer, so the chat sees an acknowledgement first."""
-        args = list(context.args or [])
-        if not args or len(args) > 2:
-            await self._watch_answer(update, None, "Use: /watch HANDLE [THRESHOLD], e.g. "
-                                     "/watch bsky:alice.bsky.social 5")  # fmt: skip
-            return
-        handle, threshold = args[0], (args[1] if len(args) > 1 else None)
-
-        async def act(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
-            return await svc.watch(chat, caller, handle, threshold)
-
-        await self._watch_answer(update, act, "Checking the account and taking its baseline "
-                                 "audit…", admin=True)  # fmt: skip
-
-    async def on_unwatch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        args = list(context.args or [])
-        if len(args) != 1:
-            await self._watch_answer(update, None, "Use: /unwatch HANDLE")
-            return
-
-        async def act(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
-            return await svc.unwatch(chat, caller, args[0])
-
-        await self._watch_answer(update, act, "Working on it…", admin=True)
-
-    async def on_watchlist(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Anyone in the chat may read the watchlist."""
-
-        async def act(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
-            return await svc.watchlist(chat)
-
-        await self._watch_answer(update, act, "Reading the watchlist…")
-
-    async def on_alerts(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """``/alerts`` shows where and when alerts go; ``/alerts here`` or ``/alerts CHAT_ID``,
-        ``/alerts off``/``on`` and ``/alerts every 12h`` (admins) change it."""
-        args = list(context.args or [])
-        message = update.effective_message
-        if message is None:
-            return
-        if not args:
-
-            async def show(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
-                return await svc.show_alerts(chat)
-
-            await self._watch_answer(update, show, "Reading the alert settings…")
-            return
-        if args[0].lower() in ("off", "on", "every"):
-
-            async def option(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
-                reply = await svc.alerts_option(chat, caller, args)
-                return reply if reply is not None else Reply.plain(_ALERTS_USAGE, ok=False)
-
-            await self._watch_answer(update, option, "Working on it…", admin=True)
-            return
-        target = args[0].lower()
-        if len(args) > 1 or not (target == "here" or _is_chat_id(target)):
-            await self._watch_answer(update, None, _ALERTS_USAGE)
-            return
-
-        async def change(svc: WatchService, chat: ChatRef, caller: Caller) -> Reply:
-            to = None if target == "here" else ChatRef(ADAPTER, str(int(target)))
-            if caller.is_admin and to is not None and not await self._admin_of(to, message):
-                return Reply.plain(_ELSEWHERE, ok=False)
-            return await svc.set_alerts(chat, caller, to)
-
-        await self._watch_answer(update, change, "Working on it…", admin=True)
-
-    async def _watch_answer(
-        self,
-        update: Update,
-        act: Callable[[WatchService, ChatRef, Caller], Any] | None,
-        ack: str,
-        *,
-        admin: bool = False,
-    ) -> None:
-        """Acknowledge at once (``ack``), then edit in the service's answer. ``act`` None: the
-        acknowledgement is the whole answer (a usage line). ``admin``: ask Telegram whether the
-        caller administers the chat (reading commands skip the call)."""
-        message = update.effective_message
-        if message is None or not self._addressed(message):
-            return
-        if self.watches is None:
-            await _say(message, "Watchlists are not available on this bot.")
-            return
-        bot = self._bot()
-        thread = message.message_thread_id if message.is_topic_message else None
-        first = await bot.send_message(
-            message.chat.id, escape(ack),
-            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
-            message_thread_id=thread,
-        )  # fmt: skip
-        if act is None:
-            return
-        chat = ChatRef(ADAPTER, str(message.chat.id))
-        caller = Caller(str(_sender(message)), await self.is_admin(message) if admin else False)
-        try:
-            reply: Reply = await act(self.watches, chat, caller)
-        except Exception:
-            log.exception("watch command failed")
-            reply = Reply.plain("Something went wrong; try again in a minute.", ok=False)
-        await self._edit(_conversation(message.chat.id, first.message_id, thread),
-                         reply.render(render.MARKUP))  # fmt: skip
-
-    async def is_admin(self, message: Message) -> bool:
-        """The platform's word: in a private chat the user owns it; an anonymous admin posts as
-        the group itself; anyone else is asked about with ``getChatMember``."""
-        chat = message.chat
-        if chat.type == ChatType.PRIVATE:
-            return True
-        if message.sender_chat is not None:
-            return message.sender_chat.id == chat.id  # a linked channel's post is not an admin
-        user = message.from_user
-        if user is None:
-            return False
-        try:
-            member = await self._bot().get_chat_member(chat.id, user.id)
-        except TelegramError as exc:
-            log.warning("admin check failed: %s", exc)
-            return False
-        return member.status in _ADMIN_STATUSES
-
-    async def _admin_of(self, chat: ChatRef, message: Message) -> bool:
-        """Whether the caller also administers ``chat`` (and the bot can see it there), before
-        this chat's alerts may be sent to it."""
-        if message.sender_chat is not None or message.from_user is None:
-            return False  # an anonymous admin cannot be recognised in another chat
-        try:
-            member = await self._bot().get_chat_member(int(chat.chat_id), message.from_user.id)
-        except TelegramError as exc:
-            log.info("destination check failed: %s", exc)
-            return False
-        return member.status in _ADMIN_STATUSES
-
     # ------------------------------------------------------------------ the audit flow
     async def start_audit(
         self,
@@ -433,18 +265,21 @@ class TelegramAdapter:
         upload_size: int | None = None,
     ) -> None:
         """Answer at once, submit, then turn the answer into queued / joined / cached / refused."""
-        bot = self._bot()
         chat_id = message.chat.id
         thread = message.message_thread_id if message.is_topic_message else None
-        first = await bot.send_message(
+        first = await self._bot().send_message(
             chat_id,
             render.placeholder_html(command.platform, command.handle),
             reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
             message_thread_id=thread,
         )
-        conv = _conversation(chat_id, first.message_id, thread)
+        conv = Chat(chat_id, first.message_id, thread)
         sender = user_id if user_id is not None else _sender(message)
-        user, chat, reply = f"telegram:{sender}", f"telegram:{chat_id}", ReplyTo(ADAPTER, conv)
+        user, chat, reply = (
+            f"telegram:{sender}",
+            f"telegram:{chat_id}",
+            ReplyTo(ADAPTER, conv.to_dict()),
+        )
         if upload is not None:
             try:
                 sub = await self.service.submit_upload(
@@ -452,190 +287,62 @@ class TelegramAdapter:
                     sample=command.sample, size=upload_size,
                 )  # fmt: skip
             except UploadError as exc:
-                await self._edit(conv, f"⚠️ {escape(str(exc))}")
+                await self.controller.show(conv, Post(f"⚠️ {escape(str(exc))}"))
                 return
         else:
             sub = await self.service.submit(build_request(command, user=user, chat=chat,
                                                           reply=reply))  # fmt: skip
-        rid = sub.request.request_id
-        if sub.status == "cached" and sub.outcome is not None and sub.job_id:
-            await self.show_outcome(sub.request, sub.job_id, sub.outcome,
-                                    note=render.cached_note(sub))  # fmt: skip
-            return
-        async with self._lock(conv):
-            if rid in self._finished or _message_key(conv) in self._last_edit:
-                return  # the report, or a later progress, is already there
-            await self._edit(conv, render.submission_html(sub))
-            if sub.status == "refused":
-                self._finish(rid)
-
-    async def deliver(self, delivery: Delivery) -> None:
-        """The delivery stream's handler: progress edits (throttled, never after the report)
-        and the final report."""
-        if delivery.kind == "result" and delivery.outcome is not None:
-            try:
-                await self.show_outcome(delivery.request, delivery.job_id, delivery.outcome)
-            except Forbidden as exc:  # blocked by the user or removed from the group: for good
-                log.warning("report not deliverable: %s", exc)
-            except BadRequest as exc:
-                if "chat not found" not in str(exc).lower():
-                    raise  # anything else is retried by the delivery stream
-                log.warning("report not deliverable: %s", exc)
-        elif delivery.kind == "progress" and delivery.progress is not None:
-            task = asyncio.create_task(self._progress(delivery.request, delivery.progress))
-            self._progress_tasks.add(task)
-            task.add_done_callback(self._progress_tasks.discard)
-
-    async def _progress(self, request: AuditRequest, progress: Progress) -> None:
-        conv = request.reply.conversation
-        key = _message_key(conv)
-        if key is None:
-            return
-        text = render.progress_html(request.platform, request.handle, progress)
-        async with self._lock(conv):
-            if request.request_id in self._finished:
-                return
-            stage, at = self._last_edit.get(key, ("", -1e9))
-            now = self.clock()
-            if stage == progress.stage and now - at < self.settings.telegram.progress_edit_seconds:
-                return
-            self._last_edit[key] = (progress.stage, now)
-            try:
-                await self._edit(conv, text)
-            except TelegramError as exc:  # progress is best effort; the report is not
-                log.info("progress edit failed: %s", exc)
-
-    async def show_outcome(
-        self, request: AuditRequest, job_id: str, outcome: AuditOutcome, *, note: str | None = None
-    ) -> None:
-        """Replace the first answer with the report (more parts follow), buttons under its last
-        part, then the chart as a photo."""
-        conv = request.reply.conversation
-        chat_id = int(conv["chat_id"])
-        parts = render.report_parts(outcome, note=note)
-        markup = None
-        report = outcome.report if outcome.ok else None
-        if report is not None:
-            markup = await self._keyboard(request, job_id, report)
-        async with self._lock(conv):
-            self._finish(request.request_id)
-            last = await self._edit(conv, parts[0], markup if len(parts) == 1 else None)
-            for index, part in enumerate(parts[1:], start=2):
-                sent = await self._bot().send_message(
-                    chat_id, part, reply_markup=markup if index == len(parts) else None,
-                    message_thread_id=conv.get("thread_id"),
-                )  # fmt: skip
-                last = sent.message_id
-            self._last_edit.pop((chat_id, int(conv.get("message_id") or 0)), None)
-        if outcome.chart is not None and report is not None:
-            await self._bot().send_photo(
-                chat_id, outcome.chart, caption=render.chart_caption(report),
-                reply_parameters=ReplyParameters(last, allow_sending_without_reply=True),
-                message_thread_id=conv.get("thread_id"),
-            )  # fmt: skip
-
-    async def _keyboard(
-        self, request: AuditRequest, job_id: str, report: Report
-    ) -> InlineKeyboardMarkup:
-        state = ButtonState(
-            job_id,
-            request.platform,
-            request.handle,
-            request.sample,
-            shown=len(report.audit.suspicious),
-        )
-        key = await self.buttons.put(state)
-        rows = [
-            [
-                InlineKeyboardButton("More accounts", callback_data=f"m:{key}"),
-                InlineKeyboardButton("All reasons", callback_data=f"r:{key}"),
-            ],
-            [InlineKeyboardButton("Verdicts CSV", callback_data=f"c:{key}")],
-        ]
-        if request.platform != UPLOAD_PLATFORM:
-            rows[1].append(InlineKeyboardButton("Re-run fresh", callback_data=f"f:{key}"))
-        return InlineKeyboardMarkup(rows)
-
-    async def _edit(
-        self, conv: Conversation, text: str, markup: InlineKeyboardMarkup | None = None
-    ) -> int:
-        """Edit the conversation's message; when it is gone, send a new one. Returns the id of
-        the message that now shows ``text``."""
-        chat_id, message_id = int(conv["chat_id"]), int(conv.get("message_id") or 0)
-        bot = self._bot()
-        if message_id:
-            try:
-                await bot.edit_message_text(text, chat_id, message_id, reply_markup=markup)
-                return message_id
-            except BadRequest as exc:
-                reason = str(exc).lower()
-                if "not modified" in reason:
-                    return message_id
-                if "not found" not in reason and "can't be edited" not in reason:
-                    raise
-        sent = await bot.send_message(
-            chat_id, text, reply_markup=markup, message_thread_id=conv.get("thread_id")
-        )
-        return sent.message_id
-
-    def _lock(self, conv: Conversation) -> asyncio.Lock:
-        key = _message_key(conv) or (0, 0)
-        lock = self._locks.get(key)
-        if lock is None:
-            if len(self._locks) > _FINISHED_MEMORY:
-                for old in [k for k, v in self._locks.items() if not v.locked()]:
-                    del self._locks[old]
-            lock = self._locks[key] = asyncio.Lock()
-        return lock
-
-    def _finish(self, request_id: str) -> None:
-        self._finished[request_id] = None
-        while len(self._finished) > _FINISHED_MEMORY:
-            self._finished.popitem(last=False)
+        await self.controller.submitted(conv, sub)
 
     # ------------------------------------------------------------------ buttons
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None:
             return
-        parsed = parse_callback(query.data)
-        state = await self.buttons.get(parsed[1]) if parsed else None
-        outcome = await self.service.result(state.job_id) if state else None
+        found = await self._pressed(query.data)
+        report = await self.buttons.report(found[0].job_id) if found else None
         message = query.message
-        report = outcome.report if outcome is not None else None
-        if parsed is None or state is None or report is None or not isinstance(message, Message):
+        if found is None or report is None or not isinstance(message, Message):
             await query.answer("This report has expired; run /audit again.", show_alert=True)
             return
-        action = parsed[0]
+        press, record = found
         chat_id = message.chat.id
         reply = ReplyParameters(message.message_id, allow_sending_without_reply=True)
         thread = message.message_thread_id if message.is_topic_message else None
         bot = self._bot()
-        if action == "f":
-            if state.platform == UPLOAD_PLATFORM:
+        if press.action == "redo":
+            if record.upload:
                 await query.answer("Send the file again to audit it anew.", show_alert=True)
                 return
             await query.answer("Running it again…")
-            command = AuditCommand(state.platform, state.handle, state.sample, fresh=True)
+            command = AuditCommand(record.platform, record.handle, record.sample, fresh=True)
             await self.start_audit(message, command, user_id=query.from_user.id)
             return
         await query.answer()
-        if action == "c":
+        if press.action == "csv":
             data, complete = verdicts_csv(report)
-            name = f"verdicts-{safe_name(render.label(state.platform, state.handle))}.csv"
+            name = f"verdicts-{safe_name(render.label(record.platform, record.handle))}.csv"
             rows = data.count(b"\n") - 1
             caption = f"{rows:,} verdicts" + ("" if complete else " (suspicious accounts only)")
             await bot.send_document(chat_id, data, filename=name, caption=caption,
                                     reply_parameters=reply, message_thread_id=thread)  # fmt: skip
             return
-        if action == "m":
-            start = min(state.shown, len(report.accounts))
+        if press.action == "more":
+            start = min(len(report.audit.suspicious), len(report.accounts))
             parts = render.accounts_html(report, start=start)
         else:
             parts = render.reasons_html(report)
         for part in parts:
             await bot.send_message(chat_id, part, reply_parameters=reply,
                                    message_thread_id=thread)  # fmt: skip
+
+    async def _pressed(self, data: str | None) -> tuple[ReportPress, JobRecord] | None:
+        """A report button's press and the request behind its report (None: expired)."""
+        press = ReportPress.parse(data)
+        if press is None:
+            return await legacy_press(self.redis, data, prefix=self.settings.redis.prefix)
+        record = await self.buttons.record(press.job_id)
+        return None if record is None else (press, record)
 
     # ------------------------------------------------------------------ errors
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -665,15 +372,3 @@ def _sender(message: Message) -> int:
     if message.sender_chat is not None:
         return message.sender_chat.id
     return message.from_user.id if message.from_user is not None else message.chat.id
-
-
-def _is_chat_id(text: str) -> bool:
-    """A Telegram chat id as typed: an integer, negative for groups, at most 20 characters."""
-    return 0 < len(text) <= 20 and text.lstrip("-").isdigit() and text.count("-") <= 1
-
-
-def _message_key(conv: Conversation) -> tuple[int, int] | None:
-    try:
-        return int(conv["chat_id"]), int(conv.get("message_id") or 0)
-    except (KeyError, TypeError, ValueError):
-        return None

@@ -72,7 +72,7 @@ def delivery_consumer(
     return DeliveryConsumer(
         redis,
         ADAPTER,
-        adapter.deliver,
+        adapter.controller.deliver,
         prefix=settings.redis.prefix,
         consumer=f"{ADAPTER}-{socket.gethostname()}",
         claim_idle=settings.delivery.claim_idle_seconds,
@@ -88,9 +88,7 @@ async def run_adapter(
     commands to its watch service (their baseline audits run in this process)."""
     settings, redis = app.settings, app.redis
     quiet_token_logs(settings)
-    adapter = TelegramAdapter(
-        settings, redis, app.audit, watches=app.alerts.service, review=app.review
-    )
+    adapter = TelegramAdapter(app)
     application = build_application(settings, adapter)
     tg = settings.telegram
     consumer_stop = asyncio.Event()

@@ -1,82 +1,74 @@
-"""State behind the inline buttons under a report, kept in Redis so callback data stays tiny.
+"""The buttons under a report, as a Telegram inline keyboard: each button's callback data is the
+data of ``bot.chat.buttons`` (``fa:<action>:<job id>``, about 45 of Telegram's 64 bytes).
 
-Telegram allows 64 bytes of callback data; ours is ``<action>:<key>`` (about 12 bytes) and the key
-names a versioned JSON record (job id, audited account, sample) that expires with the buttons.
+Buttons sent before that carry ``<m|r|c|f>:<key>``, a key naming a record in Redis
+(``<prefix>tg:btn:<key>``, kept ``telegram.button_ttl_seconds``); ``legacy_press`` still reads
+them until the last of those records has expired, then it can go.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
-from dataclasses import dataclass
 from typing import Final
 
 import redis.asyncio as aioredis
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-__all__ = ["ACTIONS", "ButtonState", "ButtonStore", "parse_callback"]
+from bot.chat.buttons import ReportPress
+from bot.chat.state import JobRecord
+from bot.chat.uploads import UPLOAD_PLATFORM
 
-#: m: more suspicious accounts, r: reason breakdown, c: CSV of verdicts, f: re-run fresh.
-ACTIONS: Final = ("m", "r", "c", "f")
+__all__ = ["legacy_press", "parse_callback", "report_keyboard"]
+
+#: The legacy callback's letters: m more, r reasons, c CSV, f re-run fresh.
+_LEGACY: Final = {"m": "more", "r": "why", "c": "csv", "f": "redo"}
 _VERSION: Final = 1
 _KEY_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-@dataclass(frozen=True, slots=True)
-class ButtonState:
-    job_id: str
-    platform: str
-    handle: str
-    sample: int
-    #: Suspicious accounts the report itself already lists ("more" starts after them).
-    shown: int = 0
+def report_keyboard(job_id: str, *, rerun: bool) -> InlineKeyboardMarkup:
+    """More accounts and All reasons; Verdicts CSV and (unless an upload) Re-run fresh."""
+
+    def button(text: str, action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text, callback_data=ReportPress(action, job_id).data)
+
+    rows = [
+        [button("More accounts", "more"), button("All reasons", "why")],
+        [button("Verdicts CSV", "csv")],
+    ]
+    if rerun:
+        rows[1].append(button("Re-run fresh", "redo"))
+    return InlineKeyboardMarkup(rows)
 
 
 def parse_callback(data: str | None) -> tuple[str, str] | None:
-    """``(action, key)`` of our callback data, ``None`` for anything else."""
+    """``(letter, key)`` of a legacy button's callback data, ``None`` for anything else."""
     if not data or len(data) > 64:
         return None
     action, sep, key = data.partition(":")
-    if not sep or action not in ACTIONS or not 4 <= len(key) <= 24 or set(key) - _KEY_CHARS:
+    if not sep or action not in _LEGACY or not 4 <= len(key) <= 24 or set(key) - _KEY_CHARS:
         return None
     return action, key
 
 
-class ButtonStore:
-    def __init__(self, redis: aioredis.Redis, *, prefix: str = "fa:", ttl: int = 7 * 86400):
-        self.redis = redis
-        self.prefix = prefix
-        self.ttl = ttl
-
-    def _key(self, key: str) -> str:
-        return f"{self.prefix}tg:btn:{key}"
-
-    async def put(self, state: ButtonState) -> str:
-        key = secrets.token_urlsafe(8)
-        record = {
-            "v": _VERSION,
-            "job_id": state.job_id,
-            "platform": state.platform,
-            "handle": state.handle,
-            "sample": state.sample,
-            "shown": state.shown,
-        }
-        await self.redis.set(self._key(key), json.dumps(record), ex=self.ttl)
-        return key
-
-    async def get(self, key: str) -> ButtonState | None:
-        raw = await self.redis.get(self._key(key))
-        if raw is None:
+async def legacy_press(
+    redis: aioredis.Redis, data: str | None, *, prefix: str = "fa:"
+) -> tuple[ReportPress, JobRecord] | None:
+    """A legacy button's press and the request behind its report; None when ``data`` is not
+    one or its record has expired."""
+    parsed = parse_callback(data)
+    if parsed is None:
+        return None
+    raw = await redis.get(f"{prefix}tg:btn:{parsed[1]}")
+    if raw is None:
+        return None
+    try:
+        obj = json.loads(raw)
+        if obj.get("v") != _VERSION:
             return None
-        try:
-            obj = json.loads(raw)
-            if obj.get("v") != _VERSION:
-                return None
-            return ButtonState(
-                job_id=str(obj["job_id"]),
-                platform=str(obj["platform"]),
-                handle=str(obj["handle"]),
-                sample=int(obj["sample"]),
-                shown=int(obj.get("shown") or 0),
-            )
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return None
+        platform = str(obj["platform"])
+        record = JobRecord(platform, str(obj["handle"]), int(obj["sample"]),
+                           upload=platform == UPLOAD_PLATFORM)  # fmt: skip
+        return ReportPress(_LEGACY[parsed[0]], str(obj["job_id"])), record
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
