@@ -11,7 +11,7 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from bot.pipeline import fields as f
 from bot.pipeline.fields import MessageError
@@ -20,6 +20,7 @@ from bot.pipeline.report import Report
 from bot.pipeline.samples import ScoredSample
 
 __all__ = [
+    "AUDITED",
     "CHART_NAME",
     "MAX_CHART_BYTES",
     "MAX_MESSAGE_BYTES",
@@ -32,6 +33,7 @@ __all__ = [
     "Progress",
     "ReplyTo",
     "UserError",
+    "audited",
     "dumps",
     "new_id",
 ]
@@ -82,6 +84,26 @@ def _png(data: str | None) -> bytes | None:
     return png if png.startswith(PNG_MAGIC) and len(png) <= MAX_CHART_BYTES else None
 
 
+#: What a request and its queued job share: what is audited, and how (in message order).
+AUDITED: Final = ("platform", "handle", "sample", "fresh", "options")
+
+
+def audited(item: AuditRequest | AuditJob) -> dict[str, Any]:
+    """The ``AUDITED`` fields of a request or job, by name (as its message holds them)."""
+    return {name: getattr(item, name) for name in AUDITED}
+
+
+def _read_audited(obj: dict[str, Any]) -> dict[str, Any]:
+    """The ``AUDITED`` fields of a request's or job's message, validated."""
+    return {
+        "platform": f.text(obj, "platform", max_len=32),
+        "handle": f.text(obj, "handle", max_len=512),
+        "sample": f.count(obj, "sample"),
+        "fresh": bool(obj.get("fresh", False)),
+        "options": _dict(obj, "options"),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyTo:
     """Where answers go: the adapter's delivery stream and its opaque conversation reference
@@ -123,11 +145,7 @@ class AuditRequest:
             "user": self.user,
             "chat": self.chat,
             "reply": self.reply.to_dict(),
-            "platform": self.platform,
-            "handle": self.handle,
-            "sample": self.sample,
-            "fresh": self.fresh,
-            "options": self.options,
+            **audited(self),
             "submitted_at": self.submitted_at,
         }
 
@@ -140,11 +158,7 @@ class AuditRequest:
             user=f.text(obj, "user", max_len=200),
             chat=f.text(obj, "chat", max_len=200),
             reply=ReplyTo.from_dict(_dict(obj, "reply")),
-            platform=f.text(obj, "platform", max_len=32),
-            handle=f.text(obj, "handle", max_len=512),
-            sample=f.count(obj, "sample"),
-            fresh=bool(obj.get("fresh", False)),
-            options=_dict(obj, "options"),
+            **_read_audited(obj),
             submitted_at=f.number(obj, "submitted_at"),
         )
 
@@ -180,11 +194,7 @@ class AuditJob:
         return {
             "v": VERSION,
             "job_id": self.job_id,
-            "platform": self.platform,
-            "handle": self.handle,
-            "sample": self.sample,
-            "fresh": self.fresh,
-            "options": self.options,
+            **audited(self),
             "created_at": self.created_at,
         }
 
@@ -196,11 +206,7 @@ class AuditJob:
         obj = loads(raw)
         return cls(
             job_id=f.text(obj, "job_id", max_len=64),
-            platform=f.text(obj, "platform", max_len=32),
-            handle=f.text(obj, "handle", max_len=512),
-            sample=f.count(obj, "sample"),
-            fresh=bool(obj.get("fresh", False)),
-            options=_dict(obj, "options"),
+            **_read_audited(obj),
             created_at=f.number(obj, "created_at"),
         )
 

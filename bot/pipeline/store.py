@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from bot.pipeline import scripts
-from bot.pipeline.messages import AuditJob, AuditOutcome, AuditRequest, dumps, new_id
+from bot.pipeline.messages import AuditJob, AuditOutcome, AuditRequest, audited, dumps, new_id
 
 __all__ = ["ADAPTER_GROUP", "WORKER_GROUP", "Store", "SubmitReply", "reply_text"]
 
@@ -94,15 +94,7 @@ class Store:
         chat_rate: tuple[int, float],
         user_in_flight: int,
     ) -> SubmitReply:
-        job = AuditJob(
-            job_id=new_id(),
-            platform=request.platform,
-            handle=request.handle,
-            sample=request.sample,
-            fresh=request.fresh,
-            options=request.options,
-            created_at=now,
-        )
+        job = AuditJob(job_id=new_id(), **audited(request), created_at=now)
         raw = await self._submit(
             args=[
                 self.prefix, dumps(request.to_dict()), request.request_id, request.user,
