@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Final, Protocol
 
 from bot.sources.handles import Handle
@@ -110,21 +110,10 @@ class Checkpoint:
     state: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """A snapshot; the checkpoint itself keeps changing after ``on_page`` returns."""
-        return {
-            "version": CHECKPOINT_VERSION,
-            "platform": self.platform,
-            "handle": self.handle,
-            "target": self.target,
-            "subject": self.subject,
-            "followers_total": self.followers_total,
-            "followers": list(self.followers),
-            "cursor": self.cursor,
-            "done": self.done,
-            "requests": self.requests,
-            "skipped": self.skipped,
-            "state": self.state,
-        }
+        """Every field, in order, after the version: a snapshot (the followers copied), as the
+        checkpoint itself keeps changing after ``on_page`` returns."""
+        snapshot = {item.name: getattr(self, item.name) for item in fields(self)}
+        return {"version": CHECKPOINT_VERSION, **snapshot, "followers": list(self.followers)}
 
     @classmethod
     def new(cls, handle: Handle, target: int, subject: Account, **state: Any) -> Checkpoint:
