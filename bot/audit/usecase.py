@@ -14,8 +14,8 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import KW_ONLY, dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 from scoring.audit import AuditConfig, AuditReport, score_and_report
 
@@ -43,6 +43,14 @@ class FollowerMemory(Protocol):
     async def recall(self, platform: str, handle: str) -> list[Account]: ...
 
     async def remember(self, platform: str, handle: str, followers: Sequence[Account]) -> None: ...
+
+
+class FetchHow(TypedDict, total=False):
+    """How ``AuditUseCase.fetch`` reads (each explained there): the options ``run`` passes on."""
+
+    progress: ProgressCallback | None
+    checkpoint: Checkpoint | None
+    memory: FollowerMemory | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,40 +115,26 @@ class Audit:
         return render_chart(self.probabilities, created, self.report.bursts, title=heading)
 
 
+@dataclass(eq=False)
 class AuditUseCase:
     """Audits on the caller's HTTP session and model (the composition root's, ``bot.app``).
 
     ``gate`` (optional) is held around every platform request: the shared budgets plug in there.
     """
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        settings: Settings,
-        model: Model,
-        *,
-        gate: RequestGate | None = None,
-        config: AuditConfig | None = None,
-    ) -> None:
-        self.session = session
-        self.settings = settings
-        self.model = model
-        self.gate = gate
-        self.config = config or AuditConfig()
+    session: aiohttp.ClientSession
+    settings: Settings
+    model: Model
+    _: KW_ONLY
+    gate: RequestGate | None = None
+    config: AuditConfig = field(default_factory=AuditConfig)
 
     async def run(
-        self,
-        target: Handle,
-        sample: int | None = None,
-        *,
-        progress: ProgressCallback | None = None,
-        checkpoint: Checkpoint | None = None,
-        memory: FollowerMemory | None = None,
+        self, target: Handle, sample: int | None = None, **how: Unpack[FetchHow]
     ) -> Audit:
-        """Fetch (see ``fetch``) and score; raises ``bot.sources.SourceError`` as the source."""
-        fetched, read = await self.fetch(
-            target, sample, progress=progress, checkpoint=checkpoint, memory=memory
-        )
+        """Fetch (see ``fetch``, which ``how`` goes to) and score; raises
+        ``bot.sources.SourceError`` as the source."""
+        fetched, read = await self.fetch(target, sample, **how)
         return await self.score(fetched, read=read)
 
     async def score(self, fetched: FetchResult, *, read: int | None = None) -> Audit:
