@@ -33,18 +33,19 @@ from telegram.ext import (
 )
 
 from bot.alerts.service import WATCH_HELP_LINES, WatchService
-from bot.chat.actions import verdicts_csv
-from bot.chat.buttons import ReportButtons, ReportPress
-from bot.chat.commands import (
+from bot.chat import (
     EXAMPLE,
     HELP_LINES,
     AuditCommand,
     CommandError,
+    Controller,
+    ReportButtons,
+    ReportPress,
     build_request,
     looks_like_handle,
     parse_audit_args,
+    verdicts_csv,
 )
-from bot.chat.conversation import Controller
 from bot.chat.review import REVIEW_HELP_LINES
 from bot.chat.state import JobRecord
 from bot.chat.uploads import UPLOAD_PLATFORM, UploadError, check_upload, safe_name
