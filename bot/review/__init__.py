@@ -2,47 +2,13 @@
 reviewed fake share beside the audit's, the model checked on the labels, and export to training.
 """
 
-from bot.review.export import Export, export_rows
+from bot.review import export, render, service, store
+from bot.review.export import *  # noqa: F403 (its __all__, below)
 from bot.review.records import DrawnAccount, LabelRecord, Reviewer, ReviewSession, StoredError
-from bot.review.render import render_account, render_answer, render_check, render_results
-from bot.review.service import (
-    NOT_ALLOWED,
-    Answered,
-    AuditedSample,
-    LabelledAccount,
-    NotAllowed,
-    RateLimited,
-    ReviewError,
-    ReviewResults,
-    ReviewService,
-    Step,
-    review_id_of,
-)
-from bot.review.store import LabelOutcome, ReviewStore
+from bot.review.render import *  # noqa: F403
+from bot.review.service import *  # noqa: F403
+from bot.review.store import *  # noqa: F403
 
-__all__ = [
-    "NOT_ALLOWED",
-    "Answered",
-    "AuditedSample",
-    "DrawnAccount",
-    "Export",
-    "LabelOutcome",
-    "LabelRecord",
-    "LabelledAccount",
-    "NotAllowed",
-    "RateLimited",
-    "ReviewError",
-    "ReviewResults",
-    "ReviewService",
-    "ReviewSession",
-    "ReviewStore",
-    "Reviewer",
-    "Step",
-    "StoredError",
-    "export_rows",
-    "render_account",
-    "render_answer",
-    "render_check",
-    "render_results",
-    "review_id_of",
-]
+#: The records' types, and everything the other modules export.
+__all__ = ["DrawnAccount", "LabelRecord", "ReviewSession", "Reviewer", "StoredError"]
+__all__ += export.__all__ + render.__all__ + service.__all__ + store.__all__
