@@ -5,13 +5,13 @@ restart (discord.py ``DynamicItem``s are matched by template, not by a stored vi
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import discord
 
 from bot.chat.buttons import TEMPLATE, ReportPress
 
-__all__ = ["ACTIONS", "ButtonHandler", "ReportButton", "report_view"]
+__all__ = ["ACTIONS", "ButtonHandler", "FromMatch", "ReportButton", "report_view"]
 
 
 class ButtonHandler(Protocol):
@@ -31,7 +31,26 @@ ACTIONS: dict[str, tuple[str, discord.ButtonStyle]] = {
 }
 
 
-class ReportButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
+class FromMatch:
+    """Mixed in before ``discord.ui.DynamicItem``: the item a press makes again is built from its
+    template's match alone (``from_match``)."""
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        return cls.from_match(match)
+
+
+class ReportButton(FromMatch, discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
     """One report button; the press goes to the client's ``on_report_button``."""
 
     def __init__(self, action: str, job_id: str, offset: int = 0) -> None:
@@ -41,13 +60,7 @@ class ReportButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
         self.action, self.job_id, self.offset = action, job_id, offset
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> ReportButton:
+    def from_match(cls, match: re.Match[str]) -> ReportButton:
         return cls(match["action"], match["job"], int(match["offset"] or 0))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:

@@ -23,6 +23,7 @@ from bot.chat.review import (
     parse_review_args,
     press_data,
 )
+from bot.discord.buttons import FromMatch
 from bot.discord.format import escape_markdown, masked_link, truncate
 from bot.discord.surface import NO_PINGS
 from bot.review import Reviewer, ReviewError
@@ -52,7 +53,7 @@ def card_markdown(card: Card, answer: str | None = None) -> str:
     return truncate("\n".join(lines), 2000)
 
 
-class ReviewButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPLATE):
+class ReviewButton(FromMatch, discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPLATE):
     """One review button; the press goes to the client's ``review.on_press``."""
 
     def __init__(self, code: str, review_id: str, index: int) -> None:
@@ -63,13 +64,7 @@ class ReviewButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEM
         self.press = Press(code, index, review_id)
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> "ReviewButton":
+    def from_match(cls, match: re.Match[str]) -> "ReviewButton":
         return cls(match["code"], match["review"], int(match["index"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
