@@ -39,6 +39,56 @@ EXIT_CODES = {
     "3 a re-audit failed at the platform",
 }
 
+#: Each command's one-line summary and the details its ``-h`` adds.
+ABOUT = {
+    "score": (
+        "score accounts: one JSON verdict per input account",
+        "Writes {platform, id, handle, fake_probability, reasons, model_version} per account, "
+        "in input order. A row that cannot be read is skipped and reported with its line.",
+    ),
+    "audit-file": (
+        "audit a file of followers listed newest first",
+        "Reads any format `score` reads, at most 100,000 rows, and reports the fake share with "
+        "its interval, the inactive share, the grade, bursts and suspicious samples.",
+    ),
+    "audit": (
+        "audit an account's followers directly (fetch, score, report)",
+        "Fetches the newest followers of HANDLE (bsky:alice.bsky.social, @user@example.social, "
+        "x:jack, a profile link, ...), scores them and prints the report; no queue.",
+    ),
+    "worker": (
+        "run audit workers on the Redis queue",
+        "Takes audits from the Redis queue (FOLLOWAUDIT_REDIS_URL; unset: the embedded local "
+        "redis-server) and answers them. SIGTERM finishes or hands back running audits.",
+    ),
+    "run": (
+        "run a worker and every chat adapter that has a token",
+        "Runs a worker, the alerts scheduler and every chat adapter with a configured token; "
+        "with no FOLLOWAUDIT_REDIS_URL an embedded redis-server is started. Without any chat "
+        "token, runs the console chat.",
+    ),
+    "chat": (
+        "console chat: /audit HANDLE lines on stdin, progress and reports on stdout",
+        "Reads '/audit bsky:someone [SAMPLE] [fresh]' lines from standard input, prints "
+        "progress and each report (plain text) once, and at the end of input waits for every "
+        "audit queued. Logs go to a file (--log-file), so the terminal holds the conversation.",
+    ),
+    "run-due": (
+        "run the re-audits due now, post their alerts, exit",
+        "Runs once every re-audit that is due now (with --all: every watch), posts what it finds "
+        "with the settings `followaudit run` uses, and exits once every alert was accepted by "
+        "its chat platform. Never reads chat updates.",
+    ),
+    "export": (
+        "write the labelled accounts as JSON Lines for training",
+        "One account a line in the shared account shape, with label (1 fake, 0 genuine) and "
+        "source (review/PLATFORM), as `python -m scoring.train --extra FILE` reads it. An "
+        "account is labelled when its reviewers agree (can't-tell answers are no vote); those "
+        "labelled both ways by different reviewers, and can't-tell ones, are left out and "
+        "counted on standard error.",
+    ),
+}
+
 
 class _HelpFormatter(argparse.HelpFormatter):
     """Wraps each paragraph of a description on its own and adds "(default: X)" to options."""
@@ -64,17 +114,20 @@ class _HelpFormatter(argparse.HelpFormatter):
 def _command(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
     name: str,
-    summary: str,
-    description: str = "",
+    handler: Callable[[argparse.Namespace], int],
 ) -> argparse.ArgumentParser:
-    """A sub-command whose ``-h`` gives its one-line summary, details and exit codes."""
-    return sub.add_parser(
+    """A sub-command run by ``handler``, whose ``-h`` gives its one-line summary and details
+    (``ABOUT``) and its exit codes."""
+    summary, details = ABOUT[name]
+    cmd = sub.add_parser(
         name,
         help=summary,
-        description=f"{summary[0].upper()}{summary[1:]}.\n\n{description}".rstrip(),
+        description=f"{summary[0].upper()}{summary[1:]}.\n\n{details}",
         epilog=f"exit status: {EXIT_CODES[name]}",
         formatter_class=_HelpFormatter,
     )
+    cmd.set_defaults(handler=handler)
+    return cmd
 
 
 class _Version(argparse.Action):
@@ -118,38 +171,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _lazy(module: str) -> Callable[[argparse.Namespace], int]:
+def _lazy(module: str, function: str = "run") -> Callable[[argparse.Namespace], int]:
     """A handler that imports its command's module only when the command runs."""
 
     def handler(args: argparse.Namespace) -> int:
-        return int(importlib.import_module(module).run(args))
+        return int(getattr(importlib.import_module(module), function)(args))
 
     return handler
 
 
 def _add_score(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    score = _command(
-        sub,
-        "score",
-        "score accounts: one JSON verdict per input account",
-        "Writes {platform, id, handle, fake_probability, reasons, model_version} per account, "
-        "in input order. A row that cannot be read is skipped and reported with its line.",
-    )
+    score = _command(sub, "score", _lazy("bot.commands.score"))
     score.add_argument(
         "--input", default="-", metavar="FILE|-", help="accounts to score (default: stdin)"
     )
     score.add_argument(
         "--format", default="auto", choices=FORMATS, help="input format (default: auto)"
     )
-    score.add_argument(
-        "--output", default="-", metavar="FILE|-", help="where to write (default: stdout)"
-    )
+    _add_output(score)
     score.add_argument(
         "--observed-at",
         metavar="ISO8601",
         help="when the profiles were seen, for records that do not say (ages are measured then)",
     )
-    score.set_defaults(handler=_lazy("bot.commands.score"))
+
+
+def _add_output(cmd: argparse.ArgumentParser) -> None:
+    """Where ``score`` and ``labels export`` write."""
+    cmd.add_argument(
+        "--output", default="-", metavar="FILE|-", help="where to write (default: stdout)"
+    )
 
 
 def _add_report_options(cmd: argparse.ArgumentParser) -> None:
@@ -165,13 +216,7 @@ def _add_report_options(cmd: argparse.ArgumentParser) -> None:
 
 
 def _add_audit_file(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    cmd = _command(
-        sub,
-        "audit-file",
-        "audit a file of followers listed newest first",
-        "Reads any format `score` reads, at most 100,000 rows, and reports the fake share with "
-        "its interval, the inactive share, the grade, bursts and suspicious samples.",
-    )
+    cmd = _command(sub, "audit-file", _lazy("bot.commands.audit_file"))
     cmd.add_argument("file", metavar="FILE", help="followers, newest first; - for standard input")
     cmd.add_argument("--format", default="auto", help="input format (default: auto-detect)")
     _add_report_options(cmd)
@@ -188,67 +233,36 @@ def _add_audit_file(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     cmd.add_argument(
         "--inactive-days", type=int, default=90, metavar="DAYS", help="days of silence = inactive"
     )
-    cmd.set_defaults(handler=_lazy("bot.commands.audit_file"))
 
 
 def _add_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    cmd = _command(
-        sub,
-        "audit",
-        "audit an account's followers directly (fetch, score, report)",
-        "Fetches the newest followers of HANDLE (bsky:alice.bsky.social, @user@example.social, "
-        "x:jack, a profile link, ...), scores them and prints the report; no queue.",
-    )
+    cmd = _command(sub, "audit", _lazy("bot.commands.audit"))
     cmd.add_argument("handle", metavar="HANDLE", help="the account to audit")
     cmd.add_argument(
         "--sample", type=int, metavar="N", help="followers to read (default and maximum: settings)"
     )
     _add_report_options(cmd)
-    cmd.set_defaults(handler=_lazy("bot.commands.audit"))
 
 
 def _add_pipeline_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    cmd = _command(
-        sub,
-        "worker",
-        "run audit workers on the Redis queue",
-        "Takes audits from the Redis queue (FOLLOWAUDIT_REDIS_URL; unset: the embedded local "
-        "redis-server) and answers them. SIGTERM finishes or hands back running audits.",
-    )
+    """The long-running processes, each run by its function in ``bot.commands.pipeline``."""
+    cmd = _command(sub, "worker", _lazy("bot.commands.pipeline", "worker"))
     cmd.add_argument(
         "--concurrency", type=int, metavar="N", help="audits at a time (default: settings)"
     )
-    _add_process_options(cmd, "worker", "standard error, JSON lines")
-    cmd = _command(
-        sub,
-        "run",
-        "run a worker and every chat adapter that has a token",
-        "Runs a worker, the alerts scheduler and every chat adapter with a configured token; "
-        "with no FOLLOWAUDIT_REDIS_URL an embedded redis-server is started. Without any chat "
-        "token, runs the console chat.",
-    )
-    _add_process_options(
-        cmd, "run", "standard error, JSON lines; the console chat's file without a token"
-    )
-    cmd = _command(
-        sub,
-        "chat",
-        "console chat: /audit HANDLE lines on stdin, progress and reports on stdout",
-        "Reads '/audit bsky:someone [SAMPLE] [fresh]' lines from standard input, prints "
-        "progress and each report (plain text) once, and at the end of input waits for every "
-        "audit queued. Logs go to a file (--log-file), so the terminal holds the conversation.",
-    )
+    _add_log_options(cmd, "standard error, JSON lines")
+    cmd = _command(sub, "run", _lazy("bot.commands.pipeline", "run"))
+    _add_log_options(cmd, "standard error, JSON lines; the console chat's file without a token")
+    cmd = _command(sub, "chat", _lazy("bot.commands.pipeline", "chat"))
     cmd.add_argument(
         "--no-worker", action="store_true", help="only queue: a `followaudit worker` audits"
     )
-    _add_process_options(
-        cmd, "chat", "$XDG_STATE_HOME/followaudit/console.log, path printed at start"
-    )
+    _add_log_options(cmd, "$XDG_STATE_HOME/followaudit/console.log, path printed at start")
 
 
-def _add_process_options(cmd: argparse.ArgumentParser, name: str, log_file: str) -> None:
+def _add_log_options(cmd: argparse.ArgumentParser, log_file: str) -> None:
     """A long-running process's ``--log-level`` and ``--log-file`` (``log_file`` says where logs
-    go by default), and its handler."""
+    go by default)."""
     cmd.add_argument(
         "--log-level", default="info", metavar="LEVEL", help="debug, info, warning or error"
     )
@@ -258,17 +272,6 @@ def _add_process_options(cmd: argparse.ArgumentParser, name: str, log_file: str)
         help=f"where logs go, - for standard error; a file is private (0600) and rotated at "
         f"10 MB (default: {log_file})",
     )
-    cmd.set_defaults(handler=_run_pipeline(name))
-
-
-def _run_pipeline(name: str) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        from bot.commands import pipeline
-
-        result: int = getattr(pipeline, name)(args)
-        return result
-
-    return handler
 
 
 def _group(
@@ -285,40 +288,20 @@ def _group(
 
 def _add_alerts(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmds = _group(sub, "alerts", "watched accounts: re-audits and alerts")
-    cmd = _command(
-        cmds,
-        "run-due",
-        "run the re-audits due now, post their alerts, exit",
-        "Runs once every re-audit that is due now (with --all: every watch), posts what it finds "
-        "with the settings `followaudit run` uses, and exits once every alert was accepted by "
-        "its chat platform. Never reads chat updates.",
-    )
+    cmd = _command(cmds, "run-due", _lazy("bot.commands.alerts"))
     cmd.add_argument("--all", action="store_true", help="every watch, due or not")
     cmd.add_argument(
         "--log-level", default="warning", metavar="LEVEL", help="debug, info, warning or error"
     )
-    cmd.set_defaults(handler=_lazy("bot.commands.alerts"))
 
 
 def _add_labels(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmds = _group(sub, "labels", "the reviewers' labels of followers", " (reviews of audits)")
-    cmd = _command(
-        cmds,
-        "export",
-        "write the labelled accounts as JSON Lines for training",
-        "One account a line in the shared account shape, with label (1 fake, 0 genuine) and "
-        "source (review/PLATFORM), as `python -m scoring.train --extra FILE` reads it. An "
-        "account is labelled when its reviewers agree (can't-tell answers are no vote); those "
-        "labelled both ways by different reviewers, and can't-tell ones, are left out and "
-        "counted on standard error.",
-    )
+    cmd = _command(cmds, "export", _lazy("bot.commands.labels"))
     cmd.add_argument(
         "--platform", metavar="P", help="only accounts of this audited platform (e.g. bluesky)"
     )
-    cmd.add_argument(
-        "--output", default="-", metavar="FILE|-", help="where to write (default: stdout)"
-    )
-    cmd.set_defaults(handler=_lazy("bot.commands.labels"))
+    _add_output(cmd)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
