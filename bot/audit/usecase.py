@@ -46,10 +46,14 @@ class FollowerMemory(Protocol):
 
 
 class FetchHow(TypedDict, total=False):
-    """How ``AuditUseCase.fetch`` reads (each explained there): the options ``run`` passes on."""
+    """How ``AuditUseCase.fetch`` (and ``run``) reads the followers; each option may be left out."""
 
+    #: Told the followers read so far, of how many.
     progress: ProgressCallback | None
+    #: Resume from it, and save it after every page.
     checkpoint: Checkpoint | None
+    #: Read only the followers newer than the remembered ones, when there are any, and remember
+    #: the result for the next audit.
     memory: FollowerMemory | None
 
 
@@ -132,7 +136,7 @@ class AuditUseCase:
     async def run(
         self, target: Handle, sample: int | None = None, **how: Unpack[FetchHow]
     ) -> Audit:
-        """Fetch (see ``fetch``, which ``how`` goes to) and score; raises
+        """Fetch (``fetch``, reading as ``how`` says) and score; raises
         ``bot.sources.SourceError`` as the source."""
         fetched, read = await self.fetch(target, sample, **how)
         return await self.score(fetched, read=read)
@@ -151,26 +155,20 @@ class AuditUseCase:
         return Audit(fetched, report, scored, self.config, count)
 
     async def fetch(
-        self,
-        target: Handle,
-        sample: int | None = None,
-        *,
-        progress: ProgressCallback | None = None,
-        checkpoint: Checkpoint | None = None,
-        memory: FollowerMemory | None = None,
+        self, target: Handle, sample: int | None = None, **how: Unpack[FetchHow]
     ) -> tuple[FetchResult, int]:
-        """The newest ``sample`` followers of ``target`` (the configured default when None) and
-        how many were read from the platform. With ``checkpoint``: resume from it and save it
-        after every page. With ``memory``: read only the followers newer than the remembered
-        ones, when there are any, and remember the result for the next audit."""
+        """The newest ``sample`` followers of ``target`` (the configured default when None), read
+        as ``how`` says, and how many were read from the platform."""
         from bot.sources import source_for
 
         source = source_for(target.platform, self.session, self.settings, gate=self.gate)
+        memory = how.get("memory")
         known = await memory.recall(target.platform, target.handle) if memory else []
         if known:
             size = sample if sample is not None else self.settings.sample.default
             result, read = await _fetch_new(source, target, known, size)
         else:
+            progress, checkpoint = how.get("progress"), how.get("checkpoint")
             result = await _fetch_all(source, target, sample, progress, checkpoint)
             read = len(result.followers)
         if memory is not None:
