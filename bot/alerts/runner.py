@@ -54,7 +54,6 @@ class _Outcome:
     snapshot: Snapshot | None = None
     change: Change | None = None
     result: AuditResult | None = None
-    notice: str | None = None
     error: SourceError | None = None
     alerted: list[list[str]] = field(default_factory=list)
     crashed: bool = False
