@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from scoring.account import format_datetime
 from scoring.audit.quantify import ScanTable
-from scoring.audit.types import FloatArray, as_probabilities
+from scoring.audit.types import FloatArray, as_probabilities, rounded
 from scoring.histogram import bin_index
 
 __all__ = ["Burst", "BurstBar", "BurstConfig", "created_days", "find_bursts", "null_threshold"]
@@ -98,13 +98,13 @@ class Burst:
             "start": self.start,
             "end": self.end,
             "size": self.size,
-            "fake_share": round(self.fake_share, 4),
-            "fake_share_low": None if self.low is None else round(self.low, 4),
-            "fake_share_high": None if self.high is None else round(self.high, 4),
+            "fake_share": rounded(self.fake_share),
+            "fake_share_low": rounded(self.low),
+            "fake_share_high": rounded(self.high),
             "created_from": format_datetime(self.created_from),
             "created_to": format_datetime(self.created_to),
             "kind": self.kind,
-            "score": None if self.score is None else round(self.score, 2),
+            "score": rounded(self.score, 2),
         }
 
 

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from scoring.account import Account
 
-__all__ = ["FloatArray", "ModelLike", "ScoredLike", "VerdictLike", "as_probabilities"]
+__all__ = ["FloatArray", "ModelLike", "ScoredLike", "VerdictLike", "as_probabilities", "rounded"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -23,6 +23,11 @@ def as_probabilities(values: FloatArray | Sequence[float]) -> FloatArray:
     """A float array clipped to 0..1, a missing (NaN) probability read as 0.5: undecided."""
     out: FloatArray = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.5), 0, 1)
     return out
+
+
+def rounded(value: float | None, digits: int = 4) -> float | None:
+    """A number as the JSON shapes write it: rounded (a share to 4 digits); unknown stays None."""
+    return None if value is None else round(value, digits)
 
 
 class VerdictLike(Protocol):
