@@ -27,6 +27,7 @@ from scoring.audit.types import FloatArray, ModelLike, ScoredLike, as_probabilit
 __all__ = [
     "AuditConfig",
     "AuditReport",
+    "ReportOptions",
     "SampleInfo",
     "audit_accounts",
     "build_report",

@@ -2,6 +2,7 @@
 
 The audit needs only a few attributes of a verdict and of the model, so it depends on these
 Protocols rather than on the concrete classes; ``scoring.model.Verdict`` and ``Model`` fit them.
+Two small helpers every part uses stand here too: ``as_probabilities`` and ``rounded``.
 """
 
 from __future__ import annotations
