@@ -16,6 +16,7 @@ from typing import Any, Final, Literal
 import numpy as np
 
 from scoring.audit.inactive import wilson_interval
+from scoring.audit.types import rounded
 from scoring.train import auc, reliability
 
 __all__ = [
@@ -73,13 +74,9 @@ class ReviewedShare:
         return self.fake + self.genuine
 
     def to_dict(self) -> dict[str, Any]:
-        r = _round
+        r = rounded
         return {"fake": self.fake, "genuine": self.genuine, "unsure": self.unsure,
                 "share": r(self.share), "low": r(self.low), "high": r(self.high)}  # fmt: skip
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 4)
 
 
 def reviewed_share(labels: Iterable[LabelValue]) -> ReviewedShare:
@@ -121,7 +118,7 @@ class ModelCheck:
 
     def to_dict(self) -> dict[str, Any]:
         return {"n_fake": self.n_fake, "n_genuine": self.n_genuine,
-                "auc": _round(self.auc), "bins": self.bins}  # fmt: skip
+                "auc": rounded(self.auc), "bins": self.bins}  # fmt: skip
 
 
 def model_check(labels: Sequence[int], probabilities: Sequence[float]) -> ModelCheck:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from scoring.audit.bursts import BurstConfig, find_bursts, null_threshold
+from scoring.audit.bursts import BurstBar, BurstConfig, find_bursts, null_threshold
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -59,6 +59,9 @@ def test_a_cohort_created_together_is_found_with_a_milder_fake_share() -> None:
         p[i] = 0.97 if rng.random() < 0.45 else p[i]
     bursts = find_bursts(p, created)
     assert any(abs(b.start - 400) <= 10 and abs(b.end - 519) <= 10 for b in bursts)
+    # The scan's bar decides whether a significant run looks bought: this one's share is ~0.58.
+    strict = BurstConfig(fakes=BurstBar(min_share=0.7, min_lift=0.25, threshold_factor=1.0))
+    assert find_bursts(p, created, strict) == []
 
 
 def test_edge_cases() -> None:

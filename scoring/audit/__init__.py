@@ -4,7 +4,7 @@ The chart (``scoring.audit.chart``) is kept out of this namespace so that matplo
 when a chart is drawn.
 """
 
-from scoring.audit.bursts import Burst, BurstConfig, find_bursts
+from scoring.audit.bursts import Burst, BurstBar, BurstConfig, find_bursts
 from scoring.audit.grade import (
     GRADES,
     GradeBands,
@@ -40,6 +40,7 @@ __all__ = [
     "AuditConfig",
     "AuditReport",
     "Burst",
+    "BurstBar",
     "BurstConfig",
     "GradeBands",
     "GradeCall",

@@ -7,15 +7,15 @@ probability read through the model's validated class histograms (``table``), or,
 as a (soft) coin flip; the log-likelihood ratio against one share for all measures how
 surprising the window is. The best window is reported when its ratio passes a threshold
 calibrated by simulation under the null of no burst (see ``null_threshold``) and when it looks
-bought (at least ``min_size``
-followers, a fake share of at least ``min_share`` and well above the rest). The burst is then
-masked and the rest scanned again, up to ``max_bursts``. Because the baseline is the sample's own
-rate, a sample that is fake throughout has no burst: nothing in it stands out.
+bought (at least ``min_size`` followers, a fake share of at least ``fakes.min_share`` and well
+above the rest: ``BurstBar``). The burst is then masked and the rest scanned again, up to
+``max_bursts``. Because the baseline is the sample's own rate, a sample that is fake throughout
+has no burst: nothing in it stands out.
 
 A second scan runs on creation dates where they exist: a follower whose account was created
 within ``cohort_days`` of several of its neighbours in the follow order is a "cohort" member; a
 window dense in cohort members and with a raised fake share (a lower bar than the first scan's,
-since the dates are a second witness) is a burst too.
+``cohort``, since the dates are a second witness) is a burst too.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ import numpy.typing as npt
 
 from scoring.account import format_datetime
 from scoring.audit.quantify import ScanTable
-from scoring.audit.types import FloatArray, as_probabilities
+from scoring.audit.types import FloatArray, as_probabilities, rounded
 from scoring.histogram import bin_index
 
-__all__ = ["Burst", "BurstConfig", "created_days", "find_bursts", "null_threshold"]
+__all__ = ["Burst", "BurstBar", "BurstConfig", "created_days", "find_bursts", "null_threshold"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 BoolArray = npt.NDArray[np.bool_]
@@ -42,27 +42,35 @@ IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
+class BurstBar:
+    """What a significant window of one scan must also show to be reported as a burst: a fake
+    share of at least ``min_share``, at least ``min_lift`` above the rest's, and a scan ratio of
+    at least ``threshold_factor`` times the calibrated threshold."""
+
+    min_share: float
+    min_lift: float
+    threshold_factor: float
+
+
+@dataclass(frozen=True, slots=True)
 class BurstConfig:
     """Tuning of burst detection; the defaults meet the evaluation targets (see README)."""
 
     min_size: int = 20
-    min_share: float = 0.5
-    #: The window's fake share must exceed the rest's by at least this much.
-    min_lift: float = 0.25
     max_bursts: int = 5
+    #: Extra margin on the calibrated threshold (log-likelihood units).
+    margin: float = 0.0
+    #: The scan on fake probabilities.
+    fakes: BurstBar = BurstBar(min_share=0.5, min_lift=0.25, threshold_factor=1.0)
     #: Accounts created within this many days of each other form a cohort.
     cohort_days: float = 3.0
     #: Neighbours on each side compared for the cohort test.
     cohort_window: int = 5
     #: A cohort member needs at least this many of its neighbours created within ``cohort_days``.
     cohort_min: int = 3
-    #: A cohort run (see module doc) needs only this fake share, and this lift over the rest.
-    cohort_min_share: float = 0.3
-    cohort_min_lift: float = 0.15
-    #: Cohort flags of neighbours overlap, so they are not independent: the threshold is scaled.
-    cohort_threshold_factor: float = 2.0
-    #: Extra margin on the calibrated threshold (log-likelihood units).
-    margin: float = 0.0
+    #: The scan on cohort members (see module doc) needs a milder fake share, since the dates are
+    #: a second witness, and a scaled threshold: neighbours' cohort flags are not independent.
+    cohort: BurstBar = BurstBar(min_share=0.3, min_lift=0.15, threshold_factor=2.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +98,13 @@ class Burst:
             "start": self.start,
             "end": self.end,
             "size": self.size,
-            "fake_share": round(self.fake_share, 4),
-            "fake_share_low": None if self.low is None else round(self.low, 4),
-            "fake_share_high": None if self.high is None else round(self.high, 4),
+            "fake_share": rounded(self.fake_share),
+            "fake_share_low": rounded(self.low),
+            "fake_share_high": rounded(self.high),
             "created_from": format_datetime(self.created_from),
             "created_to": format_datetime(self.created_to),
             "kind": self.kind,
-            "score": None if self.score is None else round(self.score, 2),
+            "score": rounded(self.score, 2),
         }
 
 
@@ -281,12 +289,12 @@ def find_bursts(
     threshold = null_threshold(n) + cfg.margin
     free = np.ones(n, dtype=bool)
     found: list[Burst] = []
-    signals: list[tuple[str, FloatArray]] = [("fakes", p)]
+    signals: list[tuple[str, FloatArray, BurstBar]] = [("fakes", p, cfg.fakes)]
     if np.count_nonzero(~np.isnan(days)) >= 2 * cfg.min_size:
         cohort = _cohort_members(days, cfg.cohort_window, cfg.cohort_days, cfg.cohort_min)
-        signals.append(("cohort", cohort))
+        signals.append(("cohort", cohort, cfg.cohort))
     attempts = 0
-    for kind, x in signals:
+    for kind, x, bar in signals:
         while len(found) < cfg.max_bursts and attempts < 3 * cfg.max_bursts:
             attempts += 1
             score: _Scorer = (
@@ -295,8 +303,7 @@ def find_bursts(
                 else _Bernoulli(x, free)
             )
             hit = _best_window(score, free, cfg.min_size)
-            needed = threshold * (cfg.cohort_threshold_factor if kind == "cohort" else 1.0)
-            if hit is None or hit[0] < needed:
+            if hit is None or hit[0] < threshold * bar.threshold_factor:
                 break
             value, s, e = hit
             inside = share(p[s : e + 1])
@@ -304,12 +311,7 @@ def find_bursts(
             rest[s : e + 1] = False
             outside = share(p[rest]) if rest.any() else 0.0
             free[s : e + 1] = False
-            min_share, min_lift = (
-                (cfg.cohort_min_share, cfg.cohort_min_lift)
-                if kind == "cohort"
-                else (cfg.min_share, cfg.min_lift)
-            )
-            if inside < min_share or inside - outside < min_lift:
+            if inside < bar.min_share or inside - outside < bar.min_lift:
                 # Significant but not bought-looking: masked so that the scan moves on.
                 continue
             lo, hi = _date_span(days[s : e + 1])

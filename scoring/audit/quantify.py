@@ -33,7 +33,7 @@ from typing import Any, Final
 import numpy as np
 
 from scoring.account import Account
-from scoring.audit.types import FloatArray, as_probabilities
+from scoring.audit.types import FloatArray, as_probabilities, rounded
 from scoring.histogram import LEGACY_EDGES, bin_counts, read_edges
 from scoring.views import closest_view, known_rates
 
@@ -102,9 +102,9 @@ class ShareEstimate:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "estimate": _round(self.estimate),
-            "low": _round(self.low),
-            "high": _round(self.high),
+            "estimate": rounded(self.estimate),
+            "low": rounded(self.low),
+            "high": rounded(self.high),
             "method": self.method,
             "view": self.view,
         }
@@ -130,10 +130,6 @@ class ErrorProfile:
         if self.hist_pos is None or self.hist_neg is None:
             return None
         return (_smooth(self.hist_pos, self.n_pos), _smooth(self.hist_neg, self.n_neg))
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
 
 
 def _smooth(hist: FloatArray, n: int) -> FloatArray:

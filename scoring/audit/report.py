@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from scoring.audit.types import FloatArray, ModelLike, ScoredLike, as_probabilit
 __all__ = [
     "AuditConfig",
     "AuditReport",
+    "ReportOptions",
     "SampleInfo",
     "audit_accounts",
     "build_report",
@@ -252,16 +253,18 @@ def score_and_report(
     return scored, report
 
 
+class ReportOptions(TypedDict, total=False):
+    """The keyword options ``audit_accounts`` passes on to ``score_and_report``."""
+
+    config: AuditConfig | None
+    total: int | None
+    subject: str | None
+    platform: str | None
+
+
 def audit_accounts(
-    accounts: Sequence[Account],
-    model: ModelLike,
-    *,
-    config: AuditConfig | None = None,
-    total: int | None = None,
-    subject: str | None = None,
-    platform: str | None = None,
+    accounts: Sequence[Account], model: ModelLike, **options: Unpack[ReportOptions]
 ) -> AuditReport:
-    """Score the followers (newest first) with ``model`` and build their report."""
-    return score_and_report(
-        accounts, model, config=config, total=total, subject=subject, platform=platform
-    )[1]
+    """Score the followers (newest first) with ``model`` and build their report; the options
+    are ``score_and_report``'s."""
+    return score_and_report(accounts, model, **options)[1]

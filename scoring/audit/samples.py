@@ -20,13 +20,6 @@ from scoring.audit.types import VerdictLike
 __all__ = ["MAX_SAMPLES", "SuspiciousAccount", "count_reasons", "pick_suspicious"]
 
 MAX_SAMPLES: Final = 25
-#: How much each already-picked account with the same main reason kind costs a candidate.
-_SAME_MAIN: Final = 0.2
-#: ... and each shared secondary reason kind.
-_SHARED: Final = 0.03
-_PER_REASON: Final = 0.01
-#: Only the best candidates are considered, to bound the work on huge samples.
-_POOL: Final = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +46,14 @@ class SuspiciousAccount:
         }
 
 
-def _main_code(v: VerdictLike) -> str:
-    return v.reason_codes[0] if v.reason_codes else ""
+#: How much each already-picked account with the same main reason kind costs a candidate.
+_SAME_MAIN: Final = 0.2
+#: ... and each shared secondary reason kind.
+_SHARED: Final = 0.03
+#: What each reason (up to three) adds to a candidate's score.
+_PER_REASON: Final = 0.01
+#: Only the best candidates are considered, to bound the work on huge samples.
+_POOL: Final = 300
 
 
 def pick_suspicious(

@@ -2,6 +2,7 @@
 
 The audit needs only a few attributes of a verdict and of the model, so it depends on these
 Protocols rather than on the concrete classes; ``scoring.model.Verdict`` and ``Model`` fit them.
+Two small helpers every part uses stand here too: ``as_probabilities`` and ``rounded``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy.typing as npt
 
 from scoring.account import Account
 
-__all__ = ["FloatArray", "ModelLike", "ScoredLike", "VerdictLike", "as_probabilities"]
+__all__ = ["FloatArray", "ModelLike", "ScoredLike", "VerdictLike", "as_probabilities", "rounded"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -23,6 +24,11 @@ def as_probabilities(values: FloatArray | Sequence[float]) -> FloatArray:
     """A float array clipped to 0..1, a missing (NaN) probability read as 0.5: undecided."""
     out: FloatArray = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.5), 0, 1)
     return out
+
+
+def rounded(value: float | None, digits: int = 4) -> float | None:
+    """A number as the JSON shapes write it: rounded (a share to 4 digits); unknown stays None."""
+    return None if value is None else round(value, digits)
 
 
 class VerdictLike(Protocol):

@@ -33,6 +33,11 @@ def _default_avatar(obj: Mapping[str, Any]) -> bool | None:
     return image is None or DEFAULT_IMAGE_MARK in image
 
 
+def _metric(metrics: Mapping[str, Any], key: str) -> int | None:
+    """One of the ``public_metrics`` counts, named by its path in an error."""
+    return count(metrics.get(key), f"public_metrics.{key}")
+
+
 def account_from_x(obj: Mapping[str, Any], *, observed_at: datetime | None) -> Account:
     """Map one X API v2 user object to an Account."""
     obj = require_object(obj)
@@ -56,11 +61,11 @@ def account_from_x(obj: Mapping[str, Any], *, observed_at: datetime | None) -> A
         location=text(obj.get("location"), "location"),
         created_at=iso_date(obj.get("created_at"), "created_at"),
         observed_at=observed_at,
-        followers_count=count(metrics.get("followers_count"), "public_metrics.followers_count"),
-        following_count=count(metrics.get("following_count"), "public_metrics.following_count"),
-        posts_count=count(metrics.get("tweet_count"), "public_metrics.tweet_count"),
-        likes_count=count(metrics.get("like_count"), "public_metrics.like_count"),
-        listed_count=count(metrics.get("listed_count"), "public_metrics.listed_count"),
+        followers_count=_metric(metrics, "followers_count"),
+        following_count=_metric(metrics, "following_count"),
+        posts_count=_metric(metrics, "tweet_count"),
+        likes_count=_metric(metrics, "like_count"),
+        listed_count=_metric(metrics, "listed_count"),
         has_default_avatar=_default_avatar(obj),
         has_banner=has_banner,
         verified=flag(obj.get("verified"), "verified"),
