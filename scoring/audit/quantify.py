@@ -19,8 +19,7 @@ own noise) with the model error (the spread of those fits), and then spans every
 that explains the sample about as well as the likeliest one. A sample that no validated
 histogram explains (``MISFIT_PER_BIN``) is counted (``p >= 0.5``) and adjusted by the validated
 error rates; its interval spans what a collection the model never saw could do (a
-random-effects range of the rates across collections), so it is wide, and its point estimate is
-the mixture share the histograms would give anyway, inside that interval.
+random-effects range of the rates across collections), so it is wide.
 """
 
 from __future__ import annotations
@@ -395,7 +394,14 @@ def _mixture_estimate(
     the profiles' bins."""
     n = int(counts.sum())
     fits = [_mixture(counts, t.log_mix) for t in tables]
-    w = _likelihood_weights(fits, tables)
+    # The first table is the pooled one; collections validated on too few accounts only widen.
+    sure = np.asarray(
+        [i == 0 or min(t.n_pos, t.n_neg) >= MIN_PROFILE for i, t in enumerate(tables)]
+    )
+    ll = np.asarray([f.loglik for f in fits])
+    w = np.zeros(len(fits))
+    w[sure] = np.exp(ll[sure] - np.max(ll[sure]))
+    w /= w.sum()
     shares = np.asarray([f.share for f in fits])
     est = float(np.dot(w, shares))
     # The validation histograms are themselves samples: widen each fit's interval by their noise.
@@ -419,26 +425,6 @@ def _mixture_estimate(
             lo = min(lo, max(0.0, f.share - (f.share - f.low) * g))
             hi = max(hi, min(1.0, f.share + (f.high - f.share) * g))
     return est, lo, hi
-
-
-def _likelihood_weights(fits: Sequence[_Fit], tables: Sequence[_Table]) -> FloatArray:
-    """Each fit's weight in the average: its likelihood relative to the likeliest (equal
-    priors). The first table is the pooled one; collections validated on fewer than
-    ``MIN_PROFILE`` accounts of a class get none (they only widen the interval)."""
-    sure = np.asarray(
-        [i == 0 or min(t.n_pos, t.n_neg) >= MIN_PROFILE for i, t in enumerate(tables)]
-    )
-    ll = np.asarray([f.loglik for f in fits])
-    w = np.zeros(len(fits))
-    w[sure] = np.exp(ll[sure] - np.max(ll[sure]))
-    return np.asarray(w / w.sum(), dtype=np.float64)
-
-
-def _likeliest_share(counts: FloatArray, tables: Sequence[_Table]) -> float:
-    """The share the validated histograms would give, averaged by how well each explains the
-    sample, even when none explains it well: the unfamiliar sample's point estimate."""
-    fits = [_mixture(counts, t.log_mix) for t in tables]
-    return float(np.dot(_likelihood_weights(fits, tables), [f.share for f in fits]))
 
 
 def _pacc(mean_p: float, prof: ErrorProfile) -> float:
@@ -689,19 +675,16 @@ class ShareEstimator:
         return found
 
     def _unfamiliar(self, p: FloatArray, counts: FloatArray) -> ShareEstimate:
-        """A sample unlike every validated one. Its interval is the counted and adjusted range
-        (``_count_range``), its low end still at least the fakes certainly among the top lump;
-        its point estimate is the likelihood-weighted mixture share, kept inside it (on the
-        labelled audiences a better guess than the adjusted count: ``make eval``)."""
+        """A sample unlike every validated one, counted and adjusted (``_count_range``); its low
+        end still at least the fakes certainly among the top lump."""
         found = _count_range(p, self._profiles)
-        assert found.low is not None and found.high is not None
-        low, high = found.low, found.high
         strict = self._lumps
-        if strict is not None and strict.top < len(counts):
-            top = float(counts[strict.top :].sum())
-            low = max(low, (top - _upper(top, strict.genuine_top)) / p.size)
-        guess = min(max(_likeliest_share(counts, self._tables), low), high)
-        return dataclasses.replace(found, estimate=guess, low=low)
+        if strict is None or strict.top == len(counts):
+            return found
+        top = float(counts[strict.top :].sum())
+        assert found.estimate is not None and found.low is not None
+        low_end = max(found.low, (top - _upper(top, strict.genuine_top)) / p.size)
+        return dataclasses.replace(found, estimate=max(found.estimate, low_end), low=low_end)
 
     def _with_lumps(self, counts: FloatArray, lumps: _Lumps) -> ShareEstimate | None:
         """Followers where only fakes score counted as fakes, those where only genuine accounts
