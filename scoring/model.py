@@ -62,6 +62,7 @@ __all__ = [
     "Member",
     "Model",
     "ModelError",
+    "ScoredAccount",
     "ScoredBatch",
     "Term",
     "Verdict",
@@ -140,8 +141,9 @@ class ModelError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
-    """One account's calibrated fake probability and the reasons that drove it."""
+class ScoredAccount:
+    """One account's calibrated fake probability and the reasons that drove it: what a
+    ``Verdict`` says and the audit's ``SuspiciousAccount`` shows."""
 
     platform: str
     id: str
@@ -149,6 +151,11 @@ class Verdict:
     fake_probability: float
     reasons: tuple[str, ...]
     reason_codes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict(ScoredAccount):
+    """One account's verdict, as ``Model.score`` gives it."""
 
     def to_dict(self, model_version: str) -> dict[str, Any]:
         """The ``followaudit score`` output object."""

@@ -33,7 +33,7 @@ def test_bands_are_configurable_and_checked() -> None:
 
 def test_no_estimate_no_grade() -> None:
     assert grade_for(ShareEstimate(None, None, None, "m")) is None
-    assert "not enough data" in verdict_for(ShareEstimate(None, None, None, "m"), 0)
+    assert "not enough data" in verdict_for(grade_call(ShareEstimate(None, None, None, "m"), 0))
 
 
 def test_share_text_uses_an_en_dash_interval() -> None:
@@ -42,36 +42,38 @@ def test_share_text_uses_an_en_dash_interval() -> None:
 
 
 def test_verdict_says_when_data_is_thin_or_uncertain() -> None:
-    tiny = verdict_for(est(1.0, 0.2, 1.0), 1)
+    tiny = verdict_for(grade_call(est(1.0, 0.2, 1.0), 1))
     assert tiny.startswith("Not enough data") and "1 follower " in tiny
-    wide = verdict_for(est(0.2, 0.05, 0.45), 200)
+    wide = verdict_for(grade_call(est(0.2, 0.05, 0.45), 200))
     assert wide.startswith("Inconclusive") and "20% (5–45%)" in wide and "A to F" in wide
-    two = verdict_for(est(0.09, 0.06, 0.18), 200)
+    two = verdict_for(grade_call(est(0.09, 0.06, 0.18), 200))
     assert "uncertain, the interval spans two grades" in two
-    firm = verdict_for(est(0.02, 0.01, 0.03), 1000)
+    firm = verdict_for(grade_call(est(0.02, 0.01, 0.03), 1000))
     assert firm.startswith("Looks clean") and "uncertain" not in firm
     assert "Grade" not in firm
 
 
 def test_an_unfamiliar_sample_gets_an_inconclusive_verdict_not_a_firm_one() -> None:
     unfamiliar = ShareEstimate(0.41, 0.0, 1.0, METHOD_UNFAMILIAR)
-    text = verdict_for(unfamiliar, 1000)
+    text = verdict_for(grade_call(unfamiliar, 1000))
     assert text.startswith("Inconclusive") and "41% (0–100%)" in text
     assert "no single grade fits" in text and "Heavily inflated" not in text
     # a validated fit over five bands is no firmer: it says why in other words
-    assert "spans grades A to F" in verdict_for(ShareEstimate(0.41, 0.0, 1.0, METHOD_MIXTURE), 1000)
+    assert "spans grades A to F" in verdict_for(
+        grade_call(ShareEstimate(0.41, 0.0, 1.0, METHOD_MIXTURE), 1000)
+    )
 
 
 def test_an_unfamiliar_verdict_says_how_many_followers_score_beyond_the_validated_fakes() -> None:
     unfamiliar = ShareEstimate(0.35, 0.0, 1.0, METHOD_UNFAMILIAR)
-    many = verdict_for(unfamiliar, 60, beyond_fakes=18)
+    many = verdict_for(grade_call(unfamiliar, 60), beyond_fakes=18)
     assert "(18 of them score higher than 99% of the fakes it was validated on)" in many
     assert many.startswith("Inconclusive") and many.endswith("no single grade fits.")
-    assert "(1 of them scores higher" in verdict_for(unfamiliar, 60, beyond_fakes=1)
-    assert "99%" not in verdict_for(unfamiliar, 60)
+    assert "(1 of them scores higher" in verdict_for(grade_call(unfamiliar, 60), beyond_fakes=1)
+    assert "99%" not in verdict_for(grade_call(unfamiliar, 60))
     # a validated fit says nothing of it
     assert "99%" not in verdict_for(
-        ShareEstimate(0.35, 0.3, 0.4, METHOD_MIXTURE), 60, beyond_fakes=18
+        grade_call(ShareEstimate(0.35, 0.3, 0.4, METHOD_MIXTURE), 60), beyond_fakes=18
     )
 
 

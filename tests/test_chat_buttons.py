@@ -34,7 +34,9 @@ async def test_a_shown_report_keeps_the_request_behind_it(
     buttons = ReportButtons(AuditService.from_settings(redis, settings),
                             ChatState(redis, prefix="t:", adapter="memory", ttl=60))  # fmt: skip
     reply = ReplyTo("memory", {})
-    request = AuditRequest("memory:1", "memory:2", reply, "bluesky", "alice.bsky.social", 500)
+    request = AuditRequest(
+        "bluesky", "alice.bsky.social", 500, user="memory:1", chat="memory:2", reply=reply
+    )
     await buttons.remember(Result(request, JOB, AuditOutcome(report=make_report())))
     assert await buttons.record(JOB) == JobRecord("bluesky", "alice.bsky.social", 500)
     assert 0 < await redis.ttl(f"t:memory:job:{JOB}") <= 60

@@ -136,7 +136,9 @@ class Clock:
 
 def request(conv: tuple[str, int], handle: str = "alice") -> AuditRequest:
     reply = ReplyTo("memory", {"room": conv[0], "message": conv[1]})
-    return AuditRequest("memory:1", f"memory:{conv[0]}", reply, "bluesky", handle, 100)
+    return AuditRequest(
+        "bluesky", handle, 100, user="memory:1", chat=f"memory:{conv[0]}", reply=reply
+    )
 
 
 def queued(req: AuditRequest) -> Submission:
@@ -312,7 +314,9 @@ async def test_a_delivery_without_a_usable_conversation_is_dropped(
     chat: MemoryChat, caplog: pytest.LogCaptureFixture
 ) -> None:
     controller = Controller(chat)
-    req = AuditRequest("memory:1", "memory:r", ReplyTo("memory", {}), "bluesky", "alice", 100)
+    req = AuditRequest(
+        "bluesky", "alice", 100, user="memory:1", chat="memory:r", reply=ReplyTo("memory", {})
+    )
     with caplog.at_level(logging.ERROR, "followaudit.chat"):
         await controller.deliver(result(req))
     assert "without a usable conversation" in caplog.text and chat.answers == 0

@@ -57,7 +57,7 @@ def test_missing_binary_says_how_to_get_one() -> None:
 def test_messages_round_trip_and_reject_other_versions() -> None:
     req = request("a.test")
     assert AuditRequest.from_dict(json.loads(json.dumps(req.to_dict()))) == req
-    job = AuditJob("j1", "bluesky", "a.test", 100, created_at=5.0)
+    job = AuditJob("bluesky", "a.test", 100, job_id="j1", created_at=5.0)
     assert AuditJob.from_json(job.to_json()) == job
     out = AuditOutcome.failure("not_found", "nope")
     assert AuditOutcome.from_json(out.to_json()).error == out.error

@@ -7,10 +7,10 @@ with an example, so adapters answer it as is.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final
 
-from bot.pipeline.messages import AuditRequest, ReplyTo
+from bot.pipeline.messages import Audited, AuditRequest, ReplyTo
 from bot.settings import Settings
 from bot.sources.errors import BadHandle
 from bot.sources.handles import ACCEPTED_FORMS, Handle, parse_configured
@@ -47,14 +47,8 @@ class CommandError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class AuditCommand:
+class AuditCommand(Audited):
     """A parsed audit command: the normalised handle, the sample size, fresh or cached."""
-
-    platform: str
-    handle: str
-    sample: int
-    fresh: bool = False
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 def _one_line(text: str, limit: int = 400) -> str:

@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field, fields
 from typing import Any, Final
 
 from bot.pipeline import fields as f
@@ -28,6 +28,7 @@ __all__ = [
     "AuditJob",
     "AuditOutcome",
     "AuditRequest",
+    "Audited",
     "Delivery",
     "MessageError",
     "Progress",
@@ -84,11 +85,24 @@ def _png(data: str | None) -> bytes | None:
     return png if png.startswith(PNG_MAGIC) and len(png) <= MAX_CHART_BYTES else None
 
 
-#: What a request and its queued job share: what is audited, and how (in message order).
-AUDITED: Final = ("platform", "handle", "sample", "fresh", "options")
+@dataclass(frozen=True, slots=True)
+class Audited:
+    """What is audited, and how: the account (``handle`` already normalised), the sample, fresh
+    or cached, and the runner's options. A request and its queued job both carry it."""
+
+    platform: str
+    handle: str
+    sample: int
+    fresh: bool = False
+    #: Opaque to the pipeline, handed to the runner (e.g. a reference to an uploaded export).
+    options: dict[str, Any] = field(default_factory=dict)
 
 
-def audited(item: AuditRequest | AuditJob) -> dict[str, Any]:
+#: The ``Audited`` fields, in message order.
+AUDITED: Final = tuple(item.name for item in fields(Audited))
+
+
+def audited(item: Audited) -> dict[str, Any]:
     """The ``AUDITED`` fields of a request or job, by name (as its message holds them)."""
     return {name: getattr(item, name) for name in AUDITED}
 
@@ -123,18 +137,13 @@ class ReplyTo:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditRequest:
-    """One user's request, as an adapter submits it. ``handle`` is already normalised."""
+class AuditRequest(Audited):
+    """One user's request, as an adapter submits it: what to audit, who asks, where to answer."""
 
+    _: KW_ONLY
     user: str
     chat: str
     reply: ReplyTo
-    platform: str
-    handle: str
-    sample: int
-    fresh: bool = False
-    #: Opaque to the pipeline, handed to the runner (e.g. a reference to an uploaded export).
-    options: dict[str, Any] = field(default_factory=dict)
     request_id: str = field(default_factory=new_id)
     submitted_at: float = 0.0
 
@@ -179,15 +188,11 @@ class AuditRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditJob:
+class AuditJob(Audited):
     """One audit in the queue; any number of requests may wait on it."""
 
+    _: KW_ONLY
     job_id: str
-    platform: str
-    handle: str
-    sample: int
-    fresh: bool = False
-    options: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:

@@ -19,7 +19,7 @@ report at its edge with scoring's renderers (``scoring.audit.render_html`` ...) 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Final
 
@@ -116,8 +116,8 @@ class NamedSuspect(SuspiciousAccount):
 
     @classmethod
     def of(cls, s: SuspiciousAccount, display_name: str | None = None) -> NamedSuspect:
-        return cls(s.position, s.platform, s.id, s.handle, s.fake_probability, s.reasons,
-                   s.reason_codes, display_name)  # fmt: skip
+        kept = {k.name: getattr(s, k.name) for k in fields(SuspiciousAccount)}
+        return cls(**kept, display_name=display_name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,18 +22,16 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Unpack
 
 import aiohttp
 
 from bot.infra import durations
 from bot.settings import HttpSettings, Settings
 from bot.sources.base import (
-    Checkpoint,
+    FetchOptions,
     FetchResult,
-    PageCallback,
     Paging,
-    ProgressCallback,
     RequestGate,
     Started,
     coerce_checkpoint,
@@ -265,26 +263,18 @@ class HttpSource:
         self._gate = gate
         self._settings = settings
 
-    async def fetch(
-        self,
-        handle: Handle,
-        *,
-        sample: int | None = None,
-        progress: ProgressCallback | None = None,
-        on_page: PageCallback | None = None,
-        resume: Checkpoint | Mapping[str, Any] | None = None,
-    ) -> FetchResult:
+    async def fetch(self, handle: Handle, **how: Unpack[FetchOptions]) -> FetchResult:
         """Read ``handle``'s profile and up to ``sample`` followers, or go on from ``resume``."""
-        cp = coerce_checkpoint(resume, handle)
+        cp = coerce_checkpoint(how.get("resume"), handle)
         async with self._requests(handle) as http:
             observed = datetime.now(UTC)
             return await fetch_from(
                 handle,
                 cp,
-                lambda: self._start(http, handle, self._target(sample), observed),
+                lambda: self._start(http, handle, self._target(how.get("sample")), observed),
                 lambda paging, first: self._page_through(http, handle, paging, first, observed),
-                progress=progress,
-                on_page=on_page,
+                progress=how.get("progress"),
+                on_page=how.get("on_page"),
             )
 
     def _requests(self, handle: Handle) -> AbstractAsyncContextManager[Requester]:

@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, fields
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypedDict, Unpack
 
 from bot.sources.handles import Handle
 from scoring.account import Account, AccountError
@@ -19,6 +19,7 @@ from scoring.account import Account, AccountError
 __all__ = [
     "CHECKPOINT_VERSION",
     "Checkpoint",
+    "FetchOptions",
     "FetchResult",
     "FollowerSource",
     "PageCallback",
@@ -70,6 +71,19 @@ def sample_size(requested: int | None, default: int, maximum: int) -> int:
     """The number of followers to read: ``requested`` or the default, within 1..maximum."""
     n = default if requested is None else int(requested)
     return max(1, min(n, maximum))
+
+
+class FetchOptions(TypedDict, total=False):
+    """How a ``FollowerSource.fetch`` reads; each option may be left out (or None)."""
+
+    #: Followers to read (the configured default when None), within the configured maximum.
+    sample: int | None
+    #: Told ``(read, target)`` as the pages come in.
+    progress: ProgressCallback | None
+    #: Handed the ``Checkpoint`` after each complete page.
+    on_page: PageCallback | None
+    #: A checkpoint (or its ``to_dict()``) of this handle to go on from.
+    resume: Checkpoint | Mapping[str, Any] | None
 
 
 @dataclass
@@ -274,12 +288,6 @@ class FollowerSource(Protocol):
     #: Followers per page of the platform's follower list.
     page: int
 
-    async def fetch(
-        self,
-        handle: Handle,
-        *,
-        sample: int | None = None,
-        progress: ProgressCallback | None = None,
-        on_page: PageCallback | None = None,
-        resume: Checkpoint | Mapping[str, Any] | None = None,
-    ) -> FetchResult: ...
+    async def fetch(self, handle: Handle, **how: Unpack[FetchOptions]) -> FetchResult:
+        """Read ``handle``'s profile and up to ``sample`` followers, or go on from ``resume``."""
+        ...

@@ -70,12 +70,17 @@ _WORDS = {
 class GradeCall:
     """The grade the evidence supports: ``grade`` is the firm letter or ``None``; ``best`` and
     ``worst`` are the grades at the interval's ends (equal to ``grade`` when it is firm);
-    ``why`` is ``firm``, ``empty``, ``small``, ``unfamiliar`` or ``wide``."""
+    ``why`` is ``firm``, ``empty``, ``small``, ``unfamiliar`` or ``wide``. It keeps the evidence
+    it was decided on, so ``verdict_for`` can say why in words."""
 
     grade: str | None
     best: str
     worst: str
     why: str
+    share: ShareEstimate
+    sample_size: int
+    #: The smallest sample a firm grade needs.
+    min_sample: int
 
     @property
     def range(self) -> tuple[str, str]:
@@ -112,20 +117,23 @@ def grade_call(
 ) -> GradeCall:
     """Decide whether the estimate supports one grade (see the module's rule)."""
     bands = bands or GradeBands()
-    if share.estimate is None or sample_size == 0:
-        return GradeCall(None, GRADES[0], GRADES[-1], "empty")
+    grade: str | None = None
+    best, worst = GRADES[0], GRADES[-1]
     est = share.estimate
-    best = bands.grade(share.low if share.low is not None else est)
-    worst = bands.grade(share.high if share.high is not None else est)
-    if sample_size < min_sample:
-        why = "small"
-    elif share.method == METHOD_UNFAMILIAR:
-        why = "unfamiliar"
-    elif GRADES.index(worst) - GRADES.index(best) + 1 > FIRM_BANDS:
-        why = "wide"
+    if est is None or sample_size == 0:
+        why = "empty"
     else:
-        return GradeCall(bands.grade(est), best, worst, "firm")
-    return GradeCall(None, best, worst, why)
+        best = bands.grade(share.low if share.low is not None else est)
+        worst = bands.grade(share.high if share.high is not None else est)
+        if sample_size < min_sample:
+            why = "small"
+        elif share.method == METHOD_UNFAMILIAR:
+            why = "unfamiliar"
+        elif GRADES.index(worst) - GRADES.index(best) + 1 > FIRM_BANDS:
+            why = "wide"
+        else:
+            grade, why = bands.grade(est), "firm"
+    return GradeCall(grade, best, worst, why, share, sample_size, min_sample)
 
 
 def grade_for(
@@ -156,27 +164,19 @@ def share_text(share: ShareEstimate) -> str:
     return f"{percent(share.estimate)} ({round(100 * share.low)}–{percent(share.high)})"
 
 
-def verdict_for(
-    share: ShareEstimate,
-    sample_size: int,
-    bands: GradeBands | None = None,
-    *,
-    min_sample: int = 30,
-    beyond_fakes: int = 0,
-) -> str:
-    """One line in plain words that carries the uncertainty; no platform text goes in it.
-    ``beyond_fakes``: how many followers score higher than 99% of the validated fakes (said
-    when the sample is unfamiliar, since it is often why)."""
-    bands = bands or GradeBands()
-    call = grade_call(share, sample_size, bands, min_sample=min_sample)
+def verdict_for(call: GradeCall, *, beyond_fakes: int = 0) -> str:
+    """One line in plain words that carries the uncertainty of ``call`` (``grade_call``); no
+    platform text goes in it. ``beyond_fakes``: how many followers score higher than 99% of the
+    validated fakes (said when the sample is unfamiliar, since it is often why)."""
+    share = call.share
     if call.why == "empty":
         return "No followers to audit: not enough data for a verdict."
     numbers = share_text(share)
     if call.why == "small":
-        noun = "follower" if sample_size == 1 else "followers"
+        noun = "follower" if call.sample_size == 1 else "followers"
         return (
-            f"Not enough data for a grade: only {sample_size} {noun} sampled "
-            f"(at least {min_sample} needed); the fake share is {numbers}."
+            f"Not enough data for a grade: only {call.sample_size} {noun} sampled "
+            f"(at least {call.min_sample} needed); the fake share is {numbers}."
         )
     if call.why == "unfamiliar":
         why = ""

@@ -207,10 +207,7 @@ def build_report(
         grade=call.grade,
         grade_range=call.range,
         verdict=verdict_for(
-            share,
-            len(accounts),
-            cfg.bands,
-            min_sample=cfg.min_sample,
+            call,
             beyond_fakes=(
                 estimator.beyond_fakes(share_p) if share.method == METHOD_UNFAMILIAR else 0
             ),

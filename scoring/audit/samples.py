@@ -16,6 +16,7 @@ from typing import Any, Final
 import numpy as np
 
 from scoring.audit.types import VerdictLike
+from scoring.model import ScoredAccount
 
 __all__ = ["MAX_SAMPLES", "SuspiciousAccount", "count_reasons", "pick_suspicious"]
 
@@ -23,16 +24,10 @@ MAX_SAMPLES: Final = 25
 
 
 @dataclass(frozen=True, slots=True)
-class SuspiciousAccount:
+class SuspiciousAccount(ScoredAccount):
     """One account shown to the user, with its position in the sample."""
 
     position: int
-    platform: str
-    id: str
-    handle: str | None
-    fake_probability: float
-    reasons: tuple[str, ...]
-    reason_codes: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,13 +94,13 @@ def pick_suspicious(
         v = verdicts[i]
         picked.append(
             SuspiciousAccount(
-                i,
                 v.platform,
                 v.id,
                 v.handle,
                 float(v.fake_probability),
                 tuple(v.reasons),
                 tuple(v.reason_codes),
+                position=i,
             )
         )
     return picked
