@@ -265,6 +265,9 @@ class HttpSource:
 
     async def fetch(self, handle: Handle, **how: Unpack[FetchOptions]) -> FetchResult:
         """Read ``handle``'s profile and up to ``sample`` followers, or go on from ``resume``."""
+        unknown = how.keys() - FetchOptions.__optional_keys__
+        if unknown:  # as a keyword signature would: a misspelt option is an error, not ignored
+            raise TypeError(f"fetch() got unexpected options: {', '.join(sorted(unknown))}")
         cp = coerce_checkpoint(how.get("resume"), handle)
         async with self._requests(handle) as http:
             observed = datetime.now(UTC)

@@ -7,6 +7,7 @@ import pytest
 
 import bot.sources as sources
 from bot.sources import SourceError, source_for
+from bot.sources.handles import parse_handle
 from tests.sources.conftest import make_settings
 
 
@@ -73,6 +74,14 @@ async def test_source_for() -> None:
         assert source_for("x", session, settings).platform == "x"
         with pytest.raises(ValueError):
             source_for("myspace", session, settings)
+
+
+async def test_a_misspelt_fetch_option_is_an_error_not_ignored() -> None:
+    async with aiohttp.ClientSession() as session:
+        source = source_for("bluesky", session, make_settings())
+        handle = parse_handle("bsky:alice.bsky.social")
+        with pytest.raises(TypeError, match="unexpected options: samples"):
+            await source.fetch(handle, samples=10)  # type: ignore[call-arg]
 
 
 async def test_hooks_may_be_sync_or_async() -> None:
