@@ -6,8 +6,10 @@ trees over the features of :mod:`scoring.features` (:mod:`scoring.forest`) with 
 
     sigmoid(a * (max_k t_k * forest_k(x) + sum_j prior_j(x_j)) + b)
 
-the calibrated maximum of the members (as Botometer's ensemble of specialised classifiers does,
-so that a kind of fake one member misses but another knows still scores high), plus a few
+the calibrated maximum of the members that speak for the record (as Botometer's ensemble of
+specialised classifiers does, so that a kind of fake one member misses but another knows still
+scores high; a member's ``scope`` is every record, or only *bare* ones that know nothing beyond
+counts, see ``PROFILE_FEATURES``), plus a few
 fixed additive priors for fields no labelled data has (``declared_bot``), then a calibration
 map ``(a, b)`` fitted on out-of-sample predictions. Each account's logit is split exactly into
 per-feature contributions of the member that decides it (Shapley values against the record
@@ -57,6 +59,7 @@ from scoring.histogram import LEGACY_EDGES, read_edges
 
 __all__ = [
     "FORMAT_VERSION",
+    "PROFILE_FEATURES",
     "REASON_LABELS",
     "SUPPORTED_FORMAT_VERSIONS",
     "Member",
@@ -66,17 +69,39 @@ __all__ = [
     "ScoredBatch",
     "Term",
     "Verdict",
+    "bare",
+    "combine",
     "load_model",
+    "speaks",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 
-FORMAT_VERSION: Final = 3
-#: 2: one forest (read as a single member "all" with temperature 1); 3: members combined.
-SUPPORTED_FORMAT_VERSIONS: Final = frozenset({2, 3})
+FORMAT_VERSION: Final = 4
+#: 2: one forest (read as a single member "all" with temperature 1); 3: members combined;
+#: 4: members with a scope (3's members all speak for every record).
+SUPPORTED_FORMAT_VERSIONS: Final = frozenset({2, 3, 4})
 KIND: Final = "oblivious-trees"
-#: How the members' tempered logits are combined: their maximum.
+#: How the members' tempered logits are combined: their maximum over the members whose scope
+#: holds the record.
 COMBINE: Final = "max"
+#: A member's scope: every record, or only bare ones (nothing known beyond counts).
+SCOPES: Final = ("any", "bare")
+#: What a profile carries beyond counts: a record that knows none of these is *bare* (a count
+#: export, or nothing at all). A record with a handle is read as a profile (no bio there is an
+#: empty bio, ``scoring.features``), so it is never bare.
+PROFILE_FEATURES: Final = (
+    "log_age_days",
+    "default_avatar",
+    "has_banner",
+    "verified",
+    "declared_bot",
+    "bio_length",
+    "has_url",
+    "has_location",
+    "name_handle_mismatch",
+)
+_PROFILE_COLUMNS: Final = np.array([FEATURE_NAMES.index(f) for f in PROFILE_FEATURES])
 _MAX_MEMBERS: Final = 8
 DEFAULT_PATH: Final = Path(__file__).parent / "data" / "model.json"
 #: A term must add at least this much to the logit to be named as a reason.
@@ -204,11 +229,34 @@ class Term:
 
 @dataclass(frozen=True)
 class Member:
-    """One classifier of the ensemble: its trees and the temperature that scales its logits."""
+    """One classifier of the ensemble: its trees, the temperature that scales its logits and
+    the records it speaks for (``scope``: ``"any"``, or ``"bare"`` records only)."""
 
     name: str
     forest: Forest
     temperature: float = 1.0
+    scope: str = "any"
+
+
+def bare(features: FloatArray) -> npt.NDArray[np.bool_]:
+    """Which rows are bare: no feature of ``PROFILE_FEATURES`` known (counts at most)."""
+    return np.asarray(np.isnan(features[:, _PROFILE_COLUMNS]).all(axis=1), dtype=np.bool_)
+
+
+def speaks(scopes: Sequence[str], features: FloatArray) -> npt.NDArray[np.bool_] | None:
+    """Whether each member's scope holds each row, shape (members, n); None when every member
+    speaks for every row."""
+    if all(s == "any" for s in scopes):
+        return None
+    rows = bare(features)
+    return np.asarray([np.ones_like(rows) if s == "any" else rows for s in scopes])
+
+
+def combine(z: FloatArray, mask: npt.NDArray[np.bool_] | None) -> npt.NDArray[np.intp]:
+    """The member deciding each column of tempered logits ``z`` (members, n): the largest among
+    those that speak for it (``mask``, see :func:`speaks`), the first of equal maxima."""
+    held = z if mask is None else np.where(mask, z, -np.inf)
+    return np.asarray(np.argmax(held, axis=0), dtype=np.intp)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,6 +371,11 @@ class Model:
         if not members:
             raise ValueError("a model needs at least one member")
         names = [m.name for m in members]
+        if any(m.scope not in SCOPES for m in members):
+            raise ValueError(f"a member's scope must be one of {SCOPES}")
+        if all(m.scope != "any" for m in members):
+            raise ValueError("at least one member must speak for every record (scope 'any')")
+        self._scopes = tuple(m.scope for m in members)
         if audit_member is not None and audit_member not in names:
             raise ValueError(f"audit member {audit_member!r} is not a member")
         #: The member whose scores the audit's share estimate reads (None: the ensemble's).
@@ -394,7 +447,7 @@ class Model:
     def _scores(
         self, features: FloatArray, *, audit: bool = False
     ) -> tuple[FloatArray, npt.NDArray[np.intp], FloatArray | None]:
-        """Raw logits, the member deciding each (the first of equal maxima) and, with ``audit``,
+        """Raw logits, the member deciding each (:func:`combine`) and, with ``audit``,
         the audit member's probabilities (None when the model names no audit member)."""
         prior = self.prior_logits(features)
         if self._joint is None:
@@ -407,7 +460,7 @@ class Model:
             tempered = raw  # the one member's tempered logit, priors included
         else:
             z = self.member_logits(features)
-            winners = np.asarray(np.argmax(z, axis=0), dtype=np.intp)
+            winners = combine(z, speaks(self._scopes, features))
             raw = np.take_along_axis(z, winners[None, :], axis=0)[0] + prior
             i = self._audit_index
             tempered = z[i] + prior if audit and i is not None else raw
@@ -550,18 +603,26 @@ class Model:
             "model_version": self.version,
             "kind": KIND,
             "description": (
-                "p = sigmoid(a * (max over members of temperature * (bias + sum of tree leaves) "
-                "+ sum of priors) + b). Each tree asks one question per level (is "
-                "features[feature] > threshold? unknown goes to 'unknown'); its leaf is numbered "
-                "by the answers, bit k = level k (1 = yes). A prior interpolates its values "
-                "between its knots and is 0 when unknown."
+                "p = sigmoid(a * (max over the members whose scope holds the record of "
+                "temperature * (bias + sum of tree leaves) + sum of priors) + b). A member of "
+                "scope 'bare' speaks only for records that know none of "
+                f"{', '.join(PROFILE_FEATURES)}; one of scope 'any' for every record. Each "
+                "tree asks one question per level (is features[feature] > threshold? unknown "
+                "goes to 'unknown'); its leaf is numbered by the answers, bit k = level k "
+                "(1 = yes). A prior interpolates its values between its knots and is 0 when "
+                "unknown."
             ),
             "calibration": {"method": "platt", "a": self.calibration[0], "b": self.calibration[1]},
             "features": list(FEATURE_NAMES),
             "combine": COMBINE,
             "audit_member": self.audit_member,
             "members": [
-                {"name": m.name, "temperature": m.temperature, "forest": _forest_dict(m.forest)}
+                {
+                    "name": m.name,
+                    "temperature": m.temperature,
+                    "scope": m.scope,
+                    "forest": _forest_dict(m.forest),
+                }
                 for m in self.members
             ],
             "terms": [
@@ -780,7 +841,8 @@ def _read_forest(raw: object, at: str = "forest") -> Forest:
 
 
 def _read_members(data: dict[str, Any], version: int) -> list[Member]:
-    """Format 2's single ``forest`` (one member, temperature 1) or format 3's ``members``."""
+    """Format 2's single ``forest`` (one member, temperature 1) or format 3's and 4's ``members``
+    (3's without a scope: every member speaks for every record)."""
     if version == 2:
         return [Member("all", _read_forest(data.get("forest")))]
     _need(data.get("combine") == COMBINE, f"combine: expected {COMBINE!r}")
@@ -798,9 +860,16 @@ def _read_members(data: dict[str, Any], version: int) -> list[Member]:
         _need(name not in {m.name for m in members}, f"{where}.name: {name!r} appears twice")
         temperature = _finite(item.get("temperature"), f"{where}.temperature")
         _need(temperature > 0, f"{where}.temperature: must be positive")
+        scope = item.get("scope") if version >= 4 else "any"
+        _need(scope in SCOPES, f"{where}.scope: expected one of {list(SCOPES)}")
+        assert isinstance(scope, str)
         members.append(
-            Member(name, _read_forest(item.get("forest"), f"{where}.forest"), temperature)
+            Member(name, _read_forest(item.get("forest"), f"{where}.forest"), temperature, scope)
         )
+    _need(
+        any(m.scope == "any" for m in members),
+        "members: at least one member must have scope 'any'",
+    )
     _need(
         len(members) == 1 or all(m.forest.trees for m in members),
         "members: every member of an ensemble needs at least one tree",

@@ -3,11 +3,12 @@
     python -m scoring.train --data ../shared/datasets/accounts --out scoring/data/model.json
 
 The model is an ensemble of two gradient-boosted forests of oblivious trees
-(:mod:`scoring.boosting`) on the features of :mod:`scoring.features`, combined by their
-calibrated maximum (``MEMBERS``): ``transfer``, held to the monotone directions every collection
-agrees on (what keeps it right on collections it never saw), and ``fit``, free to learn each
-kind of fake's own shape (what a single collection's model exploits); plus a fixed prior for
-``declared_bot`` (no labelled data has it).
+(:mod:`scoring.boosting`) on the features of :mod:`scoring.features` (``MEMBERS``): ``fit``,
+free to learn each kind of fake's own shape (what a single collection's model exploits), scores
+every record; ``transfer``, held to the monotone directions every collection agrees on (what
+keeps it right on collections it never saw), also speaks for *bare* records (counts only, no
+profile), where their calibrated maximum decides: with counts alone the free member's shapes
+are one collection's quirks. Plus a fixed prior for ``declared_bot`` (no labelled data has it).
 Training handles the data sets' artefacts:
 
 * every collection (``source`` up to its first ``/``) gets the same total weight, split equally
@@ -56,7 +57,7 @@ from scoring.features import (
 )
 from scoring.forest import Forest
 from scoring.histogram import SCORE_EDGES, bin_counts
-from scoring.model import Member, Model, Term
+from scoring.model import Member, Model, Term, combine, speaks
 from scoring.views import FULL, VIEWS, as_seen_on
 
 __all__ = [
@@ -73,7 +74,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-MODEL_VERSION: Final = "fa-2026.12.07-1"
+MODEL_VERSION: Final = "fa-2026.12.07-2"
 SEED: Final = 20261205
 FOLDS: Final = 5
 
@@ -86,16 +87,22 @@ class MemberRecipe:
     params: BoostParams
     #: Held to ``MONOTONE``'s directions (else free in every feature).
     monotone: bool
+    #: The records it speaks for (``scoring.model.SCOPES``): every one, or bare ones only.
+    scope: str = "any"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"boosting": self.params.to_dict(), "monotone": self.monotone}
+        return {"boosting": self.params.to_dict(), "monotone": self.monotone, "scope": self.scope}
 
 
-#: The shipped ensemble: 150 monotone trees of depth 6 at learning rate 0.2 (``transfer``) and
-#: 150 free trees at 0.3 (``fit``), combined by their calibrated maximum.
+#: The shipped ensemble: 150 monotone trees of depth 6 at learning rate 0.2 (``transfer``),
+#: which speaks only for bare records (counts, no profile), and 150 free trees of depth 8 at 0.3
+#: (``fit``), which speaks for every record; combined by their calibrated maximum. A record
+#: with a profile is scored by ``fit`` alone, a bare one by the larger of the two.
 MEMBERS: Final = (
-    MemberRecipe("transfer", BoostParams(n_trees=150, depth=6, learning_rate=0.2, l2=1e-4), True),
-    MemberRecipe("fit", BoostParams(n_trees=150, depth=6, learning_rate=0.3, l2=1e-4), False),
+    MemberRecipe(
+        "transfer", BoostParams(n_trees=150, depth=6, learning_rate=0.2, l2=1e-4), True, "bare"
+    ),
+    MemberRecipe("fit", BoostParams(n_trees=150, depth=8, learning_rate=0.3, l2=1e-4), False),
 )
 #: The member whose scores the audit's share estimate reads: the monotone one, whose error
 #: rates hold on collections it never saw (the free member's sharper fit moves its histograms
@@ -448,7 +455,7 @@ def fit_members(d: Design, rows: IntArray, recipes: Sequence[MemberRecipe] = MEM
     ]
     return Model(
         version=MODEL_VERSION,
-        members=[Member(r.name, f) for r, f in zip(recipes, forests, strict=True)],
+        members=[Member(r.name, f, 1.0, r.scope) for r, f in zip(recipes, forests, strict=True)],
         terms=[Term(n, np.array(k), np.array(v)) for n, (k, v) in FIXED_TERMS.items()],
         calibration=(1.0, 0.0),
     )
@@ -459,7 +466,8 @@ def _tempered(model: Model, temperatures: Sequence[float]) -> Model:
     return Model(
         version=model.version,
         members=[
-            Member(m.name, m.forest, t) for m, t in zip(model.members, temperatures, strict=True)
+            Member(m.name, m.forest, t, m.scope)
+            for m, t in zip(model.members, temperatures, strict=True)
         ],
         terms=model.terms,
         calibration=model.calibration,
@@ -506,7 +514,10 @@ def fit_design(d: Design, *, validate: bool = True) -> Model:
     hyper = {
         "seed": SEED,
         "members": {r.name: r.to_dict() for r in MEMBERS},
-        "combine": "max of the members' tempered logits, then the calibration map",
+        "combine": (
+            "max of the tempered logits of the members whose scope holds the record, then the "
+            "calibration map"
+        ),
         "audit_member": AUDIT_MEMBER,
         "monotone": dict(MONOTONE),
         "excluded_features": list(EXCLUDED),
@@ -566,8 +577,15 @@ def _validate(
         for z in member_cv[FULL.name]
     ]
     t = np.asarray(temperatures)[:, None]
-    cv = {v: (t * z).max(axis=0) + prior[v] for v, z in member_cv.items()}
-    loco = {v: (t * z).max(axis=0) + prior[v] for v, z in member_loco.items()}
+    scopes = [r.scope for r in MEMBERS]
+    masks = {v: speaks(scopes, x) for v, x in d.views.items()}
+
+    def combined(z: FloatArray, view: str) -> FloatArray:
+        won = combine(np.where(np.isnan(z), -np.inf, t * z), masks[view])
+        return np.asarray(np.take_along_axis(t * z, won[None, :], axis=0)[0] + prior[view])
+
+    cv = {v: combined(z, v) for v, z in member_cv.items()}
+    loco = {v: combined(z, v) for v, z in member_loco.items()}
     ok_cv, ok_loco = ~np.isnan(cv[FULL.name]), ~np.isnan(loco[FULL.name])
     choice: dict[str, Any] = {}
     method = CALIBRATION
@@ -660,10 +678,13 @@ def _validate(
     out["members"] = {
         "description": (
             "each member's temperature, fitted on its own 5-fold logits of full records, and "
-            "how often it decides the 5-fold score (the largest tempered logit) per collection"
+            "how often it decides the 5-fold score (the largest tempered logit of the members "
+            "that speak for the record) per view and collection"
         ),
         "temperatures": dict(zip([r.name for r in MEMBERS], temperatures, strict=True)),
-        "decides": _decides(t * member_cv[FULL.name], carr, ok_cv),
+        "decides": {
+            v: _decides(t * member_cv[v], masks[v], carr, ok_cv) for v in (FULL.name, "counts")
+        },
     }
     c15 = np.flatnonzero(carr == "cresci-2015")
     if full and c15.size >= 2 * FOLDS and len(set(y[c15].tolist())) == 2:
@@ -671,9 +692,12 @@ def _validate(
     return out, (a, b), temperatures
 
 
-def _decides(z: FloatArray, carr: npt.NDArray[Any], ok: BoolArray) -> dict[str, Any]:
-    """Per collection, the share of rows whose largest tempered logit is each member's."""
-    won = np.argmax(np.where(np.isnan(z), -np.inf, z), axis=0)
+def _decides(
+    z: FloatArray, mask: BoolArray | None, carr: npt.NDArray[Any], ok: BoolArray
+) -> dict[str, Any]:
+    """Per collection, the share of rows each member decides (its tempered logit the largest of
+    the members that speak for the row)."""
+    won = combine(np.where(np.isnan(z), -np.inf, z), mask)
     return {
         c: {r.name: _r(float(np.mean(won[ok & (carr == c)] == i))) for i, r in enumerate(MEMBERS)}
         for c in sorted(set(carr.tolist()))
@@ -842,7 +866,8 @@ def summary(model: Model) -> str:
     ref = v.get("reference") or {}
     members = ", ".join(
         f"{m.name} ({len(m.forest.trees)} trees of depth {m.forest.depth}, "
-        f"temperature {m.temperature})"
+        f"temperature {m.temperature}, "
+        f"{'bare records only' if m.scope == 'bare' else 'every record'})"
         for m in model.members
     )
     lines = [f"model {model.version}: max of {members}; calibration {model.calibration}"]

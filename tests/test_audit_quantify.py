@@ -219,11 +219,11 @@ def test_a_collection_validated_on_few_accounts_never_vouches_for_a_sample() -> 
 
 
 def _packaged_bluesky() -> tuple[ShareEstimator, np.ndarray, np.ndarray]:
-    """The packaged model's bluesky-view estimator, its pooled genuine histogram and each bin's
-    middle probability."""
+    """The packaged model's bluesky-view estimator (on the audit member's validation, as the
+    audit reads it), its pooled genuine histogram and each bin's middle probability."""
     from scoring.model import load_model
 
-    estimator = ShareEstimator(load_model().validation, "bluesky")
+    estimator = ShareEstimator(load_model().audit_validation, "bluesky")
     assert estimator.pooled is not None and estimator.pooled.hist_neg is not None
     edges = np.asarray([0.0, *estimator.edges, 1.0])
     return estimator, estimator.pooled.hist_neg, (edges[:-1] + edges[1:]) / 2
@@ -248,7 +248,7 @@ def _edge_moved_by_a_hair() -> dict[str, Any]:
     moves down a bin, as a retraining on another machine did."""
     from scoring.model import load_model
 
-    validation = copy.deepcopy(dict(load_model().validation))
+    validation = copy.deepcopy(dict(load_model().audit_validation))
     loco = validation["views"]["bluesky"]["loco"]["collections"]
     fakes = loco["twitter-human-bots-kaggle-2020"]["hist_pos"]
     fakes[4], fakes[5] = fakes[4] + 0.005, fakes[5] - 0.005

@@ -136,7 +136,7 @@ def test_bought_follower_scores_high_with_reasons_that_carry_its_values(model: M
     more = model.score([bought_follower()], max_reasons=8).verdicts[0].reasons
     assert "no posts in an account 40 days old" in more
     assert "handle ends in 8 digits" in more
-    assert "only 3 followers" in more
+    assert "no bio" in more
 
 
 SAME_TEXT = {"follow_ratio", "mass_following_unreturned"}
@@ -230,9 +230,20 @@ def _artifact(model: Model) -> dict:  # type: ignore[type-arg]
         (lambda d: d.update(combine="mean"), "combine"),
         (
             lambda d: d["members"].append(
-                {"name": "z", "temperature": 1.0, "forest": {"bias": 0, "splits": [], "trees": []}}
+                {
+                    "name": "z",
+                    "temperature": 1.0,
+                    "scope": "any",
+                    "forest": {"bias": 0, "splits": [], "trees": []},
+                }
             ),
             "at least one tree",
+        ),
+        (lambda d: d["members"][0].update(scope="some"), r"members\[0\]\.scope: expected"),
+        (lambda d: d["members"][0].pop("scope"), r"members\[0\]\.scope: expected"),
+        (
+            lambda d: [m.update(scope="bare") for m in d["members"]],
+            "at least one member must have scope 'any'",
         ),
         (lambda d: d.update(members=[]), "members: expected"),
         (lambda d: d["members"][0].update(temperature=0.0), "temperature: must be positive"),
@@ -433,7 +444,66 @@ def test_a_format_2_artifact_is_read_as_one_member() -> None:
     a, b = old.calibration
     z = a * (old.members[0].forest.raw(x) + old.prior_logits(x)) + b
     assert np.allclose(old.predict_proba(accounts), 1 / (1 + np.exp(-z)))
-    assert old.to_dict()["format_version"] == FORMAT_VERSION == 3
+    assert old.to_dict()["format_version"] == FORMAT_VERSION == 4
+
+
+def test_a_format_3_artifact_has_every_member_speak_for_every_record() -> None:
+    data = _artifact(load_model())
+    data["format_version"] = 3
+    for member in data["members"]:
+        member["scope"] = "bare"  # format 3 had no scopes: whatever is written, it is not read
+    old = model_from_dict(data)
+    assert [m.scope for m in old.members] == ["any"] * len(old.members)
+
+
+def test_a_member_of_scope_bare_speaks_only_for_records_without_a_profile() -> None:
+    from scoring.features import extract_columns
+    from scoring.model import PROFILE_FEATURES, Member, bare
+
+    model = load_model()
+    forest = model.members[0].forest
+    # the same trees twice, the bare-only one at twice the temperature: it decides a bare record
+    # whose logit is positive, and never one with a profile
+    pair = Model(
+        version="pair",
+        members=[Member("a", forest, 1.0), Member("b", forest, 2.0, "bare")],
+        terms=model.terms,
+        calibration=model.calibration,
+    )
+    profiled = [bought_follower(), genuine()]
+    # as a bare count export gives them (a record with a handle is a profile: no bio there is
+    # an empty bio)
+    counts_only = [Account(platform="twitter", id=a.id, **_counts(a)) for a in profiled]
+    accounts = [*profiled, *counts_only]
+    _, x = extract_columns(accounts)
+    assert list(bare(x)) == [False, False, True, True]
+    z = forest.raw(x)
+    assert z[0] > 0 and z[2] > 0  # the bought follower looks fake either way
+    won = pair.winners_from_features(x)
+    assert list(won[:2]) == [0, 0]
+    assert list(won[2:]) == [1 if v > 0 else 0 for v in z[2:]]
+    raw = pair.raw_from_features(x)
+    assert np.allclose(pair.baselines(accounts) + pair.contributions(accounts).sum(axis=1), raw)
+    assert np.allclose(raw[:2], z[:2] + pair.prior_logits(x)[:2])
+    # any one profile field known takes a record out of the bare scope
+    for name in PROFILE_FEATURES:
+        one = x[2:3].copy()
+        one[0, FEATURE_NAMES.index(name)] = 0.0
+        assert not bare(one)[0], name
+    again = model_from_json(pair.to_json())
+    assert [m.scope for m in again.members] == ["any", "bare"]
+    assert np.array_equal(again.predict_proba(accounts), pair.predict_proba(accounts))
+    with pytest.raises(ValueError, match="every record"):
+        Model(version="x", members=[Member("b", forest, 1.0, "bare")], calibration=(1.0, 0.0))
+    with pytest.raises(ValueError, match="scope"):
+        Model(version="x", members=[Member("b", forest, 1.0, "some")], calibration=(1.0, 0.0))
+
+
+def _counts(account: Account) -> dict[str, int | None]:
+    return {
+        name: getattr(account, name)
+        for name in ("followers_count", "following_count", "posts_count", "listed_count")
+    }
 
 
 def test_the_member_with_the_largest_tempered_logit_decides_and_explains() -> None:
