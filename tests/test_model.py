@@ -459,6 +459,9 @@ def test_a_format_3_artifact_has_every_member_speak_for_every_record() -> None:
 def test_a_member_of_scope_bare_speaks_only_for_records_without_a_profile() -> None:
     from scoring.features import extract_columns
     from scoring.model import PROFILE_FEATURES, Member, bare
+    from scoring.views import VIEWS, as_seen_on
+
+    counts = next(v for v in VIEWS if v.name == "counts")
 
     model = load_model()
     forest = model.members[0].forest
@@ -473,7 +476,7 @@ def test_a_member_of_scope_bare_speaks_only_for_records_without_a_profile() -> N
     profiled = [bought_follower(), genuine()]
     # as a bare count export gives them (a record with a handle is a profile: no bio there is
     # an empty bio)
-    counts_only = [Account(platform="twitter", id=a.id, **_counts(a)) for a in profiled]
+    counts_only = [as_seen_on(a, counts) for a in profiled]
     accounts = [*profiled, *counts_only]
     _, x = extract_columns(accounts)
     assert list(bare(x)) == [False, False, True, True]
@@ -497,13 +500,6 @@ def test_a_member_of_scope_bare_speaks_only_for_records_without_a_profile() -> N
         Model(version="x", members=[Member("b", forest, 1.0, "bare")], calibration=(1.0, 0.0))
     with pytest.raises(ValueError, match="scope"):
         Model(version="x", members=[Member("b", forest, 1.0, "some")], calibration=(1.0, 0.0))
-
-
-def _counts(account: Account) -> dict[str, int | None]:
-    return {
-        name: getattr(account, name)
-        for name in ("followers_count", "following_count", "posts_count", "listed_count")
-    }
 
 
 def test_the_member_with_the_largest_tempered_logit_decides_and_explains() -> None:
