@@ -27,10 +27,12 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MAX_DEPTH", "Forest", "Split"]
+__all__ = ["MAX_DEPTH", "Forest", "Leaves", "Split"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+#: Leaf numbers, one row per tree (bit k = level k's answer).
+Leaves = npt.NDArray[np.uint8]
 
 #: Leaf numbers fit in a byte.
 MAX_DEPTH: Final = 8
@@ -85,6 +87,17 @@ class Forest:
         index: dict[Split, int] = {}
         compact = [([index.setdefault(s, len(index)) for s in splits], v) for splits, v in trees]
         return cls(bias, list(index), compact, n_features, explain=explain)
+
+    def scaled(self, factor: float) -> Forest:
+        """This forest with its bias and every leaf multiplied by ``factor``, for scoring only
+        (no contribution tables)."""
+        return Forest(
+            factor * self.bias,
+            self.splits,
+            [(ids, factor * values) for ids, values in self.trees],
+            self.n_features,
+            explain=False,
+        )
 
     # -- compile: tables for whole-batch scoring ----------------------------------------------
 
@@ -162,52 +175,65 @@ class Forest:
             codes[i] = np.where(np.isnan(v), 0, high)
         return codes
 
-    def _leaves(self, codes: npt.NDArray[np.int16]) -> npt.NDArray[np.intp]:
-        """(trees, n) flat leaf index (tree offset included) for each column of ``codes``."""
+    def _leaf_numbers(self, codes: npt.NDArray[np.int16]) -> Leaves:
+        """(trees, n) leaf number of each tree for each column of ``codes``."""
         answers = (codes[self._question_rows] > self._question_ranks).view(np.uint8)
         leaf = answers[self._questions[0]]  # bit k of the leaf number = level k's answer
         for k in range(1, self.depth):
             leaf |= answers[self._questions[k]] << np.uint8(k)
-        return np.asarray(leaf.astype(np.intp) + self._leaf_base, dtype=np.intp)
+        return np.asarray(leaf, dtype=np.uint8)
+
+    def _flat(self, leaf: Leaves) -> npt.NDArray[np.intp]:
+        """Leaf numbers as indices into the flat per-leaf tables (tree offset added)."""
+        return np.add(leaf, self._leaf_base, dtype=np.intp)
+
+    def leaves(self, x: FloatArray) -> Leaves:
+        """(trees, n): the leaf each tree sends each row of ``x`` to, numbered by the answers.
+        Forests with the same trees (:meth:`scaled`) number them alike."""
+        n = x.shape[0]
+        out = np.zeros((len(self.trees), n), dtype=np.uint8)
+        if not self.trees:
+            return out
+        codes = self._codes(x)
+        for lo in range(0, n, _CHUNK):
+            out[:, lo : lo + _CHUNK] = self._leaf_numbers(codes[:, lo : lo + _CHUNK])
+        return out
 
     def raw(self, x: FloatArray) -> FloatArray:
         """Forest logit of each row of the feature matrix ``x`` (n, features)."""
+        return self.raw_and_leaves(x, keep=False)[0]
+
+    def raw_and_leaves(self, x: FloatArray, *, keep: bool = True) -> tuple[FloatArray, Leaves]:
+        """The logits and, with ``keep``, the leaves (:meth:`leaves`; an empty array without),
+        which :meth:`contributions` can then reuse instead of answering the questions again."""
         n = x.shape[0]
         out = np.full(n, self.bias)
+        kept = np.zeros((len(self.trees), n if keep else 0), dtype=np.uint8)
         if not self.trees:
-            return out
+            return out, kept
         codes = self._codes(x)
         for lo in range(0, n, _CHUNK):
-            out[lo : lo + _CHUNK] += self._values[self._leaves(codes[:, lo : lo + _CHUNK])].sum(0)
-        return out
+            leaf = self._leaf_numbers(codes[:, lo : lo + _CHUNK])
+            if keep:
+                kept[:, lo : lo + _CHUNK] = leaf
+            out[lo : lo + _CHUNK] += self._values[self._flat(leaf)].sum(0)
+        return out, kept
 
-    def raw_parts(self, x: FloatArray, starts: Sequence[int]) -> FloatArray:
-        """Sums of the leaves of consecutive groups of trees, group ``g`` being trees
-        ``starts[g]`` up to the next start, shape (groups, n); the bias is not added. The
-        questions are answered once for all groups (an ensemble's members in one pass)."""
-        n = x.shape[0]
-        out = np.zeros((len(starts), n))
-        if not self.trees:
-            return out
-        codes = self._codes(x)
-        bounds = list(zip(starts, [*starts[1:], len(self.trees)], strict=True))
-        for lo in range(0, n, _CHUNK):
-            leaves = self._values[self._leaves(codes[:, lo : lo + _CHUNK])]
-            for g, (a, b) in enumerate(bounds):
-                out[g, lo : lo + _CHUNK] = leaves[a:b].sum(0)
-        return out
-
-    def contributions(self, x: FloatArray) -> FloatArray:
-        """(n, features) Shapley contributions; each row sums to ``raw − intercept``."""
+    def contributions(self, x: FloatArray, leaves: Leaves | None = None) -> FloatArray:
+        """(n, features) Shapley contributions; each row sums to ``raw − intercept``.
+        ``leaves``: the rows' leaves if already known (:meth:`raw_and_leaves`)."""
         if not self.explain:
             raise ValueError("this forest was built without contribution tables")
         n = x.shape[0]
         out = np.zeros((n, self.n_features))
         if not self.trees:
             return out
-        codes = self._codes(x)
+        if leaves is None:
+            leaves = self.leaves(x)
+        elif leaves.shape != (len(self.trees), n):
+            raise ValueError("leaves must have one row per tree and one column per row of x")
         for lo in range(0, n, _CHUNK):
-            leaf = self._leaves(codes[:, lo : lo + _CHUNK])
+            leaf = self._flat(leaves[:, lo : lo + _CHUNK])
             block = np.zeros((self.n_features, leaf.shape[1]))
             for k in range(self.depth):
                 # slot k of every tree: its share per row, summed onto the slot's feature

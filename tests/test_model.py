@@ -143,11 +143,17 @@ SAME_TEXT = {"follow_ratio", "mass_following_unreturned"}
 
 
 def test_reasons_are_the_largest_contributions_in_order(model: Model) -> None:
-    accounts = [bought_follower(), genuine(), *hostile()]
+    _assert_reasons_follow_contributions(model, [bought_follower(), genuine(), *hostile()])
+
+
+def _assert_reasons_follow_contributions(model: Model, accounts: list[Account]) -> list[int]:
+    """Each verdict's reasons are its largest contributions, in order; returns the positions
+    of the verdicts that have reasons."""
     batch = model.score(accounts, max_reasons=5)
     contrib = model.contributions(accounts)
     codes = [REASON_CODES[f][0] for f in FEATURE_NAMES]
-    for verdict, row in zip(batch.verdicts, contrib, strict=True):
+    explained: list[int] = []
+    for i, (verdict, row) in enumerate(zip(batch.verdicts, contrib, strict=True)):
         if verdict.fake_probability < MIN_REASON_PROBABILITY:
             assert verdict.reasons == ()
             continue
@@ -160,6 +166,9 @@ def test_reasons_are_the_largest_contributions_in_order(model: Model) -> None:
             expected.append(code)
         assert list(verdict.reason_codes) == expected[:5]
         assert len(set(verdict.reasons)) == len(verdict.reasons)
+        if verdict.reasons:
+            explained.append(i)
+    return explained
 
 
 def test_removing_the_top_reason_lowers_the_score(model: Model) -> None:
@@ -569,3 +578,77 @@ def test_the_audit_member_scores_what_the_share_estimate_reads() -> None:
     data["validation"].pop("audit", None)
     with pytest.raises(ModelError, match=r"validation\.audit"):
         model_from_dict(data)
+
+
+def _mixed_batch() -> list[Account]:
+    """Profiles and bare count exports interleaved, fake and genuine, as one batch."""
+    from scoring.views import VIEWS, as_seen_on
+
+    counts = next(v for v in VIEWS if v.name == "counts")
+    profiled = [bought_follower(), genuine(), *hostile()]
+    out: list[Account] = []
+    for a in profiled:
+        out += [a, as_seen_on(a, counts)]
+    return out
+
+
+def test_one_scoring_pass_gives_exactly_what_the_separate_calls_give(model: Model) -> None:
+    # Model.score scores each member only on the rows it speaks for, reuses the leaves of that
+    # pass for the reasons and leaves the audit member's scores for later: none of it may
+    # change a number
+    from scoring.features import extract_columns
+    from scoring.model import bare
+
+    accounts = _mixed_batch()
+    _, x = extract_columns(accounts)
+    assert bare(x).any() and not bare(x).all()
+    batch = model.score(accounts)
+    assert np.array_equal(batch.probabilities, model.predict_proba(accounts))
+    assert batch.audit_probabilities is not None
+    assert np.array_equal(batch.audit_probabilities, model.predict_audit(accounts))
+    # both members decide some of the explained rows, and the reasons are theirs
+    won = model.winners_from_features(x)
+    explained = _assert_reasons_follow_contributions(model, accounts)
+    assert set(won[explained].tolist()) == {0, 1}
+    # every member's logits, all rows, as training reads them: the one pass agrees
+    z = model.member_logits(x)
+    assert np.array_equal(
+        model.raw_from_features(x), z[won, np.arange(len(accounts))] + model.prior_logits(x)
+    )
+
+
+def test_audit_probabilities_are_computed_once_and_only_when_read(model: Model) -> None:
+    calls: list[int] = []
+    batch = model.score(_mixed_batch())
+    source = batch.audit_source
+    assert source is not None
+
+    def counted() -> Any:
+        calls.append(1)
+        return source()
+
+    batch.audit_source = counted
+    assert calls == []  # scoring alone never computed them
+    first = batch.audit_probabilities
+    second = batch.audit_probabilities
+    assert calls == [1] and first is second
+
+
+def test_forest_leaves_are_reused_exactly_and_checked(model: Model) -> None:
+    from scoring.features import extract_columns
+
+    forest = model.members[-1].forest
+    _, x = extract_columns(_mixed_batch())
+    raw, leaves = forest.raw_and_leaves(x)
+    assert np.array_equal(raw, forest.raw(x))
+    assert np.array_equal(leaves, forest.leaves(x))
+    assert leaves.shape == (len(forest.trees), x.shape[0]) and leaves.dtype == np.uint8
+    assert np.array_equal(forest.contributions(x, leaves), forest.contributions(x))
+    # a scaled copy numbers its leaves alike and scales its logits
+    scaled = forest.scaled(0.5)
+    assert np.array_equal(scaled.leaves(x), leaves)
+    assert np.allclose(scaled.raw(x), 0.5 * raw)
+    with pytest.raises(ValueError, match="without contribution tables"):
+        scaled.contributions(x)
+    with pytest.raises(ValueError, match="one row per tree"):
+        forest.contributions(x, leaves[:, :1])
