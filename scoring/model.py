@@ -165,10 +165,22 @@ class ModelError(Exception):
     """The model artifact is missing, malformed or of an unsupported format version."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ScoredAccount:
     """One account's calibrated fake probability and the reasons that drove it: what a
-    ``Verdict`` says and the audit's ``SuspiciousAccount`` shows.
+    ``Verdict`` says and the audit's ``SuspiciousAccount`` shows."""
+
+    platform: str
+    id: str
+    handle: str | None
+    fake_probability: float
+    reasons: tuple[str, ...]
+    reason_codes: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Verdict:
+    """One account's verdict, as ``Model.score`` gives it: the fields of ``ScoredAccount``.
 
     Read-only by convention, not ``frozen``: a frozen dataclass sets each field through
     ``object.__setattr__``, which made building one verdict per scored account three times as
@@ -180,11 +192,6 @@ class ScoredAccount:
     fake_probability: float
     reasons: tuple[str, ...]
     reason_codes: tuple[str, ...]
-
-
-@dataclass(slots=True)
-class Verdict(ScoredAccount):
-    """One account's verdict, as ``Model.score`` gives it."""
 
     def to_dict(self, model_version: str) -> dict[str, Any]:
         """The ``followaudit score`` output object."""

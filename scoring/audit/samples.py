@@ -23,7 +23,7 @@ __all__ = ["MAX_SAMPLES", "SuspiciousAccount", "count_reasons", "pick_suspicious
 MAX_SAMPLES: Final = 25
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class SuspiciousAccount(ScoredAccount):
     """One account shown to the user, with its position in the sample."""
 
