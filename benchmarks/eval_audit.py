@@ -57,7 +57,7 @@ from scoring.audit.bursts import created_days
 from scoring.audit.grade import GRADES, GradeBands, grade_call
 from scoring.audit.quantify import METHOD_UNFAMILIAR, ShareEstimate, ShareEstimator, choose_view
 from scoring.audit.report import detect_bursts
-from scoring.views import FULL, VIEWS, as_seen_on
+from scoring.views import FULL, VIEWS, as_seen_on, seen_as
 
 SHARES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
 #: An interval that misses the true share by more than this is confidently wrong.
@@ -167,11 +167,12 @@ def make_pool(
     if view != FULL.name:
         shape = next(v for v in VIEWS if v.name == view)
         accounts = [as_seen_on(a, shape) for a in accounts]
-    # the scores the audit's share estimate reads, and the validation made of them
-    p = np.asarray(model.predict_audit(accounts), dtype=np.float64)
+    # the validation the audit reads for them, and the scores its share estimate reads: the
+    # audit member's, of the records as that view returns them (``share_probabilities``)
+    chosen = read_as or choose_view(model.audit_validation, accounts)
+    p = np.asarray(model.predict_audit(seen_as(accounts, chosen)), dtype=np.float64)
     labels = np.asarray([a.label for a in accounts])
     days = created_days([a.created_at for a in accounts])
-    chosen = read_as or choose_view(model.audit_validation, accounts)
     return Pool(name, p[labels == 1], p[labels == 0], days[labels == 1], days[labels == 0], chosen)
 
 

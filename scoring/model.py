@@ -56,6 +56,7 @@ from scoring.account import Account
 from scoring.features import FEATURE_NAMES, extract_columns, known_fractions
 from scoring.forest import MAX_DEPTH, Forest, Leaves, Split
 from scoring.histogram import LEGACY_EDGES, read_edges
+from scoring.views import FULL, seen_as
 
 __all__ = [
     "FORMAT_VERSION",
@@ -157,6 +158,9 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+FULL_VIEW: Final = FULL.name
+
+
 def _sigmoid(z: FloatArray) -> FloatArray:
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0))), dtype=np.float64)
 
@@ -213,17 +217,32 @@ class ScoredBatch:
     probabilities: FloatArray
     verdicts: list[Verdict]
     known: dict[str, float] = field(default_factory=dict)
-    #: Computes the audit member's probabilities on first use (None: the audit reads
-    #: ``probabilities``); most callers never need them, so they are not computed up front.
-    audit_source: Callable[[], FloatArray | None] | None = field(
+    #: Computes the audit member's probabilities of the records as the named view returns
+    #: them (None: as they are), when first asked; None: the audit reads ``probabilities``.
+    audit_source: Callable[[str | None], FloatArray | None] | None = field(
         default=None, repr=False, compare=False
+    )
+    _by_view: dict[str, FloatArray | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
     )
 
     @cached_property
     def audit_probabilities(self) -> FloatArray | None:
         """The audit member's calibrated probabilities, which the share estimate reads against
         ``Model.audit_validation`` (None: the audit reads ``probabilities``)."""
-        return None if self.audit_source is None else self.audit_source()
+        return None if self.audit_source is None else self.audit_source(None)
+
+    def audit_probabilities_as(self, view: str | None) -> FloatArray | None:
+        """The audit member's probabilities of these records as ``view`` (``scoring.views``)
+        returns them: what that view's validation histograms were made of. A sample whose
+        records carry more than the view it is read against (an Instagram export beside the
+        ``counts`` view) is scored on the view's fields only, so that its scores and the
+        histograms describe the same records. ``full`` or None: the records as they are."""
+        if view is None or view == FULL_VIEW or self.audit_source is None:
+            return self.audit_probabilities
+        if view not in self._by_view:
+            self._by_view[view] = self.audit_source(view)
+        return self._by_view[view]
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,6 +563,15 @@ class Model:
         scorer = self._scorers[self._audit_index]
         return _sigmoid(scorer.raw(features) + self.prior_logits(features))
 
+    def _audit_as(
+        self, accounts: Sequence[Account], features: FloatArray, view: str | None
+    ) -> FloatArray | None:
+        """``audit_from_features`` of the records as ``view`` returns them (``features``: the
+        records' own, used as they are for ``full`` or None)."""
+        if view is None or view == FULL_VIEW:
+            return self.audit_from_features(features)
+        return self.audit_from_features(extract_columns(seen_as(accounts, view))[1])
+
     def raw_from_features(self, features: FloatArray) -> FloatArray:
         """Raw (uncalibrated) logits of a feature matrix."""
         return self._scores(features)[0]
@@ -671,7 +699,7 @@ class Model:
             known=known_fractions(features),
             audit_source=None
             if self._audit_index is None
-            else partial(self.audit_from_features, features),
+            else partial(self._audit_as, accounts, features),
         )
 
     # -- artifact ---------------------------------------------------------------------------

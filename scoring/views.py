@@ -86,6 +86,13 @@ def as_seen_on(account: Account, view: View) -> Account:
     return dataclasses.replace(account, **changes)  # type: ignore[arg-type]
 
 
+def seen_as(accounts: Sequence[Account], name: str | None) -> Sequence[Account]:
+    """``accounts`` as the view called ``name`` returns them; unchanged for ``full``, None or a
+    name no view has."""
+    shape = next((v for v in VIEWS if v.name == name), None)
+    return accounts if shape is None else [as_seen_on(a, shape) for a in accounts]
+
+
 def known_rates(
     accounts: Sequence[Account], features: Sequence[str] | None = None
 ) -> dict[str, float]:

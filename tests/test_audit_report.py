@@ -98,3 +98,47 @@ def test_no_grade_below_the_minimum_sample(n: int) -> None:
     data = build(np.zeros(n, dtype=int))
     assert data["grade"] is None and "Not enough data" in str(data["verdict"])
     assert build(np.zeros(30, dtype=int))["grade"] is not None
+
+
+def test_a_sample_richer_than_the_view_it_is_read_against_is_scored_as_that_view() -> None:
+    # Instagram exports carry counts plus a bio length and handle statistics, but no dates: the
+    # nearest validated view is `counts`, whose histograms were made of bare counts. The share
+    # estimate must read the sample's scores as bare counts too, not scores of richer records.
+    from scoring.account import Account
+    from scoring.audit import score_and_report
+    from scoring.audit.quantify import estimator_for
+    from scoring.audit.report import share_probabilities
+    from scoring.model import load_model
+    from scoring.views import seen_as
+
+    model = load_model()
+    rng = np.random.default_rng(11)
+    accounts = [
+        Account(
+            platform="instagram",
+            id=str(i),
+            followers_count=int(rng.lognormal(5, 1.5)),
+            following_count=int(rng.lognormal(6, 1)),
+            posts_count=int(rng.lognormal(3, 1.5)),
+            extra={
+                "bio_length": int(rng.integers(0, 80)),
+                "handle_length": int(rng.integers(5, 15)),
+                "handle_digit_count": int(rng.integers(0, 4)),
+            },
+        )
+        for i in range(300)
+    ]
+    scored, report = score_and_report(accounts, model)
+    assert report.fake_share.view == "counts"
+    as_counts = model.predict_audit(seen_as(accounts, "counts"))
+    assert not np.allclose(as_counts, model.predict_audit(accounts))  # the extra fields count
+    assert np.array_equal(share_probabilities(scored, "counts"), as_counts)
+    read = estimator_for(model.audit_validation, "counts").estimate(as_counts)
+    assert (read.estimate, read.low, read.high) == (
+        report.fake_share.estimate,
+        report.fake_share.low,
+        report.fake_share.high,
+    )
+    # the records as they are, for the full view (and when no view is named)
+    assert np.array_equal(share_probabilities(scored, "full"), model.predict_audit(accounts))
+    assert np.array_equal(share_probabilities(scored, None), model.predict_audit(accounts))

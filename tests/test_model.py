@@ -623,9 +623,9 @@ def test_audit_probabilities_are_computed_once_and_only_when_read(model: Model) 
     source = batch.audit_source
     assert source is not None
 
-    def counted() -> Any:
+    def counted(view: str | None) -> Any:
         calls.append(1)
-        return source()
+        return source(view)
 
     batch.audit_source = counted
     assert calls == []  # scoring alone never computed them

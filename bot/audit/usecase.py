@@ -18,6 +18,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 from scoring.audit import AuditConfig, AuditReport, score_and_report
+from scoring.audit.report import share_probabilities
 
 if TYPE_CHECKING:
     import aiohttp
@@ -80,9 +81,9 @@ class Audit:
 
     @property
     def share_probabilities(self) -> FloatArray:
-        """The scores the share estimate reads (``Model.audit_validation``), in the same order."""
-        audit = getattr(self.scored, "audit_probabilities", None)
-        return self.scored.probabilities if audit is None else audit
+        """The scores the share estimate read (``scoring.audit.report.share_probabilities``, for
+        the view the report was read against), in the same order."""
+        return share_probabilities(self.scored, self.report.fake_share.view)
 
     def to_report(self) -> Report:
         """The typed report (``bot.pipeline.report``): scoring's report with the audited account

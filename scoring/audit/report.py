@@ -167,6 +167,15 @@ def detect_bursts(
     return out
 
 
+def share_probabilities(scored: ScoredLike, view: str | None) -> FloatArray:
+    """The scores the share estimate reads for a sample read against ``view``: the audit
+    member's, of the records as that view returns them (``ScoredBatch.audit_probabilities_as``),
+    when the scores carry them; else the scores themselves."""
+    as_view = getattr(scored, "audit_probabilities_as", None)
+    audit_p = as_view(view) if as_view is not None else getattr(scored, "audit_probabilities", None)
+    return as_probabilities(scored.probabilities if audit_p is None else audit_p)
+
+
 def build_report(
     accounts: Sequence[Account],
     scored: ScoredLike,
@@ -183,18 +192,21 @@ def build_report(
     """Assemble the report from accounts (newest first) and their scores, in the same order."""
     cfg = config or AuditConfig()
     p = as_probabilities(scored.probabilities)
-    # The share estimate reads the scores its validation histograms were made of (an ensemble
-    # may name one member's for it, ``Model.audit_validation``); the samples read the verdicts.
-    audit_p = getattr(scored, "audit_probabilities", None)
-    share_p = p if audit_p is None else as_probabilities(audit_p)
     verdicts = scored.verdicts
-    if len(verdicts) != len(accounts) or p.shape != (len(accounts),) or share_p.shape != p.shape:
+    if len(verdicts) != len(accounts) or p.shape != (len(accounts),):
         raise ValueError("accounts, probabilities and verdicts must have the same length")
     observed = observed_at or _latest_observed(accounts)
     # The validation of records shaped like these (Bluesky profiles lack likes, lists, ...),
     # judged on the feature availability the scoring pass measured when it gives one.
     known = getattr(scored, "known", None)
-    estimator = estimator_for(validation, choose_view(validation, accounts, known))
+    view = choose_view(validation, accounts, known)
+    estimator = estimator_for(validation, view)
+    # The share estimate reads the scores its validation histograms were made of (an ensemble
+    # may name one member's for it, ``Model.audit_validation``; of the records as that view
+    # returns them); the samples read the verdicts.
+    share_p = share_probabilities(scored, view)
+    if share_p.shape != p.shape:
+        raise ValueError("accounts, probabilities and verdicts must have the same length")
     share = estimator.estimate(share_p)
     bursts = detect_bursts(share_p, [a.created_at for a in accounts], estimator, cfg.bursts)
     call = grade_call(share, len(accounts), cfg.bands, min_sample=cfg.min_sample)
